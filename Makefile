@@ -1,0 +1,51 @@
+# Pipeline Steward — read this first.
+#   make run    set up everything (venv, packages, demo database) and open the app
+#   make test   set up everything (incl. chromium + LibreOffice) and run lint, types and every test
+#   make bench  build the 10M-row benchmark database and print latency figures
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+DB      ?= data/steward.duckdb
+PORT    ?= 8501
+export STEWARD_DB := $(abspath $(DB))
+
+.PHONY: setup system-deps run demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Debian packages the browser, export and spreadsheet tests need.
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(DB): | setup
+	$(BIN)/steward --db $(DB) demo
+
+demo: setup
+	$(BIN)/steward --db $(DB) demo --replace
+
+run: setup $(DB)
+	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: setup system-deps lint typecheck
+	@bash scripts/pytest.sh
+
+bench: setup
+	$(BIN)/python -m steward.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,27 @@
+"""The metric layer. Importing this package registers every metric in REGISTRY."""
+
+from steward.metrics.core import (
+    DIMENSIONS,
+    REGISTRY,
+    Filters,
+    Metric,
+    Query,
+    Result,
+    compute,
+    current_period,
+    drill,
+    metric,
+)
+
+__all__ = [
+    "DIMENSIONS",
+    "REGISTRY",
+    "Filters",
+    "Metric",
+    "Query",
+    "Result",
+    "compute",
+    "current_period",
+    "drill",
+    "metric",
+]

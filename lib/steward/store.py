@@ -1,0 +1,486 @@
+"""The snapshot store: one DuckDB file holding every weekly snapshot ever loaded.
+
+Concurrency. DuckDB lets one process write a file, and a writer excludes readers in
+other processes. So nobody holds the file open for long: readers (the dashboard) open
+short-lived read-only connections, and writers (imports) do all parsing and validation
+in memory first and open the file only for the final transaction, which is short.
+Both retry with back-off while the other holds the lock. An import is one transaction:
+all rows or none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from steward.errors import ImportRejected, StoreError
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "steward.duckdb"
+ENV_VAR = "STEWARD_DB"
+
+# The canonical snapshot row (BRIEF §3.1), in order, with its DuckDB type.
+SNAPSHOT_COLUMNS: dict[str, str] = {
+    "snapshot_date": "date",
+    "opportunity_id": "varchar",
+    "opportunity_name": "varchar",
+    "account_id": "varchar",
+    "account_name": "varchar",
+    "segment": "varchar",
+    "region": "varchar",
+    "owner": "varchar",
+    "source": "varchar",
+    "lead_source": "varchar",
+    "stage": "varchar",
+    "amount": "decimal(18,2)",
+    "currency": "varchar",
+    "probability": "double",
+    "forecast_category": "varchar",
+    "close_date": "date",
+    "created_date": "date",
+    "is_closed": "boolean",
+    "is_won": "boolean",
+    "loss_reason": "varchar",
+    "product": "varchar",
+}
+REQUIRED_COLUMNS = ("snapshot_date", "opportunity_id", "stage", "close_date")
+
+TARGET_COLUMNS: dict[str, str] = {
+    "period": "varchar",
+    "segment": "varchar",
+    "bookings_target": "decimal(18,2)",
+    "pipeline_target": "decimal(18,2)",
+}
+TOUCH_COLUMNS: dict[str, str] = {
+    "opportunity_id": "varchar",
+    "account_id": "varchar",
+    "touch_date": "date",
+    "channel": "varchar",
+    "campaign": "varchar",
+    "weight": "double",
+}
+LEAD_COLUMNS: dict[str, str] = {
+    "lead_id": "varchar",
+    "created_at": "timestamp",
+    "first_contact_at": "timestamp",
+    "source": "varchar",
+    "owner": "varchar",
+    "status": "varchar",
+    "mql_at": "timestamp",
+    "sql_at": "timestamp",
+    "opportunity_id": "varchar",
+}
+
+
+def _ddl(table: str, cols: dict[str, str], extra: str = "") -> str:
+    body = ",\n  ".join(f"{name} {typ}" for name, typ in cols.items())
+    return f"create table if not exists {table} (\n  {body}{extra}\n)"
+
+
+# Migrations: index i brings a file from schema version i to i + 1. Append, never edit.
+MIGRATIONS: list[list[str]] = [
+    [
+        "create table if not exists schema_info (version integer not null, migrated_at timestamp)",
+        _ddl("snapshots", SNAPSHOT_COLUMNS, ",\n  import_id integer"),
+        _ddl("targets", TARGET_COLUMNS, ",\n  primary key (period, segment)"),
+        _ddl("touches", TOUCH_COLUMNS),
+        _ddl("leads", LEAD_COLUMNS),
+        """create table if not exists import_log (
+  import_id integer primary key,
+  kind varchar not null,
+  file_name varchar,
+  sha256 varchar,
+  source_format varchar,
+  row_count integer,
+  snapshot_dates varchar,
+  started_at timestamp,
+  finished_at timestamp,
+  outcome varchar not null,
+  message varchar
+)""",
+    ],
+]
+
+
+def resolve_path(db: str | Path | None = None) -> Path:
+    """--db, else $STEWARD_DB, else data/steward.duckdb."""
+    return Path(db or os.environ.get(ENV_VAR) or DEFAULT_DB).expanduser().resolve()
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    msg = str(exc).lower()
+    return "lock" in msg or "being used by another process" in msg
+
+
+def _open(path: Path, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                who = "reading" if read_only else "writing"
+                raise StoreError(f"{path}: cannot open the store for {who}", [str(exc)]) from exc
+            time.sleep(delay + random.random() * delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def reader(
+    db: str | Path | None = None, timeout_s: float = 30.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-only connection. Raises StoreError when there is no database."""
+    path = resolve_path(db)
+    if not path.exists():
+        raise StoreError(
+            f"no database at {path}",
+            ["Load the demo with `steward demo`, or import a file with `steward import FILE`."],
+        )
+    con = _open(path, True, timeout_s)
+    try:
+        schema_version(con, check=True)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def writer(
+    db: str | Path | None = None, timeout_s: float = 120.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection with the schema migrated to the current version. Keep it short."""
+    path = resolve_path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, False, timeout_s)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def schema_version(con: duckdb.DuckDBPyConnection, check: bool = False) -> int:
+    """The file's schema version (0 when empty). With check, refuse files newer than us."""
+    has = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'schema_info'"
+    ).fetchone()
+    version = 0
+    if has and has[0]:
+        row = con.execute("select max(version) from schema_info").fetchone()
+        version = int(row[0]) if row and row[0] is not None else 0
+    if check and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store has schema version {version}; this release reads up to {SCHEMA_VERSION}",
+            ["Upgrade Pipeline Steward to read this file."],
+        )
+    if check and version < SCHEMA_VERSION:
+        raise StoreError(
+            f"the store has schema version {version}; run any write command to migrate it to {SCHEMA_VERSION}",
+        )
+    return version
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the file up to SCHEMA_VERSION, one transaction per step. Returns the version."""
+    from steward import derived  # derived tables are part of the schema
+
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        schema_version(con, check=True)
+    for step in range(current, SCHEMA_VERSION):
+        con.execute("begin transaction")
+        try:
+            for stmt in MIGRATIONS[step]:
+                con.execute(stmt)
+            con.execute("insert into schema_info values (?, now())", [step + 1])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    derived.ensure(con)
+    return SCHEMA_VERSION
+
+
+def init_memory() -> duckdb.DuckDBPyConnection:
+    """An in-memory store with the current schema (tests, previews)."""
+    con = duckdb.connect(":memory:")
+    migrate(con)
+    return con
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("select coalesce(max(import_id), 0) + 1 from import_log").fetchone()
+    return int(row[0]) if row else 1
+
+
+def log_outcome(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kind: str,
+    file_name: str,
+    sha256: str | None,
+    source_format: str | None,
+    row_count: int,
+    snapshot_dates: list[date],
+    started_at: datetime,
+    outcome: str,
+    message: str,
+    import_id: int | None = None,
+) -> int:
+    """Append one line to the import log (inside the caller's transaction, if any)."""
+    iid = import_id or _next_import_id(con)
+    con.execute(
+        "insert into import_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            iid,
+            kind,
+            file_name,
+            sha256,
+            source_format,
+            row_count,
+            ",".join(d.isoformat() for d in sorted(set(snapshot_dates))),
+            started_at,
+            _now(),
+            outcome,
+            message[:2000],
+        ],
+    )
+    return iid
+
+
+def _canonical_frame(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ImportRejected(f"internal: frame lacks canonical columns {missing}")
+    return frame[list(columns)]
+
+
+def existing_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
+    return {r[0] for r in con.execute("select distinct snapshot_date from snapshots").fetchall()}
+
+
+def commit_snapshots(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    sha256: str | None = None,
+    source_format: str | None = None,
+    replace: bool = False,
+    started_at: datetime | None = None,
+) -> int:
+    """Write canonical snapshot rows in one transaction; returns the import id.
+
+    Refuses (ImportRejected, nothing written) when a snapshot date is already loaded and
+    replace is False, or when (snapshot_date, opportunity_id) repeats. On any failure the
+    transaction is rolled back and a 'rejected' line is written to the import log.
+    """
+    started_at = started_at or _now()
+    data = _canonical_frame(frame, SNAPSHOT_COLUMNS)
+    dates = sorted({d for d in pd.to_datetime(data["snapshot_date"]).dt.date})
+    con.register("_incoming", data)
+    try:
+        con.execute("begin transaction")
+        try:
+            dup = con.execute(
+                "select snapshot_date, opportunity_id, count(*) as n from _incoming "
+                "group by all having count(*) > 1 order by 1, 2 limit 5"
+            ).fetchall()
+            if dup:
+                shown = "; ".join(f"{d} {oid!r} x{n}" for d, oid, n in dup)
+                raise ImportRejected(
+                    f"{file_name}: duplicate opportunity_id within a snapshot: {shown}"
+                )
+            clash = sorted(existing_dates(con) & set(dates))
+            if clash and not replace:
+                raise ImportRejected(
+                    f"{file_name}: snapshot date(s) already loaded: "
+                    + ", ".join(d.isoformat() for d in clash[:10]),
+                    ["Re-run with --replace to replace them."],
+                )
+            iid = _next_import_id(con)
+            if clash:
+                con.execute(
+                    "delete from snapshots where snapshot_date in (select unnest(?::date[]))",
+                    [clash],
+                )
+            cols = ", ".join(SNAPSHOT_COLUMNS)
+            con.execute(
+                f"insert into snapshots ({cols}, import_id) "  # noqa: S608 - whitelisted names
+                f"select {cols}, ? from _incoming order by snapshot_date, opportunity_id",
+                [iid],
+            )
+            from steward import derived
+
+            derived.refresh(con, dates)
+            msg = f"{len(data)} rows, {len(dates)} snapshot(s)" + (" (replaced)" if clash else "")
+            log_outcome(
+                con,
+                kind="snapshot",
+                file_name=file_name,
+                sha256=sha256,
+                source_format=source_format,
+                row_count=len(data),
+                snapshot_dates=dates,
+                started_at=started_at,
+                outcome="committed",
+                message=msg,
+                import_id=iid,
+            )
+            con.execute("commit")
+            return iid
+        except Exception as exc:
+            con.execute("rollback")
+            log_rejection(con, "snapshot", file_name, sha256, source_format, started_at, exc)
+            raise
+    finally:
+        con.unregister("_incoming")
+
+
+def log_rejection(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    file_name: str,
+    sha256: str | None,
+    source_format: str | None,
+    started_at: datetime,
+    exc: BaseException,
+) -> None:
+    """Record a refused import in the log, in its own transaction. Never raises."""
+    with contextlib.suppress(Exception):  # logging must not hide the real error
+        log_outcome(
+            con,
+            kind=kind,
+            file_name=file_name,
+            sha256=sha256,
+            source_format=source_format,
+            row_count=0,
+            snapshot_dates=[],
+            started_at=started_at,
+            outcome="rejected",
+            message=str(exc),
+        )
+
+
+def commit_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    file_name: str,
+    sha256: str | None = None,
+    replace_all: bool = True,
+) -> int:
+    """Load targets / touches / leads in one transaction (replacing the table by default)."""
+    columns = {"targets": TARGET_COLUMNS, "touches": TOUCH_COLUMNS, "leads": LEAD_COLUMNS}[table]
+    started_at = _now()
+    data = _canonical_frame(frame, columns)
+    con.register("_incoming", data)
+    try:
+        con.execute("begin transaction")
+        try:
+            if replace_all:
+                con.execute(f"delete from {table}")  # noqa: S608 - table from the whitelist above
+            cols = ", ".join(columns)
+            con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")  # noqa: S608
+            iid = log_outcome(
+                con,
+                kind=table,
+                file_name=file_name,
+                sha256=sha256,
+                source_format=table,
+                row_count=len(data),
+                snapshot_dates=[],
+                started_at=started_at,
+                outcome="committed",
+                message=f"{len(data)} {table} rows",
+            )
+            con.execute("commit")
+            return iid
+        except Exception as exc:
+            con.execute("rollback")
+            log_rejection(con, table, file_name, sha256, table, started_at, exc)
+            raise
+    finally:
+        con.unregister("_incoming")
+
+
+def delete_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
+    """Remove one snapshot date (and its derived rows). Returns the rows removed."""
+    started_at = _now()
+    con.execute("begin transaction")
+    try:
+        row = con.execute(
+            "select count(*) from snapshots where snapshot_date = ?", [snapshot_date]
+        ).fetchone()
+        n = int(row[0]) if row else 0
+        if n == 0:
+            raise ImportRejected(f"no snapshot dated {snapshot_date.isoformat()} is loaded")
+        con.execute("delete from snapshots where snapshot_date = ?", [snapshot_date])
+        from steward import derived
+
+        derived.refresh(con, [snapshot_date])
+        log_outcome(
+            con,
+            kind="delete",
+            file_name="",
+            sha256=None,
+            source_format=None,
+            row_count=n,
+            snapshot_dates=[snapshot_date],
+            started_at=started_at,
+            outcome="committed",
+            message=f"deleted snapshot {snapshot_date.isoformat()} ({n} rows)",
+        )
+        con.execute("commit")
+        return n
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def list_snapshots(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per loaded snapshot date: rows, total amount, the import that loaded it."""
+    return con.execute(
+        """
+        select snapshot_date,
+               count(*) as row_count,
+               sum(amount) as amount_total,
+               count(*) filter (where not is_closed) as count_open,
+               max(import_id) as import_id
+        from snapshots
+        group by snapshot_date
+        order by snapshot_date
+        """
+    ).df()
+
+
+def import_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    return con.execute("select * from import_log order by import_id desc limit ?", [limit]).df()
+
+
+def data_version(db: str | Path | None = None) -> str:
+    """A cheap token that changes whenever the store file changes (for cache keys)."""
+    path = resolve_path(db)
+    parts = []
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = p.stat()
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+        except FileNotFoundError:
+            parts.append("-")
+    return "|".join(parts)
