@@ -1,0 +1,116 @@
+"""Numbers the way a board reads them: $12.4M, 2.7x, 38%, +18% QoQ, 6 pts.
+
+One place for every screen, export and narrative sentence, so the same number always
+looks the same. None renders as an em dash.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+DASH = "—"
+Number = int | float | Decimal | None
+
+
+def _f(x: Number) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return None if math.isnan(v) else v
+
+
+def money(x: Number, digits: int = 1) -> str:
+    """$12.4M, $850K, $1.2B, $950; negatives as -$1.3M."""
+    v = _f(x)
+    if v is None:
+        return DASH
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if round(a / div, digits) >= 1:
+            return f"{sign}${a / div:,.{digits}f}{suffix}"
+    return f"{sign}${a:,.0f}"
+
+
+def money_exact(x: Number) -> str:
+    """$1,234,567.89 — for tables that must reconcile to the cent."""
+    v = _f(x)
+    return DASH if v is None else (f"-${abs(v):,.2f}" if v < 0 else f"${v:,.2f}")
+
+
+def signed_money(x: Number, digits: int = 1) -> str:
+    """+$1.2M / -$300K (a change)."""
+    v = _f(x)
+    if v is None:
+        return DASH
+    return ("+" if v >= 0 else "") + money(v, digits)
+
+
+def multiple(x: Number) -> str:
+    """2.7x."""
+    v = _f(x)
+    return DASH if v is None else f"{v:.1f}x"
+
+
+def pct(x: Number, digits: int = 0) -> str:
+    """A ratio 0.384 -> '38%'."""
+    v = _f(x)
+    return DASH if v is None else f"{v * 100:.{digits}f}%"
+
+
+def signed_pct(x: Number, digits: int = 0) -> str:
+    """A relative change 0.18 -> '+18%'."""
+    v = _f(x)
+    return DASH if v is None else f"{v * 100:+.{digits}f}%"
+
+
+def pts(x: Number) -> str:
+    """A change between two ratios, in percentage points: 0.06 -> '+6 pts'."""
+    v = _f(x)
+    if v is None:
+        return DASH
+    n = round(v * 100)
+    return f"{n:+d} pt" + ("" if abs(n) == 1 else "s")
+
+
+def count(x: Number) -> str:
+    v = _f(x)
+    return DASH if v is None else f"{v:,.0f}"
+
+
+def days(x: Number) -> str:
+    v = _f(x)
+    return DASH if v is None else f"{v:,.0f} days"
+
+
+def score(x: Number) -> str:
+    v = _f(x)
+    return DASH if v is None else f"{v:.0f}/100"
+
+
+def value(x: Number, unit: str) -> str:
+    """Format by a metric's declared unit."""
+    return {
+        "usd": money,
+        "count": count,
+        "ratio": pct,
+        "multiple": multiple,
+        "days": days,
+        "usd_per_day": lambda v: DASH if _f(v) is None else f"{money(v)}/day",
+        "score": score,
+    }.get(unit, lambda v: DASH if _f(v) is None else f"{_f(v):,.2f}")(x)
+
+
+# Excel number formats matching the screen (used by the workbook).
+EXCEL_FORMATS = {
+    "usd": '"$"#,##0.00;[Red]-"$"#,##0.00',
+    "usd_whole": '"$"#,##0;[Red]-"$"#,##0',
+    "count": "#,##0",
+    "ratio": "0.0%",
+    "multiple": '0.0"x"',
+    "days": '#,##0" d"',
+    "usd_per_day": '"$"#,##0"/day"',
+    "score": "0",
+    "date": "yyyy-mm-dd",
+}
