@@ -27,9 +27,9 @@ def money(x: Number, digits: int = 1) -> str:
         return DASH
     sign = "-" if v < 0 else ""
     a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if round(a / div, digits) >= 1:
-            return f"{sign}${a / div:,.{digits}f}{suffix}"
+    for div, suffix, d in ((1e9, "B", digits), (1e6, "M", digits), (1e3, "K", 0)):
+        if round(a / div, d) >= 1 and (suffix != "K" or round(a / div) < 1000):
+            return f"{sign}${a / div:,.{d}f}{suffix}"
     return f"{sign}${a:,.0f}"
 
 
