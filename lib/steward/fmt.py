@@ -27,9 +27,14 @@ def money(x: Number, digits: int = 1) -> str:
         return DASH
     sign = "-" if v < 0 else ""
     a = abs(v)
-    for div, suffix, d in ((1e9, "B", digits), (1e6, "M", digits), (1e3, "K", 0)):
-        if round(a / div, d) >= 1 and (suffix != "K" or round(a / div) < 1000):
-            return f"{sign}${a / div:,.{d}f}{suffix}"
+    if a >= 999_950_000:
+        return f"{sign}${a / 1e9:,.{digits}f}B"
+    if a >= 999_500:
+        return f"{sign}${a / 1e6:,.{digits}f}M"
+    if a >= 10_000:
+        return f"{sign}${a / 1e3:,.0f}K"
+    if a >= 1_000:
+        return f"{sign}${a / 1e3:,.1f}K"
     return f"{sign}${a:,.0f}"
 
 
