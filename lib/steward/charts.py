@@ -1,0 +1,829 @@
+"""Charts: pure functions from a metric's result table to a Plotly figure.
+
+One theme for every chart (screen and board pack alike): a restrained palette, large
+type that stays readable on a projector, no gridline clutter, money as a board reads
+it ($12.4M). Each function takes the table a metric returns (see the metric-id contract)
+and never touches the store, so the dashboard, the exports and the tests share them.
+
+Charts that can be clicked to drill (funnel bars, waterfall buckets, breakdown cells)
+carry the selection key in `customdata[0]` of each point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from steward import fmt
+
+# --- theme ----------------------------------------------------------------------------
+
+NAVY = "#1F3A5F"
+BLUE = "#4A78A8"
+TEAL = "#3E8E8A"
+SAND = "#C9A45C"
+SLATE = "#8A96A3"
+GREEN = "#2E7D4F"
+RED = "#B23B3B"
+GREY = "#C5CCD4"
+INK = "#1B1F24"
+MUTED = "#5B6670"
+
+PALETTE: tuple[str, ...] = (NAVY, BLUE, TEAL, SAND, SLATE, "#7A5C8E", "#A0695A", "#5E8C4A")
+FONT_FAMILY = "Inter, 'Segoe UI', Helvetica, Arial, sans-serif"
+BASE_FONT_SIZE = 15
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE, color=INK),
+        title=dict(font=dict(size=20, color=INK), x=0.0, xanchor="left", y=0.97),
+        colorway=list(PALETTE),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin=dict(l=10, r=20, t=60, b=40),
+        xaxis=dict(
+            showgrid=False, zeroline=False, linecolor=GREY, ticks="", automargin=True, title=None
+        ),
+        yaxis=dict(
+            showgrid=True,
+            gridcolor="#ECEFF3",
+            zeroline=False,
+            linecolor=GREY,
+            ticks="",
+            automargin=True,
+            title=None,
+        ),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, title=None),
+        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=14)),
+        separators=".,",
+        clickmode="event+select",
+        dragmode=False,
+    )
+)
+
+# d3 format for money axes: $12.4M (SI suffixes; billions read as G in d3, so use B below).
+MONEY_TICKS = dict(tickprefix="$", tickformat="~s")
+
+
+def _figure(title: str | None, height: int = 420) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(template=TEMPLATE, height=height)
+    if title:
+        fig.update_layout(title_text=title)
+    return fig
+
+
+def _num(x: Any) -> float:
+    """Decimal/None/NaN -> float (0 for missing): chart values only, never totals."""
+    if x is None:
+        return 0.0
+    v = float(x)
+    return 0.0 if math.isnan(v) else v
+
+
+def _opt(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return None if math.isnan(v) else v
+
+
+def _money_axis(fig: go.Figure, axis: str = "yaxis") -> None:
+    fig.update_layout({axis: MONEY_TICKS})
+
+
+def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
+    """A figure that says there is nothing to draw (instead of an empty grid)."""
+    fig = _figure(title, height)
+    fig.add_annotation(
+        text=message,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font=dict(size=16, color=MUTED),
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+# --- funnel ---------------------------------------------------------------------------
+
+
+def funnel_chart(
+    table: pd.DataFrame, measure: str = "count", title: str | None = None
+) -> go.Figure:
+    """Open pipeline by stage (funnel_asof), by count or by value, with % prev / % top.
+
+    Horizontal bars, top stage first; a bar's customdata[0] is its stage (drill key).
+    Stages before the qualified stage are drawn in grey.
+    """
+    if table is None or table.empty:
+        return empty_figure("No open deals for this selection.", title)
+    col = "count_open" if measure == "count" else "amount_open"
+    prev = "count_pct_prev" if measure == "count" else "amount_pct_prev"
+    top = "count_pct_top" if measure == "count" else "amount_pct_top"
+    stages = [str(s) for s in table["stage"]]
+    values = [_num(v) for v in table[col]]
+    qualified = (
+        [bool(q) for q in table["is_qualified"]]
+        if "is_qualified" in table
+        else [True] * len(stages)
+    )
+    shown = [fmt.count(v) if measure == "count" else fmt.money(v) for v in values]
+    pct_prev = (
+        [fmt.pct(_opt(v)) for v in table[prev]] if prev in table else [fmt.DASH] * len(stages)
+    )
+    pct_top = [fmt.pct(_opt(v)) for v in table[top]] if top in table else [fmt.DASH] * len(stages)
+    text = [
+        f"{s}  ·  {p} of prev · {t} of top"
+        for s, p, t in zip(shown, pct_prev, pct_top, strict=True)
+    ]
+    fig = _figure(
+        title or ("Open deals by stage" if measure == "count" else "Open pipeline by stage")
+    )
+    fig.add_trace(
+        go.Bar(
+            x=values,
+            y=stages,
+            orientation="h",
+            marker=dict(color=[NAVY if q else GREY for q in qualified]),
+            text=text,
+            textposition="auto",
+            insidetextanchor="start",
+            cliponaxis=False,
+            customdata=[
+                [s, v, p, t] for s, v, p, t in zip(stages, shown, pct_prev, pct_top, strict=True)
+            ],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
+            "%{customdata[2]} of previous stage · %{customdata[3]} of top<extra></extra>",
+            name="count" if measure == "count" else "amount",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
+    fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3")
+    if measure != "count":
+        _money_axis(fig, "xaxis")
+    fig.update_layout(height=max(300, 70 * len(stages) + 100), showlegend=False)
+    return fig
+
+
+# --- waterfall ------------------------------------------------------------------------
+
+_MEASURE = {"start": "absolute", "end": "total"}
+
+
+def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """The pipeline bridge from snapshot A to B: start, leaving, entering, changes, end.
+
+    Rows are drawn in the order given (the metric returns BRIEF §4 order); Start is an
+    absolute bar and End a total bar, so Plotly's running sum must land on End exactly.
+    A bucket's customdata[0] is its name (drill key).
+    """
+    if table is None or table.empty:
+        return empty_figure("No pipeline movement to show.", title)
+    buckets = [str(b) for b in table["bucket"]]
+    kinds = [str(k) for k in table["kind"]]
+    amounts = [_num(a) for a in table["amount"]]
+    counts = [int(_num(c)) for c in table["count"]] if "count" in table else [0] * len(buckets)
+    measures = [_MEASURE.get(k, "relative") for k in kinds]
+    # Plotly ignores the y of a 'total' bar, but give it the true End so the JSON carries it.
+    text = [
+        fmt.money(a) if m != "relative" else fmt.signed_money(a)
+        for a, m in zip(amounts, measures, strict=True)
+    ]
+    custom = [
+        [b, fmt.money(a) if m != "relative" else fmt.signed_money(a), fmt.count(c)]
+        for b, a, m, c in zip(buckets, amounts, measures, counts, strict=True)
+    ]
+    fig = _figure(title or "Pipeline bridge")
+    fig.add_trace(
+        go.Waterfall(
+            x=buckets,
+            y=amounts,
+            measure=measures,
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            customdata=custom,
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} · "
+            "%{customdata[2]} deals<extra></extra>",
+            connector=dict(line=dict(color=GREY, width=1)),
+            increasing=dict(marker=dict(color=GREEN)),
+            decreasing=dict(marker=dict(color=RED)),
+            totals=dict(marker=dict(color=NAVY)),
+            name="pipeline",
+        )
+    )
+    _money_axis(fig)
+    fig.update_layout(showlegend=False, height=460, margin=dict(t=70))
+    fig.update_xaxes(tickangle=-30 if len(buckets) > 8 else 0)
+    return fig
+
+
+# --- coverage -------------------------------------------------------------------------
+
+
+def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Coverage by period x segment (coverage_matrix) as grouped bars, goal as a tick.
+
+    Cells without a coverage value (target met / no target) are left out of the bars and
+    named in the hover of the goal marker.
+    """
+    if table is None or table.empty:
+        return empty_figure("No coverage to show: no targets loaded for these periods.", title)
+    df = table.copy()
+    periods = list(dict.fromkeys(str(p) for p in df["period"]))
+    segments = list(dict.fromkeys(str(s) for s in df["segment"]))
+    # 'All' last and darkest; the segments in the palette after it.
+    if "All" in segments:
+        segments = [s for s in segments if s != "All"] + ["All"]
+    fig = _figure(title or "Coverage vs goal")
+    colors = [BLUE, TEAL, SAND, SLATE, "#7A5C8E", "#A0695A", "#5E8C4A"]
+    for i, seg in enumerate(segments):
+        by_period = {
+            str(r["period"]): r for _, r in df[df["segment"].astype(str) == seg].iterrows()
+        }
+        ys, texts, custom = [], [], []
+        for p in periods:
+            row = by_period.get(p)
+            cov = _opt(row["coverage"]) if row is not None else None
+            status = str(row["status"]) if row is not None and "status" in row else ""
+            ys.append(cov)
+            texts.append(fmt.multiple(cov) if cov is not None else status)
+            custom.append(
+                [
+                    p,
+                    seg,
+                    fmt.money(row["open_pipeline"]) if row is not None else fmt.DASH,
+                    fmt.money(row["remaining_target"]) if row is not None else fmt.DASH,
+                    status,
+                ]
+            )
+        fig.add_trace(
+            go.Bar(
+                x=periods,
+                y=[y if y is not None else 0 for y in ys],
+                name=seg,
+                marker=dict(color=NAVY if seg == "All" else colors[i % len(colors)]),
+                text=texts,
+                textposition="outside",
+                cliponaxis=False,
+                customdata=custom,
+                hovertemplate="<b>%{customdata[1]} · %{customdata[0]}</b><br>coverage %{text}"
+                "<br>open %{customdata[2]} vs remaining %{customdata[3]}"
+                "<br>%{customdata[4]}<extra></extra>",
+            )
+        )
+    goal_of = {
+        str(r["period"]): _opt(r["goal"]) for _, r in df.drop_duplicates("period").iterrows()
+    }
+    goal_y = [goal_of.get(p) for p in periods]
+    # The goal is a red rule across each period's group of bars (category i spans i±0.5).
+    for i, g in enumerate(goal_y):
+        if g is None:
+            continue
+        fig.add_shape(
+            type="line",
+            xref="x",
+            yref="y",
+            x0=i - 0.42,
+            x1=i + 0.42,
+            y0=g,
+            y1=g,
+            line=dict(color=RED, width=3, dash="dash"),
+        )
+        fig.add_annotation(
+            x=i + 0.42,
+            y=g,
+            xref="x",
+            yref="y",
+            text=f"goal {fmt.multiple(g)}",
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font=dict(color=RED, size=13),
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name="Goal",
+            line=dict(color=RED, width=3, dash="dash"),
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(barmode="group", bargap=0.25, height=440)
+    fig.update_yaxes(ticksuffix="x", rangemode="tozero")
+    return fig
+
+
+def coverage_trend_chart(
+    table: pd.DataFrame,
+    goal: float | None = None,
+    value_col: str = "coverage",
+    title: str | None = None,
+) -> go.Figure:
+    """Coverage through the quarter: one point per snapshot (kpi_trend), goal as a line."""
+    if table is None or table.empty or value_col not in table:
+        return empty_figure("Not enough snapshots in this period for a trend.", title)
+    x = pd.to_datetime(table["snapshot_date"])
+    y = [_opt(v) for v in table[value_col]]
+    fig = _figure(title or "Coverage through the quarter")
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines+markers",
+            name="Coverage",
+            line=dict(color=NAVY, width=3),
+            marker=dict(size=7),
+            customdata=[fmt.multiple(v) for v in y],
+            hovertemplate="%{x|%b %d}: %{customdata}<extra></extra>",
+        )
+    )
+    if goal is not None:
+        fig.add_hline(
+            y=float(goal),
+            line=dict(color=RED, dash="dash", width=2),
+            annotation_text=f"goal {fmt.multiple(goal)}",
+            annotation_position="top left",
+            annotation_font_color=RED,
+        )
+    fig.update_yaxes(ticksuffix="x", rangemode="tozero")
+    fig.update_xaxes(tickformat="%b %d")
+    fig.update_layout(showlegend=False, height=380)
+    return fig
+
+
+# --- forecast -------------------------------------------------------------------------
+
+
+def forecast_range_chart(
+    table: pd.DataFrame, target: float | None = None, title: str | None = None
+) -> go.Figure:
+    """Forecast by method (forecast_range) as bars with the P10-P90 range, target as a line.
+
+    A row whose method is 'target' (or a `target` column) supplies the target line when
+    `target` is not given.
+    """
+    if table is None or table.empty:
+        return empty_figure("No forecast for this selection.", title)
+    df = table.copy()
+    method = df["method"].astype(str).str.lower()
+    if target is None and (method == "target").any():
+        target = _opt(df.loc[method == "target", "value"].iloc[0])
+    if target is None and "target" in df:
+        vals = [t for t in (_opt(v) for v in df["target"]) if t is not None]
+        target = vals[0] if vals else None
+    df = df[method != "target"]
+    labels = [str(v) for v in (df["label"] if "label" in df else df["method"])]
+    values = [_num(v) for v in df["value"]]
+    p10 = [_opt(v) for v in df["p10"]] if "p10" in df else [None] * len(values)
+    p90 = [_opt(v) for v in df["p90"]] if "p90" in df else [None] * len(values)
+    has_range = any(a is not None and b is not None for a, b in zip(p10, p90, strict=True))
+    fig = _figure(title or "Forecast vs target")
+    rng = [
+        f"P10 {fmt.money(a)} – P90 {fmt.money(b)}" if a is not None and b is not None else ""
+        for a, b in zip(p10, p90, strict=True)
+    ]
+    fig.add_trace(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker=dict(color=[TEAL if r else BLUE for r in rng]),
+            text=[fmt.money(v) for v in values],
+            textposition="inside",
+            insidetextanchor="start",
+            customdata=[[fmt.money(v), r] for v, r in zip(values, rng, strict=True)],
+            hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+            name="forecast",
+        )
+    )
+    if has_range:
+        # The P10-P90 range as a whisker over the bars that have one.
+        xs: list[float | None] = []
+        ys: list[str | None] = []
+        for lbl, a, b in zip(labels, p10, p90, strict=True):
+            if a is not None and b is not None:
+                xs += [a, b, None]
+                ys += [lbl, lbl, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name="P10–P90",
+                line=dict(color=INK, width=2),
+                marker=dict(symbol="line-ns", size=18, line=dict(width=2, color=INK)),
+                hoverinfo="skip",
+            )
+        )
+    if target is not None:
+        fig.add_vline(
+            x=float(target),
+            line=dict(color=RED, dash="dash", width=2),
+            annotation_text=f"target {fmt.money(target)}",
+            annotation_position="top",
+            annotation_font_color=RED,
+        )
+    _money_axis(fig, "xaxis")
+    fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
+    fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", rangemode="tozero")
+    fig.update_layout(showlegend=False, height=max(300, 70 * len(labels) + 120))
+    return fig
+
+
+# --- KPI sparkline --------------------------------------------------------------------
+
+
+def kpi_sparkline(
+    table: pd.DataFrame, value_col: str, x_col: str = "snapshot_date", height: int = 60
+) -> go.Figure:
+    """A tiny trend line for a KPI tile: no axes, no title, last point marked."""
+    fig = go.Figure()
+    fig.update_layout(
+        template=TEMPLATE,
+        height=height,
+        margin=dict(l=0, r=0, t=2, b=2),
+        showlegend=False,
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False, showgrid=False),
+    )
+    if table is None or table.empty or value_col not in table:
+        return fig
+    x = list(pd.to_datetime(table[x_col]))
+    y = [_opt(v) for v in table[value_col]]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line=dict(color=BLUE, width=2),
+            hoverinfo="skip",
+            name=value_col,
+        )
+    )
+    if x:
+        fig.add_trace(
+            go.Scatter(
+                x=[x[-1]],
+                y=[y[-1]],
+                mode="markers",
+                marker=dict(color=NAVY, size=6),
+                hoverinfo="skip",
+            )
+        )
+    return fig
+
+
+# --- time in stage --------------------------------------------------------------------
+
+
+def time_in_stage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Median days in each stage as bars, p75 as a marker (time_in_stage)."""
+    if table is None or table.empty:
+        return empty_figure("Not enough snapshot history for time in stage.", title)
+    stages = [str(s) for s in table["stage"]]
+    med = [_opt(v) for v in table["median_days"]]
+    p75 = [_opt(v) for v in table["p75_days"]] if "p75_days" in table else [None] * len(stages)
+    deals = [int(_num(v)) for v in table["deals"]] if "deals" in table else [0] * len(stages)
+    fig = _figure(title or "Days in stage")
+    fig.add_trace(
+        go.Bar(
+            x=med,
+            y=stages,
+            orientation="h",
+            name="Median",
+            marker=dict(color=NAVY),
+            text=[fmt.days(v) for v in med],
+            textposition="inside",
+            insidetextanchor="end",
+            customdata=[
+                [fmt.days(m), fmt.days(p), fmt.count(d)]
+                for m, p, d in zip(med, p75, deals, strict=True)
+            ],
+            hovertemplate="<b>%{y}</b><br>median %{customdata[0]} · p75 %{customdata[1]}"
+            "<br>%{customdata[2]} deals<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=p75,
+            y=stages,
+            mode="markers",
+            name="p75 (stalled beyond)",
+            marker=dict(symbol="line-ns", size=26, line=dict(width=3, color=SAND)),
+            hovertemplate="p75 %{x:.0f} days<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
+    fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", ticksuffix=" d", rangemode="tozero")
+    fig.update_layout(height=max(280, 60 * len(stages) + 110))
+    return fig
+
+
+# --- breakdown matrix -----------------------------------------------------------------
+
+
+def breakdown_heatmap(
+    table: pd.DataFrame,
+    row: str,
+    col: str,
+    value: str = "amount",
+    unit: str = "usd",
+    title: str | None = None,
+) -> go.Figure:
+    """A rows x columns matrix of one measure (long table in, pivot here).
+
+    A heatmap for the colour plus an almost invisible square marker on every cell,
+    because Plotly cannot select heatmap cells: clicking a marker selects the cell, and
+    its customdata is [row value, column value].
+    """
+    if table is None or table.empty:
+        return empty_figure("Nothing to break down for this selection.", title)
+    df = table[[row, col, value]].copy()
+    df[value] = df[value].map(_num)
+    grid = df.pivot_table(index=row, columns=col, values=value, aggfunc="sum", fill_value=0.0)
+    grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False).index]
+    grid = grid[grid.sum(axis=0).sort_values(ascending=False).index]
+    rows = [str(r) for r in grid.index]
+    cols = [str(c) for c in grid.columns]
+    z = grid.to_numpy().tolist()
+    text = [[fmt.value(v, unit) if v else "" for v in r] for r in z]
+    fig = _figure(title)
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=rows,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=14),
+            colorscale=[[0.0, "#F3F5F8"], [1.0, NAVY]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+            name=value,
+        )
+    )
+    xs = [c for _ in rows for c in cols]
+    ys = [r for r in rows for _ in cols]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            marker=dict(symbol="square", size=40, color="rgba(0,0,0,0.01)"),
+            customdata=[
+                [r, c, fmt.value(z[i][j], unit)]
+                for i, r in enumerate(rows)
+                for j, c in enumerate(cols)
+            ],
+            hovertemplate="<b>%{customdata[0]} · %{customdata[1]}</b><br>%{customdata[2]}"
+            "<br>click for the deals<extra></extra>",
+            name="cells",
+            showlegend=False,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
+    fig.update_xaxes(side="top", showgrid=False)
+    fig.update_layout(height=max(280, 50 * len(rows) + 120), showlegend=False)
+    return fig
+
+
+# --- slippage -------------------------------------------------------------------------
+
+
+def slippage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Pushed-out amount per week (bars) and slippage ratio (line, right axis)."""
+    if table is None or table.empty:
+        return empty_figure("Not enough snapshots for a slippage trend.", title)
+    x = pd.to_datetime(table["to_date"])
+    pushed = [_num(v) for v in table["pushed_amount"]]
+    ratio = [_opt(v) for v in table["slippage_ratio"]]
+    fig = _figure(title or "Slippage: pipeline pushed out of the quarter")
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=pushed,
+            name="Pushed out",
+            marker=dict(color=SAND),
+            customdata=[fmt.money(v) for v in pushed],
+            hovertemplate="week to %{x|%b %d}: %{customdata} pushed<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=ratio,
+            name="Slippage % of start",
+            yaxis="y2",
+            mode="lines+markers",
+            line=dict(color=RED, width=2),
+            customdata=[fmt.pct(v, 1) for v in ratio],
+            hovertemplate="%{customdata} of start<extra></extra>",
+        )
+    )
+    _money_axis(fig)
+    fig.update_layout(
+        yaxis2=dict(
+            overlaying="y",
+            side="right",
+            tickformat=".0%",
+            showgrid=False,
+            rangemode="tozero",
+            title=None,
+        ),
+        height=380,
+    )
+    fig.update_xaxes(tickformat="%b %d")
+    return fig
+
+
+# --- marketing ------------------------------------------------------------------------
+
+ATTRIBUTION_MODELS: tuple[tuple[str, str], ...] = (
+    ("first_touch", "First touch"),
+    ("last_touch", "Last touch"),
+    ("linear", "Linear"),
+    ("u_shaped", "U-shaped"),
+    ("w_shaped", "W-shaped"),
+    ("time_decay", "Time decay"),
+)
+
+
+def attribution_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Credit by channel under each attribution model, side by side (grouped bars)."""
+    if table is None or table.empty:
+        return empty_figure("No marketing touches loaded.", title)
+    df = table.copy()
+    models = [(c, lbl) for c, lbl in ATTRIBUTION_MODELS if c in df]
+    df["_total"] = sum(df[c].map(_num) for c, _ in models) if models else 0
+    df = df.sort_values("_total", ascending=False)
+    channels = [str(c) for c in df["channel"]]
+    fig = _figure(title or "Attribution models side by side")
+    for i, (col, lbl) in enumerate(models):
+        vals = [_num(v) for v in df[col]]
+        fig.add_trace(
+            go.Bar(
+                x=channels,
+                y=vals,
+                name=lbl,
+                marker=dict(color=PALETTE[i % len(PALETTE)]),
+                customdata=[fmt.money(v) for v in vals],
+                hovertemplate=f"<b>%{{x}}</b><br>{lbl}: %{{customdata}}<extra></extra>",
+            )
+        )
+    _money_axis(fig)
+    fig.update_layout(barmode="group", bargap=0.2, height=420)
+    return fig
+
+
+_CURVE_X = ("weeks_since_created", "weeks_since_creation", "weeks", "week")
+_CURVE_Y = (
+    "cumulative_won_pct",
+    "cum_won_pct",
+    "cumulative_pct",
+    "pct_won",
+    "won_pct",
+    "share_won",
+)
+_CURVE_GROUP = ("cohort", "source", "created_quarter", "group")
+
+
+def _pick(df: pd.DataFrame, names: Sequence[str]) -> str | None:
+    return next((n for n in names if n in df.columns), None)
+
+
+def closed_won_curve_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Cumulative % of a cohort's qualified amount won, by weeks since creation."""
+    if table is None or table.empty:
+        return empty_figure("No closed-won history for these cohorts.", title)
+    xcol, ycol = _pick(table, _CURVE_X), _pick(table, _CURVE_Y)
+    if xcol is None or ycol is None:
+        return empty_figure("Closed-won curve table has unexpected columns.", title)
+    fig = _figure(title or "Closed-won curves: % of qualified pipeline won")
+    groups = [g for g in _CURVE_GROUP if g in table.columns]
+    key = (
+        table[groups].astype(str).agg(" · ".join, axis=1)
+        if groups
+        else pd.Series("All", index=table.index)
+    )
+    for i, name in enumerate(dict.fromkeys(key)):
+        part = table[key == name].sort_values(xcol)
+        fig.add_trace(
+            go.Scatter(
+                x=[_num(v) for v in part[xcol]],
+                y=[_opt(v) for v in part[ycol]],
+                mode="lines",
+                name=name,
+                line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
+                hovertemplate=f"{name}<br>week %{{x:.0f}}: %{{y:.0%}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text="weeks since created", showgrid=False)
+    fig.update_layout(height=420)
+    return fig
+
+
+# --- generic bars used by several pages ------------------------------------------------
+
+
+def bar_chart(
+    table: pd.DataFrame,
+    x: str,
+    y: str | Sequence[str],
+    unit: str = "usd",
+    title: str | None = None,
+    horizontal: bool = False,
+    names: Sequence[str] | None = None,
+) -> go.Figure:
+    """Plain (grouped) bars of one or more measures by a category column."""
+    if table is None or table.empty:
+        return empty_figure("Nothing to show for this selection.", title)
+    ys = [y] if isinstance(y, str) else list(y)
+    cats = [str(c) for c in table[x]]
+    fig = _figure(title)
+    for i, col in enumerate(ys):
+        vals = [_num(v) for v in table[col]]
+        label = names[i] if names else col.replace("_", " ")
+        shown = [fmt.value(v, unit) for v in vals]
+        fig.add_trace(
+            go.Bar(
+                x=vals if horizontal else cats,
+                y=cats if horizontal else vals,
+                orientation="h" if horizontal else "v",
+                name=label,
+                marker=dict(color=PALETTE[i % len(PALETTE)]),
+                text=shown,
+                textposition="outside",
+                cliponaxis=False,
+                customdata=[[c, s] for c, s in zip(cats, shown, strict=True)],
+                hovertemplate=f"<b>%{{customdata[0]}}</b><br>{label}: %{{customdata[1]}}<extra></extra>",
+            )
+        )
+    axis = "xaxis" if horizontal else "yaxis"
+    if unit == "usd":
+        _money_axis(fig, axis)
+    elif unit == "ratio":
+        fig.update_layout({axis: dict(tickformat=".0%")})
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
+        fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3")
+    fig.update_layout(
+        barmode="group",
+        showlegend=len(ys) > 1,
+        height=max(320, 40 * len(cats) + 120) if horizontal else 400,
+    )
+    return fig
+
+
+def line_chart(
+    table: pd.DataFrame,
+    x: str,
+    y: str | Sequence[str],
+    unit: str = "usd",
+    title: str | None = None,
+) -> go.Figure:
+    """One line per measure across snapshots (kpi_trend columns)."""
+    ys = [y] if isinstance(y, str) else [c for c in y if c in table]
+    if table is None or table.empty or not ys:
+        return empty_figure("Not enough snapshots for a trend.", title)
+    fig = _figure(title)
+    for i, col in enumerate(ys):
+        vals = [_opt(v) for v in table[col]]
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(table[x]),
+                y=vals,
+                mode="lines+markers",
+                name=col.replace("_", " "),
+                line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
+                customdata=[fmt.value(v, unit) for v in vals],
+                hovertemplate="%{x|%b %d}: %{customdata}<extra></extra>",
+            )
+        )
+    if unit == "usd":
+        _money_axis(fig)
+    elif unit == "ratio":
+        fig.update_yaxes(tickformat=".0%")
+    fig.update_xaxes(tickformat="%b %d")
+    fig.update_layout(showlegend=len(ys) > 1, height=380)
+    return fig
+
+
+def to_png(fig: go.Figure, width: int = 1280, height: int | None = None, scale: float = 2) -> bytes:
+    """Render for the board pack (kaleido): crisp at 2x."""
+    h = height or int(fig.layout.height or 540)
+    return bytes(fig.to_image(format="png", width=width, height=h, scale=scale))
