@@ -1,0 +1,458 @@
+"""The historical forecast, the forecast range, and the backtest of every method.
+
+Historical method. For the as-of snapshot S and period P, let d = (end of P) - S in
+days. For each earlier fiscal quarter Q whose outcome is known by S, the *comparable
+point* is the loaded snapshot nearest to (end of Q) - d (within 3 days). Among the open
+qualified deals in that snapshot with close date in Q, the share that were closed won
+with close date in Q in the first snapshot on or after the end of Q (and on or before S)
+is the learned probability, by stage and segment when that cell has at least
+`min_obs` observations (default 30), else by stage alone, else the stage's governed
+probability. Only snapshots up to S are read, so nothing from the future leaks in.
+
+Each open qualified deal in P at S then closes won with its probability, independently;
+the total bookings is won to date + Σ Bernoulli(p_i) × amount_i, simulated with a fixed
+seed. To stay fast with thousands of deals, the deals carrying the most variance
+(p(1-p)amount², up to `EXACT_DEALS`) are drawn one by one and the rest, whose sum is
+close to normal, is drawn from a normal with the same mean and variance.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from steward.definitions import Definitions
+from steward.metrics.core import REGISTRY, Query, Result, compute, drill_for, metric
+from steward.metrics.marketing import qualified_open_stages
+from steward.periods import Quarter, quarter_of
+
+DRAWS = 10_000
+SEED = 7
+EXACT_DEALS = 400
+MIN_OBS = 30
+MAX_TRAINING_QUARTERS = 8
+SNAP_TOLERANCE_DAYS = 3
+OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
+
+
+# --- snapshot calendar ----------------------------------------------------------------
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection, up_to: date) -> list[date]:
+    """Loaded snapshot dates on or before `up_to`, ascending."""
+    rows = con.execute(
+        "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1",
+        [up_to],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def nearest_snapshot(
+    dates: list[date], target: date, tol_days: int = SNAP_TOLERANCE_DAYS
+) -> date | None:
+    """The loaded date nearest `target` within tol_days (earlier on ties), or None."""
+    i = bisect.bisect_left(dates, target)
+    best = None
+    for j in (i - 1, i):
+        if 0 <= j < len(dates):
+            gap = abs((dates[j] - target).days)
+            if gap <= tol_days and (best is None or gap < best[0]):
+                best = (gap, dates[j])
+    return best[1] if best else None
+
+
+def first_snapshot_on_or_after(dates: list[date], d: date) -> date | None:
+    i = bisect.bisect_left(dates, d)
+    return dates[i] if i < len(dates) else None
+
+
+@dataclass(frozen=True)
+class TrainingQuarter:
+    quarter: Quarter
+    observed_on: date  # the comparable point: same days left before the quarter ends
+    outcome_on: date  # first snapshot after the quarter ended
+
+
+def training_quarters(
+    dates: list[date], period: Quarter, as_of: date, max_quarters: int = MAX_TRAINING_QUARTERS
+) -> list[TrainingQuarter]:
+    """Earlier quarters with both a comparable snapshot and a known outcome by `as_of`."""
+    days_left = (period.end - as_of).days
+    out: list[TrainingQuarter] = []
+    k = 1
+    while len(out) < max_quarters and k <= 4 * 10:
+        qk = period.shift(-k)
+        k += 1
+        if qk.end > as_of:
+            continue
+        outcome = first_snapshot_on_or_after(dates, qk.end)
+        observed = nearest_snapshot(dates, qk.end - timedelta(days=days_left))
+        if outcome is None or observed is None or outcome > as_of or observed >= qk.end:
+            continue
+        out.append(TrainingQuarter(qk, observed, outcome))
+    return out
+
+
+# --- learning the probabilities ---------------------------------------------------------
+
+_OBSERVED_PART = """
+  select ?::integer as k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment
+  from snapshots s
+  where s.snapshot_date = ? and not s.is_closed
+    and s.stage in (select unnest(?::varchar[]))
+    and s.close_date >= ? and s.close_date < ?
+"""
+_WON_PART = """
+  select ?::integer as k, s.opportunity_id
+  from snapshots s
+  where s.snapshot_date = ? and s.is_won
+    and s.close_date >= ? and s.close_date < ?
+"""
+_LEARN_SQL = """
+with observed as ({observed}),
+won as ({won})
+select o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
+from observed o
+left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
+group by o.stage, o.segment
+order by o.stage, o.segment
+"""
+
+
+def learn(
+    con: duckdb.DuckDBPyConnection, training: list[TrainingQuarter], defs: Definitions
+) -> pd.DataFrame:
+    """Observations and wins by (stage, segment) over the training quarters."""
+    cols = ["stage", "segment", "observations", "won"]
+    if not training:
+        return pd.DataFrame(columns=cols)
+    stages = qualified_open_stages(defs)
+    obs_params: list[Any] = []
+    won_params: list[Any] = []
+    for k, t in enumerate(training):
+        obs_params += [k, t.observed_on, stages, t.quarter.start, t.quarter.end]
+        won_params += [k, t.outcome_on, t.quarter.start, t.quarter.end]
+    sql = _LEARN_SQL.format(
+        observed=" union all ".join([_OBSERVED_PART] * len(training)),
+        won=" union all ".join([_WON_PART] * len(training)),
+    )
+    return con.execute(sql, obs_params + won_params).df()
+
+
+def probabilities(
+    learned: pd.DataFrame, defs: Definitions, min_obs: int = MIN_OBS
+) -> dict[tuple[str, str], tuple[float, str, int]]:
+    """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only."""
+    out: dict[tuple[str, str], tuple[float, str, int]] = {}
+    for stage in qualified_open_stages(defs):
+        part = learned[learned["stage"] == stage]
+        n = int(part["observations"].sum())
+        if n > 0:
+            out[(stage, "*")] = (float(part["won"].sum()) / n, "stage", n)
+        else:
+            out[(stage, "*")] = (defs.stage(stage).probability, "stage default", 0)
+        for _, row in part.iterrows():
+            if int(row["observations"]) >= min_obs:
+                out[(stage, str(row["segment"]))] = (
+                    int(row["won"]) / int(row["observations"]),
+                    "stage and segment",
+                    int(row["observations"]),
+                )
+    return out
+
+
+# --- the deals of P at S ------------------------------------------------------------------
+
+_OPEN_SQL = """
+with open_deals as (
+  select s.opportunity_id, s.opportunity_name, s.account_name, s.segment, s.region, s.owner,
+         s.source, s.stage, coalesce(s.amount, 0) as amount, s.probability,
+         s.forecast_category, s.close_date, s.created_date
+  from snapshots s
+  where s.snapshot_date = ? and not s.is_closed
+    and s.stage in (select unnest(?::varchar[]))
+    and s.close_date >= ? and s.close_date < ?{filters}
+)
+select * from open_deals order by opportunity_id
+"""
+_WON_SQL = """
+with won as (
+  select coalesce(s.amount, 0) as amount
+  from snapshots s
+  where s.snapshot_date = ? and s.is_won
+    and s.close_date >= ? and s.close_date < ?{filters}
+)
+select coalesce(sum(amount), 0) from won
+"""
+
+
+def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
+    fsql, fparams = q.filters.sql("s")
+    row = con.execute(
+        _WON_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+        [snapshot, p.start, p.end, *fparams],
+    ).fetchone()
+    return round(float(row[0]), 2) if row else 0.0
+
+
+def simulate(
+    p: np.ndarray, amounts: np.ndarray, draws: int = DRAWS, seed: int = SEED
+) -> np.ndarray:
+    """`draws` simulated totals of Σ Bernoulli(p_i) × amount_i (deterministic for a seed)."""
+    rng = np.random.default_rng(seed)
+    totals = np.zeros(draws)
+    if len(p) == 0:
+        return totals
+    variance = p * (1.0 - p) * amounts**2
+    order = np.argsort(-variance, kind="stable")
+    exact, rest = order[:EXACT_DEALS], order[EXACT_DEALS:]
+    for i in range(0, len(exact), 100):
+        idx = exact[i : i + 100]
+        hits = rng.random((draws, len(idx))) < p[idx]
+        totals += hits @ amounts[idx]
+    if len(rest):
+        mean = float((p[rest] * amounts[rest]).sum())
+        sd = math.sqrt(float(variance[rest].sum()))
+        normal = mean + sd * rng.standard_normal(draws)
+        totals += np.clip(normal, 0.0, float(amounts[rest].sum()))
+    return totals
+
+
+@dataclass
+class HistoricalForecast:
+    won_to_date: float
+    deals: pd.DataFrame  # open deals with p_win, basis, observations
+    expected: float
+    p10: float
+    p50: float
+    p90: float
+    training: list[TrainingQuarter]
+
+
+def historical_forecast(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> HistoricalForecast:
+    """The historical method for (S, P, filters), reading only snapshots on or before S."""
+    period = q.quarter(defs)
+    dates = snapshot_dates(con, q.as_of)
+    training = training_quarters(dates, period, q.as_of)
+    learned = learn(con, training, defs)
+    probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
+    fsql, fparams = q.filters.sql("s")
+    deals = con.execute(
+        _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+        [q.as_of, qualified_open_stages(defs), period.start, period.end, *fparams],
+    ).df()
+    chosen = [
+        probs.get((st, seg or ""), probs[(st, "*")])
+        for st, seg in zip(deals["stage"], deals["segment"].fillna(""), strict=True)
+    ]
+    deals["p_win"] = [c[0] for c in chosen]
+    deals["basis"] = [c[1] for c in chosen]
+    deals["observations"] = [c[2] for c in chosen]
+    won = won_in_period(con, q.as_of, period, q)
+    p = deals["p_win"].to_numpy(dtype=float)
+    amounts = deals["amount"].astype(float).to_numpy(dtype=float)
+    if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
+        p = np.zeros_like(p)
+    totals = won + simulate(p, amounts, int(q.option("draws", DRAWS)), int(q.option("seed", SEED)))
+    p10, p50, p90 = (round(float(x), 2) for x in np.percentile(totals, [10, 50, 90]))
+    expected = round(won + float((p * amounts).sum()), 2)
+    return HistoricalForecast(won, deals, expected, p10, p50, p90, training)
+
+
+@metric(
+    "forecast_historical",
+    label="Forecast (historical, P50)",
+    description=(
+        "Won to date plus each open qualified deal closing in the period weighted by its "
+        "chance to close won within the period, learned from past snapshots: in each earlier "
+        "quarter already closed by the as-of date (up to 8), take the snapshot with the same "
+        "number of days left before the quarter's end (nearest loaded snapshot within 3 days), "
+        "and among the open qualified deals then closing in that quarter, the share that were "
+        "closed won with a close date in that quarter in the first snapshot after it ended. "
+        "Learned by stage and segment where that cell has at least 30 observations, else by "
+        "stage, else the stage's governed probability. A simulation (10,000 draws, fixed "
+        "seed) of independent won/lost outcomes gives the P10 / P50 / P90 range; the value "
+        "is the P50. Only snapshots up to the as-of date are read. Probabilities are learned "
+        "from all deals; filters choose which deals are forecast."
+    ),
+    formula="won_to_date + P50 of Σ Bernoulli(p_stage,segment) × amount over open deals in P",
+    unit="usd",
+)
+def forecast_historical(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    f = historical_forecast(con, q, defs)
+    table = pd.DataFrame(
+        [
+            {
+                "won_to_date": f.won_to_date,
+                "open_deals": len(f.deals),
+                "open_amount": round(float(f.deals["amount"].astype(float).sum()), 2),
+                "expected": f.expected,
+                "p10": f.p10,
+                "p50": f.p50,
+                "p90": f.p90,
+                "training_quarters": len(f.training),
+            }
+        ]
+    )
+    note = None
+    if not f.training:
+        note = "no earlier quarter to learn from: governed stage probabilities used"
+    return Result("forecast_historical", q, value=f.p50, table=table, note=note)
+
+
+@drill_for("forecast_historical")
+def forecast_historical_deals(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, **_: Any
+) -> pd.DataFrame:
+    """The open deals of the forecast with their learned probability and its basis."""
+    deals = historical_forecast(con, q, defs).deals
+    deals["crm_url"] = [defs.record_url(str(o)) for o in deals["opportunity_id"]]
+    return deals
+
+
+# --- forecast range -----------------------------------------------------------------------
+
+
+def _label(metric_id: str, fallback: str) -> str:
+    m = REGISTRY.get(metric_id)
+    return m.label if m else fallback
+
+
+def _other(
+    con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions
+) -> float | None:
+    """A method owned elsewhere, or None while it is not registered."""
+    if metric_id not in REGISTRY:
+        return None
+    value = compute(con, metric_id, q, defs).value
+    return None if value is None else round(float(value), 2)
+
+
+@metric(
+    "forecast_range",
+    label="Forecast range",
+    description=(
+        "The forecast methods side by side for the period as of the snapshot: commit roll-up, "
+        "best case, stage-weighted and historical (P50 with its P10 / P90 range), each "
+        "including won to date, and the bookings target for reference."
+    ),
+    formula="rows: forecast_commit, forecast_best_case, forecast_weighted, "
+    "forecast_historical (p10, p50, p90), bookings_target",
+    unit="table",
+)
+def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    fallback = {
+        "forecast_commit": "Forecast (commit)",
+        "forecast_best_case": "Forecast (best case)",
+        "forecast_weighted": "Forecast (stage-weighted)",
+        "bookings_target": "Bookings target",
+    }
+    rows: list[dict[str, Any]] = []
+    missing = []
+    for mid in OTHER_METHODS:
+        value = _other(con, mid, q, defs)
+        if mid not in REGISTRY:
+            missing.append(mid)
+        rows.append({"method": mid, "label": _label(mid, fallback[mid]), "value": value})
+    h = historical_forecast(con, q, defs)
+    rows.append(
+        {
+            "method": "forecast_historical",
+            "label": _label("forecast_historical", "Forecast (historical)"),
+            "value": h.p50,
+            "p10": h.p10,
+            "p90": h.p90,
+        }
+    )
+    target = _other(con, "bookings_target", q, defs)
+    rows.append(
+        {
+            "method": "bookings_target",
+            "label": _label("bookings_target", fallback["bookings_target"]),
+            "value": target,
+        }
+    )
+    table = pd.DataFrame(rows, columns=["method", "label", "value", "p10", "p90"])
+    note = f"not available: {', '.join(missing)}" if missing else None
+    return Result("forecast_range", q, table=table, note=note)
+
+
+# --- backtest -----------------------------------------------------------------------------
+
+
+def week_of_quarter(d: date, defs: Definitions) -> int:
+    """Whole weeks since the start of d's fiscal quarter (0 in the first week)."""
+    return (d - quarter_of(d, defs.fiscal_year_start_month).start).days // 7
+
+
+@metric(
+    "forecast_backtest",
+    label="Forecast backtest",
+    description=(
+        "How each forecast method would have done: for each of up to 6 fiscal quarters that "
+        "ended by the as-of date, every method is run as of week N of that quarter (the loaded "
+        "snapshot nearest the quarter start + N weeks, within 3 days; N is option week, "
+        "default the as-of date's own week of its quarter) using only the snapshots available "
+        "then, and compared with what actually closed won with a close date in that quarter, "
+        "as seen in the first snapshot after it ended. error = forecast − actual; "
+        "abs_pct_error = |error| / actual. The note gives each method's mean absolute "
+        "percentage error (MAPE)."
+    ),
+    formula="abs_pct_error = |forecast(week N) − actual won| / actual won; MAPE = mean",
+    unit="table",
+    scope="history",
+)
+def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    week = int(q.option("week", week_of_quarter(q.as_of, defs)))
+    n_quarters = int(q.option("quarters", 6))
+    dates = snapshot_dates(con, q.as_of)
+    here = quarter_of(q.as_of, defs.fiscal_year_start_month)
+    rows: list[dict[str, Any]] = []
+    quarters_done = 0
+    k = 1
+    while quarters_done < n_quarters and dates and here.shift(-k).end > dates[0]:
+        qk = here.shift(-k)
+        k += 1
+        if qk.end > q.as_of:
+            continue
+        bt_as_of = nearest_snapshot(dates, qk.start + timedelta(days=7 * week))
+        outcome = first_snapshot_on_or_after(dates, qk.end)
+        if bt_as_of is None or outcome is None or not qk.contains(bt_as_of):
+            continue
+        quarters_done += 1
+        actual = won_in_period(con, outcome, qk, q)
+        bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
+        forecasts = {mid: _other(con, mid, bq, defs) for mid in OTHER_METHODS}
+        forecasts["forecast_historical"] = historical_forecast(con, bq, defs).p50
+        for mid, fc in forecasts.items():
+            if fc is None:
+                continue
+            err = round(fc - actual, 2)
+            rows.append(
+                {
+                    "period": qk.label,
+                    "as_of": bt_as_of,
+                    "method": mid,
+                    "forecast": fc,
+                    "actual": actual,
+                    "error": err,
+                    "abs_pct_error": abs(err) / actual if actual > 0 else None,
+                }
+            )
+    cols = ["period", "as_of", "method", "forecast", "actual", "error", "abs_pct_error"]
+    table = pd.DataFrame(rows, columns=cols)
+    if table.empty:
+        return Result("forecast_backtest", q, table=table, note="no past quarter to backtest")
+    mape = table.dropna(subset=["abs_pct_error"]).groupby("method", sort=False)["abs_pct_error"]
+    summary = "; ".join(f"{m} {v:.1%}" for m, v in mape.mean().items())
+    note = f"MAPE at week {week} over {quarters_done} quarter(s): {summary}"
+    return Result("forecast_backtest", q, table=table, note=note)
