@@ -59,7 +59,14 @@ STYLES: dict[str, Callable[[Any], str]] = {
     "score": fmt.score,
     "days": fmt.days,
 }
-UNIT_STYLE = {"usd": "money", "multiple": "multiple", "ratio": "pct", "count": "count"}
+UNIT_STYLE = {
+    "usd": "money",
+    "multiple": "multiple",
+    "ratio": "pct",
+    "count": "count",
+    "score": "score",
+    "days": "days",
+}
 
 
 @dataclass(frozen=True)
