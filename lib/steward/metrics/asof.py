@@ -1,0 +1,606 @@
+"""As-of metrics: where the pipeline stands in one snapshot S for one fiscal period P.
+
+Every query starts with `snapshot_date = ?` (rows are stored in snapshot order, so the
+zone maps skip every other week) and aggregates in SQL. "Open qualified" = not closed
+and the stage at or after the qualified stage; stages unknown to the definitions are
+never pipeline. Null amounts count 0; a null probability takes its stage default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward.definitions import Definitions
+from steward.metrics import deals
+from steward.metrics.core import Query, Result, drill_for, metric
+from steward.periods import Quarter, parse_period, quarter_of
+
+ZERO = Decimal("0.00")
+
+
+# ---- shared SQL fragments (aliases are literals; values are bound) -------------------
+def qualified_open_stages(defs: Definitions) -> list[str]:
+    """Open stages at or after the qualified stage."""
+    return [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
+
+
+def open_qualified_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+    return (
+        f"(not {alias}.is_closed and list_contains(?::varchar[], {alias}.stage))",
+        [qualified_open_stages(defs)],
+    )
+
+
+def in_period_sql(alias: str, quarter: Quarter) -> tuple[str, list[Any]]:
+    return (f"({alias}.close_date >= ? and {alias}.close_date < ?)", [quarter.start, quarter.end])
+
+
+def probability_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+    """The deal's probability, or its stage default when null (unknown stage -> 0)."""
+    names = [s.name for s in defs.stages]
+    probs = [s.probability for s in defs.stages]
+    return (
+        f"coalesce({alias}.probability, (?::double[])[list_position(?::varchar[], {alias}.stage)], 0)",
+        [probs, names],
+    )
+
+
+def marketing_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+    """Source in the governed marketing list, case- and space-insensitive."""
+    norm = [" ".join(m.split()).casefold() for m in defs.marketing_sources]
+    return (
+        f"list_contains(?::varchar[], lower(regexp_replace(trim(coalesce({alias}.source, '')), '\\s+', ' ', 'g')))",
+        [norm],
+    )
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A WHERE clause on alias `s` (starting with ' and') and its bound parameters."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+    def and_(self, sql: str, params: list[Any]) -> Cut:
+        return Cut(f"{self.sql} and {sql}", (*self.params, *params))
+
+
+def base_cut(q: Query) -> Cut:
+    fsql, fparams = q.filters.sql("s")
+    return Cut(fsql, tuple(fparams))
+
+
+def open_in_period_cut(q: Query, defs: Definitions, quarter: Quarter | None = None) -> Cut:
+    quarter = quarter or q.quarter(defs)
+    return base_cut(q).and_(*open_qualified_sql("s", defs)).and_(*in_period_sql("s", quarter))
+
+
+def won_in_period_cut(q: Query, defs: Definitions, quarter: Quarter | None = None) -> Cut:
+    quarter = quarter or q.quarter(defs)
+    return base_cut(q).and_("s.is_won", []).and_(*in_period_sql("s", quarter))
+
+
+def _one(con: duckdb.DuckDBPyConnection, select: str, q: Query, cut: Cut, post: list[Any]) -> Any:
+    """One value: `select` (its parameters `post` bind last) over the snapshot rows in the cut."""
+    sql = f"""
+        with scoped as (
+            select s.*
+            from snapshots s
+            where s.snapshot_date = ?{cut.sql}
+        )
+        select {select} from scoped s
+    """  # noqa: S608 - select/cut built from literals and whitelisted names
+    row = con.execute(sql, [q.as_of, *cut.params, *post]).fetchone()
+    return row[0] if row else None
+
+
+def money_sum(con: duckdb.DuckDBPyConnection, q: Query, cut: Cut) -> Decimal:
+    """Σ coalesce(amount, 0) over the cut, as an exact Decimal."""
+    val = _one(con, "coalesce(sum(s.amount), 0)::decimal(18,2)", q, cut, [])
+    return Decimal(val) if val is not None else ZERO
+
+
+def _f(x: Decimal | float | None) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+# ---- pipeline ------------------------------------------------------------------------
+def open_pipeline_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Decimal:
+    return money_sum(con, q, open_in_period_cut(q, defs))
+
+
+def won_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Decimal:
+    return money_sum(con, q, won_in_period_cut(q, defs))
+
+
+@metric(
+    "open_pipeline",
+    label="Open pipeline",
+    description="Open qualified pipeline closing in the period, as of the snapshot.",
+    formula="Σ amount of opportunities in snapshot S that are open, at or after the qualified "
+    "stage, with close date in P (null amount = 0)",
+    unit="usd",
+)
+def open_pipeline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    return Result("open_pipeline", q, _f(open_pipeline_amount(con, q, defs)))
+
+
+@metric(
+    "weighted_pipeline",
+    label="Weighted pipeline",
+    description="Open qualified pipeline closing in the period, each deal weighted by its probability.",
+    formula="Σ amount × probability over open pipeline(P, S); probability null -> stage default",
+    unit="usd",
+)
+def weighted_pipeline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    psql, pparams = probability_sql("s", defs)
+    val = _one(
+        con,
+        f"coalesce(sum(coalesce(s.amount, 0) * {psql}), 0)",
+        q,
+        open_in_period_cut(q, defs),
+        pparams,
+    )
+    return Result("weighted_pipeline", q, _f(val))
+
+
+@metric(
+    "open_count",
+    label="Open deals",
+    description="Number of open qualified opportunities closing in the period.",
+    formula="count of open pipeline(P, S) opportunities",
+    unit="count",
+)
+def open_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    val = _one(con, "count(*)", q, open_in_period_cut(q, defs), [])
+    return Result("open_count", q, float(val or 0))
+
+
+@metric(
+    "won_to_date",
+    label="Won to date",
+    description="Closed-won bookings with a close date in the period, as of the snapshot.",
+    formula="Σ amount of closed-won opportunities in snapshot S with close date in P",
+    unit="usd",
+)
+def won_to_date(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    return Result("won_to_date", q, _f(won_amount(con, q, defs)))
+
+
+@metric(
+    "lost_to_date",
+    label="Lost to date",
+    description="Closed-lost amount with a close date in the period, as of the snapshot.",
+    formula="Σ amount of closed, not won opportunities in snapshot S with close date in P",
+    unit="usd",
+)
+def lost_to_date(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    cut = base_cut(q).and_("(s.is_closed and not s.is_won)", [])
+    cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
+    return Result("lost_to_date", q, _f(money_sum(con, q, cut)))
+
+
+# ---- targets and coverage --------------------------------------------------------------
+def _target_rows(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Decimal]:
+    rows = con.execute(
+        "select segment, bookings_target from targets where upper(period) = upper(?) "
+        "and bookings_target is not null",
+        [period],
+    ).fetchall()
+    return {
+        ("All" if str(seg).strip().casefold() == "all" else str(seg)): Decimal(v) for seg, v in rows
+    }
+
+
+def target_for(
+    con: duckdb.DuckDBPyConnection, period: str, segments: tuple[str, ...]
+) -> tuple[Decimal | None, str | None]:
+    """Bookings target for a period and a segment cut: (value, note).
+
+    Segments filtered: the sum of those segments' rows (all must exist).
+    No segment filter: the 'All' row, else the sum of the segment rows.
+    """
+    rows = _target_rows(con, period)
+    if segments:
+        missing = [s for s in segments if s not in rows]
+        if missing:
+            return None, f"no target for {period} segment {', '.join(missing)}"
+        return sum((rows[s] for s in segments), ZERO), None
+    if "All" in rows:
+        return rows["All"], None
+    seg_rows = [v for k, v in rows.items() if k != "All"]
+    if seg_rows:
+        return sum(seg_rows, ZERO), "target = sum of segment targets"
+    return None, f"no target for {period}"
+
+
+def _other_filter_note(q: Query) -> str | None:
+    others = [d for d, _ in q.filters.items() if d != "segment"]
+    if others:
+        return f"targets are set by segment; the {', '.join(others)} filter does not cut the target"
+    return None
+
+
+def _join_notes(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
+
+
+@metric(
+    "bookings_target",
+    label="Bookings target",
+    description="The bookings target for the period and segment cut, from the targets table.",
+    formula="targets row for P and the filtered segment(s) (sum when several); no segment "
+    "filter: the 'All' row, else the sum of segment rows; none -> no value",
+    unit="usd",
+)
+def bookings_target(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    val, note = target_for(con, q.quarter(defs).label, q.filters.segment)
+    return Result("bookings_target", q, _f(val), note=_join_notes(note, _other_filter_note(q)))
+
+
+def coverage_value(
+    open_amt: Decimal, won_amt: Decimal, target: Decimal | None
+) -> tuple[float | None, str | None]:
+    """open / (target − won), or None with the reason. Never divides by ≤ 0."""
+    if target is None:
+        return None, "no target"
+    remaining = target - won_amt
+    if remaining <= 0:
+        return None, "target already met"
+    return float(open_amt) / float(remaining), None
+
+
+@metric(
+    "coverage",
+    label="Pipeline coverage",
+    description="How many times the open pipeline covers the bookings still needed this period.",
+    formula="open pipeline(P, S) / (bookings target(P) − won to date(P, S)); "
+    "'target already met' when the denominator is ≤ 0; 'no target' when there is none",
+    unit="multiple",
+)
+def coverage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    target, tnote = target_for(con, q.quarter(defs).label, q.filters.segment)
+    val, cnote = coverage_value(
+        open_pipeline_amount(con, q, defs), won_amount(con, q, defs), target
+    )
+    return Result("coverage", q, val, note=_join_notes(cnote, tnote, _other_filter_note(q)))
+
+
+def period_offset(q: Query, defs: Definitions) -> int:
+    return q.quarter(defs).offset_from(quarter_of(q.as_of, defs.fiscal_year_start_month))
+
+
+@metric(
+    "coverage_goal",
+    label="Coverage goal",
+    description="The governed coverage goal for the period's distance from the as-of quarter.",
+    formula="definitions.coverage_goals[offset], offset = P − quarter(S) in quarters",
+    unit="multiple",
+)
+def coverage_goal(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    off = period_offset(q, defs)
+    goal = defs.coverage_goal(off)
+    note = None if goal is not None else f"no coverage goal for period offset {off}"
+    return Result("coverage_goal", q, goal, note=note)
+
+
+def coverage_status(cov: float | None, goal: float | None, note: str | None) -> str:
+    if note == "no target":
+        return "no target"
+    if note == "target already met":
+        return "target met"
+    if cov is not None and goal is not None and cov < goal:
+        return "below goal"
+    return "at or above goal"
+
+
+MATRIX_COLUMNS = (
+    "period",
+    "offset",
+    "segment",
+    "open_pipeline",
+    "won_to_date",
+    "bookings_target",
+    "remaining_target",
+    "coverage",
+    "goal",
+    "status",
+)
+
+
+@metric(
+    "coverage_matrix",
+    label="Coverage by quarter and segment",
+    description="Coverage for this quarter and the next three, for each segment and all segments.",
+    formula="coverage(P+k, S) and goal(k) for k = 0..3 from quarter(S), per segment and 'All'",
+    unit="table",
+)
+def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    first = quarter_of(q.as_of, defs.fiscal_year_start_month)
+    quarters = [first.shift(k) for k in range(4)]
+    qsql, qparams = open_qualified_sql("s", defs)
+    cut = base_cut(q)
+    bounds = [qq.end for qq in quarters]
+    sql = f"""
+        with scoped as (
+            select s.segment, s.amount, s.is_won, {qsql} as is_open_qualified,
+                   case when s.close_date < ? then 0 when s.close_date < ? then 1
+                        when s.close_date < ? then 2 else 3 end as period_offset
+            from snapshots s
+            where s.snapshot_date = ? and s.close_date >= ? and s.close_date < ?{cut.sql}
+        ),
+        by_cell as (
+            select period_offset, coalesce(segment, 'Unassigned') as segment,
+                   coalesce(sum(amount) filter (where is_open_qualified), 0) as open_amount,
+                   coalesce(sum(amount) filter (where is_won), 0) as won_amount
+            from scoped
+            group by all
+        )
+        select * from by_cell
+    """  # noqa: S608
+    params = [*qparams, *bounds[:3], q.as_of, first.start, quarters[-1].end, *cut.params]
+    cells = {
+        (int(o), str(seg)): (Decimal(a), Decimal(w))
+        for o, seg, a, w in con.execute(sql, params).fetchall()
+    }
+    segments = list(q.filters.segment) or sorted({seg for _, seg in cells})
+    rows = []
+    for k, qq in enumerate(quarters):
+        goal = defs.coverage_goal(k)
+        for seg in [*segments, "All"]:
+            if seg == "All":
+                open_amt = sum((a for (o, _), (a, _w) in cells.items() if o == k), ZERO)
+                won_amt = sum((w for (o, _), (_a, w) in cells.items() if o == k), ZERO)
+                target, _n = target_for(con, qq.label, q.filters.segment)
+            else:
+                open_amt, won_amt = cells.get((k, seg), (ZERO, ZERO))
+                target, _n = target_for(con, qq.label, (seg,))
+            cov, note = coverage_value(open_amt, won_amt, target)
+            rows.append(
+                {
+                    "period": qq.label,
+                    "offset": k,
+                    "segment": seg,
+                    "open_pipeline": float(open_amt),
+                    "won_to_date": float(won_amt),
+                    "bookings_target": None if target is None else float(target),
+                    "remaining_target": None if target is None else float(target - won_amt),
+                    "coverage": cov,
+                    "goal": goal,
+                    "status": coverage_status(cov, goal, note),
+                }
+            )
+    table = pd.DataFrame(rows, columns=list(MATRIX_COLUMNS))
+    return Result("coverage_matrix", q, table=table, note=_other_filter_note(q))
+
+
+# ---- funnel ----------------------------------------------------------------------------
+FUNNEL_COLUMNS = (
+    "stage",
+    "is_qualified",
+    "count_open",
+    "amount_open",
+    "count_pct_prev",
+    "count_pct_top",
+    "amount_pct_prev",
+    "amount_pct_top",
+)
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return None if b == 0 else a / b
+
+
+@metric(
+    "funnel_asof",
+    label="Stage funnel (as of)",
+    description="Where open deals closing in the period sit now, by stage: count and amount, "
+    "as % of the previous stage and of the top stage.",
+    formula="per open stage k: count and Σ amount of open deals in S at k with close date in P; "
+    "pct_prev = k / (k−1), pct_top = k / first open stage (option all_periods drops the close-date filter)",
+    unit="table",
+)
+def funnel_asof(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    cut = base_cut(q).and_("not s.is_closed", [])
+    if not q.option("all_periods", False):
+        cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
+    sql = f"""
+        with scoped as (
+            select s.stage, s.amount
+            from snapshots s
+            where s.snapshot_date = ?{cut.sql}
+        ),
+        by_stage as (
+            select stage, count(*) as count_open, coalesce(sum(amount), 0) as amount_open
+            from scoped
+            group by stage
+        )
+        select * from by_stage
+    """  # noqa: S608
+    got = {
+        st: (int(n), float(a)) for st, n, a in con.execute(sql, [q.as_of, *cut.params]).fetchall()
+    }
+    rows: list[dict[str, Any]] = []
+    stages = defs.open_stages
+    top_n, top_a = got.get(stages[0].name, (0, 0.0)) if stages else (0, 0.0)
+    prev: tuple[int, float] | None = None
+    for st in stages:
+        n, a = got.get(st.name, (0, 0.0))
+        rows.append(
+            {
+                "stage": st.name,
+                "is_qualified": st.rank >= defs.qualified_rank,
+                "count_open": n,
+                "amount_open": round(a, 2),
+                "count_pct_prev": None if prev is None else _ratio(n, prev[0]),
+                "count_pct_top": _ratio(n, top_n),
+                "amount_pct_prev": None if prev is None else _ratio(a, prev[1]),
+                "amount_pct_top": _ratio(a, top_a),
+            }
+        )
+        prev = (n, a)
+    table = pd.DataFrame(rows, columns=list(FUNNEL_COLUMNS))
+    unknown = sorted(set(got) - {s.name for s in stages})
+    note = (
+        f"open deals at stages not in the definitions are left out: {', '.join(unknown)}"
+        if unknown
+        else None
+    )
+    return Result("funnel_asof", q, table=table, note=note)
+
+
+# ---- marketing ---------------------------------------------------------------------------
+def marketing_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Decimal:
+    return money_sum(con, q, open_in_period_cut(q, defs).and_(*marketing_sql("s", defs)))
+
+
+@metric(
+    "marketing_sourced_pipeline",
+    label="Marketing-sourced pipeline",
+    description="Open pipeline whose originating source is in the governed marketing list.",
+    formula="Σ amount of open pipeline(P, S) with source in definitions.sources.marketing",
+    unit="usd",
+)
+def marketing_sourced_pipeline(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> Result:
+    return Result("marketing_sourced_pipeline", q, _f(marketing_amount(con, q, defs)))
+
+
+@metric(
+    "marketing_sourced_share",
+    label="Marketing-sourced share",
+    description="Share of open pipeline that marketing sourced.",
+    formula="marketing-sourced pipeline(P, S) / open pipeline(P, S); none when there is no pipeline",
+    unit="ratio",
+)
+def marketing_sourced_share(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    total = open_pipeline_amount(con, q, defs)
+    if total == 0:
+        return Result("marketing_sourced_share", q, None, note="no open pipeline")
+    return Result("marketing_sourced_share", q, float(marketing_amount(con, q, defs) / total))
+
+
+# ---- forecast ------------------------------------------------------------------------------
+def _forecast_open(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Cut:
+    return base_cut(q).and_("not s.is_closed", []).and_(*in_period_sql("s", q.quarter(defs)))
+
+
+def _category_sum(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, cats: tuple[str, ...]
+) -> Decimal:
+    cut = _forecast_open(con, q, defs).and_(
+        "list_contains(?::varchar[], lower(trim(coalesce(s.forecast_category, ''))))",
+        [[c.strip().casefold() for c in cats]],
+    )
+    return money_sum(con, q, cut)
+
+
+@metric(
+    "forecast_commit",
+    label="Forecast: commit",
+    description="Won to date plus open deals closing in the period that reps call Commit.",
+    formula="won to date(P, S) + Σ amount of open deals (any stage) in S with close date in P "
+    "and forecast category in the commit roll-up",
+    unit="usd",
+)
+def forecast_commit(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    val = won_amount(con, q, defs) + _category_sum(con, q, defs, defs.commit_categories)
+    return Result("forecast_commit", q, _f(val))
+
+
+@metric(
+    "forecast_best_case",
+    label="Forecast: best case",
+    description="Won to date plus open deals closing in the period called Best Case or Commit.",
+    formula="won to date(P, S) + Σ amount of open deals (any stage) in S with close date in P "
+    "and forecast category in the best-case roll-up",
+    unit="usd",
+)
+def forecast_best_case(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    val = won_amount(con, q, defs) + _category_sum(con, q, defs, defs.best_case_categories)
+    return Result("forecast_best_case", q, _f(val))
+
+
+@metric(
+    "forecast_weighted",
+    label="Forecast: stage-weighted",
+    description="Won to date plus every open deal closing in the period weighted by its probability.",
+    formula="won to date(P, S) + Σ amount × probability of open deals (any stage) in S with "
+    "close date in P; probability null -> stage default",
+    unit="usd",
+)
+def forecast_weighted(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    psql, pparams = probability_sql("s", defs)
+    weighted = _one(
+        con,
+        f"coalesce(sum(coalesce(s.amount, 0) * {psql}), 0)",
+        q,
+        _forecast_open(con, q, defs),
+        pparams,
+    )
+    val = float(won_amount(con, q, defs)) + float(weighted or 0)
+    return Result("forecast_weighted", q, _f(val))
+
+
+# ---- drills ----------------------------------------------------------------------------------
+@drill_for("open_pipeline")
+def open_pipeline_deals(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, **_: Any
+) -> pd.DataFrame:
+    cut = open_in_period_cut(q, defs)
+    return deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
+
+
+@drill_for("won_to_date")
+def won_deals(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, **_: Any
+) -> pd.DataFrame:
+    cut = won_in_period_cut(q, defs)
+    return deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
+
+
+@drill_for("funnel_asof")
+def funnel_deals(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    stage: str | None = None,
+    **_: Any,
+) -> pd.DataFrame:
+    cut = base_cut(q).and_("not s.is_closed", [])
+    if not q.option("all_periods", False):
+        cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
+    if stage is not None:
+        cut = cut.and_("s.stage = ?", [stage])
+    return deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
+
+
+@drill_for("coverage_matrix")
+def coverage_cell_deals(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    period: str | None = None,
+    segment: str | None = None,
+    **_: Any,
+) -> pd.DataFrame:
+    """Deals behind one coverage cell: its open pipeline and its won deals (column counts_as)."""
+    quarter = parse_period(period, defs.fiscal_year_start_month) if period else q.quarter(defs)
+    frames = []
+    for role, cut in (
+        ("open_pipeline", open_in_period_cut(q, defs, quarter)),
+        ("won_to_date", won_in_period_cut(q, defs, quarter)),
+    ):
+        if segment and segment != "All":
+            cut = cut.and_("coalesce(s.segment, 'Unassigned') = ?", [segment])
+        frame = deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
+        frame["counts_as"] = role
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

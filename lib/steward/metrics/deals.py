@@ -1,0 +1,118 @@
+"""The deal list behind every number: one set of columns for every drill-down.
+
+Every drill (a funnel bar, a waterfall bucket, a coverage cell, the stalled deals ...)
+returns the same columns, in the same order, so the screen, the workbook and the
+narrative can show any of them the same way. Drill-specific columns (amount_from,
+stage_from, bucket ...) come after these.
+
+Reuse from another metric module:
+
+    sql = f"select {deals.select_list('s')} from snapshots s where s.snapshot_date = ? ..."
+    frame = deals.finish(con.execute(sql, params).df(), defs)
+
+or simply `deals.deal_list(con, defs, snapshot_date, where, params)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward.definitions import Definitions
+
+# The columns a CRO needs, in display order (crm_url is added by `finish`).
+DEAL_COLUMNS: tuple[str, ...] = (
+    "opportunity_id",
+    "opportunity_name",
+    "account_name",
+    "segment",
+    "region",
+    "owner",
+    "source",
+    "stage",
+    "amount",
+    "probability",
+    "forecast_category",
+    "close_date",
+    "created_date",
+)
+DEAL_TABLE_COLUMNS: tuple[str, ...] = (*DEAL_COLUMNS, "crm_url")
+
+# Human headers for tables and workbooks.
+DEAL_HEADERS: dict[str, str] = {
+    "opportunity_id": "Opportunity ID",
+    "opportunity_name": "Opportunity",
+    "account_name": "Account",
+    "segment": "Segment",
+    "region": "Region",
+    "owner": "Owner",
+    "source": "Source",
+    "stage": "Stage",
+    "amount": "Amount",
+    "probability": "Probability",
+    "forecast_category": "Forecast category",
+    "close_date": "Close date",
+    "created_date": "Created",
+    "crm_url": "CRM link",
+    "bucket": "Bucket",
+    "amount_from": "Amount (from)",
+    "amount_to": "Amount (to)",
+    "amount_change": "Change",
+    "stage_from": "Stage (from)",
+    "close_date_from": "Close date (from)",
+}
+
+
+def select_list(alias: str = "s") -> str:
+    """`s.opportunity_id, s.opportunity_name, ...` for a snapshot alias."""
+    if not alias.isidentifier():
+        raise ValueError(f"bad SQL alias {alias!r}")
+    return ", ".join(f"{alias}.{c}" for c in DEAL_COLUMNS)
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in DEAL_TABLE_COLUMNS})
+
+
+def finish(frame: pd.DataFrame, defs: Definitions) -> pd.DataFrame:
+    """Fill the stage-default probability, add crm_url, put DEAL_COLUMNS first."""
+    out = frame.copy()
+    for c in DEAL_COLUMNS:
+        if c not in out.columns:
+            out[c] = None
+    defaults = {s.name: s.probability for s in defs.stages}
+    if len(out):
+        fill = out["stage"].map(defaults)
+        out["probability"] = out["probability"].astype("float64").fillna(fill)
+    out["crm_url"] = [
+        defs.record_url(str(i)) if i is not None else None for i in out["opportunity_id"]
+    ]
+    extra = [c for c in out.columns if c not in DEAL_TABLE_COLUMNS]
+    return out[[*DEAL_TABLE_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def deal_list(
+    con: duckdb.DuckDBPyConnection,
+    defs: Definitions,
+    snapshot_date: date,
+    where: str = "",
+    params: Sequence[Any] = (),
+) -> pd.DataFrame:
+    """Deals of one snapshot matching `where` (SQL on alias s, starting with ' and ...').
+
+    Sorted by amount (largest first), then id, so the biggest deals lead every drill.
+    """
+    sql = f"""
+        with deals as (
+            select {select_list("s")}
+            from snapshots s
+            where s.snapshot_date = ?{where}
+        )
+        select * from deals
+        order by amount desc nulls last, opportunity_id
+    """  # noqa: S608 - columns from DEAL_COLUMNS; `where` is built from whitelisted names
+    return finish(con.execute(sql, [snapshot_date, *params]).df(), defs)
