@@ -164,7 +164,7 @@ def test_small_push_is_not_a_risk():
     )
     assert "risk_slippage" not in rules(f, "risks")
     assert texts(f, "decisions")[0] == (
-        "Review the 1 deal worth $400K pushed out of FY2026-Q4, starting with Initech ($400K)."
+        "Review Initech ($400K), the deal pushed out of FY2026-Q4: recommit it or re-forecast."
     )
 
 

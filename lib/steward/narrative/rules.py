@@ -107,14 +107,14 @@ def headline(f: Facts) -> list[Sentence]:
 # ---- what changed -----------------------------------------------------------------------
 MOVE_TEXT = {
     "Won": "{n} {deals} worth {amt} closed won.",
-    "Lost": "{n} {deals} worth {amt} were lost.",
-    "Pushed out": "{n} {deals} worth {amt} were pushed out of {p}: {share} of the pipeline on {a}.",
+    "Lost": "{n} {deals} worth {amt} {were} lost.",
+    "Pushed out": "{n} {deals} worth {amt} {were} pushed out of {p}: {share} of the pipeline on {a}.",
     "Disqualified": "{n} {deals} worth {amt} fell back below {qualified}.",
     "Removed": "{n} {deals} worth {amt} disappeared from the CRM export without closing.",
     "New": "{n} new {deals} added {amt}.",
-    "Pulled in": "{n} {deals} worth {amt} were pulled into {p} from other quarters.",
+    "Pulled in": "{n} {deals} worth {amt} {were} pulled into {p} from other quarters.",
     "Qualified": "{n} {deals} worth {amt} reached {qualified} and joined qualified pipeline.",
-    "Reopened": "{n} closed {deals} worth {amt} were reopened.",
+    "Reopened": "{n} closed {deals} worth {amt} {were} reopened.",
     "Increased": "Amounts rose on {n} {deals}, adding {amt}.",
     "Decreased": "Amounts fell on {n} {deals}, taking away {amt}.",
 }
@@ -124,6 +124,7 @@ def move_sentence(f: Facts, m: Move) -> Sentence:
     parts: dict[str, object] = {
         "n": m.count,
         "deals": deals(m.count),
+        "were": "was" if m.count.num == 1 else "were",
         "amt": (m.amount, "money"),
         "p": period(f),
         "qualified": f.defs.qualified_stage,
@@ -322,6 +323,16 @@ def decide_pushed(f: Facts) -> Sentence | None:
             all=m.count,
         )
     seg = " ".join(f.q.filters.segment) + " " if len(f.q.filters.segment) == 1 else ""
+    if m.count.num == 1 and f.largest_pushed is not None:
+        return say(
+            "decisions",
+            "decide_pushed",
+            "Review {name} ({amt}), the {seg}deal pushed out of {p}: recommit it or re-forecast.",
+            name=f.largest_pushed[0],
+            amt=(f.largest_pushed[1], "money"),
+            seg=seg,
+            p=period(f),
+        )
     tmpl = "Review the {n} {seg}{deals} worth {amt} pushed out of {p}"
     parts: dict[str, object] = {
         "n": m.count,

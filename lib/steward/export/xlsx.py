@@ -1,0 +1,538 @@
+"""The finance workbook: typed, formatted, reconciling to the cent with the screen.
+
+Sheets: Summary, Coverage, Forecast, Waterfall, Pipeline, Win rates, Definitions.
+Every number is read from the metric layer (compute / drill) with the same Query the
+screen uses. Bookings targets on the Coverage sheet are input cells (yellow, blue
+text) and coverage is a live formula over them, so finance can try other targets.
+
+Text from the CRM never becomes a formula: a string starting with = + - @ (or a tab or
+carriage return) is stored as a string cell with Excel's quote prefix.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from steward.definitions import Definitions
+from steward.fmt import EXCEL_FORMATS
+from steward.metrics.core import REGISTRY, Query, compute, drill
+from steward.narrative.facts import WATERFALL_MOVES, previous_snapshot
+
+FONT_NAME = "Calibri"
+ACCENT = "1F3A5F"
+INPUT_FILL = "FFF2CC"
+INPUT_BLUE = "0000FF"
+RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+SHEETS = ("Summary", "Coverage", "Forecast", "Waterfall", "Pipeline", "Win rates", "Definitions")
+
+SUMMARY_METRICS = (
+    "open_pipeline",
+    "weighted_pipeline",
+    "open_count",
+    "won_to_date",
+    "lost_to_date",
+    "bookings_target",
+    "coverage",
+    "coverage_goal",
+    "forecast_commit",
+    "forecast_best_case",
+    "forecast_weighted",
+    "forecast_historical",
+    "marketing_sourced_pipeline",
+    "marketing_sourced_share",
+    "win_rate_count",
+    "win_rate_value",
+    "sales_cycle_days",
+    "pipeline_velocity",
+    "trust_score",
+)
+
+DEAL_HEADERS = {
+    "opportunity_id": ("Opportunity ID", None),
+    "opportunity_name": ("Opportunity", None),
+    "account_name": ("Account", None),
+    "segment": ("Segment", None),
+    "region": ("Region", None),
+    "owner": ("Owner", None),
+    "source": ("Source", None),
+    "stage": ("Stage", None),
+    "amount": ("Amount", "usd"),
+    "probability": ("Probability", "ratio"),
+    "forecast_category": ("Forecast category", None),
+    "close_date": ("Close date", "date"),
+    "created_date": ("Created", "date"),
+    "crm_url": ("CRM link", None),
+}
+WATERFALL_DEAL_EXTRA = {
+    "amount_from": ("Amount (from)", "usd"),
+    "amount_to": ("Amount (to)", "usd"),
+    "stage_from": ("Stage (from)", None),
+    "close_date_from": ("Close date (from)", "date"),
+}
+
+
+# ---- cells -------------------------------------------------------------------------------
+def clean(value: Any) -> Any:
+    """A value openpyxl can type: NaN/NaT -> None, Timestamp -> date, numpy -> Python."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date | Decimal | str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if hasattr(value, "item"):  # numpy scalar
+        return clean(value.item())
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def put(ws: Worksheet, row: int, col: int, value: Any, number_format: str | None = None) -> Cell:
+    """Write one cell; text that a spreadsheet would run as a formula stays text."""
+    cell = ws.cell(row=row, column=col)
+    v = clean(value)
+    if isinstance(v, str) and v.startswith(RISKY_PREFIXES):
+        cell.value = v
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    else:
+        cell.value = v
+    if number_format and not isinstance(v, str):
+        cell.number_format = number_format
+    return cell
+
+
+def formula(ws: Worksheet, row: int, col: int, text: str, number_format: str | None) -> Cell:
+    """Write a formula we built ourselves (never from data)."""
+    cell = ws.cell(row=row, column=col, value=text)
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    unit: str | None = None  # key into EXCEL_FORMATS
+    width: int | None = None
+
+
+class Sheet:
+    """Writes titled, tabled sheets with one font, frozen headers and sensible widths."""
+
+    def __init__(self, wb: Workbook, title: str, first: bool = False) -> None:
+        self.ws = wb.active if first else wb.create_sheet()
+        assert self.ws is not None
+        self.ws.title = title
+        self.widths: dict[int, int] = {}
+        self.tables = 0
+
+    def title(self, text: str, subtitle: str) -> None:
+        put(self.ws, 1, 1, text).font = Font(name=FONT_NAME, size=14, bold=True, color=ACCENT)
+        put(self.ws, 2, 1, subtitle).font = Font(name=FONT_NAME, size=10, italic=True)
+
+    def note(self, row: int, text: str) -> None:
+        put(self.ws, row, 1, text).font = Font(name=FONT_NAME, size=10, color="5B6670")
+
+    def fit(self, col: int, value: Any, fmt_unit: str | None = None) -> None:
+        v = clean(value)
+        if v is None:
+            n = 4
+        elif isinstance(v, date):
+            n = 10
+        elif isinstance(v, int | float | Decimal) and fmt_unit in ("usd", "usd_whole"):
+            n = len(f"{float(v):,.2f}") + 3
+        else:
+            n = len(str(v))
+        self.widths[col] = min(60, max(self.widths.get(col, 8), n + 2))
+
+    def table(
+        self,
+        top: int,
+        name: str,
+        columns: Sequence[Column],
+        rows: Sequence[dict[str, Any]],
+        left: int = 1,
+    ) -> int:
+        """Header at `top`, rows below, as a native Excel table. Returns the last row."""
+        ws = self.ws
+        for j, c in enumerate(columns):
+            cell = put(ws, top, left + j, c.header)
+            cell.font = Font(name=FONT_NAME, bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor=ACCENT)
+            cell.alignment = Alignment(wrap_text=False)
+            self.fit(left + j, c.header)
+        for i, row in enumerate(rows, start=1):
+            for j, c in enumerate(columns):
+                value = row.get(c.key)
+                fmtx = EXCEL_FORMATS.get(c.unit or "") if c.unit else None
+                if c.key in row.get("_formulas", ()):
+                    formula(ws, top + i, left + j, value, fmtx)
+                else:
+                    put(ws, top + i, left + j, value, fmtx)
+                self.fit(left + j, value, c.unit)
+        last = top + max(1, len(rows))
+        if not rows:  # an Excel table needs a data row
+            put(ws, top + 1, left, "(none)")
+        ref = f"{get_column_letter(left)}{top}:{get_column_letter(left + len(columns) - 1)}{last}"
+        self.tables += 1
+        t = Table(displayName=name, ref=ref)
+        t.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+        ws.add_table(t)
+        return last
+
+    def finish(self, freeze_row: int) -> None:
+        ws = self.ws
+        for row in ws.iter_rows():
+            for cell in row:
+                f = cell.font
+                if f is None or f.name != FONT_NAME:
+                    cell.font = Font(
+                        name=FONT_NAME,
+                        size=f.size if f and f.size else 11,
+                        bold=f.bold if f else False,
+                        italic=f.italic if f else False,
+                        color=f.color if f else None,
+                    )
+        for col, width in self.widths.items():
+            ws.column_dimensions[get_column_letter(col)].width = width
+        ws.column_dimensions["A"].width = max(self.widths.get(1, 10), 14)
+        ws.freeze_panes = f"A{freeze_row}"
+
+
+# ---- data --------------------------------------------------------------------------------
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None or frame.empty:
+        return []
+    return [dict(r) for r in frame.to_dict(orient="records")]
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
+    if mid not in REGISTRY:
+        return None
+    return compute(con, mid, q, defs).value
+
+
+@dataclass
+class Context:
+    con: duckdb.DuckDBPyConnection
+    q: Query
+    defs: Definitions
+    compare_to: date | None
+    generated_at: datetime
+    trust_score: Any
+
+    @property
+    def subtitle(self) -> str:
+        return (
+            f"{self.q.period} · as of {self.q.as_of.isoformat()} · {self.q.filters.describe()}"
+            f" · {self.defs.stamp}"
+        )
+
+    def metadata(self) -> list[tuple[str, Any, str | None]]:
+        return [
+            ("As of snapshot", self.q.as_of, "date"),
+            ("Period", self.q.period, None),
+            ("Compared with snapshot", self.compare_to, "date"),
+            ("Filters", self.q.filters.describe(), None),
+            ("Definitions", self.defs.stamp, None),
+            ("Definitions version", self.defs.version, None),
+            ("Trust score (0-100)", self.trust_score, "score"),
+            ("Generated at (UTC)", self.generated_at.strftime("%Y-%m-%d %H:%M:%S"), None),
+        ]
+
+
+def _metadata_block(sh: Sheet, ctx: Context, top: int) -> int:
+    for i, (label, value, unit) in enumerate(ctx.metadata()):
+        put(sh.ws, top + i, 1, label).font = Font(name=FONT_NAME, bold=True)
+        put(sh.ws, top + i, 2, value, EXCEL_FORMATS.get(unit or "", None))
+        sh.fit(1, label)
+        sh.fit(2, value)
+    return top + len(ctx.metadata())
+
+
+def summary_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Summary", first=True)
+    sh.title("Pipeline Steward: finance workbook", ctx.subtitle)
+    end = _metadata_block(sh, ctx, 4)
+    rows = []
+    for mid in SUMMARY_METRICS:
+        if mid not in REGISTRY:
+            continue
+        m = REGISTRY[mid]
+        r = compute(ctx.con, mid, ctx.q, ctx.defs)
+        rows.append(
+            {"label": m.label, "value": r.value, "unit": m.unit, "id": mid, "note": r.note or ""}
+        )
+    top = end + 2
+    last = sh.table(
+        top,
+        "tblSummary",
+        [
+            Column("label", "Metric"),
+            Column("value", "Value"),
+            Column("id", "Metric id"),
+            Column("note", "Note"),
+        ],
+        rows,
+    )
+    for i, row in enumerate(rows, start=1):  # one unit per row: format cell by cell
+        unit = "usd" if row["unit"] == "usd" else str(row["unit"])
+        sh.ws.cell(row=top + i, column=2).number_format = EXCEL_FORMATS.get(unit, "General")
+    sh.finish(freeze_row=3)
+    _ = last
+
+
+COVERAGE_COLUMNS = [
+    Column("period", "Period"),
+    Column("offset", "Quarter offset", "count"),
+    Column("segment", "Segment"),
+    Column("open_pipeline", "Open pipeline", "usd"),
+    Column("won_to_date", "Won to date", "usd"),
+    Column("bookings_target", "Bookings target (input)", "usd"),
+    Column("remaining_target", "Remaining target", "usd"),
+    Column("coverage", "Coverage", "multiple"),
+    Column("goal", "Coverage goal", "multiple"),
+    Column("status", "Status"),
+]
+
+
+def coverage_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Coverage")
+    sh.title("Coverage by quarter and segment", ctx.subtitle)
+    sh.note(
+        3,
+        "Yellow cells are inputs: change a bookings target and remaining target, coverage "
+        "and status recalculate. Coverage = open pipeline / (target - won to date).",
+    )
+    table = compute(ctx.con, "coverage_matrix", ctx.q, ctx.defs).table
+    top = 4
+    rows = []
+    for i, rec in enumerate(_records(table), start=1):
+        r = top + i  # D open, E won, F target, G remaining, H coverage, I goal
+        rec = dict(rec)
+        rec["_formulas"] = ("remaining_target", "coverage", "status")
+        rec["remaining_target"] = f'=IF(F{r}="","",F{r}-E{r})'
+        rec["coverage"] = f'=IF(F{r}="","no target",IF(F{r}-E{r}<=0,"target met",D{r}/(F{r}-E{r})))'
+        rec["status"] = (
+            f'=IF(ISNUMBER(H{r}),IF(I{r}="","",IF(H{r}>=I{r},"at or above goal","below goal")),H{r})'
+        )
+        rows.append(rec)
+    sh.table(top, "tblCoverage", COVERAGE_COLUMNS, rows)
+    for i in range(1, len(rows) + 1):
+        cell = sh.ws.cell(row=top + i, column=6)
+        cell.fill = PatternFill("solid", fgColor=INPUT_FILL)
+        cell.font = Font(name=FONT_NAME, color=INPUT_BLUE)
+    for col in (7, 8, 10):
+        sh.widths[col] = max(sh.widths.get(col, 0), 18)
+    sh.finish(freeze_row=top + 1)
+
+
+def forecast_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Forecast")
+    sh.title("Forecast by method", ctx.subtitle)
+    cols = [
+        Column("label", "Method"),
+        Column("value", "Forecast (P50 / point)", "usd"),
+        Column("p10", "P10", "usd"),
+        Column("p90", "P90", "usd"),
+        Column("method", "Method id"),
+    ]
+    rows: list[dict[str, Any]] = []
+    if "forecast_range" in REGISTRY:
+        rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
+    if not rows:
+        for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
+            if mid in REGISTRY:
+                rows.append(
+                    {
+                        "label": REGISTRY[mid].label,
+                        "value": _scalar(ctx.con, mid, ctx.q, ctx.defs),
+                        "method": mid,
+                    }
+                )
+        rows.append(
+            {
+                "label": "Bookings target",
+                "value": _scalar(ctx.con, "bookings_target", ctx.q, ctx.defs),
+                "method": "target",
+            }
+        )
+    sh.note(3, "Each method = won to date + its view of the open deals closing in the period.")
+    sh.table(4, "tblForecast", cols, rows)
+    sh.finish(freeze_row=5)
+
+
+def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(bridge rows, deal rows with their bucket) between compare_to and as_of."""
+    if ctx.compare_to is None or "waterfall" not in REGISTRY:
+        return [], []
+    wq = ctx.q.with_(compare_to=ctx.compare_to)
+    bridge = _records(compute(ctx.con, "waterfall", wq, ctx.defs).table)
+    deals: list[dict[str, Any]] = []
+    for b in bridge:
+        if b["bucket"] not in WATERFALL_MOVES or not b.get("count"):
+            continue
+        for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
+            rec["bucket"] = b["bucket"]
+            deals.append(rec)
+    return bridge, deals
+
+
+def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Waterfall")
+    since = ctx.compare_to.isoformat() if ctx.compare_to else "no earlier snapshot"
+    sh.title(f"Pipeline waterfall: {since} -> {ctx.q.as_of.isoformat()}", ctx.subtitle)
+    bridge, deals = waterfall_rows(ctx)
+    sh.note(3, "Leaving buckets are negative; Start + movements = End, to the cent.")
+    last = sh.table(
+        4,
+        "tblBridge",
+        [
+            Column("bucket", "Bucket"),
+            Column("kind", "Kind"),
+            Column("amount", "Amount", "usd"),
+            Column("count", "Deals", "count"),
+        ],
+        bridge,
+    )
+    top = last + 3
+    put(sh.ws, top - 1, 1, "Deal-level detail (one bucket per deal)").font = Font(
+        name=FONT_NAME, bold=True, color=ACCENT
+    )
+    cols = [Column("bucket", "Bucket")]
+    cols += [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items() if k != "crm_url"]
+    cols += [
+        Column(k, h, u) for k, (h, u) in WATERFALL_DEAL_EXTRA.items() if deals and k in deals[0]
+    ]
+    cols.append(Column("crm_url", "CRM link"))
+    sh.table(top, "tblWaterfallDeals", cols, deals)
+    sh.finish(freeze_row=5)
+
+
+def pipeline_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Pipeline")
+    sh.title(f"Open qualified pipeline closing in {ctx.q.period}", ctx.subtitle)
+    deals = _records(drill(ctx.con, "open_pipeline", ctx.q, ctx.defs))
+    total = _scalar(ctx.con, "open_pipeline", ctx.q, ctx.defs)
+    put(sh.ws, 3, 1, "Total (metric open_pipeline)").font = Font(name=FONT_NAME, bold=True)
+    put(sh.ws, 3, 9, total, EXCEL_FORMATS["usd"]).font = Font(name=FONT_NAME, bold=True)
+    cols = [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items()]
+    sh.table(4, "tblPipeline", cols, deals)
+    sh.finish(freeze_row=5)
+
+
+def win_rate_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Win rates")
+    sh.title("Win rates by quarter (qualified deals closed in the quarter)", ctx.subtitle)
+    quarter = ctx.q.quarter(ctx.defs)
+    rows = []
+    for k in range(-3, 1):
+        qq = ctx.q.with_(period=quarter.shift(k).label, compare_to=None)
+        rows.append(
+            {
+                "period": qq.period,
+                "count": _scalar(ctx.con, "win_rate_count", qq, ctx.defs),
+                "value": _scalar(ctx.con, "win_rate_value", qq, ctx.defs),
+                "won": _scalar(ctx.con, "won_to_date", qq, ctx.defs),
+                "lost": _scalar(ctx.con, "lost_to_date", qq, ctx.defs),
+            }
+        )
+    sh.note(3, "By count: won / (won + lost). By value: won amount / (won + lost) amount.")
+    sh.table(
+        4,
+        "tblWinRates",
+        [
+            Column("period", "Period"),
+            Column("count", "Win rate (by count)", "ratio"),
+            Column("value", "Win rate (by value)", "ratio"),
+            Column("won", "Won", "usd"),
+            Column("lost", "Lost", "usd"),
+        ],
+        rows,
+    )
+    sh.finish(freeze_row=5)
+
+
+def definitions_sheet(wb: Workbook, ctx: Context) -> None:
+    sh = Sheet(wb, "Definitions")
+    sh.title("Definitions and metadata", ctx.subtitle)
+    end = _metadata_block(sh, ctx, 4)
+    top = end + 2
+    glossary = [
+        {"id": m.id, "label": m.label, "unit": m.unit, "formula": m.formula, "desc": m.description}
+        for m in sorted(REGISTRY.values(), key=lambda m: m.id)
+    ]
+    last = sh.table(
+        top,
+        "tblGlossary",
+        [
+            Column("id", "Metric id"),
+            Column("label", "Label"),
+            Column("unit", "Unit"),
+            Column("formula", "Formula"),
+            Column("desc", "Description"),
+        ],
+        glossary,
+    )
+    settings = [{"k": k, "v": v} for k, v in ctx.defs.as_rows()]
+    sh.table(last + 3, "tblSettings", [Column("k", "Setting"), Column("v", "Value")], settings)
+    for col in (4, 5):
+        sh.widths[col] = 60
+    sh.finish(freeze_row=3)
+    for row in sh.ws.iter_rows(min_row=top + 1, max_row=last, min_col=4, max_col=5):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def build_workbook(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    compare_to: date | None = None,
+    generated_at: datetime | None = None,
+) -> bytes:
+    """The finance workbook as .xlsx bytes."""
+    ctx = Context(
+        con=con,
+        q=q,
+        defs=defs,
+        compare_to=compare_to or q.compare_to or previous_snapshot(con, q.as_of),
+        generated_at=generated_at or datetime.now(UTC),
+        trust_score=_scalar(con, "trust_score", q, defs),
+    )
+    wb = Workbook()
+    summary_sheet(wb, ctx)
+    coverage_sheet(wb, ctx)
+    forecast_sheet(wb, ctx)
+    waterfall_sheet(wb, ctx)
+    pipeline_sheet(wb, ctx)
+    win_rate_sheet(wb, ctx)
+    definitions_sheet(wb, ctx)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
