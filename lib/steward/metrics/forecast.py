@@ -9,7 +9,7 @@ is the learned probability, by stage and segment when that cell has at least
 `min_obs` observations (default 30), else by stage alone, else the stage's governed
 probability. Only snapshots up to S are read, so nothing from the future leaks in.
 
-Each open qualified deal in P at S then closes won with its probability, independently;
+Each open deal in P at S then closes won with its probability, independently;
 the total bookings is won to date + Σ Bernoulli(p_i) × amount_i, simulated with a fixed
 seed. To stay fast with thousands of deals, the deals carrying the most variance
 (p(1-p)amount², up to `EXACT_DEALS`) are drawn one by one and the rest, whose sum is
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from steward.definitions import Definitions
+from steward.metrics import deals as deal_columns
 from steward.metrics.core import REGISTRY, Query, Result, compute, drill_for, metric
-from steward.metrics.marketing import qualified_open_stages
 from steward.periods import Quarter, quarter_of
 
 DRAWS = 10_000
@@ -40,6 +40,11 @@ MIN_OBS = 30
 MAX_TRAINING_QUARTERS = 8
 SNAP_TOLERANCE_DAYS = 3
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
+
+
+def open_stage_names(defs: Definitions) -> list[str]:
+    """Every governed open stage: forecasts count any open deal, as the roll-ups do."""
+    return [s.name for s in defs.open_stages]
 
 
 # --- snapshot calendar ----------------------------------------------------------------
@@ -133,7 +138,7 @@ def learn(
     cols = ["stage", "segment", "observations", "won"]
     if not training:
         return pd.DataFrame(columns=cols)
-    stages = qualified_open_stages(defs)
+    stages = open_stage_names(defs)
     obs_params: list[Any] = []
     won_params: list[Any] = []
     for k, t in enumerate(training):
@@ -151,7 +156,7 @@ def probabilities(
 ) -> dict[tuple[str, str], tuple[float, str, int]]:
     """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only."""
     out: dict[tuple[str, str], tuple[float, str, int]] = {}
-    for stage in qualified_open_stages(defs):
+    for stage in open_stage_names(defs):
         part = learned[learned["stage"] == stage]
         n = int(part["observations"].sum())
         if n > 0:
@@ -248,7 +253,7 @@ def historical_forecast(
     fsql, fparams = q.filters.sql("s")
     deals = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        [q.as_of, qualified_open_stages(defs), period.start, period.end, *fparams],
+        [q.as_of, open_stage_names(defs), period.start, period.end, *fparams],
     ).df()
     chosen = [
         probs.get((st, seg or ""), probs[(st, "*")])
@@ -272,11 +277,12 @@ def historical_forecast(
     "forecast_historical",
     label="Forecast (historical, P50)",
     description=(
-        "Won to date plus each open qualified deal closing in the period weighted by its "
+        "Won to date plus each open deal (any governed open stage, as in the roll-ups) "
+        "closing in the period weighted by its "
         "chance to close won within the period, learned from past snapshots: in each earlier "
         "quarter already closed by the as-of date (up to 8), take the snapshot with the same "
         "number of days left before the quarter's end (nearest loaded snapshot within 3 days), "
-        "and among the open qualified deals then closing in that quarter, the share that were "
+        "and among the open deals then closing in that quarter, the share that were "
         "closed won with a close date in that quarter in the first snapshot after it ended. "
         "Learned by stage and segment where that cell has at least 30 observations, else by "
         "stage, else the stage's governed probability. A simulation (10,000 draws, fixed "
@@ -314,9 +320,7 @@ def forecast_historical_deals(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, **_: Any
 ) -> pd.DataFrame:
     """The open deals of the forecast with their learned probability and its basis."""
-    deals = historical_forecast(con, q, defs).deals
-    deals["crm_url"] = [defs.record_url(str(o)) for o in deals["opportunity_id"]]
-    return deals
+    return deal_columns.finish(historical_forecast(con, q, defs).deals, defs)
 
 
 # --- forecast range -----------------------------------------------------------------------
@@ -376,7 +380,7 @@ def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
     target = _other(con, "bookings_target", q, defs)
     rows.append(
         {
-            "method": "bookings_target",
+            "method": "target",
             "label": _label("bookings_target", fallback["bookings_target"]),
             "value": target,
         }
