@@ -1,6 +1,6 @@
 """The metric layer. Importing this package registers every metric in REGISTRY."""
 
-from steward.metrics import asof, forecast, marketing  # noqa: F401  (register their metrics)
+from steward.metrics import asof, forecast, marketing, trust, waterfall  # noqa: F401  (register their metrics)
 from steward.metrics.core import (
     DIMENSIONS,
     REGISTRY,

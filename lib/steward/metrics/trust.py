@@ -1,0 +1,424 @@
+"""Data-trust checks and the trust score: can the board believe this week's numbers?
+
+Each check counts the deals it flags in the as-of snapshot (filters applied, on the
+snapshot's own attributes; the period does not apply: trust is about the whole
+snapshot) and the amount they touch. The trust score rolls them into 0-100:
+
+    score = 100 − 70 × f − 10 × v − min(20, 5 × w)
+
+    f = share of open deals flagged by at least one deal check, half by amount and
+        half by count: 0.5 × flagged amount / open amount + 0.5 × flagged / open deals
+    v = amount that vanished since the previous snapshot / that snapshot's open amount
+        (capped at 1)
+    w = snapshot weeks missing up to the as-of date
+
+rounded to one decimal and floored at 0. With no open deals, f = 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward.definitions import Definitions
+from steward.metrics import deals
+from steward.metrics.core import Query, Result, drill_for, metric
+
+PROBABILITY_TOLERANCE = 0.25
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    label: str
+    description: str
+    severity: str  # 'high' | 'medium' | 'low'
+    in_score: bool  # a deal flag that counts towards f
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "past_close_date",
+        "Open deals with a past close date",
+        "Open deals whose expected close date is before the as-of date.",
+        "high",
+        True,
+    ),
+    Check(
+        "blank_amount",
+        "Blank or zero amount",
+        "Open deals with no amount or an amount of 0 (counted as 0 in every sum).",
+        "medium",
+        True,
+    ),
+    Check(
+        "unknown_stage",
+        "Unknown stage",
+        "Deals at a stage the definitions do not list (definitions changed after import); "
+        "never counted as pipeline.",
+        "high",
+        True,
+    ),
+    Check(
+        "probability_mismatch",
+        "Probability contradicts the stage",
+        "Open deals whose probability differs from the stage default by more than 25 points; "
+        "closed-won below 100%; closed-lost above 0%.",
+        "low",
+        True,
+    ),
+    Check(
+        "duplicate_ids",
+        "Duplicate ids in the snapshot",
+        "Extra rows for an opportunity id already in the snapshot (refused on import; "
+        "checked anyway).",
+        "high",
+        True,
+    ),
+    Check(
+        "vanished",
+        "Deals that vanished without closing",
+        "Open in the previous snapshot, missing from this one (amount as in the previous "
+        "snapshot).",
+        "high",
+        False,
+    ),
+    Check(
+        "pushed_often",
+        "Close date pushed repeatedly",
+        "Open deals whose close date moved to a later quarter at least the governed number "
+        "of times (definitions: trust.push_count) across the snapshots up to the as-of date.",
+        "medium",
+        True,
+    ),
+    Check(
+        "stale",
+        "No change in weeks",
+        "Open deals whose stage, amount, close date, probability and forecast category have "
+        "not changed for the governed number of weeks (definitions: trust.stale_weeks).",
+        "low",
+        True,
+    ),
+    Check(
+        "amount_outlier",
+        "Amount outliers",
+        "Open deals above the governed multiple (definitions: trust.outlier_multiple) of the "
+        "median open amount.",
+        "low",
+        True,
+    ),
+    Check(
+        "created_after_close",
+        "Created after close",
+        "Deals whose created date is after their close date.",
+        "medium",
+        True,
+    ),
+    Check(
+        "missing_weeks",
+        "Missing snapshot weeks",
+        "Weeks with no snapshot between the first snapshot and the as-of date (gaps over 7 "
+        "days; a 14-day gap is one missing week).",
+        "high",
+        False,
+    ),
+)
+CHECK_IDS = tuple(c.id for c in CHECKS)
+DEAL_CHECKS = tuple(c.id for c in CHECKS if c.id not in ("vanished", "missing_weeks"))
+COLUMNS = ("check_id", "label", "description", "count", "amount", "severity")
+
+
+def snapshot_calendar(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
+    rows = con.execute(
+        "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1",
+        [as_of],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def missing_weeks(calendar: list[date]) -> int:
+    """Weeks with no snapshot: ceil(gap / 7) − 1 for every gap over 7 days."""
+    return sum(
+        -(-(b - a).days // 7) - 1
+        for a, b in zip(calendar, calendar[1:], strict=False)
+        if (b - a).days > 7
+    )
+
+
+def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, list[Any]]:
+    """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check."""
+    fsql, fparams = q.filters.sql("s")
+    names = [s.name for s in defs.stages]
+    probs = [s.probability for s in defs.stages]
+    stale_cutoff = q.as_of - timedelta(weeks=defs.stale_weeks)
+    anchors = [d for d in calendar if d <= stale_cutoff]
+    anchor = anchors[-1] if anchors else None
+    sql = f"""
+    with cur as (
+        select s.*, row_number() over (partition by s.opportunity_id order by s.amount desc nulls last) as copy_no
+        from snapshots s
+        where s.snapshot_date = ?{fsql}
+    ),
+    open_ids as (
+        select opportunity_id from cur where not coalesce(is_closed, false) and copy_no = 1
+    ),
+    med as (
+        select median(amount) as median_amount
+        from cur
+        where not coalesce(is_closed, false) and amount > 0 and copy_no = 1
+    ),
+    hist as (
+        select h.opportunity_id,
+               (year(h.close_date) * 12 + month(h.close_date) - ?) // 3 as close_quarter,
+               h.snapshot_date
+        from snapshots h
+        where h.snapshot_date <= ? and h.opportunity_id in (select opportunity_id from open_ids)
+    ),
+    moves as (
+        select opportunity_id, close_quarter,
+               lag(close_quarter) over (partition by opportunity_id order by snapshot_date) as prev_quarter
+        from hist
+    ),
+    pushes as (
+        select opportunity_id, count(*) filter (where close_quarter > prev_quarter) as push_count
+        from moves
+        group by opportunity_id
+    ),
+    recent as (
+        select w.opportunity_id,
+               count(distinct hash(w.stage, w.amount, w.close_date, w.probability, w.forecast_category)) as versions,
+               min(w.snapshot_date) as first_seen
+        from snapshots w
+        where w.snapshot_date >= coalesce(?::date, ?::date) and w.snapshot_date <= ?
+          and w.opportunity_id in (select opportunity_id from open_ids)
+        group by w.opportunity_id
+    ),
+    flags as (
+        select c.opportunity_id, coalesce(c.amount, 0) as amt,
+               not coalesce(c.is_closed, false) and c.copy_no = 1 as is_open,
+               c.copy_no > 1 as duplicate_ids,
+               not coalesce(c.is_closed, false) and c.close_date < ? as past_close_date,
+               not coalesce(c.is_closed, false) and coalesce(c.amount, 0) = 0 as blank_amount,
+               not coalesce(list_contains(?::varchar[], c.stage), false) as unknown_stage,
+               coalesce(c.probability is not null and list_contains(?::varchar[], c.stage) and (
+                   (coalesce(c.is_won, false) and c.probability < 1)
+                   or (coalesce(c.is_closed, false) and not coalesce(c.is_won, false) and c.probability > 0)
+                   or (not coalesce(c.is_closed, false)
+                       and abs(c.probability - (?::double[])[list_position(?::varchar[], c.stage)]) > ?)
+               ), false) as probability_mismatch,
+               coalesce(p.push_count, 0) >= ? as pushed_often,
+               coalesce(?::date is not null and r.versions = 1 and r.first_seen <= ?::date, false) as stale,
+               coalesce(not coalesce(c.is_closed, false) and c.amount > ? * m.median_amount, false) as amount_outlier,
+               coalesce(c.created_date > c.close_date, false) as created_after_close
+        from cur c
+        cross join med m
+        left join pushes p on p.opportunity_id = c.opportunity_id and c.copy_no = 1
+        left join recent r on r.opportunity_id = c.opportunity_id and c.copy_no = 1
+    )"""  # noqa: S608 - filter clause from whitelisted dimension names
+    params: list[Any] = [
+        q.as_of,
+        *fparams,
+        defs.fiscal_year_start_month,
+        q.as_of,
+        anchor,
+        q.as_of,
+        q.as_of,
+        q.as_of,
+        names,
+        names,
+        probs,
+        names,
+        PROBABILITY_TOLERANCE,
+        defs.push_count,
+        anchor,
+        anchor,
+        defs.outlier_multiple,
+    ]
+    return sql, params
+
+
+def _vanished(
+    con: duckdb.DuckDBPyConnection, q: Query, prev: date | None
+) -> tuple[int, float, float]:
+    """(count, amount, previous open amount) of deals open in prev and missing in as_of."""
+    if prev is None:
+        return 0, 0.0, 0.0
+    fsql, fparams = q.filters.sql("p")
+    sql = f"""
+    with prev_open as (
+        select p.opportunity_id, coalesce(p.amount, 0) as amt
+        from snapshots p
+        where p.snapshot_date = ? and not coalesce(p.is_closed, false){fsql}
+    ),
+    cur_ids as (
+        select s.opportunity_id from snapshots s where s.snapshot_date = ?
+    ),
+    gone as (
+        select * from prev_open where opportunity_id not in (select opportunity_id from cur_ids)
+    )
+    select (select count(*) from gone), (select coalesce(sum(amt), 0) from gone),
+           (select coalesce(sum(amt), 0) from prev_open)
+    """  # noqa: S608
+    row = con.execute(sql, [prev, *fparams, q.as_of]).fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1]), float(row[2])
+
+
+@dataclass(frozen=True)
+class TrustReport:
+    table: pd.DataFrame
+    score: float
+    flagged_open_amount: float
+    flagged_open_count: int
+    open_amount: float
+    open_count: int
+    vanished_share: float
+    missing_weeks: int
+    previous: date | None
+
+
+def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
+    calendar = snapshot_calendar(con, q.as_of)
+    prev = max((d for d in calendar if d < q.as_of), default=None)
+    sql, params = _flags_sql(q, defs, calendar)
+    agg = ",\n".join(
+        f"count(*) filter (where {c}), coalesce(sum(amt) filter (where {c}), 0)"
+        for c in DEAL_CHECKS
+    )
+    any_flag = " or ".join(c for c in DEAL_CHECKS)
+    final = f"""
+    select {agg},
+           count(*) filter (where is_open), coalesce(sum(amt) filter (where is_open), 0),
+           count(*) filter (where is_open and ({any_flag})),
+           coalesce(sum(amt) filter (where is_open and ({any_flag})), 0)
+    from flags
+    """  # noqa: S608 - check ids are module constants
+    row = con.execute(sql + final, params).fetchone()
+    assert row is not None
+    got: dict[str, tuple[int, float]] = {}
+    for i, c in enumerate(DEAL_CHECKS):
+        got[c] = (int(row[2 * i]), round(float(row[2 * i + 1]), 2))
+    n = 2 * len(DEAL_CHECKS)
+    open_count, open_amount, flagged_count, flagged_amount = (
+        int(row[n]),
+        float(row[n + 1]),
+        int(row[n + 2]),
+        float(row[n + 3]),
+    )
+    v_count, v_amount, prev_open = _vanished(con, q, prev)
+    got["vanished"] = (v_count, round(v_amount, 2))
+    weeks = missing_weeks(calendar)
+    got["missing_weeks"] = (weeks, 0.0)
+
+    f = 0.0
+    if open_count:
+        amount_share = flagged_amount / open_amount if open_amount else flagged_count / open_count
+        f = 0.5 * amount_share + 0.5 * flagged_count / open_count
+    v = min(1.0, v_amount / prev_open) if prev_open else (1.0 if v_count else 0.0)
+    score = max(0.0, round(100 - 70 * f - 10 * v - min(20, 5 * weeks), 1))
+
+    rows = [
+        {
+            "check_id": c.id,
+            "label": c.label,
+            "description": c.description,
+            "count": got[c.id][0],
+            "amount": got[c.id][1],
+            "severity": c.severity if got[c.id][0] else "ok",
+        }
+        for c in CHECKS
+    ]
+    return TrustReport(
+        pd.DataFrame(rows, columns=list(COLUMNS)),
+        score,
+        round(flagged_amount, 2),
+        flagged_count,
+        round(open_amount, 2),
+        open_count,
+        v,
+        weeks,
+        prev,
+    )
+
+
+@metric(
+    "trust_checks",
+    label="Data-trust checks",
+    description="Data-quality checks on the as-of snapshot, each with the deals and amount it "
+    "touches: past close dates, blank amounts, unknown stages, probabilities that contradict "
+    "the stage, duplicate ids, vanished deals, repeated pushes, stale deals, outliers, "
+    "created after close, missing snapshot weeks.",
+    formula="per check: count and Σ amount of flagged deals in snapshot S (filters applied; "
+    "period ignored); severity 'ok' when the count is 0",
+    unit="table",
+    scope="history",
+)
+def trust_checks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    rep = trust_report(con, q, defs)
+    return Result("trust_checks", q, rep.score, table=rep.table)
+
+
+@metric(
+    "trust_score",
+    label="Trust score",
+    description="One 0-100 figure for how far the snapshot's numbers can be trusted.",
+    formula="100 − 70 × f − 10 × v − min(20, 5 × w); f = 0.5 × flagged open amount / open "
+    "amount + 0.5 × flagged open deals / open deals; v = vanished amount / previous "
+    "snapshot's open amount (≤ 1); w = missing snapshot weeks; floored at 0",
+    unit="score",
+    scope="history",
+)
+def trust_score(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    rep = trust_report(con, q, defs)
+    note = (
+        f"{rep.flagged_open_count} of {rep.open_count} open deals flagged; "
+        f"{rep.missing_weeks} missing week(s)"
+    )
+    return Result("trust_score", q, rep.score, note=note)
+
+
+@drill_for("trust_checks")
+def trust_deals(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    check_id: str | None = None,
+    **_: Any,
+) -> pd.DataFrame:
+    """Deals flagged by one check (or any), with a `checks` column naming the flags."""
+    if check_id is not None and check_id not in CHECK_IDS:
+        raise ValueError(f"unknown check {check_id!r}; one of {', '.join(CHECK_IDS)}")
+    calendar = snapshot_calendar(con, q.as_of)
+    if check_id == "missing_weeks":
+        return deals.empty()
+    if check_id == "vanished":
+        prev = max((d for d in calendar if d < q.as_of), default=None)
+        if prev is None:
+            return deals.empty()
+        fsql, fparams = q.filters.sql("s")
+        where = (
+            f" and not coalesce(s.is_closed, false){fsql} and s.opportunity_id not in "
+            "(select c.opportunity_id from snapshots c where c.snapshot_date = ?)"
+        )
+        frame = deals.deal_list(con, defs, prev, where, [*fparams, q.as_of])
+        frame["checks"] = "vanished"
+        return frame
+    sql, params = _flags_sql(q, defs, calendar)
+    wanted = (check_id,) if check_id else DEAL_CHECKS
+    labels = ", ".join(f"case when {c} then '{c}' end" for c in DEAL_CHECKS)
+    final = f"""
+    , picked as (
+        select opportunity_id, concat_ws(', ', {labels}) as checks
+        from flags
+        where {" or ".join(wanted)}
+    )
+    select {deals.select_list("c")}, p.checks
+    from cur c join picked p on p.opportunity_id = c.opportunity_id
+    where c.copy_no = 1
+    order by c.amount desc nulls last, c.opportunity_id
+    """  # noqa: S608 - check ids are module constants
+    return deals.finish(con.execute(sql + final, params).df(), defs)
