@@ -400,10 +400,8 @@ def trust_deals(
         if prev is None:
             return deals.empty()
         fsql, fparams = q.filters.sql("s")
-        where = (
-            f" and not coalesce(s.is_closed, false){fsql} and s.opportunity_id not in "
-            "(select c.opportunity_id from snapshots c where c.snapshot_date = ?)"
-        )
+        gone = " and s.opportunity_id not in (select c.opportunity_id from snapshots c where c.snapshot_date = ?)"
+        where = " and not coalesce(s.is_closed, false)" + fsql + gone
         frame = deals.deal_list(con, defs, prev, where, [*fparams, q.as_of])
         frame["checks"] = "vanished"
         return frame
