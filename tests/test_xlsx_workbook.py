@@ -1,0 +1,245 @@
+"""The finance workbook read back: sheets, headers, formats, tables, totals, injection.
+
+Built on the hand-built fixture store (tests/fixtures_pipeline.py): FY2026-Q4 as of
+2026-11-16 compared with 2026-11-02. Open qualified pipeline in Q4 =
+O13 100,000 + O10 80,000 + O06 75,000 + O07 40,000 + O11 35,000 + O16 22,000
++ O08 15,000 + O09 12,000 + O12 (null -> 0) = 379,000.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import fixtures_pipeline as fx
+import pytest
+from openpyxl import load_workbook
+
+from steward import definitions
+from steward.export.xlsx import SHEETS, build_workbook, put
+from steward.fmt import EXCEL_FORMATS
+from steward.metrics import Filters, Query, compute
+
+DEFS = definitions.load()
+Q = Query(as_of=fx.AS_OF, period=fx.PERIOD)
+EVIL = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture(scope="module")
+def con():
+    c = fx.build()
+    # CRM text that a spreadsheet would otherwise run as a formula
+    c.execute("update snapshots set opportunity_name = ? where opportunity_id = 'O10'", [EVIL])
+    c.execute("update snapshots set account_name = '+1 555 0100' where opportunity_id = 'O06'")
+    c.execute("update snapshots set owner = '@alice' where opportunity_id = 'O07'")
+    c.execute("update snapshots set opportunity_name = '-5% deal' where opportunity_id = 'O11'")
+    return c
+
+
+@pytest.fixture(scope="module")
+def xlsx_bytes(con):
+    return build_workbook(con, Q, DEFS, compare_to=fx.A)
+
+
+@pytest.fixture(scope="module")
+def wb(xlsx_bytes):
+    return load_workbook(io.BytesIO(xlsx_bytes))
+
+
+def headers(ws, row):
+    return [c.value for c in ws[row] if c.value is not None]
+
+
+def table_rows(ws, name):
+    """Rows of a native table as dicts keyed by header."""
+    ref = ws.tables[name].ref
+    cells = ws[ref]
+    head = [c.value for c in cells[0]]
+    return [dict(zip(head, [c.value for c in r], strict=True)) for r in cells[1:]]
+
+
+def test_sheet_names_and_tables(wb):
+    assert wb.sheetnames == list(SHEETS)
+    assert set(wb["Waterfall"].tables) == {"tblBridge", "tblWaterfallDeals"}
+    for name in SHEETS:
+        assert wb[name].tables, f"{name} has no native table"
+        assert wb[name].freeze_panes is not None
+
+
+def test_one_named_font_everywhere(wb):
+    fonts = {c.font.name for ws in wb for row in ws.iter_rows() for c in row if c.value is not None}
+    assert fonts == {"Calibri"}
+
+
+def test_pipeline_sheet_reconciles_to_the_cent(wb, con):
+    ws = wb["Pipeline"]
+    assert headers(ws, 4)[:9] == [
+        "Opportunity ID",
+        "Opportunity",
+        "Account",
+        "Segment",
+        "Region",
+        "Owner",
+        "Source",
+        "Stage",
+        "Amount",
+    ]
+    rows = table_rows(ws, "tblPipeline")
+    total = sum(Decimal(str(r["Amount"] or 0)) for r in rows)
+    metric = compute(con, "open_pipeline", Q, DEFS).value
+    assert total == Decimal("379000.00") == Decimal(str(metric))
+    amount_cell = ws.cell(row=5, column=9)
+    assert amount_cell.number_format == EXCEL_FORMATS["usd"]
+    assert ws.cell(row=5, column=10).number_format == EXCEL_FORMATS["ratio"]
+    assert ws.cell(row=5, column=12).number_format == EXCEL_FORMATS["date"]
+
+
+def test_waterfall_bridge_and_detail_reconcile(wb):
+    ws = wb["Waterfall"]
+    bridge = {r["Bucket"]: r["Amount"] for r in table_rows(ws, "tblBridge")}
+    # 642,000 - 115,000 - 50,000 - 200,000 - 20,000 - 30,000 + 75,000 + 40,000 + 15,000
+    # + 12,000 + 20,000 - 10,000 = 379,000
+    assert bridge["Start"] == 642000 and bridge["End"] == 379000
+    moves = sum(v for k, v in bridge.items() if k not in ("Start", "End"))
+    assert round(bridge["Start"] + moves, 2) == bridge["End"]
+    deals = table_rows(ws, "tblWaterfallDeals")
+    by_bucket = {}
+    for d in deals:
+        by_bucket.setdefault(d["Bucket"], []).append(d["Opportunity ID"])
+    assert by_bucket["Pushed out"] == ["O03"]
+    assert by_bucket["Won"] == ["O01", "O15"] or sorted(by_bucket["Won"]) == ["O01", "O15"]
+
+
+def test_summary_values_equal_the_metric_layer(wb, con):
+    rows = {r["Metric id"]: r for r in table_rows(wb["Summary"], "tblSummary")}
+    for mid in ("open_pipeline", "won_to_date", "bookings_target", "forecast_commit"):
+        assert Decimal(str(rows[mid]["Value"])) == Decimal(str(compute(con, mid, Q, DEFS).value))
+    # coverage = 379,000 / (600,000 - 100,000) = 0.758
+    assert rows["coverage"]["Value"] == pytest.approx(0.758)
+    ws = wb["Summary"]
+    fmts = {
+        ws.cell(row=r, column=3).value: ws.cell(row=r, column=2).number_format
+        for r in range(1, ws.max_row + 1)
+    }
+    assert fmts["open_pipeline"] == EXCEL_FORMATS["usd"]
+    assert fmts["coverage"] == EXCEL_FORMATS["multiple"]
+
+
+def test_coverage_targets_are_inputs_and_coverage_is_a_formula(wb):
+    ws = wb["Coverage"]
+    assert headers(ws, 4) == [
+        "Period",
+        "Quarter offset",
+        "Segment",
+        "Open pipeline",
+        "Won to date",
+        "Bookings target (input)",
+        "Remaining target",
+        "Coverage",
+        "Coverage goal",
+        "Status",
+    ]
+    row = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 3).value == "All")
+    assert ws.cell(row, 1).value == "FY2026-Q4"
+    assert ws.cell(row, 6).value == 600000
+    assert ws.cell(row, 6).fill.fgColor.rgb.endswith("FFF2CC")
+    assert ws.cell(row, 8).value == (
+        f'=IF(F{row}="","no target",IF(F{row}-E{row}<=0,"target met",D{row}/(F{row}-E{row})))'
+    )
+    assert ws.cell(row, 8).number_format == EXCEL_FORMATS["multiple"]
+
+
+def test_metadata_on_definitions_sheet(wb):
+    ws = wb["Definitions"]
+    meta = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(4, 12)}
+    assert meta["Period"] == "FY2026-Q4"
+    assert meta["Definitions"] == DEFS.stamp
+    assert meta["Filters"] == "All deals"
+    assert "Generated at (UTC)" in meta and "Trust score (0-100)" in meta
+    glossary = table_rows(ws, "tblGlossary")
+    assert {"open_pipeline", "coverage", "waterfall"} <= {r["Metric id"] for r in glossary}
+    assert all(r["Label"] and r["Description"] for r in glossary)
+
+
+def test_formula_injection_is_neutralised(wb):
+    ws = wb["Pipeline"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value == EVIL]
+    assert cells, "the evil name should be present as text"
+    for c in cells:
+        assert c.data_type == "s" and c.quotePrefix
+    for text in ("+1 555 0100", "@alice", "-5% deal"):
+        found = [c for row in ws.iter_rows() for c in row if c.value == text]
+        assert found and all(c.data_type == "s" for c in found)
+
+
+def test_put_keeps_numbers_typed():
+    from openpyxl import Workbook
+
+    ws = Workbook().active
+    assert put(ws, 1, 1, Decimal("12.34"), "0.00").data_type == "n"
+    assert put(ws, 1, 2, "=1+1").data_type == "s"
+    assert put(ws, 1, 3, "\tx").data_type == "s"
+
+
+def test_filters_reach_every_sheet(con):
+    q = Q.with_(filters=Filters.of(segment=["Enterprise"]))
+    wb = load_workbook(io.BytesIO(build_workbook(con, q, DEFS, compare_to=fx.A)))
+    segs = {r["Segment"] for r in table_rows(wb["Pipeline"], "tblPipeline")}
+    assert segs == {"Enterprise"}
+    # Enterprise open Q4: O10 80,000 + O06 75,000 + O16 22,000 = 177,000
+    total = sum(r["Amount"] or 0 for r in table_rows(wb["Pipeline"], "tblPipeline"))
+    assert total == 177000
+    assert "Segment: Enterprise" in wb["Summary"]["A2"].value
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, con):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    src = tmp_path / "in" / "book.xlsx"
+    src.parent.mkdir()
+    src.write_bytes(xlsx_bytes)
+    out = tmp_path / "out"
+    profile = Path(f"/tmp/lo_{os.getpid()}_test")
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{profile}",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    wb = load_workbook(out / "book.xlsx", data_only=True)
+    ws = wb["Coverage"]
+    matrix = compute(con, "coverage_matrix", Q, DEFS).table
+    checked = 0
+    for r in range(5, ws.max_row + 1):
+        period, segment = ws.cell(r, 1).value, ws.cell(r, 3).value
+        row = matrix[(matrix["period"] == period) & (matrix["segment"] == segment)]
+        if row.empty:
+            continue
+        want = row["coverage"].iloc[0]
+        got = ws.cell(r, 8).value
+        if want is None or want != want:
+            # FY2026-Q4 Enterprise: won 100,000 >= target 80,000 -> "target met"
+            assert got in ("target met", "no target")
+        else:
+            assert got == pytest.approx(want, abs=1e-9)
+        assert ws.cell(r, 10).value == row["status"].iloc[0]
+        checked += 1
+    assert checked == len(matrix)
+    names = [c.value for row in wb["Pipeline"].iter_rows() for c in row]
+    assert EVIL in names  # still text, not a hyperlink formula result "y"
+    assert "y" not in names
