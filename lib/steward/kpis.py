@@ -1,0 +1,189 @@
+"""Headline KPIs: the tiles of the Board story, `steward report`, the narrative and the
+workbook Summary, each with its change since the previous snapshot and since the same
+week of the previous quarter.
+
+A KPI keeps its period *relative to its snapshot*: "coverage this quarter" as of a
+snapshot in the previous quarter is that quarter's coverage, so a QoQ delta compares
+like with like. The same-week-of-previous-quarter snapshot is the one closest to
+as_of − 13 weeks, if one lies within 10 days of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+
+from steward import fmt
+from steward.definitions import Definitions
+from steward.metrics.core import REGISTRY, Query, compute
+from steward.periods import quarter_of
+
+QOQ_WEEKS = 13
+QOQ_TOLERANCE_DAYS = 10
+
+
+@dataclass(frozen=True)
+class KPI:
+    id: str
+    label: str
+    value: float | None
+    unit: str
+    formatted: str
+    delta_prev: float | None  # value − value at the previous snapshot
+    delta_qoq: float | None  # value − value at the same week of the previous quarter
+    delta_prev_formatted: str
+    delta_qoq_formatted: str
+    note: str | None
+    metric_ids: tuple[str, ...]
+    period: str
+    prev_as_of: date | None = None
+    qoq_as_of: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["metric_ids"] = list(self.metric_ids)
+        for k in ("prev_as_of", "qoq_as_of"):
+            out[k] = out[k].isoformat() if out[k] else None
+        return out
+
+
+@dataclass(frozen=True)
+class _Spec:
+    id: str
+    label: str
+    metric_id: str
+    offset: int | None  # quarters from the snapshot's quarter; None = the query's period
+
+
+def format_delta(delta: float | None, unit: str) -> str:
+    """A change in the KPI's own unit: +$1.2M, +0.3x, +6 pts, +4.5."""
+    if delta is None:
+        return fmt.DASH
+    if unit == "usd":
+        return fmt.signed_money(delta)
+    if unit == "usd_per_day":
+        return fmt.signed_money(delta) + "/day"
+    if unit == "ratio":
+        return fmt.pts(delta)
+    if unit == "multiple":
+        return f"{delta:+.1f}x"
+    if unit == "count":
+        return f"{delta:+,.0f}"
+    return f"{delta:+.1f}"
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
+    rows = con.execute(
+        "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1", [as_of]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def comparison_dates(
+    con: duckdb.DuckDBPyConnection, as_of: date
+) -> tuple[date | None, date | None]:
+    """(previous snapshot, snapshot closest to as_of − 13 weeks within 10 days)."""
+    earlier = [d for d in snapshot_dates(con, as_of) if d < as_of]
+    prev = earlier[-1] if earlier else None
+    target = as_of - timedelta(weeks=QOQ_WEEKS)
+    near = [d for d in earlier if abs((d - target).days) <= QOQ_TOLERANCE_DAYS]
+    qoq = min(near, key=lambda d: (abs((d - target).days), d)) if near else None
+    return prev, qoq
+
+
+def _specs(defs: Definitions) -> list[_Spec]:
+    forecast_id = (
+        "forecast_historical" if "forecast_historical" in REGISTRY else "forecast_weighted"
+    )
+    specs = [
+        _Spec("qualified_pipeline", "Qualified pipeline", "open_pipeline", None),
+        _Spec("coverage_this_quarter", "Coverage this quarter", "coverage", 0),
+        _Spec("coverage_next_quarter", "Coverage next quarter", "coverage", 1),
+        _Spec(
+            "forecast",
+            "Forecast (P50)"
+            if forecast_id == "forecast_historical"
+            else "Forecast (stage-weighted)",
+            forecast_id,
+            None,
+        ),
+        _Spec(
+            "marketing_sourced_share", "Marketing-sourced share", "marketing_sourced_share", None
+        ),
+        _Spec("win_rate", "Win rate (count)", "win_rate_count", None),
+        _Spec("velocity", "Pipeline velocity", "pipeline_velocity", None),
+        _Spec("trust_score", "Trust score", "trust_score", None),
+    ]
+    return [s for s in specs if s.metric_id in REGISTRY]
+
+
+def _query_at(q: Query, spec: _Spec, when: date, defs: Definitions) -> Query:
+    """The spec's query at snapshot `when`, keeping the period's offset from its quarter."""
+    sm = defs.fiscal_year_start_month
+    offset = spec.offset
+    if offset is None:
+        offset = q.quarter(defs).offset_from(quarter_of(q.as_of, sm))
+    period = quarter_of(when, sm).shift(offset).label
+    return q.with_(as_of=when, period=period, compare_to=None)
+
+
+def _value(
+    con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions
+) -> tuple[float | None, str | None]:
+    res = compute(con, metric_id, q, defs)
+    return res.value, res.note
+
+
+def _forecast_note(
+    con: duckdb.DuckDBPyConnection, spec: _Spec, q: Query, value: float | None, defs: Definitions
+) -> str:
+    method = "historical P50" if spec.metric_id == "forecast_historical" else "stage-weighted"
+    target, _ = _value(con, "bookings_target", q, defs)
+    if target is None:
+        return f"{method} forecast; no target for {q.period}"
+    share = "" if value is None or not target else f" ({fmt.pct(value / target)} of target)"
+    return f"{method} forecast vs target {fmt.money(target)}{share}"
+
+
+def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[KPI]:
+    """The headline KPIs for the as-of snapshot, with deltas. KPIs whose metric is not
+    registered (yet) are left out."""
+    prev, qoq = comparison_dates(con, q.as_of)
+    out = []
+    for spec in _specs(defs):
+        now_q = _query_at(q, spec, q.as_of, defs)
+        value, note = _value(con, spec.metric_id, now_q, defs)
+        ids: tuple[str, ...] = (spec.metric_id,)
+        if spec.id == "forecast":
+            note = _forecast_note(con, spec, now_q, value, defs)
+            ids = (spec.metric_id, "bookings_target")
+        deltas: list[float | None] = []
+        for when in (prev, qoq):
+            if when is None or value is None:
+                deltas.append(None)
+                continue
+            then, _ = _value(con, spec.metric_id, _query_at(q, spec, when, defs), defs)
+            deltas.append(None if then is None else value - then)
+        unit = REGISTRY[spec.metric_id].unit
+        out.append(
+            KPI(
+                id=spec.id,
+                label=spec.label,
+                value=value,
+                unit=unit,
+                formatted=fmt.value(value, unit),
+                delta_prev=deltas[0],
+                delta_qoq=deltas[1],
+                delta_prev_formatted=format_delta(deltas[0], unit),
+                delta_qoq_formatted=format_delta(deltas[1], unit),
+                note=note,
+                metric_ids=ids,
+                period=now_q.period,
+                prev_as_of=prev,
+                qoq_as_of=qoq,
+            )
+        )
+    return out
