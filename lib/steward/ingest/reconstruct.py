@@ -1,0 +1,385 @@
+"""Weekly snapshots rebuilt from Salesforce OpportunityHistory + the current opportunities.
+
+For each week end W (a chosen weekday, e.g. every Friday) and every opportunity created on
+or before W (and present, not deleted, in the current opportunities file), the snapshot row
+holds the *last history row at or before the end of day W*: its stage, amount, close date,
+probability and forecast category. Everything the history does not track (name, account,
+owner, segment, region, source, created date, currency, product) comes from the current
+opportunities file.
+
+Rules (also in docs/import-formats.md):
+- History keyed by opportunity name instead of id is matched to the current file's names;
+  a name that fits several opportunities is an error for its history rows.
+- File order can be oldest-first or newest-first: the direction is read from the
+  timestamps (first vs last row). Rows with identical timestamps for one opportunity are
+  ordered by their position in the file read chronologically (so in a newest-first file
+  the row nearer the top is the later one); the later one wins. Deterministic for a file.
+- A history row is the full state at that moment (that is what Salesforce writes). Only a
+  blank stage or close date is filled from the previous row; a blank amount stays blank,
+  a blank probability falls back to the stage default.
+- Before an opportunity's first history row (created earlier than its history starts) its
+  first history row is used; an opportunity with no history at all uses its current values.
+- Closed Lost and later reopened is just another stage change.
+- is_closed / is_won follow the governed stage; loss_reason is kept only in closed-lost weeks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from steward import store
+from steward.definitions import Definitions, normalize_label
+from steward.errors import ImportRejected
+from steward.ingest import parse, validate
+from steward.ingest.importer import prepare, typed
+from steward.ingest.model import IssueLog, Prepared, Progress
+from steward.ingest.readers import read_table
+
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "opportunity_id": ("OpportunityId", "Opportunity ID", "Opportunity.Id", "Opportunity Id"),
+    "opportunity_name": ("Opportunity Name", "Opportunity.Name", "Name"),
+    "ts": (
+        "CreatedDate",
+        "Created Date",
+        "Edit Date",
+        "Last Modified Date",
+        "Date",
+        "Modified Date",
+    ),
+    "stage": ("StageName", "Stage", "To Stage"),
+    "amount": ("Amount",),
+    "close_date": ("CloseDate", "Close Date"),
+    "probability": ("Probability", "Probability (%)"),
+    "forecast_category": ("ForecastCategory", "Forecast Category", "ForecastCategoryName"),
+    "is_deleted": ("IsDeleted",),
+}
+
+
+def week_ends(first: date, last: date, weekday: str) -> list[date]:
+    """Every `weekday` from the first on/after `first` to the last on/before `last`."""
+    wd = WEEKDAYS[weekday]
+    d = first + timedelta(days=(wd - first.weekday()) % 7)
+    out = []
+    while d <= last:
+        out.append(d)
+        d += timedelta(days=7)
+    return out
+
+
+def _history_columns(headers: list[str]) -> dict[str, str]:
+    by_key = {normalize_label(h): h for h in headers}
+    out = {}
+    for col, names in HISTORY_COLUMNS.items():
+        for n in names:
+            if normalize_label(n) in by_key:
+                out[col] = by_key[normalize_label(n)]
+                break
+    return out
+
+
+def reconstruct(
+    history_source: str | Path | bytes,
+    opportunities_source: str | Path | bytes,
+    defs: Definitions,
+    *,
+    history_name: str | None = None,
+    opportunities_name: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    weekday: str = "fri",
+    preset: str | None = None,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Rebuild weekly snapshots; a Prepared of many snapshot dates, ready for commit()."""
+    report = progress or (lambda _f, _m: None)
+    if weekday not in WEEKDAYS:
+        raise ImportRejected(f"--weekday {weekday!r}: use one of {', '.join(WEEKDAYS)}")
+    current = prepare(
+        opportunities_source,
+        defs,
+        name=opportunities_name,
+        preset=preset,
+        snapshot_date=end or date.today(),
+    )
+    report(0.3, "current opportunities read")
+    raw = read_table(history_source, history_name)
+    log = IssueLog(raw.name)
+    cols = _history_columns(raw.headers)
+    for need in ("ts", "stage"):
+        if need not in cols:
+            log.add(
+                f"history lacks a {need} column (headers: {', '.join(raw.headers)})", column=need
+            )
+    if "opportunity_id" not in cols and "opportunity_name" not in cols:
+        log.add(
+            "history has neither an OpportunityId nor an Opportunity Name column",
+            column="OpportunityId",
+        )
+    if not current.ok or log.items:
+        return _failed(raw.name, current, log)
+
+    src, lines = raw.frame, raw.lines
+    if "is_deleted" in cols:
+        deleted, _ = parse.parse_bool(src[cols["is_deleted"]])
+        keep = ~deleted.fillna(False).to_numpy(dtype=bool)
+        src, lines = src[keep].reset_index(drop=True), lines[keep]
+    ts, bad = parse.parse_dates(src[cols["ts"]], keep_time=True)
+    log.add_mask(
+        bad | ts.isna().to_numpy(),
+        lines,
+        src[cols["ts"]],
+        column=cols["ts"],
+        message="unreadable or blank timestamp",
+    )
+    stages = validate.resolve_stages(
+        parse.text(src[cols["stage"]]), defs, {}, lines, cols["stage"], log
+    )
+    events = pd.DataFrame({"ts": ts, "stage": stages})
+    events["opportunity_id"] = _keys(src, cols, current.frame, lines, log)
+    if "amount" in cols:
+        amounts, bad, _ = parse.parse_money(src[cols["amount"]])
+        log.add_mask(
+            bad, lines, src[cols["amount"]], column=cols["amount"], message="unreadable amount"
+        )
+        events["amount"] = amounts
+    else:
+        events["amount"] = np.nan
+    if "close_date" in cols:
+        closes, bad = parse.parse_dates(src[cols["close_date"]])
+        log.add_mask(
+            bad,
+            lines,
+            src[cols["close_date"]],
+            column=cols["close_date"],
+            message="unreadable date",
+        )
+        events["close_date"] = closes
+    else:
+        events["close_date"] = pd.NaT
+    if "probability" in cols:
+        probs, bad = parse.parse_probability(src[cols["probability"]])
+        log.add_mask(
+            bad,
+            lines,
+            src[cols["probability"]],
+            column=cols["probability"],
+            message="probability must be 0-1 or 0-100",
+        )
+        events["probability"] = probs
+    else:
+        events["probability"] = np.nan
+    if "forecast_category" in cols:
+        events["forecast_category"] = validate.normalize_forecast(
+            parse.optional_text(src[cols["forecast_category"]]),
+            defs,
+            lines,
+            cols["forecast_category"],
+            log,
+        )
+    else:
+        events["forecast_category"] = None
+    if log.extra_errors or any(i.severity == "error" for i in log.items):
+        return _failed(raw.name, current, log)
+    events["pos"] = _chronological_positions(events["ts"])
+    events = events[events["opportunity_id"].notna()]
+    report(0.6, "history parsed")
+
+    first_day = start or _first_day(current.frame, events)
+    last_day = end or (events["ts"].max().date() if len(events) else date.today())
+    weeks = week_ends(first_day, last_day, weekday)
+    if not weeks:
+        log.add(f"no {weekday} between {first_day} and {last_day}", column="--from/--to")
+        return _failed(raw.name, current, log)
+    frame = _rebuild(current.frame, events, weeks, defs)
+    report(0.95, "snapshots rebuilt")
+    return Prepared(
+        file_name=f"{raw.name} + {current.file_name}",
+        frame=frame,
+        preset="reconstructed",
+        issues=current.issues + log.items,
+        sha256=raw.sha256,
+        extra_errors=current.extra_errors + log.extra_errors,
+        extra_warnings=current.extra_warnings + log.extra_warnings,
+        notes=[
+            f"{len(weeks)} weekly snapshot(s), {weekday} {weeks[0]} .. {weeks[-1]}",
+            f"{len(events):,} history rows for {events['opportunity_id'].nunique():,} opportunities",
+        ],
+    )
+
+
+def _failed(name: str, current: Prepared, log: IssueLog) -> Prepared:
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in store.SNAPSHOT_COLUMNS})
+    return Prepared(
+        file_name=name,
+        frame=empty,
+        preset="reconstructed",
+        issues=current.issues + log.items,
+        extra_errors=current.extra_errors + log.extra_errors,
+        extra_warnings=current.extra_warnings + log.extra_warnings,
+    )
+
+
+def _keys(
+    src: pd.DataFrame, cols: dict[str, str], current: pd.DataFrame, lines: np.ndarray, log: IssueLog
+) -> pd.Series:
+    """Opportunity id per history row, by id, or else by name via the current file."""
+    known = set(current["opportunity_id"].dropna())
+    if "opportunity_id" in cols:
+        ids = parse.optional_text(src[cols["opportunity_id"]]).astype(object)
+    else:
+        names = parse.optional_text(src[cols["opportunity_name"]]).astype(object)
+        by_name = (
+            current.dropna(subset=["opportunity_name"])
+            .groupby(current["opportunity_name"].map(normalize_label, na_action="ignore"))[
+                "opportunity_id"
+            ]
+            .agg(list)
+        )
+        keys = names.map(normalize_label, na_action="ignore")
+        hits = keys.map(by_name)
+        ambiguous = hits.map(lambda h: isinstance(h, list) and len(h) > 1).to_numpy(dtype=bool)
+        log.add_mask(
+            ambiguous,
+            lines,
+            names,
+            column=cols["opportunity_name"],
+            message="this name fits several current opportunities; export the history with OpportunityId",
+        )
+        ids = hits.map(lambda h: h[0] if isinstance(h, list) and len(h) == 1 else None)
+    unknown = ids.notna() & ~ids.isin(known)
+    if bool(unknown.any()):
+        log.add(
+            f"{int(unknown.sum())} history row(s) belong to opportunities not in the current file "
+            "(deleted); skipped",
+            severity="warning",
+        )
+    return ids.where(~unknown, None)
+
+
+def _chronological_positions(ts: pd.Series) -> np.ndarray:
+    """File position read in the file's own time direction (newest-first files bottom-up)."""
+    n = len(ts)
+    valid = ts.dropna()
+    newest_first = len(valid) > 1 and valid.iloc[0] > valid.iloc[-1]
+    return np.arange(n - 1, -1, -1) if newest_first else np.arange(n)
+
+
+def _first_day(current: pd.DataFrame, events: pd.DataFrame) -> date:
+    candidates = [current["created_date"].min(), events["ts"].min()]
+    valid = [pd.Timestamp(c).date() for c in candidates if not pd.isna(c)]
+    if not valid:
+        raise ImportRejected(
+            "no created dates and no history: cannot tell where to start (use --from)"
+        )
+    return min(valid)
+
+
+REBUILD_SQL = """
+with chained as (
+    select opportunity_id, ts, pos, amount, probability, forecast_category,
+           last_value(stage ignore nulls) over w as stage,
+           last_value(close_date ignore nulls) over w as close_date
+    from events
+    window w as (partition by opportunity_id order by ts, pos
+                 rows between unbounded preceding and current row)
+),
+collapsed as (
+    select *
+    from chained
+    qualify row_number() over (partition by opportunity_id, ts order by pos desc) = 1
+),
+first_event as (
+    select *
+    from collapsed
+    qualify row_number() over (partition by opportunity_id order by ts, pos) = 1
+),
+starts as (
+    select c.*, coalesce(c.created_date, f.ts::date) as born
+    from current_opps c
+    left join first_event f using (opportunity_id)
+),
+grid as (
+    select w.week_end, w.week_end + interval 1 day - interval 1 microsecond as cutoff, s.*
+    from weeks w
+    join starts s on s.born <= w.week_end
+),
+asof_state as (
+    select g.*, e.stage as e_stage, e.amount as e_amount, e.close_date as e_close,
+           e.probability as e_prob, e.forecast_category as e_fc, e.ts as e_ts
+    from grid g
+    asof left join collapsed e on g.opportunity_id = e.opportunity_id and g.cutoff >= e.ts
+)
+select a.week_end as snapshot_date,
+       a.opportunity_id, a.opportunity_name, a.account_id, a.account_name, a.segment,
+       a.region, a.owner, a.source, a.lead_source,
+       case when a.e_ts is not null then a.e_stage
+            when f.opportunity_id is not null then f.stage
+            else a.stage end as stage,
+       case when a.e_ts is not null then a.e_amount
+            when f.opportunity_id is not null then f.amount
+            else a.amount end as amount,
+       a.currency,
+       case when a.e_ts is not null then a.e_prob
+            when f.opportunity_id is not null then f.probability
+            else a.probability end as probability,
+       case when a.e_ts is not null then a.e_fc
+            when f.opportunity_id is not null then f.forecast_category
+            else a.forecast_category end as forecast_category,
+       case when a.e_ts is not null then a.e_close
+            when f.opportunity_id is not null then f.close_date
+            else a.close_date end as close_date,
+       a.created_date, a.loss_reason, a.product,
+       f.opportunity_id is not null as has_history
+from asof_state a
+left join first_event f using (opportunity_id)
+order by snapshot_date, a.row_order
+"""
+
+
+def _rebuild(
+    current: pd.DataFrame, events: pd.DataFrame, weeks: list[date], defs: Definitions
+) -> pd.DataFrame:
+    con = duckdb.connect(":memory:")
+    try:
+        opps = current.drop(columns=["snapshot_date"]).assign(row_order=np.arange(len(current)))
+        con.register("current_opps", opps)
+        con.register(
+            "events",
+            events[
+                [
+                    "opportunity_id",
+                    "ts",
+                    "pos",
+                    "stage",
+                    "amount",
+                    "close_date",
+                    "probability",
+                    "forecast_category",
+                ]
+            ],
+        )
+        con.register(
+            "weeks",
+            pd.DataFrame({"week_end": pd.to_datetime(pd.Series(weeks))}).astype(
+                {"week_end": "datetime64[ns]"}
+            ),
+        )
+        con.execute("create temp table weeks_t as select week_end::date as week_end from weeks")
+        out = con.execute(REBUILD_SQL.replace("from weeks w", "from weeks_t w")).df()
+    finally:
+        con.close()
+    closed, won, default_prob = validate.stage_flags(out["stage"], defs)
+    out["probability"] = out["probability"].astype(float).fillna(default_prob)
+    out["is_closed"] = closed
+    out["is_won"] = won
+    lost = {s.name for s in defs.lost_stages}
+    out["loss_reason"] = out["loss_reason"].where(out["stage"].isin(lost), None)
+    out["amount"] = out["amount"].astype(float).round(2)
+    return typed(out).reset_index(drop=True)
