@@ -1,19 +1,342 @@
 """Derived tables maintained incrementally on import (owned by the metric layer).
 
-`ensure` creates them; `refresh` brings them up to date after snapshot dates were
-added, replaced or deleted, inside the caller's transaction.
+The history-wide metrics (win rate, cohort conversion, time in stage, slippage, the
+weekly waterfall trend ...) would otherwise scan and window the whole raw snapshot
+table (10M rows) on every call. Instead, each import keeps four small tables current:
+
+- ``opp_keys``      opportunity_id -> integer ``opp_key`` (joins on integers, not strings).
+- ``opp_changes``   one row per opportunity and consecutive snapshot pair (A -> B) in
+                    which something the metrics care about changed: presence, stage,
+                    amount, close date, closed/won. The first appearance is a change
+                    (present_a false), so the rows are a complete history: the state of
+                    any opportunity at any snapshot S is its last change row at or before S.
+- ``stage_entries`` one row per opportunity and stage it was ever seen at: the first
+                    snapshot at that stage, and the amount / source / segment then.
+- ``opp_facts``     one row per opportunity: first and last snapshot seen, and every
+                    attribute as of the last snapshot it appears in (the "latest" values
+                    that history metrics filter by).
+- ``derived_dates`` the snapshot dates the tables reflect.
+
+Nothing here depends on the definitions: stages are stored by governed name, and the
+metrics join stage ranks, probabilities and fiscal quarters at query time. So changing
+data/definitions.toml needs no rebuild (`rebuild(con)` exists for repairs and tests).
+
+`refresh(con, dates)` runs inside the caller's transaction (store.commit_snapshots,
+store.delete_snapshot). Appending one new last date costs work proportional to that
+snapshot (one join of two snapshots, one upsert of ~N facts); replacing or deleting a
+date in the middle recomputes the affected snapshot pairs and rebuilds the per-
+opportunity tables from the raw table (slower, always correct).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import duckdb
 
+# Appending more than this many new last dates at once (e.g. the demo's two years) is
+# cheaper as one set-based rebuild of the per-opportunity tables than date by date.
+_INCREMENTAL_MAX_DATES = 3
+
+_DDL = [
+    "create table if not exists derived_dates (snapshot_date date not null)",
+    "create table if not exists opp_keys (opp_key integer not null, opportunity_id varchar not null)",
+    """create table if not exists opp_changes (
+  opp_key integer not null,
+  from_date date,
+  to_date date not null,
+  present_a boolean not null,
+  present_b boolean not null,
+  stage_a varchar,
+  stage_b varchar,
+  amount_a decimal(18,2),
+  amount_b decimal(18,2),
+  close_a date,
+  close_b date,
+  closed_a boolean,
+  closed_b boolean,
+  won_a boolean,
+  won_b boolean
+)""",
+    """create table if not exists stage_entries (
+  opp_key integer not null,
+  stage varchar not null,
+  entered_date date not null,
+  amount decimal(18,2),
+  source varchar,
+  segment varchar
+)""",
+    """create table if not exists opp_facts (
+  opp_key integer not null,
+  opportunity_id varchar not null,
+  first_seen date not null,
+  last_seen date not null,
+  opportunity_name varchar,
+  account_name varchar,
+  segment varchar,
+  region varchar,
+  owner varchar,
+  source varchar,
+  product varchar,
+  stage varchar,
+  amount decimal(18,2),
+  probability double,
+  forecast_category varchar,
+  close_date date,
+  created_date date,
+  is_closed boolean,
+  is_won boolean
+)""",
+]
+
+DERIVED_TABLES = ("derived_dates", "opp_keys", "opp_changes", "stage_entries", "opp_facts")
+
+# Attributes of the latest row kept in opp_facts, in table order.
+_FACT_ATTRS = (
+    "opportunity_name",
+    "account_name",
+    "segment",
+    "region",
+    "owner",
+    "source",
+    "product",
+    "stage",
+    "amount",
+    "probability",
+    "forecast_category",
+    "close_date",
+    "created_date",
+    "is_closed",
+    "is_won",
+)
+
+_PAIR_SQL = """
+insert into opp_changes
+with a as (
+  select opportunity_id, stage, amount, close_date,
+         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
+  from snapshots where snapshot_date = ?
+),
+b as (
+  select opportunity_id, stage, amount, close_date,
+         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
+  from snapshots where snapshot_date = ?
+),
+joined as (
+  select coalesce(b.opportunity_id, a.opportunity_id) as opportunity_id,
+         a.opportunity_id is not null as present_a,
+         b.opportunity_id is not null as present_b,
+         a.stage as stage_a, b.stage as stage_b,
+         a.amount as amount_a, b.amount as amount_b,
+         a.close_date as close_a, b.close_date as close_b,
+         a.is_closed as closed_a, b.is_closed as closed_b,
+         a.is_won as won_a, b.is_won as won_b
+  from a full outer join b on a.opportunity_id = b.opportunity_id
+)
+select k.opp_key, ?::date, ?::date, j.present_a, j.present_b, j.stage_a, j.stage_b,
+       j.amount_a, j.amount_b, j.close_a, j.close_b, j.closed_a, j.closed_b, j.won_a, j.won_b
+from joined j
+join opp_keys k on k.opportunity_id = j.opportunity_id
+where not (j.present_a and j.present_b)
+   or j.stage_a is distinct from j.stage_b
+   or j.amount_a is distinct from j.amount_b
+   or j.close_a is distinct from j.close_b
+   or j.closed_a is distinct from j.closed_b
+   or j.won_a is distinct from j.won_b
+"""
+
+_NEW_KEYS_SQL = """
+insert into opp_keys
+with seen as (
+  select opportunity_id, min(snapshot_date) as first_seen
+  from snapshots
+  where snapshot_date in (select unnest(?::date[]))
+  group by opportunity_id
+),
+fresh as (
+  select s.opportunity_id, s.first_seen
+  from seen s
+  anti join opp_keys k on k.opportunity_id = s.opportunity_id
+)
+select (select coalesce(max(opp_key), 0) from opp_keys)
+       + row_number() over (order by first_seen, opportunity_id),
+       opportunity_id
+from fresh
+"""
+
+_ENTRIES_APPEND_SQL = """
+insert into stage_entries
+with day as (
+  select k.opp_key, s.stage, s.snapshot_date, s.amount, s.source, s.segment
+  from snapshots s
+  join opp_keys k on k.opportunity_id = s.opportunity_id
+  where s.snapshot_date = ? and s.stage is not null
+)
+select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment
+from day d
+anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage
+"""
+
+_ENTRIES_REBUILD_SQL = """
+insert into stage_entries
+select k.opp_key, s.stage, min(s.snapshot_date),
+       arg_min_null(s.amount, s.snapshot_date),
+       arg_min_null(s.source, s.snapshot_date),
+       arg_min_null(s.segment, s.snapshot_date)
+from snapshots s
+join opp_keys k on k.opportunity_id = s.opportunity_id
+where s.stage is not null
+group by k.opp_key, s.stage
+"""
+
+
+def _facts_rebuild_sql() -> str:
+    latest = ",\n       ".join(f"arg_max_null(s.{c}, s.snapshot_date)" for c in _FACT_ATTRS)
+    return f"""
+insert into opp_facts
+select k.opp_key, k.opportunity_id, min(s.snapshot_date), max(s.snapshot_date),
+       {latest}
+from snapshots s
+join opp_keys k on k.opportunity_id = s.opportunity_id
+group by k.opp_key, k.opportunity_id
+"""  # noqa: S608 - column names from the constant above
+
+
+def _facts_append_sql() -> str:
+    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    return f"""
+insert into opp_facts
+select k.opp_key, k.opportunity_id, coalesce(o.first_seen, s.snapshot_date), s.snapshot_date,
+       {cols}
+from snapshots s
+join opp_keys k on k.opportunity_id = s.opportunity_id
+left join _old_first_seen o on o.opp_key = k.opp_key
+where s.snapshot_date = ?
+"""  # noqa: S608 - column names from the constant above
+
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Create derived tables if missing. (No derived tables yet.)"""
+    """Create the derived tables if missing (called by store.migrate)."""
+    for stmt in _DDL:
+        con.execute(stmt)
+
+
+def _dates(con: duckdb.DuckDBPyConnection, table: str) -> list[date]:
+    if table == "snapshots":
+        sql = "select distinct snapshot_date from snapshots order by 1"
+    else:
+        sql = "select snapshot_date from derived_dates order by 1"
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
+    """Changes for the consecutive pair (prev -> d); prev None = the first snapshot."""
+    con.execute(_PAIR_SQL, [prev, d, prev, d])
+
+
+def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
+    """Bring every derived table forward by one new last snapshot date d."""
+    con.execute(_NEW_KEYS_SQL, [[d]])
+    _pair(con, prev, d)
+    con.execute(_ENTRIES_APPEND_SQL, [d])
+    con.execute(
+        "create or replace temp table _old_first_seen as "
+        "select f.opp_key, f.first_seen from opp_facts f "
+        "semi join (select k.opp_key from snapshots s join opp_keys k "
+        "  on k.opportunity_id = s.opportunity_id where s.snapshot_date = ?) n "
+        "  on n.opp_key = f.opp_key",
+        [d],
+    )
+    con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
+    con.execute(_facts_append_sql(), [d])
+    con.execute("drop table _old_first_seen")
+    con.execute("insert into derived_dates values (?)", [d])
+
+
+def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("delete from stage_entries")
+    con.execute(_ENTRIES_REBUILD_SQL)
+    con.execute("delete from opp_facts")
+    con.execute(_facts_rebuild_sql())
+
+
+def _recompute_pairs(
+    con: duckdb.DuckDBPyConnection, existing: list[date], to_dates: Iterable[date]
+) -> None:
+    """Recompute the change rows of the pairs ending at `to_dates` (those still loaded)."""
+    todo = sorted(set(to_dates))
+    if todo:
+        con.execute("delete from opp_changes where to_date in (select unnest(?::date[]))", [todo])
+    index = {d: i for i, d in enumerate(existing)}
+    for d in todo:
+        i = index.get(d)
+        if i is not None:
+            _pair(con, existing[i - 1] if i > 0 else None, d)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
-    """Recompute what depends on the given snapshot dates. (No derived tables yet.)"""
+    """Recompute what depends on the given snapshot dates (added, replaced or deleted).
+
+    Runs inside the caller's transaction; raises on failure so the caller rolls back.
+    """
+    changed = sorted(set(snapshot_dates))
+    if not changed:
+        return
+    known = _dates(con, "derived_dates")
+    existing = _dates(con, "snapshots")
+    last_known = known[-1] if known else None
+    appended = all(d in existing for d in changed) and (
+        last_known is None or changed[0] > last_known
+    )
+    if appended and len(changed) <= _INCREMENTAL_MAX_DATES:
+        prev = last_known
+        for d in changed:
+            _append_one(con, prev, d)
+            prev = d
+        return
+    # General case: a date replaced or deleted in the middle, or many dates at once.
+    # The pairs ending at a changed date, or at the first loaded date after one, change.
+    con.execute(_NEW_KEYS_SQL, [[d for d in changed if d in existing]])
+    gone = {d for d in known if d not in existing}
+    if gone:
+        con.execute(
+            "delete from opp_changes where to_date in (select unnest(?::date[]))", [sorted(gone)]
+        )
+    affected = set()
+    for d in changed:
+        if d in existing:
+            affected.add(d)
+        later = [e for e in existing if e > d]
+        if later:
+            affected.add(later[0])
+    _recompute_pairs(con, existing, affected)
+    # opp_keys keeps the keys of opportunities no longer loaded (harmless, never joined
+    # from snapshots); the per-opportunity tables are rebuilt from the raw rows.
+    if gone:
+        con.execute(
+            "delete from opp_keys where opportunity_id not in "
+            "(select distinct opportunity_id from snapshots)"
+        )
+    _rebuild_per_opportunity(con)
+    con.execute("delete from derived_dates")
+    con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every derived table from the raw snapshots (own transaction)."""
+    con.execute("begin transaction")
+    try:
+        ensure(con)
+        for table in DERIVED_TABLES:
+            con.execute(f"delete from {table}")  # noqa: S608 - names from the constant
+        existing = _dates(con, "snapshots")
+        if existing:
+            con.execute(_NEW_KEYS_SQL, [existing])
+            _recompute_pairs(con, existing, existing)
+            _rebuild_per_opportunity(con)
+            con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,534 @@
+"""History-wide metrics: win rate, cohort conversion, time in stage, stalled deals,
+sales cycle, pipeline velocity and pipeline created.
+
+They read the derived tables (steward.derived), never window the raw history. Shared
+semantics (state at S, latest-attribute filters, reach rank) are in history_sql.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward.definitions import Definitions
+from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.history_sql import (
+    ZERO,
+    Sql,
+    add_cut,
+    add_ranks,
+    add_reach,
+    add_state,
+    dec,
+    ratio,
+    snapshot_at,
+    target_for,
+)
+
+LOOKBACK_DAYS = 365  # trailing window for time in stage and the velocity averages
+
+DEAL_COLUMNS: tuple[str, ...] = (
+    "opportunity_id",
+    "opportunity_name",
+    "account_name",
+    "segment",
+    "region",
+    "owner",
+    "source",
+    "stage",
+    "amount",
+    "probability",
+    "forecast_category",
+    "close_date",
+    "created_date",
+)
+
+
+def _lookback(q: Query) -> int:
+    return int(q.option("lookback_days", LOOKBACK_DAYS))
+
+
+# ---- win rate --------------------------------------------------------------------------
+def win_loss(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> dict[str, Any]:
+    """Won / lost counts and amounts among qualified deals closed in P (state at as_of)."""
+    qt = q.quarter(defs)
+    return _win_loss_between(con, q, defs, qt.start, qt.end)
+
+
+def _win_loss_between(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
+) -> dict[str, Any]:
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    add_reach(sql, q.as_of)
+    sql.cte(
+        "closed",
+        """
+        select st.is_won, coalesce(st.amount, 0) as amount
+        from state st
+        join cut using (opp_key)
+        left join reach rc using (opp_key)
+        where st.is_closed and st.close_date >= ? and st.close_date < ?
+          and (st.is_won or rc.reach_rank >= ?)
+        """,
+        [start, end, defs.qualified_rank],
+    )
+    row = sql.run(
+        con,
+        """
+        select count(*) filter (where is_won), count(*) filter (where not is_won),
+               coalesce(sum(amount) filter (where is_won), 0),
+               coalesce(sum(amount) filter (where not is_won), 0)
+        from closed
+        """,
+    ).fetchall()[0]
+    won_n, lost_n, won_amt, lost_amt = int(row[0]), int(row[1]), dec(row[2]), dec(row[3])
+    return {
+        "won_count": won_n,
+        "lost_count": lost_n,
+        "won_amount": won_amt,
+        "lost_amount": lost_amt,
+        "win_rate_count": ratio(won_n, won_n + lost_n),
+        "win_rate_value": ratio(float(won_amt), float(won_amt + lost_amt)),
+    }
+
+
+def _win_table(wl: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame([wl])
+
+
+@metric(
+    "win_rate_count",
+    label="Win rate (by count)",
+    description="Of the qualified deals that closed in the period, the share won, by count. "
+    "A lost deal counts only if it was ever seen at or after the qualified stage.",
+    formula="won / (won + lost), qualified deals with close date in P, state as of S",
+    unit="ratio",
+    scope="history",
+)
+def win_rate_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    wl = win_loss(con, q, defs)
+    note = None if wl["win_rate_count"] is not None else "no qualified deals closed in the period"
+    return Result("win_rate_count", q, wl["win_rate_count"], _win_table(wl), note)
+
+
+@metric(
+    "win_rate_value",
+    label="Win rate (by value)",
+    description="Of the qualified deals that closed in the period, the share of their amount "
+    "that was won.",
+    formula="Σ won amount / Σ (won + lost) amount, qualified deals with close date in P",
+    unit="ratio",
+    scope="history",
+)
+def win_rate_value(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    wl = win_loss(con, q, defs)
+    note = None if wl["win_rate_value"] is not None else "no qualified amount closed in the period"
+    return Result("win_rate_value", q, wl["win_rate_value"], _win_table(wl), note)
+
+
+# ---- cohort conversion -----------------------------------------------------------------
+def _cohort_groups(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[tuple[int, bool, int, Decimal]]:
+    """(reach_rank, in_progress, count, amount) for the cohort created in P."""
+    qt = q.quarter(defs)
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    add_reach(sql, q.as_of)
+    rows = sql.run(
+        con,
+        """
+        select rc.reach_rank,
+               coalesce(st.present and not st.is_closed, false) as in_progress,
+               count(*) as deals,
+               coalesce(sum(coalesce(st.amount, 0)), 0) as amount
+        from opp_facts f
+        join cut using (opp_key)
+        join reach rc using (opp_key)
+        join state st using (opp_key)
+        where coalesce(f.created_date, f.first_seen) >= ?
+          and coalesce(f.created_date, f.first_seen) < ?
+          and f.first_seen <= ?
+          and rc.reach_rank >= 0
+        group by all
+        """,
+        [qt.start, qt.end, q.as_of],
+    ).fetchall()
+    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3])) for r in rows]
+
+
+@metric(
+    "funnel_cohort",
+    label="Stage conversion (cohort)",
+    description="Opportunities created in the period: of those that reached each stage "
+    "(seen there or later; closed-won reaches every stage), the share that reached the next. "
+    "Deals still open at a stage are 'in progress', not losses.",
+    formula="reached(k) = cohort deals with max stage reached ≥ k by S; conversion = "
+    "reached(k+1) / reached(k); % of top = reached(k) / reached(first stage)",
+    unit="table",
+    scope="history",
+)
+def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    groups = _cohort_groups(con, q, defs)
+    levels = [s.name for s in defs.open_stages] + [defs.won_stage.name]
+    rows = []
+    top = None
+    for k, stage in enumerate(levels):
+        reached = sum(n for r, _p, n, _a in groups if r >= k)
+        amount = sum((a for r, _p, _n, a in groups if r >= k), ZERO)
+        last = k == len(levels) - 1
+        advanced = None if last else sum(n for r, _p, n, _a in groups if r >= k + 1)
+        in_prog = 0 if last else sum(n for r, p, n, _a in groups if r == k and p)
+        lost = 0 if last else sum(n for r, p, n, _a in groups if r == k and not p)
+        top = reached if top is None else top
+        rows.append(
+            {
+                "stage": stage,
+                "reached_count": reached,
+                "reached_amount": float(amount),
+                "advanced_count": advanced,
+                "in_progress_count": in_prog,
+                "lost_count": lost,
+                "conversion_to_next": None if advanced is None else ratio(advanced, reached),
+                "pct_of_top": ratio(reached, top),
+            }
+        )
+    note = None if top else "no opportunities created in the period"
+    return Result("funnel_cohort", q, None, pd.DataFrame(rows), note)
+
+
+# ---- time in stage and stalled deals ---------------------------------------------------
+def time_in_stage_table(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> pd.DataFrame:
+    """Completed stays per open stage, exited in the look-back window up to as_of."""
+    since = q.as_of - timedelta(days=_lookback(q))
+    sql = add_ranks(Sql(), defs)
+    add_cut(sql, q)
+    sql.cte(
+        "entries",
+        """
+        select e.opp_key, e.stage, r.reach_rank, e.entered_date
+        from stage_entries e
+        join ranks r on r.stage = e.stage
+        join cut using (opp_key)
+        where not r.is_closed_stage and e.entered_date <= ?
+        """,
+        [q.as_of],
+    )
+    sql.cte(
+        "moves",
+        """
+        select c.opp_key, c.to_date, r.reach_rank, r.is_closed_stage
+        from opp_changes c
+        join ranks r on r.stage = c.stage_b
+        where c.present_b and c.to_date <= ?
+          and (not c.present_a or c.stage_a is distinct from c.stage_b)
+        """,
+        [q.as_of],
+    )
+    sql.cte(
+        "stays",
+        """
+        select e.opp_key, e.stage, e.reach_rank, e.entered_date,
+               min(m.to_date) as exit_date
+        from entries e
+        join moves m on m.opp_key = e.opp_key and m.to_date > e.entered_date
+         and (m.is_closed_stage or m.reach_rank > e.reach_rank)
+        group by all
+        """,
+    )
+    frame = sql.run(
+        con,
+        """
+        select stage, min(reach_rank) as reach_rank,
+               median(exit_date - entered_date) as median_days,
+               quantile_cont(exit_date - entered_date, 0.75) as p75_days,
+               count(*) as deals
+        from stays
+        where exit_date > ?
+        group by stage
+        """,
+        [since],
+    ).df()
+    by_stage = {r.stage: r for r in frame.itertuples()}
+    out = []
+    for s in defs.open_stages:
+        r = by_stage.get(s.name)
+        out.append(
+            {
+                "stage": s.name,
+                "median_days": None if r is None else float(r.median_days),
+                "p75_days": None if r is None else float(r.p75_days),
+                "deals": 0 if r is None else int(r.deals),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+@metric(
+    "time_in_stage",
+    label="Time in stage",
+    description="Days from the first snapshot a deal is seen at a stage to the first snapshot "
+    "it is seen at a later stage or closed; median and 75th percentile of the stays that "
+    "ended in the last 365 days.",
+    formula="exit date − entry date per completed stay; median, p75 by stage",
+    unit="table",
+    scope="history",
+)
+def time_in_stage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    table = time_in_stage_table(con, q, defs)
+    note = None if table["deals"].sum() else "no completed stage stays in the look-back window"
+    return Result("time_in_stage", q, None, table, note)
+
+
+def stalled_frame(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, stage: str | None = None
+) -> pd.DataFrame:
+    """Open deals at as_of whose current stay is longer than the p75 of that stage."""
+    p75 = time_in_stage_table(con, q, defs)
+    p75 = p75[p75["p75_days"].notna()]
+    snap = snapshot_at(con, q.as_of)
+    cols = [*DEAL_COLUMNS, "days_in_stage", "p75_days"]
+    if snap is None or p75.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    deal_cols = ", ".join(f"s.{c}" for c in DEAL_COLUMNS)
+    sql.cte(
+        "limits",
+        "select unnest(?::varchar[]) as stage, unnest(?::double[]) as p75_days",
+        [list(p75["stage"]), [float(x) for x in p75["p75_days"]]],
+    )
+    sql.cte(
+        "stay_start",
+        """
+        select opp_key, max(to_date) as since
+        from opp_changes
+        where present_b and to_date <= ?
+          and (not present_a or stage_a is distinct from stage_b)
+        group by opp_key
+        """,
+        [q.as_of],
+    )
+    sql.cte(
+        "stalled",
+        """
+        select st.opp_key, (?::date - ss.since) as days_in_stage, l.p75_days
+        from state st
+        join cut using (opp_key)
+        join stay_start ss using (opp_key)
+        join limits l on l.stage = st.stage
+        where st.present and not st.is_closed and (?::date - ss.since) > l.p75_days
+          and (?::varchar is null or st.stage = ?)
+        """,
+        [q.as_of, q.as_of, stage, stage],
+    )
+    frame = sql.run(
+        con,
+        f"""
+        select {deal_cols}, x.days_in_stage, x.p75_days
+        from stalled x
+        join opp_facts f using (opp_key)
+        join snapshots s on s.snapshot_date = ? and s.opportunity_id = f.opportunity_id
+        order by x.days_in_stage desc, s.opportunity_id
+        """,  # noqa: S608 - column names from DEAL_COLUMNS
+        [snap],
+    ).df()
+    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
+    return frame
+
+
+@metric(
+    "stalled_deals",
+    label="Stalled deals",
+    description="Open deals that have sat in their current stage longer than the 75th "
+    "percentile time for that stage.",
+    formula="open at S and (S − entry into current stage) > p75(time in stage)",
+    unit="table",
+    scope="history",
+)
+def stalled_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    frame = stalled_frame(con, q, defs)
+    note = None if len(frame) else "no stalled deals"
+    return Result("stalled_deals", q, float(len(frame)), frame, note)
+
+
+@drill_for("stalled_deals")
+def stalled_deals_drill(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, stage: str | None = None, **_: Any
+) -> pd.DataFrame:
+    return stalled_frame(con, q, defs, stage)
+
+
+# ---- sales cycle and velocity ----------------------------------------------------------
+def _won_cycles(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
+) -> pd.DataFrame:
+    """Won deals with close date in [start, end): amount and cycle days (created -> close)."""
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    return sql.run(
+        con,
+        """
+        select coalesce(st.amount, 0) as amount,
+               st.close_date - coalesce(f.created_date, f.first_seen) as cycle_days
+        from state st
+        join cut using (opp_key)
+        join opp_facts f using (opp_key)
+        where st.is_won and st.close_date >= ? and st.close_date < ?
+        """,
+        [start, end],
+    ).df()
+
+
+@metric(
+    "sales_cycle_days",
+    label="Sales cycle",
+    description="Median days from created date to close date of the deals won in the period "
+    "(mean in the table).",
+    formula="median(close date − created date), won deals with close date in P",
+    unit="days",
+    scope="history",
+)
+def sales_cycle_days(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    qt = q.quarter(defs)
+    won = _won_cycles(con, q, defs, qt.start, qt.end)
+    if won.empty:
+        return Result("sales_cycle_days", q, None, None, "no deals won in the period")
+    days = won["cycle_days"].astype(float)
+    table = pd.DataFrame(
+        [{"deals": len(won), "median_days": float(days.median()), "mean_days": float(days.mean())}]
+    )
+    return Result("sales_cycle_days", q, float(days.median()), table, None)
+
+
+@metric(
+    "pipeline_velocity",
+    label="Pipeline velocity",
+    description="Dollars per day the open qualified pipeline converts at: open qualified "
+    "deals × average won deal size × win rate (count) / average sales cycle, the averages "
+    "over deals closed in the 365 days up to the as-of date.",
+    formula="open qualified count × avg won amount × win rate (count) / mean cycle days",
+    unit="usd_per_day",
+    scope="history",
+)
+def pipeline_velocity(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    start = q.as_of - timedelta(days=_lookback(q) - 1)
+    end = q.as_of + timedelta(days=1)
+    won = _won_cycles(con, q, defs, start, end)
+    wl = _win_loss_between(con, q, defs, start, end)
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    n_open = int(
+        sql.run(
+            con,
+            """
+            select count(*) from state st join cut using (opp_key)
+            join ranks r on r.stage = st.stage
+            where st.present and not st.is_closed and r.reach_rank >= ?
+            """,
+            [defs.qualified_rank],
+        ).fetchall()[0][0]
+    )
+    avg_size = float(won["amount"].astype(float).mean()) if len(won) else None
+    avg_cycle = float(won["cycle_days"].astype(float).mean()) if len(won) else None
+    rate = wl["win_rate_count"]
+    parts = {
+        "open_qualified_count": n_open,
+        "avg_won_amount": avg_size,
+        "win_rate_count": rate,
+        "avg_cycle_days": avg_cycle,
+        "lookback_from": start,
+        "lookback_to": q.as_of,
+    }
+    value = None
+    note = None
+    if avg_size is None or rate is None or not avg_cycle:
+        note = "no deals won in the look-back window"
+    else:
+        value = n_open * avg_size * rate / avg_cycle
+    return Result("pipeline_velocity", q, value, pd.DataFrame([parts]), note)
+
+
+# ---- pipeline created ------------------------------------------------------------------
+def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    qt = q.quarter(defs)
+    sql = add_ranks(Sql(), defs)
+    add_cut(sql, q)
+    sql.cte(
+        "firsts",
+        """
+        select e.opp_key,
+               arg_min(struct_pack(d := e.entered_date, amount := e.amount,
+                                   source := e.source), e.entered_date) as fq
+        from stage_entries e
+        join ranks r on r.stage = e.stage
+        join cut using (opp_key)
+        where r.reach_rank >= ? and e.entered_date <= ?
+        group by e.opp_key
+        """,
+        [defs.qualified_rank, q.as_of],
+    )
+    frame = sql.run(
+        con,
+        """
+        select coalesce(fq.source, 'Unknown') as source,
+               coalesce(sum(coalesce(fq.amount, 0)), 0) as amount,
+               count(*) as count
+        from firsts
+        where fq.d >= ? and fq.d < ?
+        group by 1
+        order by amount desc, source
+        """,
+        [qt.start, qt.end],
+    ).df()
+    frame["amount"] = [float(dec(x)) for x in frame["amount"]]
+    frame["count"] = frame["count"].astype(int)
+    frame["is_marketing"] = [defs.is_marketing(s) for s in frame["source"]]
+    return frame
+
+
+@metric(
+    "pipeline_created",
+    label="Pipeline created",
+    description="Amount at first qualification of the deals first seen at or after the "
+    "qualified stage in the period, by source at that time, against the pipeline target.",
+    formula="Σ amount at the first snapshot seen qualified, first qualified in P, by source",
+    unit="table",
+    scope="history",
+)
+def pipeline_created(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    frame = created_by_source(con, q, defs)
+    total = sum((dec(x) for x in frame["amount"]), ZERO)
+    target, tnote = target_for(con, q.quarter(defs).label, q.filters.segment, "pipeline_target")
+    frame["pipeline_target"] = None if target is None else float(target)
+    if target is not None and target > 0:
+        note = f"pipeline target {target:,.2f}; created {float(total / target):.1%} of it"
+    else:
+        note = tnote or "no pipeline target"
+    return Result("pipeline_created", q, float(total), frame, note)
+
+
+@metric(
+    "pipeline_created_total",
+    label="Pipeline created (total)",
+    description="Total amount at first qualification of the deals first qualified in the period.",
+    formula="Σ amount at first qualification, first qualified in P",
+    unit="usd",
+    scope="history",
+)
+def pipeline_created_total(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    frame = created_by_source(con, q, defs)
+    total = sum((dec(x) for x in frame["amount"]), ZERO)
+    return Result("pipeline_created_total", q, float(total), None, None)

@@ -1,0 +1,368 @@
+"""History-wide metrics over consecutive snapshot pairs: the weekly waterfall trend,
+slippage, push counts, and the trend of the headline KPIs across the snapshots of P.
+
+The bridges read `opp_changes` (only the deals that changed between two snapshots);
+the KPI trend reads the raw snapshots of the period (at most ~13 weekly snapshots).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward.definitions import Definitions
+from steward.metrics.core import Query, Result, metric
+from steward.metrics.history_sql import (
+    ZERO,
+    Sql,
+    add_cut,
+    add_ranks,
+    add_state,
+    dec,
+    quarter_index_sql,
+    ratio,
+    target_for,
+)
+
+# BRIEF §4 order and kinds.
+BUCKETS: tuple[tuple[str, str], ...] = (
+    ("Start", "start"),
+    ("Won", "leaving"),
+    ("Lost", "leaving"),
+    ("Pushed out", "leaving"),
+    ("Disqualified", "leaving"),
+    ("Removed", "leaving"),
+    ("New", "entering"),
+    ("Pulled in", "entering"),
+    ("Qualified", "entering"),
+    ("Reopened", "entering"),
+    ("Increased", "change"),
+    ("Decreased", "change"),
+    ("End", "end"),
+)
+
+_CLASSIFY = """
+select c.from_date, c.to_date,
+  case
+    when a_in and not b_in then
+      case when c.present_b and c.won_b then 'Won'
+           when c.present_b and c.closed_b then 'Lost'
+           when c.present_b and not coalesce(c.close_b >= ? and c.close_b < ?, false)
+             then 'Pushed out'
+           when c.present_b then 'Disqualified'
+           else 'Removed' end
+    when b_in and not a_in then
+      case when not c.present_a then 'New'
+           when not coalesce(c.close_a >= ? and c.close_a < ?, false) then 'Pulled in'
+           when not c.closed_a then 'Qualified'
+           else 'Reopened' end
+    when a_in and b_in and coalesce(c.amount_b, 0) > coalesce(c.amount_a, 0) then 'Increased'
+    when a_in and b_in and coalesce(c.amount_b, 0) < coalesce(c.amount_a, 0) then 'Decreased'
+  end as bucket,
+  case when a_in and b_in then coalesce(c.amount_b, 0) - coalesce(c.amount_a, 0)
+       when a_in then -coalesce(c.amount_a, 0)
+       else coalesce(c.amount_b, 0) end as amount
+from flagged c
+"""
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[tuple[date, date]]:
+    """Consecutive loaded snapshot pairs (A, B) with B in P and B <= as_of."""
+    qt = q.quarter(defs)
+    rows = con.execute(
+        """
+        with d as (
+          select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as prev
+          from derived_dates
+        )
+        select prev, snapshot_date from d
+        where prev is not null and snapshot_date >= ? and snapshot_date < ?
+          and snapshot_date <= ?
+        order by snapshot_date
+        """,
+        [qt.start, qt.end, q.as_of],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _start(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, at: date
+) -> tuple[Decimal, int]:
+    """Open pipeline (amount, count) in P at snapshot `at`, latest-attribute filters."""
+    qt = q.quarter(defs)
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, at)
+    add_cut(sql, q)
+    row = sql.run(
+        con,
+        """
+        select coalesce(sum(coalesce(st.amount, 0)), 0), count(*)
+        from state st join cut using (opp_key) join ranks r on r.stage = st.stage
+        where st.present and not st.is_closed and r.reach_rank >= ?
+          and st.close_date >= ? and st.close_date < ?
+        """,
+        [defs.qualified_rank, qt.start, qt.end],
+    ).fetchall()[0]
+    return dec(row[0]), int(row[1])
+
+
+def bridge_rows(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[dict[str, Any]]:
+    """One waterfall per consecutive pair in P: rows (from_date, to_date, bucket, kind,
+    amount, count), in BRIEF order; each pair's End is the next pair's Start."""
+    pairs = _pairs(con, q, defs)
+    if not pairs:
+        return []
+    qt = q.quarter(defs)
+    sql = add_ranks(Sql(), defs)
+    add_cut(sql, q)
+    sql.cte(
+        "flagged",
+        """
+        select c.*,
+          coalesce(c.present_a and not c.closed_a and ra.reach_rank >= ?
+                   and c.close_a >= ? and c.close_a < ?, false) as a_in,
+          coalesce(c.present_b and not c.closed_b and rb.reach_rank >= ?
+                   and c.close_b >= ? and c.close_b < ?, false) as b_in
+        from opp_changes c
+        join cut using (opp_key)
+        left join ranks ra on ra.stage = c.stage_a
+        left join ranks rb on rb.stage = c.stage_b
+        where c.to_date >= ? and c.to_date <= ? and c.from_date is not null
+        """,
+        [
+            defs.qualified_rank,
+            qt.start,
+            qt.end,
+            defs.qualified_rank,
+            qt.start,
+            qt.end,
+            pairs[0][1],
+            pairs[-1][1],
+        ],
+    )
+    sql.cte("classified", _CLASSIFY, [qt.start, qt.end, qt.start, qt.end])
+    got = sql.run(
+        con,
+        """
+        select from_date, to_date, bucket, sum(amount) as amount, count(*) as deals
+        from classified where bucket is not null
+        group by all
+        """,
+    ).fetchall()
+    by = {(r[1], r[2]): (dec(r[3]), int(r[4])) for r in got}
+    start_amt, start_n = _start(con, q, defs, pairs[0][0])
+    out: list[dict[str, Any]] = []
+    for a, b in pairs:
+        amt, n = start_amt, start_n
+        out.append(_row(a, b, "Start", "start", start_amt, start_n))
+        for bucket, kind in BUCKETS[1:-1]:
+            x, k = by.get((b, bucket), (ZERO, 0))
+            out.append(_row(a, b, bucket, kind, x, k))
+            amt += x
+            n += -k if kind == "leaving" else (k if kind == "entering" else 0)
+        out.append(_row(a, b, "End", "end", amt, n))
+        start_amt, start_n = amt, n
+    return out
+
+
+def _row(a: date, b: date, bucket: str, kind: str, amount: Decimal, count: int) -> dict[str, Any]:
+    return {
+        "from_date": a,
+        "to_date": b,
+        "bucket": bucket,
+        "kind": kind,
+        "amount": float(amount),
+        "count": count,
+    }
+
+
+@metric(
+    "waterfall_trend",
+    label="Weekly waterfall trend",
+    description="The pipeline bridge for each consecutive pair of snapshots in the period: "
+    "start, what left (won, lost, pushed out, disqualified, removed), what entered (new, "
+    "pulled in, qualified, reopened), amount changes, end.",
+    formula="waterfall(P, A → B) for each consecutive snapshot pair with B in P",
+    unit="table",
+    scope="history",
+)
+def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    rows = bridge_rows(con, q, defs)
+    note = None if rows else "fewer than two snapshots in the period"
+    cols = ["from_date", "to_date", "bucket", "kind", "amount", "count"]
+    return Result("waterfall_trend", q, None, pd.DataFrame(rows, columns=cols), note)
+
+
+@metric(
+    "slippage",
+    label="Slippage",
+    description="For each consecutive pair of snapshots in the period: the amount whose close "
+    "date moved out of the period, as a share of the open pipeline at the start.",
+    formula="pushed-out amount(A → B) / open pipeline(P, A)",
+    unit="table",
+    scope="history",
+)
+def slippage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    rows = bridge_rows(con, q, defs)
+    out = []
+    start: dict[tuple[date, date], float] = {}
+    for r in rows:
+        key = (r["from_date"], r["to_date"])
+        if r["bucket"] == "Start":
+            start[key] = r["amount"]
+        elif r["bucket"] == "Pushed out":
+            pushed = -r["amount"]
+            out.append(
+                {
+                    "from_date": key[0],
+                    "to_date": key[1],
+                    "start_amount": start[key],
+                    "pushed_amount": pushed,
+                    "pushed_count": r["count"],
+                    "slippage_ratio": ratio(pushed, start[key]),
+                }
+            )
+    cols = [
+        "from_date",
+        "to_date",
+        "start_amount",
+        "pushed_amount",
+        "pushed_count",
+        "slippage_ratio",
+    ]
+    total_start = sum(r["start_amount"] for r in out)
+    total_pushed = sum(r["pushed_amount"] for r in out)
+    value = ratio(total_pushed, total_start)
+    note = None if out else "fewer than two snapshots in the period"
+    return Result("slippage", q, value, pd.DataFrame(out, columns=cols), note)
+
+
+@metric(
+    "push_counts",
+    label="Push counts",
+    description="For each deal with a close date in the period: how many times its close "
+    "date moved to a later fiscal quarter while it was open (flagged at the governed "
+    "push-count threshold).",
+    formula="count of consecutive snapshot pairs where quarter(close date) increased",
+    unit="table",
+    scope="history",
+)
+def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    qt = q.quarter(defs)
+    qa, pa = quarter_index_sql("c.close_a", defs)
+    qb, pb = quarter_index_sql("c.close_b", defs)
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    sql.cte(
+        "pushes",
+        f"""
+        select c.opp_key, count(*) as push_count
+        from opp_changes c
+        where c.present_a and c.present_b and not c.closed_a and c.to_date <= ?
+          and {qb} > {qa}
+        group by c.opp_key
+        """,  # noqa: S608 - fragments are fixed text
+        [q.as_of, *pb, *pa],
+    )
+    frame = sql.run(
+        con,
+        """
+        select f.opportunity_id, f.opportunity_name, f.account_name, f.segment, f.owner,
+               st.stage, st.amount, st.close_date, p.push_count,
+               p.push_count >= ? as flagged
+        from pushes p
+        join state st using (opp_key)
+        join cut using (opp_key)
+        join opp_facts f using (opp_key)
+        where st.close_date >= ? and st.close_date < ?
+        order by p.push_count desc, f.opportunity_id
+        """,
+        [defs.push_count, qt.start, qt.end],
+    ).df()
+    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
+    value = float(len(frame))
+    note = None if len(frame) else "no deal in the period was pushed"
+    return Result("push_counts", q, value, frame, note)
+
+
+@metric(
+    "kpi_trend",
+    label="KPI trend",
+    description="The headline KPIs at every snapshot of the period: open pipeline, weighted "
+    "pipeline, won to date, coverage and marketing-sourced share (filters at the time).",
+    formula="the as-of KPIs of P evaluated at each snapshot S' in P with S' <= S",
+    unit="table",
+    scope="history",
+)
+def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    qt = q.quarter(defs)
+    qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
+    names = [s.name for s in defs.stages]
+    probs = [s.probability for s in defs.stages]
+    marketing = [" ".join(m.split()).casefold() for m in defs.marketing_sources]
+    fsql, fparams = q.filters.sql("s")
+    frame = con.execute(
+        f"""
+        with snaps as (
+          select s.snapshot_date, s.amount, s.is_won,
+                 coalesce(s.probability,
+                          (?::double[])[list_position(?::varchar[], s.stage)], 0) as p,
+                 (not s.is_closed and list_contains(?::varchar[], s.stage)) as is_open_q,
+                 list_contains(?::varchar[],
+                   lower(regexp_replace(trim(coalesce(s.source, '')), '\\s+', ' ', 'g')))
+                   as is_mkt,
+                 (s.close_date >= ? and s.close_date < ?) as in_p
+          from snapshots s
+          where s.snapshot_date >= ? and s.snapshot_date < ? and s.snapshot_date <= ?{fsql}
+        )
+        select snapshot_date,
+               coalesce(sum(coalesce(amount, 0)) filter (where is_open_q and in_p), 0)
+                 as open_pipeline,
+               coalesce(sum(coalesce(amount, 0) * p) filter (where is_open_q and in_p), 0)
+                 as weighted_pipeline,
+               coalesce(sum(coalesce(amount, 0)) filter (where is_won and in_p), 0)
+                 as won_to_date,
+               coalesce(sum(coalesce(amount, 0)) filter (where is_open_q and in_p and is_mkt), 0)
+                 as marketing_pipeline
+        from snaps
+        group by snapshot_date
+        order by snapshot_date
+        """,  # noqa: S608 - filter clause built from whitelisted dimensions
+        [probs, names, qualified, marketing, qt.start, qt.end, qt.start, qt.end, q.as_of, *fparams],
+    ).fetchall()
+    target, tnote = target_for(con, qt.label, q.filters.segment, "bookings_target")
+    rows = []
+    for d, open_p, weighted, won, mkt in frame:
+        open_d, won_d = dec(open_p), dec(won)
+        remaining = None if target is None else target - won_d
+        rows.append(
+            {
+                "snapshot_date": d,
+                "open_pipeline": float(open_d),
+                "weighted_pipeline": round(float(weighted), 2),
+                "won_to_date": float(won_d),
+                "coverage": None
+                if remaining is None or remaining <= 0
+                else float(open_d) / float(remaining),
+                "marketing_sourced_share": ratio(float(dec(mkt)), float(open_d)),
+            }
+        )
+    cols = [
+        "snapshot_date",
+        "open_pipeline",
+        "weighted_pipeline",
+        "won_to_date",
+        "coverage",
+        "marketing_sourced_share",
+    ]
+    note = tnote if target is None else None
+    if not rows:
+        note = "no snapshots in the period"
+    return Result("kpi_trend", q, None, pd.DataFrame(rows, columns=cols), note)

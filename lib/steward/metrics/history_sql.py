@@ -1,0 +1,196 @@
+"""Shared SQL pieces for the history-wide metrics (they read the derived tables).
+
+Semantics shared by every history metric (documented in docs/metrics.md):
+
+- *State at S*: an opportunity's stage / amount / close date / closed / won as of the
+  as-of date S is its last known row at or before S (`opp_changes`), and it is *present*
+  when it appears in the last snapshot at or before S. A deal that vanished keeps its last
+  known state (so a won deal dropped from later exports still counts as won).
+- *Filters* cut by the opportunity's attributes in the latest snapshot it appears in
+  (`opp_facts`), the same for every snapshot in the history, so that bridges and
+  cohorts never lose a deal because its owner or segment changed.
+- *Reach rank*: an open stage's rank; Closed Won counts as reaching every open stage
+  (rank = number of open stages); Closed Lost reaches nothing (-1).
+- *Qualified*: ever seen (at or before S) at an open stage at or after the qualified
+  stage, or won.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from steward.definitions import Definitions
+from steward.metrics.core import Query
+from steward.periods import Quarter
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class Sql:
+    """A `with` chain built piece by piece, keeping parameters in textual order."""
+
+    ctes: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def cte(self, name: str, body: str, params: list[Any] | tuple[Any, ...] = ()) -> Sql:
+        self.ctes.append(f"{name} as (\n{body}\n)")
+        self.params.extend(params)
+        return self
+
+    def run(
+        self, con: duckdb.DuckDBPyConnection, select: str, params: list[Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        sql = "with " + ",\n".join(self.ctes) + "\n" + select
+        return con.execute(sql, [*self.params, *(params or [])])
+
+
+def reach_ranks(defs: Definitions) -> tuple[list[str], list[int], list[bool], list[bool]]:
+    """(stage names, reach rank, is_closed, is_won) for every governed stage."""
+    n_open = len(defs.open_stages)
+    names, ranks, closed, won = [], [], [], []
+    for s in defs.stages:
+        names.append(s.name)
+        closed.append(s.is_closed)
+        won.append(s.is_won)
+        if not s.is_closed:
+            ranks.append(s.rank)
+        else:
+            ranks.append(n_open if s.is_won else -1)
+    return names, ranks, closed, won
+
+
+def add_ranks(sql: Sql, defs: Definitions) -> Sql:
+    """CTE `ranks(stage, reach_rank, is_closed_stage, is_won_stage)` from the definitions."""
+    names, ranks, closed, won = reach_ranks(defs)
+    return sql.cte(
+        "ranks",
+        "  select unnest(?::varchar[]) as stage, unnest(?::integer[]) as reach_rank,\n"
+        "         unnest(?::boolean[]) as is_closed_stage, unnest(?::boolean[]) as is_won_stage",
+        [names, ranks, closed, won],
+    )
+
+
+def qualified_rank(defs: Definitions) -> int:
+    return defs.qualified_rank
+
+
+def last_derived_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    row = con.execute("select max(snapshot_date) from derived_dates").fetchall()
+    return row[0][0] if row else None
+
+
+def snapshot_at(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
+    """The last loaded snapshot date at or before as_of."""
+    row = con.execute(
+        "select max(snapshot_date) from derived_dates where snapshot_date <= ?", [as_of]
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def add_state(sql: Sql, con: duckdb.DuckDBPyConnection, as_of: date, name: str = "state") -> Sql:
+    """CTE `<name>(opp_key, present, stage, amount, close_date, is_closed, is_won)` at as_of.
+
+    At or after the last snapshot the latest facts are the state; otherwise the last
+    change row at or before as_of (both give the same answer; tests check it).
+    """
+    last = last_derived_date(con)
+    if last is not None and as_of >= last:
+        return sql.cte(
+            name,
+            "  select opp_key, last_seen = ? as present, stage, amount, close_date,\n"
+            "         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won\n"
+            "  from opp_facts",
+            [last],
+        )
+    return sql.cte(
+        name,
+        "  with lastrow as (\n"
+        "    select opp_key, arg_max(struct_pack(\n"
+        "        present := present_b,\n"
+        "        stage := case when present_b then stage_b else stage_a end,\n"
+        "        amount := case when present_b then amount_b else amount_a end,\n"
+        "        close_date := case when present_b then close_b else close_a end,\n"
+        "        is_closed := case when present_b then closed_b else closed_a end,\n"
+        "        is_won := case when present_b then won_b else won_a end), to_date) as st\n"
+        "    from opp_changes where to_date <= ?\n"
+        "    group by opp_key\n"
+        "  )\n"
+        "  select opp_key, st.present as present, st.stage as stage, st.amount as amount,\n"
+        "         st.close_date as close_date, st.is_closed as is_closed, st.is_won as is_won\n"
+        "  from lastrow",
+        [as_of],
+    )
+
+
+def add_cut(sql: Sql, q: Query) -> Sql:
+    """CTE `cut(opp_key)`: opportunities whose latest attributes pass the filters."""
+    fsql, fparams = q.filters.sql("f")
+    body = f"  select f.opp_key from opp_facts f where true{fsql}"  # noqa: S608 - whitelisted
+    return sql.cte("cut", body, fparams)
+
+
+def add_reach(sql: Sql, as_of: date) -> Sql:
+    """CTE `reach(opp_key, reach_rank)`: the highest stage reached by as_of (needs ranks)."""
+    return sql.cte(
+        "reach",
+        "  select e.opp_key, max(r.reach_rank) as reach_rank\n"
+        "  from stage_entries e join ranks r on r.stage = e.stage\n"
+        "  where e.entered_date <= ?\n"
+        "  group by e.opp_key",
+        [as_of],
+    )
+
+
+def period_bounds(q: Query, defs: Definitions) -> Quarter:
+    return q.quarter(defs)
+
+
+def quarter_index_sql(col: str, defs: Definitions) -> tuple[str, list[Any]]:
+    """An integer that increases by one per fiscal quarter (for 'later quarter' tests)."""
+    return f"((year({col}) * 12 + month({col}) - ?) // 3)", [defs.fiscal_year_start_month]
+
+
+def dec(x: Any) -> Decimal:
+    """A money value as Decimal to the cent (None -> 0.00)."""
+    if x is None:
+        return ZERO
+    return Decimal(str(x)).quantize(Decimal("0.01"))
+
+
+def ratio(num: float, den: float) -> float | None:
+    return None if not den else float(num) / float(den)
+
+
+def target_for(
+    con: duckdb.DuckDBPyConnection, period: str, segments: tuple[str, ...], column: str
+) -> tuple[Decimal | None, str | None]:
+    """A target (bookings_target or pipeline_target) for a period and segment cut.
+
+    Same rule as the as-of metrics: segments filtered -> the sum of those segments'
+    rows (all must exist); no segment filter -> the 'All' row, else the sum of segments.
+    """
+    if column not in ("bookings_target", "pipeline_target"):
+        raise ValueError(f"unknown target column {column!r}")
+    rows = con.execute(
+        f"select segment, {column} from targets where upper(period) = upper(?) "  # noqa: S608
+        f"and {column} is not null",
+        [period],
+    ).fetchall()
+    by = {("All" if str(s).strip().casefold() == "all" else str(s)): Decimal(v) for s, v in rows}
+    if segments:
+        missing = [s for s in segments if s not in by]
+        if missing:
+            return None, f"no target for {period} segment {', '.join(missing)}"
+        return sum((by[s] for s in segments), ZERO), None
+    if "All" in by:
+        return by["All"], None
+    segs = [v for k, v in by.items() if k != "All"]
+    if segs:
+        return sum(segs, ZERO), "target = sum of segment targets"
+    return None, f"no target for {period}"
