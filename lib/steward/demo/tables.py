@@ -1,0 +1,223 @@
+"""The demo's optional tables: targets, marketing touches and leads (BRIEF §3.2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from steward import periods, store
+from steward.demo import catalog as cat
+from steward.demo.frames import Labels, _decimal, _dict, state
+from steward.demo.simulate import WON, Timelines, day_to_date, epoch_day, quarter_bounds
+
+SECONDS_PER_DAY = 86_400
+
+
+def _quarters(tl: Timelines) -> list[periods.Quarter]:
+    first = day_to_date(int(tl.snap_days[0]))
+    last = day_to_date(tl.end_day)
+    qs = periods.quarters_between(first, last, tl.start_month)
+    return qs + [qs[-1].shift(k) for k in (1, 2, 3)]
+
+
+def _quarter_index(tl: Timelines, qs: list[periods.Quarter], days: np.ndarray) -> np.ndarray:
+    """Index into qs of the quarter containing each day (-1 when outside)."""
+    starts = np.array([epoch_day(q.start) for q in qs] + [epoch_day(qs[-1].end)])
+    idx = np.searchsorted(starts, days, side="right") - 1
+    return np.where((idx >= 0) & (idx < len(qs)), idx, -1)
+
+
+def won_by_quarter(tl: Timelines, qs: list[periods.Quarter]) -> np.ndarray:
+    """Closed-won amount (USD) by quarter and segment as the last snapshot shows it."""
+    opp = np.arange(tl.n)
+    st = state(tl, opp, np.full(tl.n, tl.end_day))
+    gone = tl.last_week < len(tl.snap_days) - 1
+    won = (st["stage"] == WON) & ~gone & st["valid"]
+    qi = _quarter_index(tl, qs, st["close"])
+    out = np.zeros((len(qs), len(cat.SEGMENTS)))
+    sel = won & (qi >= 0)
+    np.add.at(out, (qi[sel], tl.segment[sel]), st["cents"][sel] / 100.0)
+    return out
+
+
+def targets(tl: Timelines) -> pd.DataFrame:
+    """Quarterly bookings and pipeline targets by segment.
+
+    Past quarters: the plan finance set, which the company beat or missed by up to ~12%.
+    The current and later quarters: the run-rate of the last four complete quarters grown
+    6% a quarter, with a heavier Q4.
+    """
+    rng = np.random.default_rng([tl.seed, 202])
+    qs = _quarters(tl)
+    won = won_by_quarter(tl, qs)
+    end = day_to_date(tl.end_day)
+    complete = np.array([q.end <= end for q in qs])
+    season = np.array([0.92, 0.97, 0.96, 1.15])
+    rows = []
+    recent = [i for i in range(len(qs)) if complete[i]][-4:]
+    for i, q in enumerate(qs):
+        for s, seg in enumerate(cat.SEGMENTS):
+            if complete[i]:
+                bookings = won[i, s] / rng.uniform(0.88, 1.12)
+            else:
+                base = (
+                    np.mean([won[j, s] / season[qs[j].quarter - 1] for j in recent])
+                    if recent
+                    else cat.SEGMENT_MEDIAN_AMOUNT[s] * 10
+                )
+                ahead = i - (recent[-1] if recent else i - 1)
+                bookings = base * 1.06**ahead * season[q.quarter - 1]
+            bookings = max(round(bookings / 10_000) * 10_000, 10_000)
+            pipeline = round(bookings * (3.4, 3.0, 2.6)[s] / 10_000) * 10_000
+            rows.append((q.label, seg, bookings * 100, pipeline * 100))
+    cents_b = np.array([r[2] for r in rows], dtype=np.int64)
+    cents_p = np.array([r[3] for r in rows], dtype=np.int64)
+    ok = np.ones(len(rows), dtype=bool)
+    table = pa.table(
+        {
+            "period": pa.array([r[0] for r in rows], pa.string()),
+            "segment": pa.array([r[1] for r in rows], pa.string()),
+            "bookings_target": _decimal(cents_b, ok),
+            "pipeline_target": _decimal(cents_p, ok),
+        }
+    )
+    assert table.column_names == list(store.TARGET_COLUMNS)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def touches(tl: Timelines, lab: Labels, lookback_days: int = 90) -> pd.DataFrame:
+    """Marketing touches on opportunities (and some on their accounts only)."""
+    rng = np.random.default_rng([tl.seed, 303])
+    n = tl.n
+    lam = np.select([tl.source == 0, tl.source == 4], [2.5, 0.7], 1.0)
+    count = rng.poisson(lam) + (tl.source == 0)
+    opp = np.repeat(np.arange(n), count)
+    first = np.r_[True, opp[1:] != opp[:-1]] if len(opp) else np.zeros(0, bool)
+    lo = tl.created[opp] - lookback_days
+    hi = np.minimum(np.minimum(tl.final_day[opp], tl.end_day), tl.created[opp] + 150)
+    day = lo + np.floor(rng.random(len(opp)) * np.maximum(hi - lo, 1)).astype(np.int64)
+    # A marketing-sourced deal's first touch is the one that created the lead.
+    mkt_first = first & (tl.source[opp] == 0)
+    day = np.where(mkt_first, tl.created[opp] - rng.integers(3, 40, len(opp)), day)
+    channel = rng.choice(len(cat.TOUCH_CHANNELS), size=len(opp), p=cat.TOUCH_CHANNEL_SHARE)
+    channel = np.where(mkt_first, np.array(cat.LEAD_SOURCE_CHANNEL)[tl.lead_source[opp]], channel)
+    channel = np.where((tl.source[opp] == 2) & (rng.random(len(opp)) < 0.5), 5, channel)
+    keep = day <= tl.end_day
+    opp, day, channel = opp[keep], day[keep], channel[keep]
+    qs = _quarters(tl)
+    first_q = periods.quarter_of(day_to_date(int(day.min())), tl.start_month) if len(day) else qs[0]
+    labels_q = [first_q.shift(k) for k in range(first_q.offset_from(qs[-1]) * -1 + 1)]
+    qi = _quarter_index(tl, labels_q, day)
+    theme = rng.integers(0, 3, len(opp))
+    camp_code = (qi * len(cat.TOUCH_CHANNELS) + channel) * 3 + theme
+    camp_names = [
+        f"{q.label} {ch} - {cat.CAMPAIGN_THEMES[c][t]}"
+        for q in labels_q
+        for c, ch in enumerate(cat.TOUCH_CHANNELS)
+        for t in range(3)
+    ]
+    account_level = rng.random(len(opp)) < 0.2
+    take = pa.array(opp)
+    opp_ids = lab.opportunity_id.take(take)
+    opp_ids = pa.compute.if_else(pa.array(account_level), pa.nulls(len(opp), pa.string()), opp_ids)
+    table = pa.table(
+        {
+            "opportunity_id": opp_ids,
+            "account_id": lab.account_id.take(take),
+            "touch_date": pa.array(day.astype(np.int32)).cast(pa.date32()),
+            "channel": _dict(channel, cat.TOUCH_CHANNELS),
+            "campaign": _dict(camp_code, camp_names),
+            "weight": pa.array(np.ones(len(opp))),
+        }
+    )
+    order = np.lexsort((channel, opp, day))
+    table = table.take(pa.array(order))
+    assert table.column_names == list(store.TOUCH_COLUMNS)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _timestamps(seconds: np.ndarray, valid: np.ndarray) -> pa.Array:
+    return pa.array((seconds * 1_000_000).astype(np.int64), pa.int64(), mask=~valid).cast(
+        pa.timestamp("us")
+    )
+
+
+def leads(tl: Timelines, lab: Labels) -> pd.DataFrame:
+    """Inbound and outbound leads with speed-to-lead around the 24-hour SLA."""
+    rng = np.random.default_rng([tl.seed, 404])
+    conv = np.flatnonzero((tl.source == 0) | (tl.source == 1))
+    n_other = int(len(conv) * 2.2)
+    # Converted leads: one per marketing or SDR-sourced opportunity, created before it.
+    c_created = (
+        tl.created[conv] * SECONDS_PER_DAY - rng.integers(2, 40, len(conv)) * SECONDS_PER_DAY
+    )
+    c_source = tl.lead_source[conv]
+    # Leads that did not (yet) become opportunities, spread like the converted ones.
+    pick = rng.integers(0, max(len(conv), 1), n_other)
+    o_created = (c_created[pick] if len(conv) else np.zeros(n_other, np.int64)) + rng.integers(
+        -30, 31, n_other
+    ) * SECONDS_PER_DAY
+    o_source = rng.choice(7, size=n_other, p=[0.24, 0.16, 0.12, 0.16, 0.14, 0.12, 0.06])
+    created = np.concatenate([c_created, o_created])
+    hour = rng.choice(24, size=len(created), p=_HOUR_WEIGHTS)
+    created = created + hour * 3600 + rng.integers(0, 3600, len(created))
+    source = np.concatenate([c_source, o_source])
+    converted = np.r_[np.ones(len(conv), bool), np.zeros(n_other, bool)]
+    keep = created < (tl.end_day + 1) * SECONDS_PER_DAY
+    sdr = rng.choice(len(cat.SDRS), size=len(created))
+    med_h = np.array([h for _, h in cat.SDRS])[sdr]
+    wait_h = med_h * np.exp(0.85 * rng.standard_normal(len(created)))
+    dow = ((created // SECONDS_PER_DAY) + 3) % 7
+    hod = (created % SECONDS_PER_DAY) // 3600
+    weekend = (dow >= 5) | ((dow == 4) & (hod >= 15))
+    wait_h = wait_h + np.where(weekend & (rng.random(len(created)) < 0.7), 40.0, 0.0)
+    contact = created + (wait_h * 3600).astype(np.int64)
+    status = np.where(
+        converted, 0, rng.choice([1, 2, 3, 4], size=len(created), p=[0.15, 0.35, 0.40, 0.10])
+    )
+    never = (status == 4) & (rng.random(len(created)) < 0.5)
+    now = (tl.end_day + 1) * SECONDS_PER_DAY - 6 * 3600  # the export ran Friday 18:00
+    has_contact = ~never & (contact <= now)
+    inbound = source <= 4
+    mql = created + (rng.uniform(0.5, 48, len(created)) * 3600).astype(np.int64)
+    has_mql = inbound & (converted | (rng.random(len(created)) < 0.6)) & (mql <= now)
+    opp_day = np.r_[tl.created[conv], np.zeros(n_other, np.int64)] * SECONDS_PER_DAY
+    sql = np.maximum(opp_day + 10 * 3600, contact + 3600)
+    has_sql = converted & (sql <= now)
+    order = np.flatnonzero(keep)
+    order = order[np.argsort(created[order], kind="stable")]
+    ids = pa.array([f"00QNw{k:09d}LAA" for k in range(len(order))], pa.string())
+    opp_ids = pa.array(
+        np.r_[conv, np.full(n_other, -1)][order],
+        mask=~converted[order],
+    )
+    opp_str = pa.compute.if_else(
+        pa.array(converted[order]),
+        lab.opportunity_id.take(pa.compute.fill_null(opp_ids, 0)),
+        pa.nulls(len(order), pa.string()),
+    )
+    table = pa.table(
+        {
+            "lead_id": ids,
+            "created_at": _timestamps(created[order], np.ones(len(order), bool)),
+            "first_contact_at": _timestamps(contact[order], has_contact[order]),
+            "source": _dict(source[order], cat.LEAD_SOURCES),
+            "owner": _dict(sdr[order], [s for s, _ in cat.SDRS]),
+            "status": _dict(status[order], cat.LEAD_STATUSES),
+            "mql_at": _timestamps(mql[order], has_mql[order]),
+            "sql_at": _timestamps(sql[order], has_sql[order]),
+            "opportunity_id": opp_str,
+        }
+    )
+    assert table.column_names == list(store.LEAD_COLUMNS)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+# Inbound leads arrive mostly in working hours (UTC-ish for a US-heavy company).
+_HOUR_WEIGHTS = np.array(
+    [1, 1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 8, 8, 8, 7, 6, 4, 3, 2, 2, 1, 1], dtype=float
+)
+_HOUR_WEIGHTS = _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()
+
+__all__ = ["leads", "quarter_bounds", "targets", "touches", "won_by_quarter"]
