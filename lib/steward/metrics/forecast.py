@@ -200,11 +200,11 @@ select coalesce(sum(amount), 0) from won
 
 def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
     fsql, fparams = q.filters.sql("s")
-    row = con.execute(
+    rows = con.execute(
         _WON_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
         [snapshot, p.start, p.end, *fparams],
-    ).fetchone()
-    return round(float(row[0]), 2) if row else 0.0
+    ).fetchall()  # fetchall, not fetchone: DuckDB 2 keeps a half-read result open
+    return round(float(rows[0][0]), 2) if rows else 0.0
 
 
 def simulate(
