@@ -1,0 +1,224 @@
+"""The demo dataset: deterministic, well-formed, and loadable through the store."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from steward import definitions, demo, store
+from steward.cli import main
+from steward.demo import frames, simulate
+from steward.errors import StewardError
+
+END = date(2026, 11, 20)
+SMALL = {"seed": 3, "end_date": END, "opportunities": 300, "weeks": 20}
+
+
+@pytest.fixture(scope="module")
+def small() -> demo.DemoData:
+    return demo.generate(**SMALL)
+
+
+@pytest.fixture(scope="module")
+def defs() -> definitions.Definitions:
+    return definitions.load()
+
+
+def test_same_arguments_give_identical_frames(small: demo.DemoData) -> None:
+    again = demo.generate(**SMALL)
+    for name in ("snapshots", "targets", "touches", "leads"):
+        pd.testing.assert_frame_equal(getattr(small, name), getattr(again, name))
+    assert again.special == small.special
+
+
+def test_another_seed_gives_other_data(small: demo.DemoData) -> None:
+    other = demo.generate(**{**SMALL, "seed": 4})
+    assert not other.snapshots.equals(small.snapshots)
+
+
+def test_columns_and_types_are_canonical(small: demo.DemoData) -> None:
+    s = small.snapshots
+    assert list(s.columns) == list(store.SNAPSHOT_COLUMNS)
+    assert list(small.targets.columns) == list(store.TARGET_COLUMNS)
+    assert list(small.touches.columns) == list(store.TOUCH_COLUMNS)
+    assert list(small.leads.columns) == list(store.LEAD_COLUMNS)
+    assert str(s["snapshot_date"].dtype) == "date32[day][pyarrow]"
+    assert str(s["amount"].dtype) == "decimal128(18, 2)[pyarrow]"
+    assert str(s["probability"].dtype) == "double[pyarrow]"
+    assert str(s["is_closed"].dtype) == "bool[pyarrow]"
+
+
+def test_weekly_calendar_with_exactly_one_missing_week(small: demo.DemoData) -> None:
+    # 20 weekly dates ending on Friday 2026-11-20; week index 20 // 2 = 10 is missing:
+    # 2026-11-20 - 7 * (19 - 10) days = 2026-09-18.
+    calendar = [END - timedelta(days=7 * k) for k in range(19, -1, -1)]
+    assert small.missing_date == date(2026, 9, 18)
+    assert small.snapshot_dates == [d for d in calendar if d != small.missing_date]
+    seen = sorted(set(small.snapshots["snapshot_date"]))
+    assert seen == small.snapshot_dates
+    assert END.weekday() == 4  # a Friday
+
+
+def test_sizes_are_honoured(small: demo.DemoData) -> None:
+    assert small.snapshots["opportunity_id"].nunique() == 300
+    assert len(small.snapshot_dates) == 19
+
+
+def test_no_duplicate_ids_within_a_snapshot(small: demo.DemoData) -> None:
+    s = small.snapshots
+    assert not s.duplicated(["snapshot_date", "opportunity_id"]).any()
+    # rows come ordered like the store keeps them
+    key = list(zip(s["snapshot_date"], s["opportunity_id"], strict=True))
+    assert key == sorted(key)
+
+
+def test_values_are_governed(small: demo.DemoData, defs: definitions.Definitions) -> None:
+    s = small.snapshots
+    assert set(s["stage"]) <= set(defs.stage_names)
+    assert s["probability"].between(0, 1).all()
+    assert set(s["forecast_category"]) <= set(defs.forecast_categories)
+    assert set(s["segment"]) == {"Enterprise", "Mid-Market", "SMB"}
+    assert set(s["source"]) <= {
+        "Marketing",
+        "SDR Outbound",
+        "Partner",
+        "AE Self-sourced",
+        "Customer Expansion",
+    }
+    closed = s[s["is_closed"]]
+    assert set(closed["stage"]) <= {"Closed Won", "Closed Lost"}
+    assert (closed["is_won"] == (closed["stage"] == "Closed Won")).all()
+    assert set(closed.loc[closed["is_won"], "forecast_category"]) == {"Closed"}
+    assert set(closed.loc[~closed["is_won"], "forecast_category"]) == {"Omitted"}
+    assert closed.loc[~closed["is_won"], "loss_reason"].notna().all()
+    assert s.loc[~s["is_closed"], "loss_reason"].isna().all()
+    assert (closed["probability"] == closed["is_won"].astype(float)).all()
+
+
+def test_closed_deals_stay_closed_unless_reopened(small: demo.DemoData) -> None:
+    s = small.snapshots.sort_values(["opportunity_id", "snapshot_date"])
+    was_closed = s.groupby("opportunity_id")["is_closed"].cummax()
+    reopened = set(s.loc[was_closed & ~s["is_closed"], "opportunity_id"])
+    assert reopened <= set(small.special["reopened"])
+    assert reopened  # the deliberate ones do show up reopened
+
+
+def test_created_before_first_appearance(small: demo.DemoData) -> None:
+    s = small.snapshots
+    first_seen = s.groupby("opportunity_id")["snapshot_date"].min()
+    created = s.groupby("opportunity_id")["created_date"].first()
+    late = set(first_seen.index[created > first_seen])
+    assert late <= set(small.special["created_after_close"])
+
+
+def test_deliberate_problems_are_present(small: demo.DemoData) -> None:
+    s = small.snapshots
+    for problem in ("past_due", "blank_amount", "zero_amount", "vanished", "reopened"):
+        assert small.special[problem], problem
+    last = s[s["snapshot_date"] == END].set_index("opportunity_id")
+    for oid in small.special["past_due"]:
+        assert not last.loc[oid, "is_closed"] and last.loc[oid, "close_date"] < END
+    for oid in small.special["blank_amount"]:
+        assert pd.isna(last.loc[oid, "amount"])
+    for oid in small.special["zero_amount"]:
+        assert last.loc[oid, "amount"] == 0
+    for oid in small.special["vanished"]:
+        assert oid not in last.index  # gone from the last snapshot ...
+        assert not s.loc[s["opportunity_id"] == oid, "is_closed"].any()  # ... never closed
+
+
+def test_touches_and_leads_are_plausible(small: demo.DemoData) -> None:
+    t, leads = small.touches, small.leads
+    assert (t["touch_date"] <= END).all()
+    assert set(t["channel"]) <= {"Paid Search", "Webinar", "Event", "Content", "Email", "Partner"}
+    assert (t["opportunity_id"].notna() | t["account_id"].notna()).all()
+    contacted = leads[leads["first_contact_at"].notna()]
+    assert (contacted["first_contact_at"] >= contacted["created_at"]).all()
+    assert leads["lead_id"].is_unique
+    converted = leads[leads["status"] == "Converted"]
+    assert converted["opportunity_id"].notna().all()
+    assert leads.loc[leads["status"] != "Converted", "opportunity_id"].isna().all()
+
+
+def test_targets_cover_every_quarter_plus_three(small: demo.DemoData) -> None:
+    # Snapshots 2026-07-10 .. 2026-11-20 span FY2026-Q3 and Q4; plus three: 2027-Q1..Q3.
+    periods = sorted(set(small.targets["period"]))
+    assert periods == ["FY2026-Q3", "FY2026-Q4", "FY2027-Q1", "FY2027-Q2", "FY2027-Q3"]
+    assert len(small.targets) == 5 * 3
+    assert (small.targets["bookings_target"] > 0).all()
+
+
+def test_fiscal_helpers_by_hand() -> None:
+    d = np.array([simulate.epoch_day(date(2026, 11, 20)), simulate.epoch_day(date(2026, 2, 1))])
+    assert [simulate.day_to_date(x) for x in simulate.month_end(d)] == [
+        date(2026, 11, 30),
+        date(2026, 2, 28),
+    ]
+    first, last = simulate.quarter_bounds(d, 1)
+    assert [simulate.day_to_date(x) for x in first] == [date(2026, 10, 1), date(2026, 1, 1)]
+    assert [simulate.day_to_date(x) for x in last] == [date(2026, 12, 31), date(2026, 3, 31)]
+    # Fiscal year starting in February: Nov 20 is in Nov-Jan, Feb 1 starts Feb-Apr.
+    first, last = simulate.quarter_bounds(d, 2)
+    assert [simulate.day_to_date(x) for x in first] == [date(2026, 11, 1), date(2026, 2, 1)]
+    assert [simulate.day_to_date(x) for x in last] == [date(2027, 1, 31), date(2026, 4, 30)]
+
+
+def test_ids_sort_like_their_index() -> None:
+    # base62 digits in ASCII order: 61 -> "z", 62 -> "10"
+    ids = frames.crm_ids("006", np.array([0, 61, 62, 3843]), 4, "X").to_pylist()
+    assert ids == ["0060000X", "006000zX", "0060010X", "00600zzX"]
+    assert ids == sorted(ids)
+
+
+def test_decimal_from_cents() -> None:
+    arr = frames._decimal(np.array([123456, -5, 0, 7]), np.array([True, True, True, False]))
+    assert [None if v is None else str(v) for v in arr.to_pylist()] == [
+        "1234.56",
+        "-0.05",
+        "0.00",
+        None,
+    ]
+
+
+def test_load_writes_expected_counts(tmp_path, small: demo.DemoData) -> None:
+    db = tmp_path / "demo.duckdb"
+    lines: list[str] = []
+    summary = demo.load(db, **SMALL, progress=lines.append)
+    assert summary.rows == len(small.snapshots)
+    assert summary.snapshots == 19
+    with store.reader(db) as con:
+        n_rows, n_dates, n_opps = con.execute(
+            "select count(*), count(distinct snapshot_date), count(distinct opportunity_id) "
+            "from snapshots"
+        ).fetchone()
+        assert (n_rows, n_dates, n_opps) == (len(small.snapshots), 19, 300)
+        kinds = con.execute(
+            "select kind, count(*) from import_log where outcome = 'committed' group by kind "
+            "order by kind"
+        ).fetchall()
+        # 19 snapshots in chunks of 13 weeks -> 2 snapshot transactions
+        assert kinds == [("leads", 1), ("snapshot", 2), ("targets", 1), ("touches", 1)]
+        amount = con.execute("select sum(amount) from snapshots").fetchone()[0]
+        assert amount == small.snapshots["amount"].sum()
+        assert con.execute("select count(*) from leads").fetchone()[0] == len(small.leads)
+    assert any("snapshots" in line for line in lines)
+    with pytest.raises(StewardError, match="already holds"):
+        demo.load(db, **SMALL)
+    again = demo.load(db, **{**SMALL, "weeks": 5}, replace=True)
+    with store.reader(db) as con:
+        assert con.execute("select count(*) from snapshots").fetchone()[0] == again.rows
+
+
+def test_cli_demo(tmp_path, capsys) -> None:
+    db = tmp_path / "cli.duckdb"
+    argv = ["demo", "--db", str(db), "--opportunities", "120", "--weeks", "6", "--seed", "5"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "120 opportunities" in out and "5 snapshots" in out
+    assert "demo: snapshots" in err
+    assert main(argv) == 1
+    assert "already holds" in capsys.readouterr().err
+    assert main([*argv, "--replace"]) == 0
