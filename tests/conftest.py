@@ -1,0 +1,34 @@
+"""Shared pytest fixtures: the governed definitions and the hand-built pipeline store.
+
+The store is described deal by deal in tests/fixtures_pipeline.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers importable
+
+import fixtures_pipeline  # noqa: E402
+
+from steward import definitions  # noqa: E402
+from steward.definitions import Definitions  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def defs() -> Definitions:
+    """The default definitions shipped in data/definitions.toml."""
+    return definitions.load(definitions.DEFAULT_PATH)
+
+
+@pytest.fixture
+def pipeline_con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh in-memory store holding the four fixture snapshots and the targets."""
+    con = fixtures_pipeline.build()
+    yield con
+    con.close()
