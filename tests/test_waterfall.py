@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from fixtures_pipeline import A, AS_OF, PERIOD, PREV, insert_snapshots, snapshot_rows
+from fixtures_pipeline import AS_OF, PERIOD, PREV, A, insert_snapshots, snapshot_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
