@@ -289,7 +289,7 @@ def simulate(
         cur = np.where(active, new, cur)
         last_push = np.where(active, push_day, last_push)
         active &= cur < final
-    close_parts.append((np.arange(n), final, {"close": final}))
+    close_parts.append((np.arange(n), final.copy(), {"close": final.copy()}))
 
     # ---- stage events -----------------------------------------------------------------
     ks, opps = np.nonzero(enter.T >= 0)
@@ -297,7 +297,7 @@ def simulate(
         (opps, enter[opps, ks], {"stage": ks.astype(np.int64), "reason": np.full(len(ks), -1)})
     ]
     stage_parts.append(
-        (np.arange(n), final, {"stage": np.where(is_lost, LOST, WON), "reason": reason})
+        (np.arange(n), final.copy(), {"stage": np.where(is_lost, LOST, WON), "reason": reason})
     )
 
     # ---- amounts ----------------------------------------------------------------------
