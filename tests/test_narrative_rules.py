@@ -104,6 +104,13 @@ def test_coverage_below_goal_produces_risk_and_decision():
     )
 
 
+def test_coverage_that_rounds_to_the_goal_is_just_below():
+    # 2.96x shows as 3.0x: "3.0x, below the 3.0x goal" would read as a contradiction
+    f = base(coverage=fact("coverage", 2.96, "multiple"))
+    assert "coverage is 3.0x, just below the 3.0x goal" in texts(f, "headline")[0]
+    assert texts(f, "risks")[0].startswith("Coverage of 3.0x is just below the 3.0x goal")
+
+
 def test_coverage_at_goal_produces_no_coverage_risk():
     f = base(coverage=fact("coverage", 3.0, "multiple"), open_pipeline=fact("open_pipeline", 18e6))
     assert "risk_coverage_below_goal" not in rules(f, "risks")
@@ -194,8 +201,8 @@ def test_low_trust_is_a_risk_and_a_fix():
         in texts(f, "decisions")
     )
     assert texts(f, "trust") == [
-        "Data trust: 72/100; 3 checks flagged, the largest open deals with a past close date "
-        "(14 deals, $1.2M)."
+        "Data trust: 72/100; 3 checks flagged, the largest by amount: open deals with a past "
+        "close date (14 deals, $1.2M)."
     ]
 
 

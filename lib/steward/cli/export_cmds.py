@@ -1,9 +1,178 @@
-"""CLI commands: (filled in by its owner)."""
+"""CLI: `steward narrative`, `steward export-xlsx`, `steward board-pack`.
+
+All three read the store through a short-lived read-only connection and use the same
+Query as the screen: --as-of (default: the latest snapshot), --period (default: the
+as-of date's fiscal quarter) and the filters --segment/--region/--source/--owner/
+--product/--stage (repeatable or comma-separated).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from steward import definitions, store
+from steward.errors import StewardError
+from steward.metrics.core import DIMENSIONS, Filters, Query, current_period
+from steward.periods import parse_period
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
+
+
+def _period(text: str) -> str:
+    try:
+        return parse_period(text).label
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
+    p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
+    p.add_argument(
+        "--period", type=_period, help="fiscal quarter, e.g. FY2026-Q4 (default: as-of's)"
+    )
+    if compare:
+        p.add_argument(
+            "--compare-to",
+            type=_date,
+            help="earlier snapshot for 'what changed' (default: the previous snapshot)",
+        )
+    for dim in DIMENSIONS:
+        p.add_argument(
+            f"--{dim}", action="append", default=[], metavar="VALUE", help=f"only this {dim}"
+        )
+
+
+def build_query(
+    con: duckdb.DuckDBPyConnection, args: argparse.Namespace, defs: definitions.Definitions
+) -> Query:
+    """The Query for these arguments; StewardError when the as-of snapshot is not loaded."""
+    loaded = [
+        r[0]
+        for r in con.execute("select distinct snapshot_date from snapshots order by 1").fetchall()
+    ]
+    if not loaded:
+        raise StewardError("the store holds no snapshots", ["Load one with `steward import FILE`."])
+    as_of = args.as_of or loaded[-1]
+    if as_of not in loaded:
+        before = [d for d in loaded if d <= as_of]
+        hint = f"the latest before it is {before[-1].isoformat()}" if before else "none is earlier"
+        raise StewardError(f"no snapshot loaded for {as_of.isoformat()}", [hint])
+    compare_to = getattr(args, "compare_to", None)
+    if compare_to is not None and compare_to not in loaded:
+        raise StewardError(f"no snapshot loaded for --compare-to {compare_to.isoformat()}")
+    values = {
+        d: [v.strip() for raw in getattr(args, d) for v in raw.split(",") if v.strip()]
+        for d in DIMENSIONS
+    }
+    period = args.period or current_period(as_of, defs)
+    if args.period:
+        period = parse_period(args.period, defs.fiscal_year_start_month).label
+    return Query(as_of=as_of, period=period, filters=Filters.of(**values), compare_to=compare_to)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add this group's commands to the parser."""
+    p = sub.add_parser(
+        "narrative",
+        parents=[common],
+        help="the board narrative (headline, what changed, risks, decisions) as Markdown or JSON",
+        description="Deterministic board narrative for one snapshot, period and filter set. "
+        "JSON keeps, for every sentence, the metric id, query and value behind each number.",
+    )
+    query_args(p)
+    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(func=run_narrative)
+
+    p = sub.add_parser(
+        "export-xlsx",
+        parents=[common],
+        help="the finance workbook (.xlsx)",
+        description="Summary, Coverage (editable targets, live coverage formulas), Forecast, "
+        "Waterfall, Pipeline, Win rates, Definitions; totals equal the app's to the cent.",
+    )
+    p.add_argument("out", type=Path, help="output file, e.g. pipeline.xlsx")
+    query_args(p)
+    p.set_defaults(func=run_xlsx)
+
+    p = sub.add_parser(
+        "board-pack",
+        parents=[common],
+        help="the board pack (.pptx, 16:9), optionally also as PDF",
+        description="Title, key numbers, story, funnel, coverage, waterfall, forecast, risks "
+        "and decisions, definitions. Charts need Chromium; --pdf needs LibreOffice.",
+    )
+    p.add_argument("out", type=Path, help="output file, e.g. board_pack.pptx")
+    query_args(p)
+    p.add_argument("--pdf", action="store_true", help="also write OUT with a .pdf suffix")
+    p.set_defaults(func=run_pack)
+
+
+def _write(path: Path, data: bytes) -> None:
+    if path.parent and not path.parent.exists():
+        raise StewardError(f"folder {path.parent} does not exist")
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def run_narrative(args: argparse.Namespace) -> int:
+    from steward import narrative
+
+    defs = definitions.load()
+    with store.reader(args.db) as con:
+        q = build_query(con, args, defs)
+        story = narrative.build(con, q, defs)
+    text = story.to_json() + "\n" if args.format == "json" else story.to_markdown()
+    if args.output:
+        _write(args.output, text.encode("utf-8"))
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_xlsx(args: argparse.Namespace) -> int:
+    from steward.export.xlsx import build_workbook
+
+    defs = definitions.load()
+    t0 = time.perf_counter()
+    with store.reader(args.db) as con:
+        q = build_query(con, args, defs)
+        data = build_workbook(con, q, defs)
+    _write(args.out, data)
+    print(
+        f"wrote {args.out} ({len(data):,} bytes, {time.perf_counter() - t0:.1f} s)", file=sys.stderr
+    )
+    return 0
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from steward.export.pptx import board_pack_pdf, build_board_pack
+
+    defs = definitions.load()
+    t0 = time.perf_counter()
+    with store.reader(args.db) as con:
+        q = build_query(con, args, defs)
+        data = build_board_pack(con, q, defs)
+    _write(args.out, data)
+    print(
+        f"wrote {args.out} ({len(data):,} bytes, {time.perf_counter() - t0:.1f} s)", file=sys.stderr
+    )
+    if args.pdf:
+        pdf = board_pack_pdf(data)
+        out = args.out.with_suffix(".pdf")
+        _write(out, pdf)
+        print(f"wrote {out} ({len(pdf):,} bytes)", file=sys.stderr)
+    return 0

@@ -191,7 +191,7 @@ class Sheet:
                 value = row.get(c.key)
                 fmtx = EXCEL_FORMATS.get(c.unit or "") if c.unit else None
                 if c.key in row.get("_formulas", ()):
-                    formula(ws, top + i, left + j, value, fmtx)
+                    formula(ws, top + i, left + j, str(value), fmtx)
                 else:
                     put(ws, top + i, left + j, value, fmtx)
                 self.fit(left + j, value, c.unit)

@@ -6,6 +6,7 @@ Setbacks are stated in the same voice as wins: the numbers decide the words.
 
 from __future__ import annotations
 
+from steward import fmt
 from steward.narrative.facts import Facts, Move
 from steward.narrative.model import Fact, Sentence, derived, say
 
@@ -89,7 +90,11 @@ def headline(f: Facts) -> list[Sentence]:
     parts["rem"] = f.remaining
     tmpl = "{p} coverage is {cov}"
     if f.goal.num is not None:
-        tmpl += ", below the {goal} goal" if below_goal(f) else ", meeting the {goal} goal"
+        if below_goal(f):
+            same = fmt.multiple(f.coverage.num) == fmt.multiple(f.goal.num)
+            tmpl += ", just below the {goal} goal" if same else ", below the {goal} goal"
+        else:
+            tmpl += ", meeting the {goal} goal"
         parts["goal"] = f.goal
     tmpl += ": {open} of qualified pipeline against {rem} still to book"
     if f.start is not None and f.end is not None and f.start.num is not None:
@@ -207,9 +212,10 @@ def risk_coverage(f: Facts) -> Sentence | None:
     return say(
         "risks",
         "risk_coverage_below_goal",
-        "Coverage of {cov} is below the {goal} goal: {gap} more qualified pipeline is needed "
+        "Coverage of {cov} is {below} the {goal} goal: {gap} more qualified pipeline is needed "
         "for {p}.",
         cov=f.coverage,
+        below="just below" if fmt.multiple(f.coverage.num) == fmt.multiple(f.goal.num) else "below",
         goal=f.goal,
         gap=(gap_to_goal(f), "money"),
         p=period(f),
@@ -427,7 +433,8 @@ def trust_line(f: Facts) -> list[Sentence]:
         say(
             "trust",
             "trust_line",
-            "Data trust: {score}; {k} {checks} flagged, the largest {label} ({n} {deals}, {amt}).",
+            "Data trust: {score}; {k} {checks} flagged, the largest by amount: {label} "
+            "({n} {deals}, {amt}).",
             score=s,
             k=str(f.checks_flagged),
             checks="check" if f.checks_flagged == 1 else "checks",
