@@ -541,8 +541,12 @@ def breakdown_heatmap(
     value: str = "amount",
     unit: str = "usd",
     title: str | None = None,
+    sort: bool = True,
 ) -> go.Figure:
     """A rows x columns matrix of one measure (long table in, pivot here).
+
+    With sort, the biggest rows and columns come first; otherwise the table's order is
+    kept (e.g. stages in funnel order).
 
     A heatmap for the colour plus an almost invisible square marker on every cell,
     because Plotly cannot select heatmap cells: clicking a marker selects the cell, and
@@ -552,9 +556,12 @@ def breakdown_heatmap(
         return empty_figure("Nothing to break down for this selection.", title)
     df = table[[row, col, value]].copy()
     df[value] = df[value].map(_num)
-    grid = df.pivot_table(index=row, columns=col, values=value, aggfunc="sum", fill_value=0.0)
-    grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False).index]
-    grid = grid[grid.sum(axis=0).sort_values(ascending=False).index]
+    grid = df.pivot_table(
+        index=row, columns=col, values=value, aggfunc="sum", fill_value=0.0, sort=False
+    )
+    if sort:
+        grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False).index]
+        grid = grid[grid.sum(axis=0).sort_values(ascending=False).index]
     rows = [str(r) for r in grid.index]
     cols = [str(c) for c in grid.columns]
     z = grid.to_numpy().tolist()
@@ -820,6 +827,64 @@ def line_chart(
         fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(tickformat="%b %d")
     fig.update_layout(showlegend=len(ys) > 1, height=380)
+    return fig
+
+
+def snapshot_calendar(dates: Sequence[Any], title: str | None = None) -> go.Figure:
+    """Loaded weekly snapshots as a year x ISO-week grid; gaps between loads in red.
+
+    Weeks before the first and after the last load are blank; a week inside that span
+    with no snapshot is a missing week (what the data-trust check counts).
+    """
+    days = sorted({pd.Timestamp(d).date() for d in dates})
+    if not days:
+        return empty_figure("No snapshots loaded yet.", title, height=220)
+    loaded = {(d.isocalendar()[0], d.isocalendar()[1]): d for d in days}
+    first, last = days[0], days[-1]
+    span: list[tuple[int, int]] = []
+    cur = first - pd.Timedelta(days=first.weekday())
+    while cur <= last:
+        iso = cur.isocalendar()
+        span.append((iso[0], iso[1]))
+        cur = cur + pd.Timedelta(days=7)
+    years = sorted({y for y, _ in span})
+    weeks = list(range(1, 54))
+    z: list[list[float | None]] = [[None] * len(weeks) for _ in years]
+    text: list[list[str]] = [[""] * len(weeks) for _ in years]
+    for y, w in span:
+        i, j = years.index(y), w - 1
+        if (y, w) in loaded:
+            z[i][j] = 1.0
+            text[i][j] = f"{loaded[(y, w)]:%a %d %b %Y}: loaded"
+        else:
+            z[i][j] = 0.0
+            text[i][j] = f"{y} week {w}: missing"
+    missing = sum(1 for k in span if k not in loaded)
+    fig = _figure(
+        title
+        or f"{len(days)} weekly snapshots loaded, {first:%d %b %Y} – {last:%d %b %Y}"
+        + (f" · {missing} missing" if missing else " · none missing"),
+        height=120 + 34 * len(years),
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=weeks,
+            y=[str(y) for y in years],
+            text=text,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale=[[0.0, RED], [1.0, NAVY]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            xgap=3,
+            ygap=3,
+            name="snapshots",
+        )
+    )
+    fig.update_xaxes(title_text="ISO week", dtick=4, showgrid=False)
+    fig.update_yaxes(showgrid=False, type="category", autorange="reversed")
+    fig.update_layout(margin=dict(t=50, b=40))
     return fig
 
 

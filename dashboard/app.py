@@ -1,0 +1,73 @@
+"""Pipeline Steward — the Streamlit entrypoint: page config, navigation, shared sidebar.
+
+Run with `make run` (or `streamlit run dashboard/app.py`). The pages live in the
+top-level pages/ folder; each reads the view chosen here, calls lib, and renders.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "lib"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import data, state, widgets  # noqa: E402
+
+st.set_page_config(
+    page_title="Pipeline Steward",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+PAGES = ROOT / "pages"
+
+
+def _page(file: str, title: str, icon: str, url: str, default: bool = False) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, url_path=url, default=default)
+
+
+NAV = {
+    "Board": [_page("board_story.py", "Board story", ":material/slideshow:", "board", True)],
+    "Pipeline": [
+        _page("funnel.py", "Funnel & conversion", ":material/filter_alt:", "funnel"),
+        _page("forecast.py", "Forecast & coverage", ":material/trending_up:", "forecast"),
+        _page("changes.py", "Pipeline changes", ":material/waterfall_chart:", "changes"),
+        _page("drilldown.py", "Segment drilldown", ":material/grid_view:", "drilldown"),
+    ],
+    "Marketing": [
+        _page("marketing.py", "Marketing contribution", ":material/campaign:", "marketing")
+    ],
+    "Finance": [_page("finance_export.py", "Finance export", ":material/table_view:", "finance")],
+    "Data": [
+        _page("trust.py", "Data trust & definitions", ":material/verified:", "trust"),
+        _page("import_data.py", "Import", ":material/upload_file:", "import"),
+    ],
+}
+# Pages that work before any snapshot is loaded.
+WITHOUT_DATA = {"import", "trust"}
+
+pg = st.navigation(NAV)
+defs = data.defs()
+view = None
+with widgets.guard("the filters"):
+    view = state.sidebar(defs)
+st.session_state["_view"] = view
+
+if view is None and pg.url_path not in WITHOUT_DATA:
+    widgets.empty_state(data.db_path())
+else:
+    pg.run()
+
+trust = None
+if view is not None and data.has_metric("trust_score"):
+    try:
+        trust = data.metric("trust_score", view.query).value
+    except Exception:  # the footer must never break a page
+        trust = None
+widgets.footer(defs, trust, view.as_of.isoformat() if view else None)

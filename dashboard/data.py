@@ -1,0 +1,315 @@
+"""Cached loaders: the only place the app reads the store.
+
+Every loader opens a short-lived read-only connection (`store.reader`) and closes it
+before returning, so an import running in another process can take the write lock
+between two reruns. Results are cached with `st.cache_data` keyed on the store's
+`data_version` (changes whenever the file changes) plus the definitions digest and the
+Query, so a new import is seen on the next rerun without a restart, and a repeated view
+is served from memory.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from steward import definitions, store
+from steward.definitions import Definitions
+from steward.metrics import DIMENSIONS, Filters, Query, Result, compute, drill
+from steward.periods import Quarter, quarter_of
+
+# Dimensions offered as sidebar filters (stage lives on the drilldown page).
+FILTER_DIMS: tuple[str, ...] = tuple(d for d in DIMENSIONS if d != "stage")
+
+
+def db_path() -> str:
+    return str(store.resolve_path(None))
+
+
+def version() -> str:
+    """Changes whenever the store file (or its WAL) changes: part of every cache key."""
+    return store.data_version(db_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _defs(path: str | None, mtime_ns: int) -> Definitions:
+    return definitions.load(path)
+
+
+def defs() -> Definitions:
+    """The governed definitions in force (reloaded when the file changes)."""
+    import os
+
+    path = os.environ.get("STEWARD_DEFINITIONS")
+    target = (
+        Path(path)
+        if path
+        else Path(definitions.__file__).resolve().parents[2] / "data" / "definitions.toml"
+    )
+    try:
+        mtime = target.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return _defs(path, mtime)
+
+
+def has_store() -> bool:
+    return Path(db_path()).exists()
+
+
+# --- store listings -------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _snapshots(db: str, ver: str) -> pd.DataFrame:
+    with store.reader(db) as con:
+        return store.list_snapshots(con)
+
+
+def snapshots() -> pd.DataFrame:
+    """One row per loaded snapshot (empty frame when there is no store yet)."""
+    if not has_store():
+        return pd.DataFrame(columns=["snapshot_date", "row_count", "amount_total", "count_open"])
+    return _snapshots(db_path(), version())
+
+
+def snapshot_dates() -> list[date]:
+    df = snapshots()
+    return [pd.Timestamp(d).date() for d in df["snapshot_date"]] if len(df) else []
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _dim_values(db: str, ver: str, dim: str) -> list[str]:
+    if dim not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dim!r}")
+    # The column name comes from the DIMENSIONS whitelist above; values are not bound.
+    sql = f"""
+        with latest as (
+          select max(snapshot_date) as d from snapshots
+        ),
+        vals as (
+          select distinct s.{dim} as v
+          from snapshots s, latest
+          where s.snapshot_date = latest.d and s.{dim} is not null
+        )
+        select v from vals order by v
+    """  # noqa: S608
+    with store.reader(db) as con:
+        return [str(r[0]) for r in con.execute(sql).fetchall()]
+
+
+def dim_values(dim: str) -> list[str]:
+    """The values of one dimension in the latest snapshot (for the filter pickers)."""
+    return _dim_values(db_path(), version(), dim) if has_store() else []
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _import_log(db: str, ver: str) -> pd.DataFrame:
+    with store.reader(db) as con:
+        return store.import_log(con)
+
+
+def import_log() -> pd.DataFrame:
+    return _import_log(db_path(), version()) if has_store() else pd.DataFrame()
+
+
+# --- metrics --------------------------------------------------------------------------
+
+
+def _key(q: Query) -> str:
+    return repr(q)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _metric(db: str, ver: str, digest: str, metric_id: str, qkey: str, _q: Query) -> Result:
+    with store.reader(db) as con:
+        return compute(con, metric_id, _q, defs())
+
+
+def metric(metric_id: str, q: Query) -> Result:
+    """One metric through the registry, cached on (data version, definitions, query)."""
+    return _metric(db_path(), version(), defs().digest, metric_id, _key(q), q)
+
+
+def has_metric(metric_id: str) -> bool:
+    from steward.metrics import REGISTRY
+
+    return metric_id in REGISTRY
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _drill(
+    db: str,
+    ver: str,
+    digest: str,
+    metric_id: str,
+    qkey: str,
+    sel: tuple[tuple[str, Any], ...],
+    _q: Query,
+) -> pd.DataFrame:
+    with store.reader(db) as con:
+        return drill(con, metric_id, _q, defs(), **dict(sel))
+
+
+def deals(metric_id: str, q: Query, **selection: Any) -> pd.DataFrame:
+    """The deals behind a metric (one bar / bucket / cell with `selection`)."""
+    sel = tuple(sorted((k, v) for k, v in selection.items() if v is not None))
+    return _drill(db_path(), version(), defs().digest, metric_id, _key(q), sel, q)
+
+
+def breakdown(q: Query, rows: str, cols: str) -> pd.DataFrame:
+    """Open pipeline by two dimensions, from the open_pipeline drill (so it reconciles).
+
+    Long table: rows, cols, amount (Decimal sum), count. Deals never leave the server.
+    """
+    if rows not in DIMENSIONS or cols not in DIMENSIONS:
+        raise ValueError("breakdown dimensions must come from DIMENSIONS")
+    return _breakdown(db_path(), version(), defs().digest, _key(q), rows, cols, q)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _breakdown(
+    db: str, ver: str, digest: str, qkey: str, rows: str, cols: str, _q: Query
+) -> pd.DataFrame:
+    frame = deals("open_pipeline", _q)
+    if frame.empty:
+        return pd.DataFrame(columns=[rows, cols, "amount", "count"])
+    keyed = frame.assign(
+        _r=frame[rows].fillna("(blank)").astype(str),
+        _c=frame[cols].fillna("(blank)").astype(str),
+        _a=frame["amount"].map(lambda v: v if v is not None and v == v else 0),
+    )
+    if rows == cols:
+        keyed["_c"] = "All"
+    grouped = keyed.groupby(["_r", "_c"], sort=True).agg(amount=("_a", "sum"), count=("_a", "size"))
+    out = grouped.reset_index().rename(columns={"_r": rows, "_c": cols if rows != cols else "all"})
+    return out
+
+
+def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:
+    """A table metric computed once per value of `dim` (each a cached call), stacked.
+
+    For small dimensions (segments, regions): 'conversion by segment' is the cohort
+    funnel computed with the segment filter set to each segment in turn.
+    """
+    frames = []
+    current = dict(q.filters.items())
+    for value in dim_values(dim):
+        if current.get(dim) and value not in current[dim]:
+            continue
+        sub = q.with_(filters=Filters.of(**{**q.filters.as_dict(), dim: [value]}))
+        table = metric(metric_id, sub).table
+        if table is not None and len(table):
+            frames.append(table.assign(**{dim: value}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# --- lib modules that other helpers deliver: looked up at call time -------------------
+
+
+def optional(module: str, attr: str) -> Any | None:
+    """A function from a lib module that may not exist yet (None when missing)."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    return getattr(mod, attr, None)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[Any]:
+    fn = optional("steward.metrics.kpis", "headline_kpis") or optional(
+        "steward.kpis", "headline_kpis"
+    )
+    if fn is None:
+        return []
+    with store.reader(db) as con:
+        return list(fn(con, _q, defs()))
+
+
+def kpis(q: Query) -> list[Any]:
+    return _kpis(db_path(), version(), defs().digest, _key(q), q)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> Any:
+    fn = optional("steward.narrative", "build")
+    if fn is None:
+        return None
+    with store.reader(db) as con:
+        return fn(con, _q, defs())
+
+
+def narrative(q: Query) -> Any:
+    return _narrative(db_path(), version(), defs().digest, _key(q), q)
+
+
+@st.cache_data(show_spinner="Building the board pack…", max_entries=8)
+def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
+    fn = optional("steward.export.pptx", "build_board_pack")
+    if fn is None:
+        return None
+    with store.reader(db) as con:
+        return bytes(fn(con, _q, defs()))
+
+
+def board_pack(q: Query) -> bytes | None:
+    return _board_pack(db_path(), version(), defs().digest, _key(q), q)
+
+
+@st.cache_data(show_spinner="Building the workbook…", max_entries=8)
+def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
+    fn = optional("steward.export.xlsx", "build_workbook")
+    if fn is None:
+        return None
+    with store.reader(db) as con:
+        return bytes(fn(con, _q, defs()))
+
+
+def workbook(q: Query) -> bytes | None:
+    return _workbook(db_path(), version(), defs().digest, _key(q), q)
+
+
+def exports_available() -> dict[str, bool]:
+    return {
+        "xlsx": optional("steward.export.xlsx", "build_workbook") is not None,
+        "pptx": optional("steward.export.pptx", "build_board_pack") is not None,
+    }
+
+
+# --- periods --------------------------------------------------------------------------
+
+
+def period_choices(as_of: date, d: Definitions, back: int = 4, ahead: int = 3) -> list[str]:
+    """Fiscal quarters around the as-of date: `back` before to `ahead` after."""
+    cur: Quarter = quarter_of(as_of, d.fiscal_year_start_month)
+    return [cur.shift(n).label for n in range(-back, ahead + 1)]
+
+
+def commit_import(prepared: Any, replace: bool = False) -> int:
+    """Commit a prepared import (the CLI's importer) and drop every cached result."""
+    from steward import ingest
+
+    try:
+        return int(ingest.commit(db_path(), prepared, replace=replace))
+    finally:
+        clear_caches()
+
+
+def delete_snapshot(snapshot_date: date) -> int:
+    """Delete one snapshot date in one transaction (derived tables follow)."""
+    try:
+        with store.writer(db_path()) as con:
+            return store.delete_snapshot(con, snapshot_date)
+    finally:
+        clear_caches()
+
+
+def clear_caches() -> None:
+    """After an import/delete from the app: drop everything cached."""
+    st.cache_data.clear()

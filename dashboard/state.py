@@ -1,0 +1,273 @@
+"""The view state, bound to the URL so a copied link reproduces the view.
+
+Every widget that shapes what is shown has a stable key, takes its first value from
+`st.query_params` (so a link restores it), and writes its value back to the URL on
+every rerun. Parameters:
+
+    asof=2026-11-20  period=FY2026-Q4  vs=2026-11-13          (sidebar, every page)
+    segment=SMB&segment=Enterprise  region=…  source=…  owner=…  product=…
+    page-specific: measure=amount, stage_sel=Discovery, bucket=New, cell=EMEA|SMB, …
+
+A chart selection (a clicked bar, bucket or cell) is stored in the URL too, so the deal
+table behind it comes back when the link is opened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from dashboard import data
+from steward.definitions import Definitions
+from steward.metrics import Filters, Query, current_period
+
+LABELS = {
+    "segment": "Segment",
+    "region": "Region",
+    "source": "Source",
+    "owner": "Owner",
+    "product": "Product",
+    "stage": "Stage",
+}
+
+
+@dataclass(frozen=True)
+class View:
+    """What the sidebar chose: one snapshot, one period, one cut, one comparison."""
+
+    as_of: date
+    period: str
+    compare_to: date | None
+    filters: Filters = field(default_factory=Filters)
+    snapshots: tuple[date, ...] = ()
+
+    @property
+    def query(self) -> Query:
+        return Query(
+            as_of=self.as_of, period=self.period, filters=self.filters, compare_to=self.compare_to
+        )
+
+
+# --- URL helpers ----------------------------------------------------------------------
+
+
+def param(name: str, default: str | None = None) -> str | None:
+    value = st.query_params.get(name)
+    return value if value not in (None, "") else default
+
+
+def params(name: str) -> list[str]:
+    return [v for v in st.query_params.get_all(name) if v != ""]
+
+
+def set_param(name: str, value: str | Sequence[str] | None) -> None:
+    """Write (or remove) one URL parameter; lists become repeated keys."""
+    if value is None or value == "" or (not isinstance(value, str) and len(value) == 0):
+        if name in st.query_params:
+            del st.query_params[name]
+        return
+    if isinstance(value, str):
+        if st.query_params.get(name) != value:
+            st.query_params[name] = value
+    elif st.query_params.get_all(name) != list(value):
+        st.query_params[name] = list(value)
+
+
+def _iso(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _init(key: str, value: Any) -> None:
+    """Seed a widget's value once per session (from the URL or the default)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+# --- the sidebar ----------------------------------------------------------------------
+
+
+def sidebar(d: Definitions) -> View | None:
+    """Render the shared sidebar; None when nothing is loaded yet."""
+    dates = data.snapshot_dates()
+    if not dates:
+        return None
+    newest_first = sorted(dates, reverse=True)
+
+    url_asof = _iso(param("asof"))
+    _init("f_asof", url_asof if url_asof in dates else newest_first[0])
+    if st.session_state["f_asof"] not in dates:
+        st.session_state["f_asof"] = newest_first[0]
+    as_of: date = st.sidebar.selectbox(
+        "As of snapshot",
+        newest_first,
+        key="f_asof",
+        format_func=lambda x: x.strftime("%a %d %b %Y"),
+        help="The weekly snapshot every number is computed from. Default: the latest.",
+    )
+
+    choices = data.period_choices(as_of, d)
+    current = current_period(as_of, d)
+    url_period = param("period")
+    _init("f_period", url_period if url_period in choices else current)
+    if st.session_state["f_period"] not in choices:
+        st.session_state["f_period"] = current
+    period: str = st.sidebar.selectbox(
+        "Period (fiscal quarter of close date)",
+        choices,
+        key="f_period",
+        format_func=lambda p: f"{p} (current)" if p == current else p,
+    )
+
+    earlier = [x for x in newest_first if x < as_of]
+    url_vs = _iso(param("vs"))
+    _init("f_vs", url_vs if url_vs in earlier else (earlier[0] if earlier else None))
+    if st.session_state["f_vs"] not in earlier:
+        st.session_state["f_vs"] = earlier[0] if earlier else None
+    compare_to: date | None = st.sidebar.selectbox(
+        "Compare with snapshot",
+        earlier,
+        key="f_vs",
+        format_func=lambda x: x.strftime("%a %d %b %Y"),
+        help="The earlier snapshot for the pipeline bridge and the changes.",
+        disabled=not earlier,
+    )
+
+    chosen: dict[str, list[str]] = {}
+    with st.sidebar.expander("Filters", expanded=True):
+        for dim in data.FILTER_DIMS:
+            from_url = params(dim)
+            options = sorted(set(data.dim_values(dim)) | set(from_url))
+            _init(f"f_{dim}", [v for v in from_url if v in options])
+            chosen[dim] = st.multiselect(
+                LABELS[dim], options, key=f"f_{dim}", placeholder=f"All {LABELS[dim].lower()}s"
+            )
+    filters = Filters.of(**chosen)
+
+    set_param("asof", as_of.isoformat())
+    set_param("period", period)
+    set_param("vs", compare_to.isoformat() if compare_to else None)
+    for dim in data.FILTER_DIMS:
+        set_param(dim, list(getattr(filters, dim)))
+    return View(as_of, period, compare_to, filters, tuple(dates))
+
+
+# --- page-level state -----------------------------------------------------------------
+
+
+def choice(
+    label: str,
+    options: Sequence[str],
+    key: str,
+    url: str,
+    default: str | None = None,
+    horizontal: bool = True,
+    labels: dict[str, str] | None = None,
+    where: Any = None,
+) -> str:
+    """A radio bound to one URL parameter."""
+    opts = list(options)
+    start = param(url)
+    _init(key, start if start in opts else (default or opts[0]))
+    if st.session_state[key] not in opts:
+        st.session_state[key] = default or opts[0]
+    widget = where or st
+    value: str = widget.radio(
+        label,
+        opts,
+        key=key,
+        horizontal=horizontal,
+        format_func=(lambda o: labels.get(o, o)) if labels else str,
+    )
+    set_param(url, value)
+    return value
+
+
+def pick(
+    label: str,
+    options: Sequence[str],
+    key: str,
+    url: str,
+    default: str | None = None,
+    where: Any = None,
+    **kw: Any,
+) -> str | None:
+    """A selectbox bound to one URL parameter."""
+    opts = list(options)
+    if not opts:
+        return None
+    start = param(url)
+    _init(key, start if start in opts else (default if default in opts else opts[0]))
+    if st.session_state[key] not in opts:
+        st.session_state[key] = default if default in opts else opts[0]
+    widget = where or st
+    value: str = widget.selectbox(label, opts, key=key, **kw)
+    set_param(url, value)
+    return value
+
+
+def multi(label: str, options: Sequence[str], key: str, url: str, where: Any = None) -> list[str]:
+    """A multiselect bound to one repeated URL parameter."""
+    from_url = params(url)
+    opts = sorted(set(options) | set(from_url))
+    _init(key, [v for v in from_url if v in opts])
+    widget = where or st
+    value: list[str] = widget.multiselect(label, opts, key=key, placeholder=f"All {label.lower()}s")
+    set_param(url, value)
+    return value
+
+
+def selection(
+    event: Any, url: str, key: str, key_of: Callable[[dict[str, Any]], str] | None = None
+) -> str | None:
+    """Turn a chart's selection event into the URL parameter `url`; return the selection.
+
+    A new click replaces the selection; clearing the chart selection clears it; a link
+    opened with the parameter (no click yet) keeps it. The selection key of a point is
+    its customdata[0] (see steward.charts), else its x or y label.
+    """
+    points = list(event.selection.points) if event and getattr(event, "selection", None) else []
+    seen_key = f"_seen_{key}"
+    signature = json.dumps(
+        [[p.get("curve_number"), p.get("point_index"), p.get("point_number")] for p in points],
+        default=str,
+    )
+    last = st.session_state.get(seen_key)
+    if points and signature != last:
+        st.session_state[seen_key] = signature
+        set_param(url, (key_of or point_key)(points[0]))
+    elif not points and last:
+        st.session_state[seen_key] = None
+        set_param(url, None)
+    return param(url)
+
+
+def point_key(point: dict[str, Any]) -> str:
+    custom = point.get("customdata")
+    if isinstance(custom, list | tuple) and custom:
+        return str(custom[0])
+    if custom not in (None, ""):
+        return str(custom)
+    for k in ("label", "x", "y"):
+        if point.get(k) not in (None, ""):
+            return str(point[k])
+    return ""
+
+
+def clear(url: str, key: str) -> None:
+    """Forget a chart selection (the 'clear' button next to a deal table)."""
+    set_param(url, None)
+    st.session_state[f"_seen_{key}"] = st.session_state.get(f"_seen_{key}") or "cleared"
+
+
+def current() -> View | None:
+    """The view the entrypoint's sidebar chose for this run (None: nothing loaded)."""
+    view: View | None = st.session_state.get("_view")
+    return view

@@ -1,0 +1,327 @@
+"""Screen building blocks shared by the pages: KPI tiles, the deal table, the error
+boundary, the empty state and the footer. Numbers are formatted with steward.fmt, the
+same formatter the exports and the narrative use.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from steward import fmt
+from steward.definitions import Definitions
+from steward.errors import StewardError
+
+log = logging.getLogger("steward.dashboard")
+
+PAGE_ROWS = 500  # deal tables page beyond this many rows; the CSV has them all
+
+
+# --- error boundary -------------------------------------------------------------------
+
+
+@contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Run a block; on failure show a short message and the details in an expander.
+
+    Streamlit's own control flow (st.stop, st.rerun) derives from BaseException and
+    passes through untouched.
+    """
+    try:
+        yield
+    except StewardError as exc:
+        st.warning(f"Could not show {what}: {exc.message}")
+        with st.expander("Details"):
+            st.text("\n".join([exc.message, *exc.details]))
+    except Exception as exc:
+        log.exception("dashboard block failed: %s", what)
+        st.warning(f"Could not show {what}. The rest of the page is unaffected.")
+        with st.expander("Details (for the data team)"):
+            st.text(f"{type(exc).__name__}: {exc}")
+            st.text("".join(traceback.format_exception(exc)[-6:]))
+
+
+def not_available(what: str, why: str) -> None:
+    """Say plainly that something is not built yet (nothing pretends to work)."""
+    st.info(f"**{what}** is not available yet: {why}")
+
+
+# --- empty state ----------------------------------------------------------------------
+
+
+def empty_state(db_path: str) -> None:
+    st.title("Pipeline Steward")
+    st.subheader("No snapshots loaded yet")
+    st.markdown(
+        f"""
+There is no pipeline data in `{db_path}` yet. Two ways to start:
+
+1. **Try the demo** — two years of weekly snapshots for a fictional company:
+
+   ```
+   make demo            # or: steward demo
+   ```
+
+2. **Load your own export** — a weekly opportunity report from Salesforce or HubSpot,
+   or any CSV/XLSX with one row per opportunity — on the **Import** page, or:
+
+   ```
+   steward import opportunities_2026-11-20.csv --snapshot-date 2026-11-20
+   ```
+
+Then reload this page.
+"""
+    )
+
+
+# --- KPI tiles ------------------------------------------------------------------------
+
+
+def _attr(obj: Any, *names: str, default: Any = None) -> Any:
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return default
+
+
+def kpi_tiles(
+    kpis: Sequence[Any],
+    trend: pd.DataFrame | None = None,
+    per_row: int = 4,
+    trend_columns: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Tiles with the value, its change vs the previous snapshot and a sparkline.
+
+    Returns what was shown (id, label, value text, delta text) for the page and tests.
+    """
+    shown: list[dict[str, Any]] = []
+    for start in range(0, len(kpis), per_row):
+        cols = st.columns(per_row)
+        for col, k in zip(cols, kpis[start : start + per_row], strict=False):
+            kid = str(_attr(k, "id", "metric_id", default=""))
+            label = str(_attr(k, "label", default=kid))
+            text = _attr(k, "formatted", "value_text", default=None) or fmt.DASH
+            delta = _attr(k, "delta_prev_formatted", "delta_prev_text", "delta_text", default=None)
+            if delta is None:
+                raw = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
+                delta = _fmt_delta(raw, str(_attr(k, "unit", default="usd")))
+            note = _attr(k, "note", default=None)
+            help_text = _attr(k, "description", "help", default=None)
+            qoq = _attr(k, "delta_qoq_formatted", "delta_qoq_text", default=None)
+            if qoq:
+                help_text = f"{help_text or ''}\n\nvs same week last quarter: {qoq}".strip()
+            if note:
+                help_text = f"{help_text or ''}\n\n{note}".strip()
+            spark = None
+            tcol = (trend_columns or {}).get(kid, kid)
+            if trend is not None and tcol in trend.columns:
+                spark = [None if pd.isna(v) else float(v) for v in trend[tcol]]
+            col.metric(
+                label,
+                text,
+                delta=delta if delta not in (None, fmt.DASH, "") else None,
+                delta_color=_delta_color(k),
+                help=help_text,
+                border=True,
+                chart_data=spark if spark and len(spark) > 1 else None,
+                chart_type="line",
+            )
+            shown.append({"id": kid, "label": label, "value": text, "delta": delta})
+    return shown
+
+
+def _fmt_delta(raw: Any, unit: str) -> str | None:
+    if raw is None:
+        return None
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        return str(raw)
+    if unit == "usd":
+        return fmt.signed_money(v)
+    if unit in ("ratio", "score"):
+        return fmt.pts(v) if unit == "ratio" else f"{v:+.0f}"
+    if unit == "multiple":
+        return f"{v:+.1f}x"
+    return f"{v:+,.0f}"
+
+
+def _delta_color(k: Any) -> str:
+    # Lower is better for none of the headline KPIs; allow the metric layer to say so.
+    return "inverse" if _attr(k, "lower_is_better", default=False) else "normal"
+
+
+# --- deal table -----------------------------------------------------------------------
+
+_HEADERS = {
+    "opportunity_id": "Opportunity ID",
+    "opportunity_name": "Opportunity",
+    "account_name": "Account",
+    "segment": "Segment",
+    "region": "Region",
+    "owner": "Owner",
+    "source": "Source",
+    "stage": "Stage",
+    "amount": "Amount",
+    "probability": "Probability",
+    "forecast_category": "Forecast category",
+    "close_date": "Close date",
+    "created_date": "Created",
+    "crm_url": "CRM",
+    "bucket": "Bucket",
+    "amount_from": "Amount (from)",
+    "amount_to": "Amount (to)",
+    "amount_change": "Change",
+    "stage_from": "Stage (from)",
+    "close_date_from": "Close date (from)",
+}
+
+
+def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Money as floats for display (Decimals are kept for the CSV), dates as dates."""
+    out = df.copy()
+    for c in out.columns:
+        if c.startswith("amount") or c in ("value", "pushed_amount"):
+            out[c] = pd.to_numeric(
+                out[c].map(lambda v: None if v is None else float(v)), errors="coerce"
+            )
+        elif c.endswith("_date") or c in ("close_date_from", "close_date_to"):
+            out[c] = pd.to_datetime(out[c], errors="coerce")
+    return out
+
+
+def deal_table(
+    df: pd.DataFrame, key: str, title: str | None = None, file_name: str = "deals.csv"
+) -> None:
+    """A formatted deal list: currency, dates, a CRM link, CSV download, paged when large."""
+    if title:
+        st.markdown(f"**{title}**")
+    if df is None or df.empty:
+        st.caption("No deals.")
+        return
+    total_amount = (
+        sum(float(v) for v in df["amount"] if v is not None and v == v) if "amount" in df else 0.0
+    )
+    n = len(df)
+    top = st.columns([3, 1])
+    top[0].caption(f"{fmt.count(n)} deals · {fmt.money_exact(total_amount)}")
+    top[1].download_button(
+        "Download CSV",
+        df.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+        width="stretch",
+    )
+    view = df
+    if n > PAGE_ROWS:
+        pages = (n + PAGE_ROWS - 1) // PAGE_ROWS
+        page = st.number_input(
+            f"Page (of {pages}, {PAGE_ROWS} deals each)",
+            min_value=1,
+            max_value=pages,
+            value=1,
+            step=1,
+            key=f"{key}_page",
+        )
+        view = df.iloc[(int(page) - 1) * PAGE_ROWS : int(page) * PAGE_ROWS]
+    view = _display_frame(view)
+    config: dict[str, Any] = {}
+    for c in view.columns:
+        label = _HEADERS.get(c, c.replace("_", " ").capitalize())
+        if c.startswith("amount") or c == "value":
+            config[c] = st.column_config.NumberColumn(label, format="dollar")
+        elif c == "probability":
+            config[c] = st.column_config.NumberColumn(label, format="percent")
+        elif c.endswith("_date") or c.startswith("close_date"):
+            config[c] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        elif c == "crm_url":
+            if view[c].notna().any():
+                config[c] = st.column_config.LinkColumn(label, display_text="open ↗")
+            else:
+                config[c] = None  # no CRM URL template in the definitions: hide the column
+        else:
+            config[c] = st.column_config.Column(label)
+    st.dataframe(view, key=f"{key}_table", hide_index=True, column_config=config, width="stretch")
+
+
+def table(df: pd.DataFrame, key: str, units: dict[str, str] | None = None) -> None:
+    """A small summary table with board formatting by column unit."""
+    if df is None or df.empty:
+        st.caption("Nothing to show.")
+        return
+    units = units or {}
+    config: dict[str, Any] = {}
+    view = df.copy()
+    for c in view.columns:
+        u = units.get(c)
+        label = c.replace("_", " ").capitalize()
+        if u == "usd":
+            view[c] = pd.to_numeric(
+                view[c].map(lambda v: None if v is None else float(v)), errors="coerce"
+            )
+            config[c] = st.column_config.NumberColumn(label, format="dollar")
+        elif u == "ratio":
+            config[c] = st.column_config.NumberColumn(label, format="percent")
+        elif u == "multiple":
+            config[c] = st.column_config.NumberColumn(label, format="%.1fx")
+        elif u == "count":
+            config[c] = st.column_config.NumberColumn(label, format="localized")
+        elif u == "days":
+            config[c] = st.column_config.NumberColumn(label, format="%.0f d")
+        elif u == "date":
+            view[c] = pd.to_datetime(view[c], errors="coerce")
+            config[c] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        else:
+            config[c] = st.column_config.Column(label)
+    st.dataframe(view, key=key, hide_index=True, column_config=config, width="stretch")
+
+
+# --- charts ---------------------------------------------------------------------------
+
+
+def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
+    """Draw a figure; selectable charts rerun on a click and return the event."""
+    config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+    if selectable:
+        return st.plotly_chart(
+            fig,
+            key=key,
+            on_select="rerun",
+            selection_mode="points",
+            config=config,
+            width="stretch",
+        )
+    st.plotly_chart(fig, key=key, config=config, width="stretch")
+    return None
+
+
+def page_header(title: str, view: Any, extra: str | None = None) -> None:
+    """The page title and, under it, exactly what the numbers are for."""
+    st.title(title)
+    bits = [f"**{view.period}**", f"as of {view.as_of:%d %b %Y}", view.filters.describe()]
+    if extra:
+        bits.append(extra)
+    st.caption(" · ".join(bits))
+
+
+# --- footer ---------------------------------------------------------------------------
+
+
+def footer(d: Definitions, trust: float | None = None, as_of: Any = None) -> None:
+    parts = [d.stamp]
+    if trust is not None:
+        parts.append(f"trust score {fmt.score(trust)}")
+    if as_of is not None:
+        parts.append(f"as of {as_of}")
+    st.divider()
+    st.caption(" · ".join(parts))

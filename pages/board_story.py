@@ -1,0 +1,91 @@
+"""Board story (home): KPI tiles, the narrative with its math, coverage and the bridge."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts
+
+view = state.current()
+assert view is not None  # the entrypoint shows the empty state otherwise
+q = view.query
+widgets.page_header("Board story", view)
+
+with widgets.guard("the headline numbers"):
+    trend = None
+    if data.has_metric("kpi_trend"):
+        trend = data.metric("kpi_trend", q).table
+    tiles = widgets.kpi_tiles(
+        data.kpis(q),
+        trend,
+        trend_columns={
+            "qualified_pipeline": "open_pipeline",
+            "coverage_this_quarter": "coverage",
+            "marketing_sourced_share": "marketing_sourced_share",
+        },
+    )
+    if not tiles:
+        widgets.not_available("Headline KPIs", "the KPI module is not installed.")
+
+left, right = st.columns([3, 2], gap="large")
+with left, widgets.guard("the narrative"):
+    story = data.narrative(q)
+    if story is None:
+        widgets.not_available("The narrative", "the narrative module is not installed.")
+    else:
+        st.markdown(story.to_markdown().split("\n", 1)[1])  # the page has its own title
+        with st.expander("Show the math: every number and the metric behind it"):
+            rows = [
+                {
+                    "sentence": s.text,
+                    "number": n.formatted,
+                    "metric": n.fact.metric_id,
+                    "read": n.fact.how(),
+                    "value": n.fact.num,
+                    "query": ", ".join(f"{k}={v}" for k, v in n.fact.query.describe().items()),
+                }
+                for s in story.sentences
+                for n in s.numbers
+            ]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="story_math", width="stretch")
+
+with right:
+    with widgets.guard("coverage"):
+        matrix = data.metric("coverage_matrix", q).table
+        shown = matrix[matrix["segment"] == "All"] if matrix is not None and len(matrix) else matrix
+        widgets.chart(
+            charts.coverage_chart(shown, title="Coverage vs goal, next four quarters"),
+            key="board_coverage",
+        )
+    with widgets.guard("the board pack"):
+        st.markdown("**Board pack**")
+        if not data.exports_available()["pptx"]:
+            widgets.not_available("The board pack (PPTX)", "the exports module has not landed.")
+        else:
+            if st.button("Prepare the board pack", key="board_pack_build"):
+                st.session_state["board_pack_bytes"] = data.board_pack(q)
+                st.session_state["board_pack_for"] = repr(q)
+            ready = st.session_state.get("board_pack_for") == repr(q)
+            st.download_button(
+                "Download board pack (.pptx)",
+                st.session_state.get("board_pack_bytes") or b"" if ready else b"",
+                file_name=f"board-pack-{view.period}-{view.as_of.isoformat()}.pptx",
+                mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                key="board_pack_download",
+                disabled=not ready,
+            )
+
+with widgets.guard("the pipeline bridge"):
+    if view.compare_to is None:
+        st.info("Load a second snapshot to see what changed between two weeks.")
+    else:
+        wf = data.metric("waterfall", q).table
+        widgets.chart(
+            charts.waterfall_chart(
+                wf,
+                title=f"{view.period} pipeline bridge: {view.compare_to:%d %b} → {view.as_of:%d %b}",
+            ),
+            key="board_waterfall",
+        )

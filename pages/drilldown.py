@@ -1,0 +1,73 @@
+"""Segment drilldown: every filter, a breakdown matrix, click a cell for its deals."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts
+from steward.metrics import DIMENSIONS, Filters
+
+view = state.current()
+assert view is not None
+widgets.page_header("Segment drilldown", view)
+
+dims = list(DIMENSIONS)
+c1, c2, c3 = st.columns([1, 1, 2])
+rows = state.pick("Rows", dims, key="drill_rows", url="rows", default="segment", where=c1)
+cols = state.pick("Columns", dims, key="drill_cols", url="cols", default="stage", where=c2)
+stages = state.multi("Stage", data.defs().stage_names, key="drill_stage", url="stage", where=c3)
+assert rows is not None and cols is not None
+filters = Filters.of(**{**view.filters.as_dict(), "stage": stages})
+q = view.query.with_(filters=filters)
+
+with widgets.guard("the breakdown"):
+    long = data.breakdown(q, rows, cols)
+    col_name = cols if rows != cols else "all"
+    total = data.metric("open_pipeline", q).value
+    st.caption(
+        f"Open qualified pipeline closing in {view.period}: "
+        f"{widgets.fmt.money_exact(total)} · click a cell for its deals."
+    )
+    event = widgets.chart(
+        charts.breakdown_heatmap(
+            long,
+            row=rows,
+            col=col_name,
+            value="amount",
+            title=f"Open pipeline by {rows} × {cols}",
+        ),
+        key="drill_matrix",
+        selectable=True,
+    )
+    cell = state.selection(
+        event,
+        url="cell",
+        key="drill_matrix",
+        key_of=lambda p: "|".join(str(v) for v in (p.get("customdata") or [])[:2]),
+    )
+    with st.expander("Breakdown table"):
+        widgets.table(long, key="drill_table", units={"amount": "usd", "count": "count"})
+
+if cell and "|" in cell:
+    r, c = cell.split("|", 1)
+    with widgets.guard("the deals in this cell"):
+        cut = {**filters.as_dict(), rows: [r]}
+        if rows != cols:
+            cut[cols] = [c]
+        sub = q.with_(filters=Filters.of(**cut))
+        head = st.columns([4, 1])
+        head[0].subheader(f"Deals: {r}" + (f" · {c}" if rows != cols else ""))
+        if head[1].button("Clear selection", key="drill_clear"):
+            state.clear("cell", "drill_matrix")
+            st.rerun()
+        widgets.deal_table(
+            data.deals("open_pipeline", sub), key="drill_deals", file_name="deals.csv"
+        )
+else:
+    with widgets.guard("the deal list"):
+        widgets.deal_table(
+            data.deals("open_pipeline", q),
+            key="drill_all",
+            title="All open qualified deals in this cut",
+        )

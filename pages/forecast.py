@@ -1,0 +1,68 @@
+"""Forecast & coverage: coverage vs goal, coverage through the quarter, forecast, backtest."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts, fmt
+
+view = state.current()
+assert view is not None
+q = view.query
+widgets.page_header("Forecast & coverage", view)
+
+with widgets.guard("coverage"):
+    matrix = data.metric("coverage_matrix", q).table
+    widgets.chart(
+        charts.coverage_chart(matrix, title="Coverage by quarter and segment vs goal"),
+        key="forecast_coverage",
+    )
+    with st.expander("Coverage table"):
+        widgets.table(
+            matrix,
+            key="forecast_coverage_table",
+            units={
+                "open_pipeline": "usd",
+                "won_to_date": "usd",
+                "bookings_target": "usd",
+                "remaining_target": "usd",
+                "coverage": "multiple",
+                "goal": "multiple",
+            },
+        )
+
+left, right = st.columns(2, gap="large")
+with left, widgets.guard("the coverage trend"):
+    trend = data.metric("kpi_trend", q).table
+    goal = data.metric("coverage_goal", q).value
+    widgets.chart(
+        charts.coverage_trend_chart(
+            trend, goal=goal, title=f"{view.period} coverage, week by week"
+        ),
+        key="forecast_trend",
+    )
+with right, widgets.guard("the forecast"):
+    rng = data.metric("forecast_range", q)
+    target = data.metric("bookings_target", q).value
+    widgets.chart(
+        charts.forecast_range_chart(
+            rng.table, target=target, title=f"{view.period} forecast vs target"
+        ),
+        key="forecast_range",
+    )
+    st.caption(
+        f"Target {fmt.money(target)} · won to date {fmt.money(data.metric('won_to_date', q).value)}"
+        + (f" · {rng.note}" if rng.note else "")
+    )
+
+st.subheader("Backtest: how each method did in past quarters")
+with widgets.guard("the backtest"):
+    bt = data.metric("forecast_backtest", q)
+    if bt.note:
+        st.caption(bt.note)
+    widgets.table(
+        bt.table,
+        key="forecast_backtest",
+        units={"forecast": "usd", "actual": "usd", "error": "usd", "abs_pct_error": "ratio"},
+    )

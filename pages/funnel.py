@@ -1,0 +1,89 @@
+"""Funnel & conversion: open pipeline by stage, cohort conversion, time in stage, stalls."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts
+
+view = state.current()
+assert view is not None
+q = view.query
+widgets.page_header("Funnel & conversion", view)
+
+measure = state.choice(
+    "Measure",
+    ["count", "amount"],
+    key="funnel_measure",
+    url="measure",
+    labels={"count": "Number of deals", "amount": "Pipeline value"},
+)
+
+with widgets.guard("the funnel"):
+    funnel = data.metric("funnel_asof", q).table
+    event = widgets.chart(
+        charts.funnel_chart(funnel, measure=measure), key="funnel_chart", selectable=True
+    )
+    stage = state.selection(event, url="stage_sel", key="funnel_chart")
+    if stage:
+        head = st.columns([4, 1])
+        head[0].subheader(f"Open deals in {stage}")
+        if head[1].button("Clear selection", key="funnel_clear"):
+            state.clear("stage_sel", "funnel_chart")
+            st.rerun()
+        widgets.deal_table(
+            data.deals("funnel_asof", q, stage=stage),
+            key="funnel_deals",
+            file_name=f"deals-{stage}-{view.as_of.isoformat()}.csv",
+        )
+    else:
+        st.caption("Click a bar to see the deals behind it.")
+
+st.subheader("Conversion by segment")
+st.caption(
+    "Cohort of opportunities created in the period: of those that reached a stage, the "
+    "share that reached the next. Deals still open count as in progress, not as losses."
+)
+with widgets.guard("conversion by segment"):
+    by_segment = data.per_value("funnel_cohort", q, "segment")
+    widgets.chart(
+        charts.breakdown_heatmap(
+            by_segment,
+            row="segment",
+            col="stage",
+            value="conversion_to_next",
+            unit="ratio",
+            title="Stage-to-next conversion",
+            sort=False,
+        ),
+        key="funnel_conversion",
+    )
+    cohort = data.metric("funnel_cohort", q)
+    if cohort.note:
+        st.caption(cohort.note)
+    widgets.table(
+        cohort.table,
+        key="funnel_cohort_table",
+        units={
+            "reached_amount": "usd",
+            "conversion_to_next": "ratio",
+            "pct_of_top": "ratio",
+            "reached_count": "count",
+            "advanced_count": "count",
+            "in_progress_count": "count",
+            "lost_count": "count",
+        },
+    )
+
+left, right = st.columns(2, gap="large")
+with left, widgets.guard("time in stage"):
+    st.subheader("Time in stage")
+    widgets.chart(
+        charts.time_in_stage_chart(data.metric("time_in_stage", q).table), key="funnel_tis"
+    )
+with right, widgets.guard("stalled deals"):
+    stalled = data.metric("stalled_deals", q)
+    st.subheader(f"Stalled deals ({widgets.fmt.count(stalled.value)})")
+    st.caption("Open deals in their stage longer than the 75th percentile for that stage.")
+    widgets.deal_table(stalled.table, key="funnel_stalled", file_name="stalled-deals.csv")

@@ -1,0 +1,78 @@
+"""Marketing contribution: sourced vs influenced, pipeline created, curves, attribution, SLA."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts, fmt
+
+view = state.current()
+assert view is not None
+q = view.query
+widgets.page_header("Marketing contribution", view)
+
+with widgets.guard("sourced and influenced pipeline"):
+    sourced = data.metric("marketing_sourced_pipeline", q)
+    share = data.metric("marketing_sourced_share", q)
+    influenced = data.metric("marketing_influenced_pipeline", q)
+    total = data.metric("open_pipeline", q)
+    c = st.columns(4)
+    c[0].metric("Open qualified pipeline", fmt.money(total.value), border=True)
+    c[1].metric("Marketing-sourced", fmt.money(sourced.value), border=True)
+    c[2].metric("Sourced share", fmt.pct(share.value), border=True)
+    c[3].metric(
+        "Marketing-influenced", fmt.money(influenced.value), border=True, help=influenced.note
+    )
+    if influenced.table is not None and len(influenced.table):
+        widgets.table(
+            influenced.table,
+            key="mkt_influence_table",
+            units={
+                "pipeline_amount": "usd",
+                "won_amount": "usd",
+                "pipeline_count": "count",
+                "won_count": "count",
+            },
+        )
+
+left, right = st.columns(2, gap="large")
+with left, widgets.guard("pipeline created"):
+    created = data.metric("pipeline_created", q)
+    widgets.chart(
+        charts.bar_chart(
+            created.table,
+            x="source",
+            y="amount",
+            horizontal=True,
+            title=f"Qualified pipeline created in {view.period} by source",
+        ),
+        key="mkt_created",
+    )
+    if created.note:
+        st.caption(created.note)
+with right, widgets.guard("attribution"):
+    attr = data.metric("attribution", q)
+    widgets.chart(charts.attribution_chart(attr.table), key="mkt_attribution")
+    if attr.note:
+        st.caption(attr.note)
+
+with widgets.guard("closed-won curves"):
+    curve = data.metric("closed_won_curve", q)
+    widgets.chart(charts.closed_won_curve_chart(curve.table), key="mkt_curves")
+    if curve.note:
+        st.caption(curve.note)
+
+st.subheader("Speed to lead")
+with widgets.guard("speed to lead"):
+    sla = data.metric("sla_compliance", q) if data.has_metric("sla_compliance") else None
+    speed = data.metric("speed_to_lead", q)
+    if sla is not None:
+        st.metric("SLA compliance", fmt.pct(sla.value), help=sla.note, border=True)
+    if speed.note:
+        st.caption(speed.note)
+    widgets.table(
+        speed.table,
+        key="mkt_speed",
+        units={"sla_compliance": "ratio", "leads": "count"},
+    )

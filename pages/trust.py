@@ -1,0 +1,61 @@
+"""Data trust & definitions: checks and score, loaded weeks, import log, definitions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state, widgets
+from steward import charts, fmt
+
+view = state.current()
+d = data.defs()
+st.title("Data trust & definitions")
+
+if view is not None:
+    st.caption(f"**{view.period}** · as of {view.as_of:%d %b %Y} · {view.filters.describe()}")
+    with widgets.guard("the trust checks"):
+        score = data.metric("trust_score", view.query)
+        checks = data.metric("trust_checks", view.query)
+        c = st.columns([1, 3])
+        c[0].metric("Trust score", fmt.score(score.value), border=True, help=score.note)
+        with c[1]:
+            widgets.table(
+                checks.table,
+                key="trust_checks",
+                units={"count": "count", "amount": "usd"},
+            )
+else:
+    st.info("No snapshots loaded yet: the checks appear after the first import.")
+
+with widgets.guard("the snapshot calendar"):
+    st.subheader("Snapshot calendar")
+    dates = data.snapshot_dates()
+    widgets.chart(charts.snapshot_calendar(dates), key="trust_calendar")
+    snaps = data.snapshots()
+    with st.expander(f"{len(snaps)} snapshots loaded"):
+        widgets.table(
+            snaps,
+            key="trust_snapshots",
+            units={
+                "snapshot_date": "date",
+                "row_count": "count",
+                "amount_total": "usd",
+                "count_open": "count",
+            },
+        )
+
+with widgets.guard("the import log"):
+    st.subheader("Import history")
+    widgets.table(data.import_log(), key="trust_import_log")
+
+st.subheader("Definitions in force")
+st.caption(d.stamp)
+with widgets.guard("the definitions"):
+    import pandas as pd
+
+    st.dataframe(
+        pd.DataFrame(d.as_rows(), columns=["setting", "value"]).astype(str),
+        key="trust_definitions",
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,211 @@
+"""Helpers for the app tests: a small deterministic store, a streamlit server, Chromium.
+
+`small_store(path)` builds the store the AppTest and browser tests read: the bundled
+demo (`steward.demo.load`) when it exists, scaled down; otherwise a hand-made store of
+a few dozen opportunities over eight weekly snapshots, enough for every page to draw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from steward import store
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
+REGIONS = ("NA", "EMEA")
+SOURCES = ("Marketing", "SDR Outbound", "Partner", "AE Self-sourced")
+STAGES = ("Prospecting", "Discovery", "Solution", "Proposal", "Negotiation")
+PROB = {"Prospecting": 0.1, "Discovery": 0.2, "Solution": 0.4, "Proposal": 0.6, "Negotiation": 0.8}
+FIRST_SNAPSHOT = date(2026, 10, 2)  # Fridays: Oct 2 .. Nov 20 2026 (FY2026-Q4)
+WEEKS = 8
+
+
+def _snapshots(seed: int = 7) -> pd.DataFrame:
+    """Sixty opportunities walking through the stages over eight weekly snapshots."""
+    rng = random.Random(seed)
+    opps = []
+    for i in range(60):
+        opps.append(
+            {
+                "opportunity_id": f"OPP-{i:04d}",
+                "opportunity_name": f"Deal {i}",
+                "account_id": f"ACC-{i % 25:03d}",
+                "account_name": f"Account {i % 25}",
+                "segment": SEGMENTS[i % 3],
+                "region": REGIONS[i % 2],
+                "owner": f"Rep {i % 5}",
+                "source": SOURCES[i % 4],
+                "lead_source": "Webinar" if i % 4 == 0 else "Other",
+                "stage_ix": rng.randrange(0, 4),
+                "amount": Decimal(rng.randrange(10, 300) * 1000),
+                "close": date(2026, 10, 15) + timedelta(days=rng.randrange(0, 120)),
+                "created": date(2026, 6, 1) + timedelta(days=rng.randrange(0, 100)),
+                "first_week": 0 if i < 45 else rng.randrange(1, WEEKS),
+                "fate": rng.choice(["open", "open", "won", "lost", "push"]),
+                "product": "Platform" if i % 3 else "Add-on",
+            }
+        )
+    rows = []
+    for w in range(WEEKS):
+        snap = FIRST_SNAPSHOT + timedelta(weeks=w)
+        for o in opps:
+            if w < o["first_week"]:
+                continue
+            age = w - o["first_week"]
+            ix = min(o["stage_ix"] + age // 2, len(STAGES) - 1)
+            stage, closed, won = STAGES[ix], False, False
+            close = o["close"]
+            if o["fate"] in ("won", "lost") and age >= 4:
+                stage = "Closed Won" if o["fate"] == "won" else "Closed Lost"
+                closed, won = True, o["fate"] == "won"
+                close = min(snap, o["close"])
+            if o["fate"] == "push" and age >= 3:
+                close = o["close"] + timedelta(days=100)
+            amount = o["amount"] + (Decimal(5000) if age >= 5 and o["fate"] == "open" else 0)
+            rows.append(
+                {
+                    "snapshot_date": snap,
+                    "opportunity_id": o["opportunity_id"],
+                    "opportunity_name": o["opportunity_name"],
+                    "account_id": o["account_id"],
+                    "account_name": o["account_name"],
+                    "segment": o["segment"],
+                    "region": o["region"],
+                    "owner": o["owner"],
+                    "source": o["source"],
+                    "lead_source": o["lead_source"],
+                    "stage": stage,
+                    "amount": amount,
+                    "currency": "USD",
+                    "probability": 1.0 if won else (0.0 if closed else PROB[stage]),
+                    "forecast_category": "Closed"
+                    if won
+                    else ("Omitted" if closed else ("Commit" if ix >= 3 else "Pipeline")),
+                    "close_date": close,
+                    "created_date": o["created"],
+                    "is_closed": closed,
+                    "is_won": won,
+                    "loss_reason": "Price" if closed and not won else None,
+                    "product": o["product"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _targets() -> pd.DataFrame:
+    rows = []
+    for period, total in (("FY2026-Q4", 3_000_000), ("FY2027-Q1", 2_400_000)):
+        rows.append((period, "All", Decimal(total), Decimal(total * 3)))
+        for seg, share in zip(
+            SEGMENTS, (Decimal("0.5"), Decimal("0.3"), Decimal("0.2")), strict=True
+        ):
+            rows.append((period, seg, Decimal(total) * share, Decimal(total * 3) * share))
+    return pd.DataFrame(rows, columns=["period", "segment", "bookings_target", "pipeline_target"])
+
+
+def build_small_store(path: Path) -> Path:
+    """The hand-made store (deterministic): 8 snapshots x up to 60 opportunities."""
+    frame = _snapshots()
+    with store.writer(path) as con:
+        store.commit_snapshots(con, frame, file_name="fixture.csv", source_format="fixture")
+        store.commit_table(con, "targets", _targets(), file_name="targets.csv")
+    return path
+
+
+def small_store(path: Path) -> Path:
+    """The demo data when the demo module exists (small), else the hand-made store."""
+    try:
+        from steward import demo  # type: ignore[attr-defined]
+    except ImportError:
+        return build_small_store(path)
+    load = getattr(demo, "load", None)
+    if load is None:
+        return build_small_store(path)
+    for kwargs in ({"opportunities": 300, "weeks": 30}, {"small": True}, {}):
+        try:
+            load(path, **kwargs)
+            return path
+        except TypeError:
+            continue
+    return build_small_store(path)
+
+
+# --- a live server --------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def streamlit_server(db: Path, timeout_s: float = 60.0) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free port; yields the base URL."""
+    port = free_port()
+    env = {**os.environ, "STEWARD_DB": str(db)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboard" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
