@@ -20,7 +20,13 @@ from steward.errors import ImportRejected
 from steward.ingest import parse, validate
 from steward.ingest.mapping import Mapping
 from steward.ingest.model import IssueLog, Prepared, Progress
-from steward.ingest.presets import COLUMNS, PRESETS, matching_presets, resolve_columns
+from steward.ingest.presets import (
+    COLUMNS,
+    PRESETS,
+    PROBABILITY_SCALE,
+    matching_presets,
+    resolve_columns,
+)
 from steward.ingest.readers import RawTable, read_table
 
 TEXT_COLUMNS = (
@@ -273,9 +279,10 @@ def build_snapshots(
 
     prob_raw = column("probability")
     if prob_raw is not None:
-        probs, bad = parse.parse_probability(
-            prob_raw, mapping.probability_scale if mapping else "auto"
-        )
+        scale = PROBABILITY_SCALE.get(preset, "auto")
+        if mapping and mapping.probability_scale != "auto":
+            scale = mapping.probability_scale
+        probs, bad = parse.parse_probability(prob_raw, scale)
         log.add_mask(
             bad,
             lines,

@@ -111,6 +111,13 @@ COLUMNS: dict[str, Candidates] = {
     "hubspot_deals": HUBSPOT_DEALS,
 }
 
+# How each preset writes probability: Salesforce 0-100, HubSpot 0-1, others decided per column.
+PROBABILITY_SCALE = {
+    "salesforce_report": "percent",
+    "salesforce_data_export": "percent",
+    "hubspot_deals": "fraction",
+}
+
 # Forecast category spellings seen in exports -> the governed label (Salesforce API values).
 FORECAST_SPELLINGS = {"bestcase": "Best Case", "forecast": "Commit", "omitted": "Omitted"}
 

@@ -164,7 +164,7 @@ def reconstruct(
     else:
         events["close_date"] = pd.NaT
     if "probability" in cols:
-        probs, bad = parse.parse_probability(src[cols["probability"]])
+        probs, bad = parse.parse_probability(src[cols["probability"]], "percent")
         log.add_mask(
             bad,
             lines,
@@ -208,7 +208,8 @@ def reconstruct(
         extra_errors=current.extra_errors + log.extra_errors,
         extra_warnings=current.extra_warnings + log.extra_warnings,
         notes=[
-            f"{len(weeks)} weekly snapshot(s), {weekday} {weeks[0]} .. {weeks[-1]}",
+            f"{frame['snapshot_date'].nunique()} weekly snapshot(s) with rows, "
+            f"{weekday} {weeks[0]} .. {weeks[-1]}",
             f"{len(events):,} history rows for {events['opportunity_id'].nunique():,} opportunities",
         ],
     )
