@@ -1,0 +1,100 @@
+"""Headline KPIs on the hand-built fixture (as of 2026-11-16, previous snapshot 2026-11-09)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from fixtures_pipeline import AS_OF, PERIOD, PREV, insert_snapshots, snapshot_rows
+
+from steward import kpis
+from steward.metrics import core
+from steward.metrics.core import Query, compute
+
+Q = Query(AS_OF, PERIOD)
+
+
+def by_id(con, defs, q=Q):
+    return {k.id: k for k in kpis.headline_kpis(con, q, defs)}
+
+
+def test_headline_values_and_deltas_vs_previous_snapshot(pipeline_con, defs):
+    got = by_id(pipeline_con, defs)
+    qp = got["qualified_pipeline"]
+    # now 379,000; on 11-09 the Q4 open pipeline was the 11-02 set minus O03 (pushed to
+    # 2027-01-10): 642,000 − 200,000 = 442,000 -> delta −63,000
+    assert (qp.value, qp.delta_prev, qp.formatted, qp.delta_prev_formatted) == (
+        379000.0,
+        -63000.0,
+        "$379K",
+        "-$63K",
+    )
+    assert qp.metric_ids == ("open_pipeline",) and qp.prev_as_of == PREV and qp.unit == "usd"
+    cov = got["coverage_this_quarter"]
+    # now 379,000 / 500,000 = 0.758; then 442,000 / (600,000 − 0) = 0.736667
+    assert cov.value == pytest.approx(0.758)
+    assert cov.delta_prev == pytest.approx(0.758 - 442000 / 600000)
+    nxt = got["coverage_next_quarter"]
+    # FY2027-Q1, target 50,000 (Enterprise row only): now 0 open / (50,000 − 25,000) = 0;
+    # then O03 200,000 + O07 40,000 = 240,000 / 50,000 = 4.8
+    assert (nxt.value, nxt.delta_prev, nxt.period) == (0.0, pytest.approx(-4.8), "FY2027-Q1")
+    share = got["marketing_sourced_share"]
+    # then: O01 90,000 + O04 20,000 + O05 30,000 + O10 60,000 + O13 100,000 = 300,000 / 442,000
+    assert share.delta_prev == pytest.approx(235000 / 379000 - 300000 / 442000)
+    assert share.delta_prev_formatted == "-6 pts"
+    trust = got["trust_score"]
+    # 11-09: 1 of 13 open deals flagged (O12, amount 0): 100 − 70 x 0.5/13 − 5 = 92.3
+    assert (trust.value, trust.delta_prev) == (57.8, pytest.approx(57.8 - 92.3))
+    # no snapshot within 10 days of 2026-08-17 (13 weeks back): no QoQ delta
+    assert all(k.delta_qoq is None and k.qoq_as_of is None for k in got.values())
+
+
+def test_forecast_uses_historical_when_registered(pipeline_con, defs):
+    fc = by_id(pipeline_con, defs)["forecast"]
+    assert fc.metric_ids == ("forecast_historical", "bookings_target")
+    assert fc.value == compute(pipeline_con, "forecast_historical", Q, defs).value
+    assert fc.note.startswith("historical P50 forecast vs target $600K")
+
+
+def test_missing_metrics_are_skipped_or_replaced(pipeline_con, defs, monkeypatch):
+    reg = dict(core.REGISTRY)
+    for mid in ("forecast_historical", "win_rate_count", "pipeline_velocity"):
+        reg.pop(mid, None)
+    monkeypatch.setattr(kpis, "REGISTRY", reg)
+    got = by_id(pipeline_con, defs)
+    assert "win_rate" not in got and "velocity" not in got
+    fc = got["forecast"]
+    # stage-weighted: 293,200 (see test_metrics_asof); vs target 600,000 = 49%
+    assert (fc.value, fc.label) == (293200.0, "Forecast (stage-weighted)")
+    assert fc.note == "stage-weighted forecast vs target $600K (49% of target)"
+
+
+def test_every_kpi_is_its_metric(pipeline_con, defs):
+    for k in kpis.headline_kpis(pipeline_con, Q, defs):
+        assert (
+            k.value == compute(pipeline_con, k.metric_ids[0], Q.with_(period=k.period), defs).value
+        )
+        assert set(k.as_dict()) >= {"id", "label", "value", "formatted", "delta_prev", "delta_qoq"}
+
+
+def test_same_week_of_previous_quarter(pipeline_con, defs):
+    # add a snapshot on 2026-08-17 (= 11-16 − 13 weeks), in FY2026-Q3:
+    #   O16 Discovery 22,000 closing 2026-09-15 (Q3) and O10 Solution 60,000 closing 12-01 (Q4)
+    insert_snapshots(
+        pipeline_con,
+        snapshot_rows(
+            date(2026, 8, 17),
+            [
+                ("O10", "Solution", 60000, 0.4, "Pipeline", "2026-12-01"),
+                ("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-09-15"),
+            ],
+        ),
+    )
+    got = by_id(pipeline_con, defs)
+    qp = got["qualified_pipeline"]
+    # the period keeps its offset: this quarter then was FY2026-Q3 -> 22,000; 379,000 − 22,000
+    assert (qp.qoq_as_of, qp.delta_qoq) == (date(2026, 8, 17), 357000.0)
+    assert got["coverage_this_quarter"].delta_qoq is None  # no FY2026-Q3 target
+    # next quarter then = FY2026-Q4: 60,000 / 600,000 = 0.1; now FY2027-Q1 = 0 -> −0.1
+    assert got["coverage_next_quarter"].delta_qoq == pytest.approx(-0.1)
+    assert got["coverage_next_quarter"].delta_qoq_formatted == "-0.1x"

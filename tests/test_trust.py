@@ -1,0 +1,111 @@
+"""Data-trust checks and the trust score on the hand-built fixture (as of 2026-11-16)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+from fixtures_pipeline import AS_OF, PERIOD, insert_snapshots, snapshot_rows
+
+from steward import store
+from steward.metrics import trust
+from steward.metrics.core import Filters, Query, compute, drill
+
+Q = Query(AS_OF, PERIOD)
+
+
+def checks(con, defs, q=Q):
+    t = compute(con, "trust_checks", q, defs).table
+    return {r.check_id: (r.count, r.amount, r.severity) for r in t.itertuples()}
+
+
+def test_every_check_counts_deals_and_amount(pipeline_con, defs):
+    got = checks(pipeline_con, defs)
+    assert list(got) == list(trust.CHECK_IDS)
+    assert got == {
+        "past_close_date": (1, 35000.0, "high"),  # O11 open, close 11-10 < 11-16
+        "blank_amount": (1, 0.0, "medium"),  # O12 amount null
+        "unknown_stage": (1, 8000.0, "high"),  # O14 'Legal Review'
+        "probability_mismatch": (1, 80000.0, "low"),  # O10 Proposal at 0.9 vs 0.6: 0.3 > 0.25
+        "duplicate_ids": (0, 0.0, "ok"),
+        "vanished": (1, 30000.0, "high"),  # O05 open on 11-09, missing on 11-16
+        "pushed_often": (1, 200000.0, "medium"),  # O03: Q3 -> Q4 -> FY27Q1 -> FY27Q2 = 3 pushes
+        "stale": (0, 0.0, "ok"),  # no snapshot 8 weeks back (first is 10-19)
+        "amount_outlier": (0, 0.0, "ok"),  # 20 x median 35,000 = 700,000: none above
+        "created_after_close": (1, 12000.0, "medium"),  # O09 created 12-05, closes 12-01
+        "missing_weeks": (1, 0.0, "high"),  # 10-19 -> 11-02 skips the week of 10-26
+    }
+
+
+def test_thresholds_come_from_the_definitions(pipeline_con, defs):
+    tuned = dataclasses.replace(defs, stale_weeks=4, outlier_multiple=5.0, push_count=4)
+    got = checks(pipeline_con, tuned)
+    # stale since 10-19 (4 weeks back): O12 (null) and O16 22,000 never changed
+    assert got["stale"][:2] == (2, 22000.0)
+    # open amounts (non-null, > 0): 8k 12k 15k 20k 22k 35k 40k 75k 80k 100k 200k -> median
+    # 35,000; 5 x 35,000 = 175,000 < O03 200,000
+    assert got["amount_outlier"][:2] == (1, 200000.0)
+    assert got["pushed_often"][:2] == (0, 0.0)  # 3 pushes < 4
+
+
+def test_trust_score_formula(pipeline_con, defs):
+    rep = trust.trust_report(pipeline_con, Q, defs)
+    # open deals in B: O03 O04 O06 O07 O08 O09 O10 O11 O12 O13 O14 O16 = 12, amount 607,000
+    assert (rep.open_count, rep.open_amount) == (12, 607000.0)
+    # flagged: O03 200,000, O09 12,000, O10 80,000, O11 35,000, O12 0, O14 8,000 = 6, 335,000
+    assert (rep.flagged_open_count, rep.flagged_open_amount) == (6, 335000.0)
+    # f = 0.5 x 335,000/607,000 + 0.5 x 6/12 = 0.525947...
+    # v = vanished 30,000 / open on 11-09 697,000 = 0.043042
+    # score = 100 − 70 x 0.525947 − 10 x 0.043042 − 5 x 1 = 57.753 -> 57.8
+    f = 0.5 * 335000 / 607000 + 0.5 * 6 / 12
+    assert rep.vanished_share == pytest.approx(30000 / 697000)
+    assert rep.score == round(100 - 70 * f - 10 * 30000 / 697000 - 5, 1) == 57.8
+    res = compute(pipeline_con, "trust_score", Q, defs)
+    assert res.value == 57.8 and res.note == "6 of 12 open deals flagged; 1 missing week(s)"
+
+
+def test_filters_apply_to_the_checks(pipeline_con, defs):
+    got = checks(pipeline_con, defs, Q.with_(filters=Filters.of(owner="Carol")))
+    # Carol: O04 O09 O12 O14 in B; O05 vanished
+    assert got["blank_amount"][:2] == (1, 0.0)
+    assert got["vanished"][:2] == (1, 30000.0)
+    assert got["past_close_date"][:2] == (0, 0.0)
+
+
+def test_clean_data_scores_100(defs):
+    con = store.init_memory()
+    rows = []
+    for d in (date(2026, 11, 9), date(2026, 11, 16)):
+        rows += snapshot_rows(d, [("O10", "Proposal", 50000, 0.6, "Commit", "2026-12-01")])
+    insert_snapshots(con, rows)
+    rep = trust.trust_report(con, Q, defs)
+    assert rep.score == 100.0
+    assert set(rep.table.severity) == {"ok"}
+
+
+def test_missing_weeks_counts_whole_weeks():
+    cal = [date(2026, 1, 5), date(2026, 1, 12), date(2026, 2, 2), date(2026, 2, 12)]
+    # gaps: 7 (none), 21 -> 2 missing, 10 -> 1 missing
+    assert trust.missing_weeks(cal) == 3
+    assert trust.missing_weeks([]) == 0
+
+
+def test_trust_drill(pipeline_con, defs):
+    flagged = drill(pipeline_con, "trust_checks", Q, defs)
+    assert flagged.opportunity_id.tolist() == ["O03", "O10", "O11", "O09", "O14", "O12"]
+    assert flagged.set_index("opportunity_id").loc["O03", "checks"] == "pushed_often"
+    gone = drill(pipeline_con, "trust_checks", Q, defs, check_id="vanished")
+    assert gone.opportunity_id.tolist() == ["O05"]
+    with pytest.raises(ValueError):
+        drill(pipeline_con, "trust_checks", Q, defs, check_id="nope")
+
+
+def test_duplicate_ids_are_still_checked(defs):
+    con = store.init_memory()
+    rows = snapshot_rows(AS_OF, [("O10", "Proposal", 50000, 0.6, "Commit", "2026-12-01")])
+    rows += snapshot_rows(AS_OF, [("O10", "Proposal", 7000, 0.6, "Commit", "2026-12-01")])
+    insert_snapshots(con, rows)  # bypasses commit_snapshots, which refuses this
+    got = checks(con, defs)
+    # the extra copy (the smaller, 7,000) is the duplicate
+    assert got["duplicate_ids"] == (1, 7000.0, "high")
