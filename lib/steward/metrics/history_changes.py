@@ -246,9 +246,9 @@ def slippage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Res
 @metric(
     "push_counts",
     label="Push counts",
-    description="For each deal with a close date in the period: how many times its close "
-    "date moved to a later fiscal quarter while it was open (flagged at the governed "
-    "push-count threshold).",
+    description="For each deal pushed during the period: how many times (up to the as-of "
+    "date) its close date moved to a later fiscal quarter while it was open; flagged at "
+    "the governed push-count threshold.",
     formula="count of consecutive snapshot pairs where quarter(close date) increased",
     unit="table",
     scope="history",
@@ -263,28 +263,29 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     sql.cte(
         "pushes",
         f"""
-        select c.opp_key, count(*) as push_count
+        select c.opp_key, count(*) as push_count,
+               count(*) filter (where c.to_date >= ? and c.to_date < ?) as pushes_in_period
         from opp_changes c
         where c.present_a and c.present_b and not c.closed_a and c.to_date <= ?
           and {qb} > {qa}
         group by c.opp_key
         """,  # noqa: S608 - fragments are fixed text
-        [q.as_of, *pb, *pa],
+        [qt.start, qt.end, q.as_of, *pb, *pa],
     )
     frame = sql.run(
         con,
         """
         select f.opportunity_id, f.opportunity_name, f.account_name, f.segment, f.owner,
-               st.stage, st.amount, st.close_date, p.push_count,
+               st.stage, st.amount, st.close_date, p.push_count, p.pushes_in_period,
                p.push_count >= ? as flagged
         from pushes p
         join state st using (opp_key)
         join cut using (opp_key)
         join opp_facts f using (opp_key)
-        where st.close_date >= ? and st.close_date < ?
+        where p.pushes_in_period > 0
         order by p.push_count desc, f.opportunity_id
         """,
-        [defs.push_count, qt.start, qt.end],
+        [defs.push_count],
     ).df()
     frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
     value = float(len(frame))

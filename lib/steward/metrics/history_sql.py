@@ -93,14 +93,20 @@ def snapshot_at(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
     return row[0][0] if row else None
 
 
-def add_state(sql: Sql, con: duckdb.DuckDBPyConnection, as_of: date, name: str = "state") -> Sql:
+def add_state(
+    sql: Sql,
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    name: str = "state",
+    force_changes: bool = False,
+) -> Sql:
     """CTE `<name>(opp_key, present, stage, amount, close_date, is_closed, is_won)` at as_of.
 
     At or after the last snapshot the latest facts are the state; otherwise the last
     change row at or before as_of (both give the same answer; tests check it).
     """
     last = last_derived_date(con)
-    if last is not None and as_of >= last:
+    if last is not None and as_of >= last and not force_changes:
         return sql.cte(
             name,
             "  select opp_key, last_seen = ? as present, stage, amount, close_date,\n"

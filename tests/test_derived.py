@@ -1,0 +1,143 @@
+"""Derived tables: kept current on import, equal to a rebuild from scratch.
+
+The fixture is the hand-built history of tests/history_fixture.py (8 deals, 4 weeks).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import history_fixture as hf
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from steward import derived, store
+
+# Each derived table read back with opp_key replaced by the opportunity id, sorted: the
+# content that must not depend on the order in which snapshots were imported.
+_READ = {
+    "derived_dates": "select snapshot_date from derived_dates",
+    "opp_changes": "select k.opportunity_id, c.* exclude (opp_key) "
+    "from opp_changes c join opp_keys k using (opp_key)",
+    "stage_entries": "select k.opportunity_id, e.* exclude (opp_key) "
+    "from stage_entries e join opp_keys k using (opp_key)",
+    "opp_facts": "select * exclude (opp_key) from opp_facts",
+    "opp_keys": "select opportunity_id from opp_keys",
+}
+
+
+def content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    def key(row: tuple) -> list[tuple[bool, str]]:
+        return [(v is None, str(v)) for v in row]
+
+    return {t: sorted(con.execute(sql).fetchall(), key=key) for t, sql in _READ.items()}
+
+
+def rebuilt(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Rebuild the derived tables from the raw snapshots, read them, and keep both."""
+    derived.rebuild(con)
+    return content(con)
+
+
+def test_incremental_equals_rebuild():
+    con = hf.build(one_by_one=True)
+    incremental = content(con)
+    assert incremental == rebuilt(con)
+    # Spot checks against the fixture table:
+    # D vanished at S2 and came back at S3: two presence changes.
+    d_rows = sorted((r for r in incremental["opp_changes"] if r[0] == "D"), key=lambda r: r[2])
+    assert [(r[2], r[3], r[4]) for r in d_rows] == [
+        (hf.S1, False, True),  # first appearance (from_date None)
+        (hf.S2, True, False),
+        (hf.S3, False, True),
+        (hf.S4, True, True),  # Proposal -> Negotiation
+    ]
+    # C never changed between S1 and S2: no change row for that pair.
+    assert sorted(r[2] for r in incremental["opp_changes"] if r[0] == "C") == [hf.S1, hf.S3]
+    # E first seen Closed Lost at S1 (80), Discovery at S3 (80, Outbound, SMB).
+    assert [r for r in incremental["stage_entries"] if r[0] == "E"] == [
+        ("E", "Closed Lost", hf.S1, 80, "Outbound", "SMB"),
+        ("E", "Discovery", hf.S3, 80, "Outbound", "SMB"),
+    ]
+    # Facts: F first S2, last S4, latest close date 2027-04-10.
+    f = [r for r in incremental["opp_facts"] if r[0] == "F"][0]
+    assert (f[1], f[2], f[14]) == (hf.S2, hf.S4, date(2027, 4, 10))
+
+
+def test_all_at_once_equals_one_by_one():
+    one = content(hf.build(one_by_one=True))
+    assert content(hf.build(one_by_one=False)) == one
+
+
+def test_replace_middle_date():
+    con = hf.build()
+    # Re-import S2 with D present again and A at Proposal 150.
+    states = dict(hf.STATES[hf.S2])
+    states["D"] = ("Proposal", 300, date(2026, 11, 30))
+    states["A"] = ("Proposal", 150, date(2026, 11, 15))
+    store.commit_snapshots(con, hf.frame_for(hf.S2, states), file_name="s2b", replace=True)
+    after = content(con)
+    assert after == rebuilt(con)
+    # D no longer vanishes: its only change rows are S1 (appear) and S4 (Negotiation).
+    assert sorted(r[2] for r in after["opp_changes"] if r[0] == "D") == [hf.S1, hf.S4]
+    # A entered Proposal at S2 now, with 150.
+    assert ("A", "Proposal", hf.S2, 150, "Inbound", "Enterprise") in after["stage_entries"]
+
+
+def test_delete_middle_and_last_date():
+    con = hf.build()
+    store.delete_snapshot(con, hf.S3)
+    after = content(con)
+    assert after == rebuilt(con)
+    assert after["derived_dates"] == [(hf.S1,), (hf.S2,), (hf.S4,)]
+    # E: Closed Lost at S2, Discovery at S4 -> reopened in the pair (S2, S4).
+    e = sorted((r for r in after["opp_changes"] if r[0] == "E"), key=lambda r: r[2])
+    assert [(r[1], r[2], r[5], r[6]) for r in e] == [
+        (None, hf.S1, None, "Closed Lost"),
+        (hf.S2, hf.S4, "Closed Lost", "Discovery"),
+    ]
+    store.delete_snapshot(con, hf.S4)
+    assert content(con) == rebuilt(con)
+
+
+def test_append_after_replace_stays_incremental_and_equal():
+    con = hf.build()
+    store.delete_snapshot(con, hf.S4)
+    store.commit_snapshots(con, hf.frame_for(hf.S4), file_name="s4 again")
+    assert content(con) == content(hf.build())
+
+
+def test_failed_import_leaves_derived_tables_untouched():
+    con = hf.build()
+    before = content(con)
+    bad = hf.frame_for(hf.S4)
+    bad["snapshot_date"] = bad["snapshot_date"] + pd.Timedelta(days=7)
+    bad = pd.concat([bad, bad.iloc[:1]])  # duplicate id -> refused
+    with pytest.raises(Exception, match="duplicate"):
+        store.commit_snapshots(con, bad, file_name="bad")
+    assert content(con) == before
+
+
+# ---- property: any order of imports / replacements gives the rebuilt tables --------------
+@settings(max_examples=15, deadline=None)
+@given(
+    order=st.permutations(list(range(4))),
+    replace_at=st.sampled_from([None, 0, 1, 2, 3]),
+    delete_at=st.sampled_from([None, 0, 1, 2, 3]),
+)
+def test_any_import_order_matches_rebuild(order, replace_at, delete_at):
+    con = store.init_memory()
+    for i in order:
+        d = hf.DATES[i]
+        store.commit_snapshots(con, hf.frame_for(d), file_name=str(d))
+    if replace_at is not None:
+        d = hf.DATES[replace_at]
+        states = {k: (s, a + 1, c) for k, (s, a, c) in hf.STATES[d].items()}
+        store.commit_snapshots(con, hf.frame_for(d, states), file_name="r", replace=True)
+    if delete_at is not None:
+        store.delete_snapshot(con, hf.DATES[delete_at])
+    assert content(con) == rebuilt(con)
+    con.close()
