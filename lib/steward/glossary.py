@@ -1,0 +1,218 @@
+"""The glossary (docs/metrics.md), rendered from the metric registry.
+
+Nobody edits docs/metrics.md by hand: `steward glossary --write` regenerates it, and a
+test fails when the file is stale or a metric lacks a label, description or formula.
+The "choices we made" section records how ambiguous definitions were settled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steward.metrics.core import REGISTRY, Metric
+from steward.metrics.trust import CHECKS
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+UNITS = {
+    "usd": "US dollars (reporting currency)",
+    "count": "count",
+    "ratio": "ratio (shown as %)",
+    "multiple": "multiple (shown as 2.7x)",
+    "days": "days",
+    "usd_per_day": "dollars per day",
+    "score": "score 0-100",
+    "table": "table",
+}
+SCOPES = {
+    "as_of": "as of one snapshot",
+    "history": "across the snapshot history",
+}
+
+# How we settled what BRIEF §4 leaves open. Keep each to a sentence or two.
+CHOICES: tuple[tuple[str, str], ...] = (
+    (
+        "Open qualified pipeline",
+        "Not closed and a stage at or after the qualified stage. A stage the definitions do "
+        "not list (possible when the definitions change after an import) is never pipeline; "
+        "the trust check *Unknown stage* counts it.",
+    ),
+    (
+        "Null amounts and probabilities",
+        "A null amount counts 0 in every sum (and is flagged by *Blank or zero amount*). A null "
+        "probability takes its stage's default; an unknown stage's default is 0.",
+    ),
+    (
+        "Periods",
+        "A period is a fiscal quarter of the close date. Won and lost to date use the close date "
+        "of the closed deal in the as-of snapshot.",
+    ),
+    (
+        "Filters",
+        "Filters cut on the attributes a deal has in the snapshot being read. Targets are set by "
+        "segment only: with a region, owner, source, product or stage filter, coverage divides "
+        "the cut's pipeline by the segment target and says so in a note.",
+    ),
+    (
+        "Bookings target for a cut",
+        "One or more segments filtered: the sum of those segments' rows (no value when one is "
+        "missing). No segment filter: the 'All' row, else the sum of the segment rows.",
+    ),
+    (
+        "Coverage edge cases",
+        "No target: no value, note 'no target'. Target minus won to date ≤ 0: no value, note "
+        "'target already met' (status 'target met' in the matrix). Never divides by ≤ 0.",
+    ),
+    (
+        "Coverage goal",
+        "The goal for the period's offset from the as-of quarter (0 = this quarter). In the "
+        "coverage matrix, a cell with a target but no goal for its offset is 'at or above goal'.",
+    ),
+    (
+        "Funnel as of",
+        "Every open stage (qualified or not, flagged is_qualified), counting open deals with a "
+        "close date in the period; % of previous compares with the stage before, % of top with "
+        "the first open stage. Deals at unknown stages are left out and named in a note.",
+    ),
+    (
+        "Forecast roll-ups",
+        "Commit, best case and stage-weighted add to won to date every open deal (any stage, "
+        "not just qualified) closing in the period, matching forecast categories "
+        "case-insensitively.",
+    ),
+    (
+        "Waterfall snapshots",
+        "A = compare-to, snapped to the latest loaded snapshot on or before it (with a note); "
+        "without compare-to, the snapshot before the as-of date. With no earlier snapshot, A = B "
+        "and nothing moves.",
+    ),
+    (
+        "Waterfall and changing attributes",
+        "The start set is read with A's attributes, the end set with B's. A deal that leaves the "
+        "cut (e.g. its segment or owner changed) is *Removed* — unless it closed, since Won and "
+        "Lost come first; a deal that enters the cut is *New*. So the bridge reconciles for "
+        "every filter.",
+    ),
+    (
+        "Won outside the period",
+        "A deal open in P at A and closed-won at B with a close date outside P leaves as *Won* "
+        "(Won comes first in the priority order), though it does not count in won to date(P).",
+    ),
+    (
+        "Pulled in before Reopened",
+        "A deal closed in A with a close date outside P that is open qualified in P at B is "
+        "*Pulled in*, following the brief's priority order (New, Pulled in, Qualified, "
+        "Reopened).",
+    ),
+    (
+        "Unchanged deals",
+        "Deals in both the start and end sets with the same amount are in no bucket; the "
+        "Start and End counts include them.",
+    ),
+    (
+        "Trust checks scope",
+        "Checks read the whole as-of snapshot (the period does not apply; filters do). Past "
+        "close date, blank amount, pushes, staleness and outliers look at open deals; unknown "
+        "stage, probability, duplicates and created-after-close at every deal.",
+    ),
+    (
+        "Probability contradicts the stage",
+        "Open deals more than 25 points from their stage default; closed-won below 100%; "
+        "closed-lost above 0%. Null probabilities are not flagged (the default applies).",
+    ),
+    (
+        "Pushes and staleness",
+        "A push is a move of the close date to a later fiscal quarter between consecutive "
+        "snapshots of a deal. Stale = present in the latest snapshot at least stale_weeks "
+        "before the as-of date, with stage, amount, close date, probability and forecast "
+        "category unchanged in every snapshot since.",
+    ),
+    (
+        "Outliers and duplicates",
+        "The outlier median is over open deals with a positive amount. Of duplicated ids, the "
+        "copy with the largest amount is kept; the others are counted as duplicates.",
+    ),
+    (
+        "KPI deltas",
+        "Against the previous snapshot and the snapshot closest to 13 weeks earlier (within 10 "
+        "days; none otherwise). A KPI keeps its period's offset from its snapshot's quarter, so "
+        "'coverage this quarter' compares with that quarter's coverage then. Ratio deltas are "
+        "in percentage points.",
+    ),
+)
+
+
+def problems(registry: dict[str, Metric] | None = None) -> list[str]:
+    """Metrics missing a label, description or formula."""
+    out = []
+    for mid, m in sorted((registry or REGISTRY).items()):
+        for attr in ("label", "description", "formula"):
+            if not str(getattr(m, attr) or "").strip():
+                out.append(f"{mid}: no {attr}")
+    return out
+
+
+def _metric_md(m: Metric) -> list[str]:
+    dims = ", ".join(m.dims) if m.dims else "none"
+    lines = [
+        f"### {m.label} (`{m.id}`)",
+        "",
+        m.description.strip(),
+        "",
+        f"- **Formula**: {m.formula.strip()}",
+        f"- **Unit**: {UNITS.get(m.unit, m.unit)}",
+        f"- **Scope**: {SCOPES.get(m.scope, m.scope)}",
+        f"- **Cuts**: {dims}",
+    ]
+    if m.drill is not None:
+        lines.append("- **Drill**: the deals behind it")
+    return [*lines, ""]
+
+
+def render(registry: dict[str, Metric] | None = None) -> str:
+    reg = registry or REGISTRY
+    out = [
+        "# Metrics glossary",
+        "",
+        "Generated from the metric registry by `steward glossary --write`; do not edit by hand.",
+        "Every number the screen, the CLI, the workbook and the narrative show is declared once",
+        "here. Periods are fiscal quarters of the close date unless stated; *open qualified* =",
+        "not closed and at or after the qualified stage (see the governed definitions).",
+        "",
+        "## Contents",
+        "",
+    ]
+    ordered = sorted(reg.values(), key=lambda m: (m.scope != "as_of", m.id))
+    out += [f"- [{m.label}](#{_anchor(m)}) — `{m.id}`" for m in ordered]
+    out.append("")
+    for scope, title in (("as_of", "As-of metrics"), ("history", "History metrics")):
+        group = [m for m in ordered if m.scope == scope]
+        if not group:
+            continue
+        out += [f"## {title}", ""]
+        for m in group:
+            out += _metric_md(m)
+    out += ["## Data-trust checks", "", "| check | what it flags | severity |", "|---|---|---|"]
+    out += [f"| {c.label} (`{c.id}`) | {c.description} | {c.severity} |" for c in CHECKS]
+    out += ["", "## Choices we made", ""]
+    out += [f"- **{title}.** {text}" for title, text in CHOICES]
+    return "\n".join(out) + "\n"
+
+
+def _anchor(m: Metric) -> str:
+    text = f"{m.label} ({m.id})".lower()
+    keep = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
+    return keep.replace(" ", "-")
+
+
+def is_stale(path: Path = DOC_PATH) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") != render()
+    except FileNotFoundError:
+        return True
+
+
+def write(path: Path = DOC_PATH) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(), encoding="utf-8")
+    return path
