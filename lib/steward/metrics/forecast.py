@@ -107,22 +107,27 @@ def training_quarters(
 
 # --- learning the probabilities ---------------------------------------------------------
 
-_OBSERVED_PART = """
-  select ?::integer as k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment
-  from snapshots s
-  where s.snapshot_date = ? and not s.is_closed
-    and s.stage in (select unnest(?::varchar[]))
-    and s.close_date >= ? and s.close_date < ?
-"""
-_WON_PART = """
-  select ?::integer as k, s.opportunity_id
-  from snapshots s
-  where s.snapshot_date = ? and s.is_won
-    and s.close_date >= ? and s.close_date < ?
-"""
 _LEARN_SQL = """
-with observed as ({observed}),
-won as ({won})
+with pairs as (
+  select unnest(?::integer[]) as k, unnest(?::date[]) as observed_on,
+         unnest(?::date[]) as outcome_on, unnest(?::date[]) as q_start,
+         unnest(?::date[]) as q_end
+),
+observed as (
+  select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment
+  from snapshots s
+  join pairs p on s.snapshot_date = p.observed_on
+  where s.snapshot_date in ({observed_in}) and not s.is_closed
+    and list_contains(?::varchar[], s.stage)
+    and s.close_date >= p.q_start and s.close_date < p.q_end
+),
+won as (
+  select p.k, s.opportunity_id
+  from snapshots s
+  join pairs p on s.snapshot_date = p.outcome_on
+  where s.snapshot_date in ({outcome_in}) and s.is_won
+    and s.close_date >= p.q_start and s.close_date < p.q_end
+)
 select o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
 from observed o
 left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
@@ -134,21 +139,29 @@ order by o.stage, o.segment
 def learn(
     con: duckdb.DuckDBPyConnection, training: list[TrainingQuarter], defs: Definitions
 ) -> pd.DataFrame:
-    """Observations and wins by (stage, segment) over the training quarters."""
+    """Observations and wins by (stage, segment) over the training quarters.
+
+    The dates are repeated as a literal `in (?, ?, ...)` list so that DuckDB prunes the
+    scan to those snapshots (the join alone would read the whole table).
+    """
     cols = ["stage", "segment", "observations", "won"]
     if not training:
         return pd.DataFrame(columns=cols)
-    stages = open_stage_names(defs)
-    obs_params: list[Any] = []
-    won_params: list[Any] = []
-    for k, t in enumerate(training):
-        obs_params += [k, t.observed_on, stages, t.quarter.start, t.quarter.end]
-        won_params += [k, t.outcome_on, t.quarter.start, t.quarter.end]
-    sql = _LEARN_SQL.format(
-        observed=" union all ".join([_OBSERVED_PART] * len(training)),
-        won=" union all ".join([_WON_PART] * len(training)),
-    )
-    return con.execute(sql, obs_params + won_params).df()
+    marks = ", ".join("?" * len(training))
+    sql = _LEARN_SQL.format(observed_in=marks, outcome_in=marks)
+    observed = [t.observed_on for t in training]
+    outcome = [t.outcome_on for t in training]
+    params: list[Any] = [
+        list(range(len(training))),
+        observed,
+        outcome,
+        [t.quarter.start for t in training],
+        [t.quarter.end for t in training],
+        *observed,
+        open_stage_names(defs),
+        *outcome,
+    ]
+    return con.execute(sql, params).df()
 
 
 def probabilities(
@@ -156,20 +169,18 @@ def probabilities(
 ) -> dict[tuple[str, str], tuple[float, str, int]]:
     """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only."""
     out: dict[tuple[str, str], tuple[float, str, int]] = {}
+    by_stage = learned.groupby("stage")[["observations", "won"]].sum()
     for stage in open_stage_names(defs):
-        part = learned[learned["stage"] == stage]
-        n = int(part["observations"].sum())
-        if n > 0:
-            out[(stage, "*")] = (float(part["won"].sum()) / n, "stage", n)
+        if stage in by_stage.index and int(by_stage.loc[stage, "observations"]) > 0:
+            n = int(by_stage.loc[stage, "observations"])
+            out[(stage, "*")] = (int(by_stage.loc[stage, "won"]) / n, "stage", n)
         else:
             out[(stage, "*")] = (defs.stage(stage).probability, "stage default", 0)
-        for _, row in part.iterrows():
-            if int(row["observations"]) >= min_obs:
-                out[(stage, str(row["segment"]))] = (
-                    int(row["won"]) / int(row["observations"]),
-                    "stage and segment",
-                    int(row["observations"]),
-                )
+    enough = learned[learned["observations"] >= min_obs]
+    for stage, seg, n, won in zip(
+        enough["stage"], enough["segment"], enough["observations"], enough["won"], strict=True
+    ):
+        out[(str(stage), str(seg))] = (int(won) / int(n), "stage and segment", int(n))
     return out
 
 
@@ -220,7 +231,7 @@ def simulate(
     exact, rest = order[:EXACT_DEALS], order[EXACT_DEALS:]
     for i in range(0, len(exact), 100):
         idx = exact[i : i + 100]
-        hits = rng.random((draws, len(idx))) < p[idx]
+        hits = rng.random((draws, len(idx)), dtype=np.float32) < p[idx].astype(np.float32)
         totals += hits @ amounts[idx]
     if len(rest):
         mean = float((p[rest] * amounts[rest]).sum())

@@ -12,7 +12,6 @@ both ends included. A touch dated after the as-of date is ignored (no peeking).
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Any
 
@@ -44,21 +43,12 @@ def qualified_open_stages(defs: Definitions) -> list[str]:
 
 # --- the deals of P at S, with their touches in the influence window -----------------
 
-_DEALS_SQL = """
+_WINDOW_CTES = """
 with deals as (
-  select s.opportunity_id, s.account_id, s.source, s.amount, s.created_date, s.close_date,
-         s.is_won
-  from snapshots s
-  where s.snapshot_date = ?
-    and s.close_date >= ? and s.close_date < ?
-    and {which}{filters}
-)
-select * from deals
-"""
-
-_JOURNEY_SQL = """
-with deals as (
-  select s.opportunity_id, s.account_id, s.amount, s.created_date, s.close_date, s.is_won
+  select s.opportunity_id, s.account_id, s.source, coalesce(s.amount, 0) as amount,
+         s.created_date, s.close_date, coalesce(s.is_won, false) as is_won,
+         not coalesce(s.is_closed, false) and list_contains(?::varchar[], s.stage)
+           as is_pipeline
   from snapshots s
   where s.snapshot_date = ?
     and s.close_date >= ? and s.close_date < ?
@@ -87,31 +77,64 @@ in_window as (
   where m.touch_date <= least(d.close_date, ?::date)
     and (d.created_date is null or m.touch_date >= d.created_date - cast(? as integer))
 )
+"""
+
+_JOURNEY_SQL = (
+    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    + """
 select d.opportunity_id, d.amount, d.created_date, d.close_date, d.is_won,
        w.touch_date, w.channel, w.campaign
 from deals d
 left join in_window w using (opportunity_id)
 order by d.opportunity_id, w.touch_date, w.channel, w.campaign
 """
+)
+
+_INFLUENCE_SQL = (
+    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    + """
+, touched as (
+  select distinct opportunity_id from in_window
+)
+select d.opportunity_id, d.source, d.amount, d.is_won, d.is_pipeline,
+       t.opportunity_id is not null as is_influenced
+from deals d
+left join touched t using (opportunity_id)
+"""
+)
 
 
-def _which(defs: Definitions, basis: str) -> tuple[str, list[Any]]:
-    """The deal set: open qualified pipeline, or closed-won bookings."""
-    if basis == "bookings":
-        return "s.is_won", []
-    return "not s.is_closed and s.stage in (select unnest(?::varchar[]))", [
-        qualified_open_stages(defs)
+def _deal_params(q: Query, defs: Definitions, which: str, template: str) -> tuple[str, list[Any]]:
+    """SQL and parameters for the deals of P at S (`which`: a whitelisted condition)."""
+    p = q.quarter(defs)
+    fsql, fparams = q.filters.sql("s")
+    conditions = {
+        "pipeline": "not coalesce(s.is_closed, false) and list_contains(?::varchar[], s.stage)",
+        "bookings": "coalesce(s.is_won, false)",
+        "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
+        "and list_contains(?::varchar[], s.stage)))",
+    }
+    stages = qualified_open_stages(defs)
+    which_params = [] if which == "bookings" else [stages]
+    sql = template.format(which=conditions[which], filters=fsql)
+    params = [
+        stages,
+        q.as_of,
+        p.start,
+        p.end,
+        *which_params,
+        *fparams,
+        q.as_of,
+        defs.lookback_days,
     ]
+    return sql, params
 
 
 def _journeys(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, basis: str
 ) -> pd.DataFrame:
-    p = q.quarter(defs)
-    which, which_params = _which(defs, basis)
-    fsql, fparams = q.filters.sql("s")
-    sql = _JOURNEY_SQL.format(which=which, filters=fsql)
-    params = [q.as_of, p.start, p.end, *which_params, *fparams, q.as_of, defs.lookback_days]
+    """One row per (deal, touch in its window), ordered; deals without touches once, touch null."""
+    sql, params = _deal_params(q, defs, basis, _JOURNEY_SQL)
     return con.execute(sql, params).df()
 
 
@@ -137,20 +160,11 @@ def _journeys(
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> Result:
-    rows = []
-    for basis in ("pipeline", "bookings"):
-        j = _journeys(con, q, defs, basis)
-        per_deal = j.groupby("opportunity_id", sort=True).agg(
-            amount=("amount", "first"), touches=("touch_date", "count")
-        )
-        per_deal["basis"] = basis
-        rows.append(per_deal.reset_index())
-    deals = pd.concat(rows, ignore_index=True)
-    sources = _deal_sources(con, q, defs)
-    deals["is_sourced"] = deals["opportunity_id"].map(sources).fillna(False).astype(bool)
-    deals["is_influenced"] = deals["touches"] > 0
-    deals["amount"] = deals["amount"].map(lambda a: 0.0 if a is None or pd.isna(a) else float(a))
-
+    sql, params = _deal_params(q, defs, "both", _INFLUENCE_SQL)
+    deals = con.execute(sql, params).df()
+    sourced = {src: defs.is_marketing(src) for src in deals["source"].dropna().unique()}
+    deals["is_sourced"] = deals["source"].map(sourced).fillna(False).astype(bool)
+    deals["amount"] = deals["amount"].astype(float)
     groups = [
         ("Sourced and influenced", True, True),
         ("Sourced only", True, False),
@@ -160,8 +174,8 @@ def marketing_influenced_pipeline(
     out = []
     for label, src, inf in groups:
         sel = deals[(deals["is_sourced"] == src) & (deals["is_influenced"] == inf)]
-        pipe = sel[sel["basis"] == "pipeline"]
-        won = sel[sel["basis"] == "bookings"]
+        pipe = sel[sel["is_pipeline"]]
+        won = sel[sel["is_won"]]
         out.append(
             {
                 "group": label,
@@ -172,21 +186,9 @@ def marketing_influenced_pipeline(
             }
         )
     table = pd.DataFrame(out)
-    pipe = deals[(deals["basis"] == "pipeline") & deals["is_influenced"]]
+    pipe = deals[deals["is_pipeline"] & deals["is_influenced"]]
     value = round(float(pipe["amount"].sum()), 2)
     return Result("marketing_influenced_pipeline", q, value=value, table=table)
-
-
-def _deal_sources(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> dict[str, bool]:
-    """opportunity_id -> is marketing-sourced, for the deals of P in snapshot S."""
-    p = q.quarter(defs)
-    fsql, fparams = q.filters.sql("s")
-    sql = _DEALS_SQL.format(which="true", filters=fsql)
-    df = con.execute(sql, [q.as_of, p.start, p.end, *fparams]).df()
-    return {
-        oid: defs.is_marketing(src)
-        for oid, src in zip(df["opportunity_id"], df["source"], strict=True)
-    }
 
 
 # --- attribution --------------------------------------------------------------------------
@@ -202,61 +204,72 @@ def touch_weights(
     (the close date of a won deal, the as-of date for open pipeline).
     """
     n = len(touch_days)
-    if n == 0:
-        return {m: [] for m in MODELS}
-    first = [1.0] + [0.0] * (n - 1)
-    last = [0.0] * (n - 1) + [1.0]
-    linear = [1.0 / n] * n
-    if n == 1:
-        u = [1.0]
-    elif n == 2:
-        u = [0.5, 0.5]
-    else:
-        u = [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
-    if n <= 3:
-        w = [1.0 / n] * n  # 1: 100%; 2: 50/50; 3: the three key touches share all (1/3 each)
-    else:
-        lead = _lead_creation_index(touch_days, created_day)
-        w = [0.1 / (n - 3)] * n
-        for i in (0, lead, n - 1):
-            w[i] = 0.3
-    decay = [2.0 ** (-(ref_day - d) / HALF_LIFE_DAYS) for d in touch_days]
-    total = sum(decay)
-    decay = [x / total for x in decay]
-    return {
-        "first_touch": first,
-        "last_touch": last,
-        "linear": linear,
-        "u_shaped": u,
-        "w_shaped": w,
-        "time_decay": decay,
-    }
+    frame = pd.DataFrame(
+        {
+            "deal": [0] * n,
+            "day": touch_days,
+            "created_day": [created_day] * n,
+            "ref_day": [ref_day] * n,
+        }
+    )
+    weights = journey_weights(frame)
+    return {m: [float(x) for x in weights[m]] for m in MODELS}
 
 
-def _lead_creation_index(touch_days: list[int], created_day: int | None) -> int:
-    """The middle touch (not first, not last) nearest the created date; earliest on ties."""
-    middle = range(1, len(touch_days) - 1)
-    if created_day is None:
-        return 1
-    return min(middle, key=lambda i: (abs(touch_days[i] - created_day), i))
+def journey_weights(j: pd.DataFrame) -> pd.DataFrame:
+    """Per-touch weights of every model, vectorised over many journeys.
+
+    `j` has one row per touch, grouped by `deal` and in time order within a deal, with
+    day numbers `day`, `created_day` (may be NaN) and `ref_day`.
+    """
+    out = pd.DataFrame(index=j.index)
+    if j.empty:
+        for m in MODELS:
+            out[m] = pd.Series(dtype=float)
+        return out
+    g = j.groupby("deal", sort=False)
+    i = g.cumcount().to_numpy()
+    n = g["day"].transform("size").to_numpy()
+    first, last = i == 0, i == n - 1
+    out["first_touch"] = first.astype(float)
+    out["last_touch"] = last.astype(float)
+    out["linear"] = 1.0 / n
+    middle_u = 0.2 / np.maximum(n - 2, 1)
+    out["u_shaped"] = np.where(
+        n == 1, 1.0, np.where(n == 2, 0.5, np.where(first | last, 0.4, middle_u))
+    )
+    # W-shaped: the lead-creation touch is the middle touch nearest the created date
+    # (earliest on ties; the first middle touch when there is no created date).
+    day = j["day"].to_numpy(dtype=float)
+    created = j["created_day"].to_numpy(dtype=float)
+    dist = np.where(np.isnan(created), 0.0, np.abs(day - np.nan_to_num(created)))
+    key = np.where(first | last, np.inf, dist * 1e6 + i)
+    lead_key = pd.Series(key, index=j.index).groupby(j["deal"], sort=False).transform("min")
+    is_lead = key == lead_key.to_numpy()
+    middle_w = 0.1 / np.maximum(n - 3, 1)
+    out["w_shaped"] = np.where(n <= 3, 1.0 / n, np.where(first | last | is_lead, 0.3, middle_w))
+    raw = np.exp2(-(j["ref_day"].to_numpy(dtype=float) - day) / HALF_LIFE_DAYS)
+    total = pd.Series(raw, index=j.index).groupby(j["deal"], sort=False).transform("sum")
+    out["time_decay"] = raw / total.to_numpy()
+    return out
 
 
-def _day(d: Any) -> int | None:
-    if d is None or (isinstance(d, float) and math.isnan(d)) or d is pd.NaT:
-        return None
-    return pd.Timestamp(d).date().toordinal()
-
-
-def _round_to_total(credits: dict[str, float], total_cents: int) -> dict[str, float]:
+def _round_to_total(credits: pd.Series, total_cents: int) -> pd.Series:
     """Round channel credits to cents so that they sum exactly to the total (largest remainder)."""
-    keys = sorted(credits)
-    raw = [credits[k] * 100.0 for k in keys]
-    floors = [math.floor(x) for x in raw]
-    short = total_cents - sum(floors)
-    order = sorted(range(len(keys)), key=lambda i: (-(raw[i] - floors[i]), keys[i]))
-    for i in order[: max(short, 0)]:
-        floors[i] += 1
-    return {k: c / 100.0 for k, c in zip(keys, floors, strict=True)}
+    raw = credits.to_numpy(dtype=float) * 100.0
+    floors = np.floor(raw + 1e-6)  # 1e-6 cent absorbs float noise in exact amounts
+    short = int(total_cents - floors.sum())
+    order = sorted(range(len(raw)), key=lambda k: (-(raw[k] - floors[k]), credits.index[k]))
+    for k in order[: max(short, 0)]:
+        floors[k] += 1
+    return pd.Series(floors / 100.0, index=credits.index)
+
+
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    """Dates -> day numbers (float; NaN where missing)."""
+    ts = pd.to_datetime(values)
+    days = (ts - pd.Timestamp("1970-01-01")).dt.days
+    return days.to_numpy(dtype=float, na_value=np.nan)
 
 
 @metric(
@@ -284,45 +297,35 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     if basis not in ("pipeline", "bookings"):
         raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
     j = _journeys(con, q, defs, basis)
-    credits: dict[str, dict[str, float]] = {m: {} for m in MODELS}
-    total_cents = 0
-    as_of_day = q.as_of.toordinal()
-    touched = 0
-    for _, deal in j.groupby("opportunity_id", sort=True):
-        raw_amount = deal["amount"].iloc[0]
-        amount = 0.0 if raw_amount is None or pd.isna(raw_amount) else float(raw_amount)
-        total_cents += round(amount * 100)
-        touches = deal[deal["touch_date"].notna()]
-        if touches.empty:
-            for m in MODELS:
-                credits[m][NO_TOUCH] = credits[m].get(NO_TOUCH, 0.0) + amount
-            continue
-        touched += 1
-        days = [int(_day(d) or 0) for d in touches["touch_date"]]
-        created = _day(deal["created_date"].iloc[0])
-        close = _day(deal["close_date"].iloc[0])
-        ref = close if bool(deal["is_won"].iloc[0]) and close is not None else as_of_day
-        weights = touch_weights(days, created, ref)
-        channels = [
-            UNKNOWN_CHANNEL if c is None or (isinstance(c, float) and pd.isna(c)) else str(c)
-            for c in touches["channel"]
-        ]
-        for m in MODELS:
-            for ch, w in zip(channels, weights[m], strict=True):
-                credits[m][ch] = credits[m].get(ch, 0.0) + amount * w
-    channels_all = sorted({ch for m in MODELS for ch in credits[m]})
-    for m in MODELS:
-        for ch in channels_all:
-            credits[m].setdefault(ch, 0.0)
-    rounded = {m: _round_to_total(credits[m], total_cents) for m in MODELS}
+    j["amount"] = j["amount"].astype(float)
+    per_deal = j.drop_duplicates("opportunity_id")
+    total_cents = int(round(float(per_deal["amount"].sum()) * 100))
+    touched = j[j["touch_date"].notna()].copy()
+    untouched = per_deal[~per_deal["opportunity_id"].isin(touched["opportunity_id"])]
+    touched["deal"] = touched["opportunity_id"]
+    touched["day"] = _day_numbers(touched["touch_date"])
+    touched["created_day"] = _day_numbers(touched["created_date"])
+    close_day = _day_numbers(touched["close_date"])
+    as_of_day = float((pd.Timestamp(q.as_of) - pd.Timestamp("1970-01-01")).days)
+    won = touched["is_won"].fillna(False).astype(bool).to_numpy()
+    touched["ref_day"] = np.where(won & ~np.isnan(close_day), close_day, as_of_day)
+    touched["channel"] = touched["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
+    weights = journey_weights(touched)
+    credit = weights.mul(touched["amount"], axis=0)
+    credit["channel"] = touched["channel"]
+    by_channel = credit.groupby("channel")[list(MODELS)].sum()
+    if len(untouched):
+        by_channel.loc[NO_TOUCH] = float(untouched["amount"].sum())
+    by_channel = by_channel.sort_index()
+    rounded = {m: _round_to_total(by_channel[m], total_cents) for m in MODELS}
     table = pd.DataFrame(
-        [{"channel": ch, **{m: rounded[m][ch] for m in MODELS}} for ch in channels_all],
-        columns=["channel", *MODELS],
+        {"channel": by_channel.index, **{m: rounded[m].to_numpy() for m in MODELS}}
     )
-    deals = int(j["opportunity_id"].nunique()) if len(j) else 0
+    table = table.reset_index(drop=True)
+    deals = len(per_deal)
     note = (
-        f"{basis}: {deals} deals, {touched} with touches; total ${total_cents / 100:,.2f} "
-        "credited under each model"
+        f"{basis}: {deals} deals, {deals - len(untouched)} with touches; total "
+        f"${total_cents / 100:,.2f} credited under each model"
     )
     return Result("attribution", q, table=table, note=note)
 
