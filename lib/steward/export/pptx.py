@@ -21,8 +21,9 @@ import duckdb
 import pandas as pd
 from pptx import Presentation
 from pptx.dml.color import RGBColor
-from pptx.enum.shapes import MSO_CONNECTOR, MSO_SHAPE
+from pptx.enum.shapes import MSO_CONNECTOR
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.oxml.ns import qn
 from pptx.presentation import Presentation as PresentationT
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
@@ -115,8 +116,9 @@ def _text(
     align: PP_ALIGN = PP_ALIGN.LEFT,
     anchor: MSO_ANCHOR = MSO_ANCHOR.TOP,
     space_after: int = 0,
-    bullet: str = "",
+    listing: str = "",
 ) -> Any:
+    """A text box, one paragraph per line; listing 'bullet' or 'number' hangs the indent."""
     box = slide.shapes.add_textbox(Emu(left), Emu(top), Emu(width), Emu(height))
     tf = box.text_frame
     tf.word_wrap = True
@@ -127,8 +129,10 @@ def _text(
         p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
         p.alignment = align
         p.space_after = Pt(space_after)
+        if listing:
+            _hang(p, listing, size)
         run = p.add_run()
-        run.text = f"{bullet}{line}"
+        run.text = line
         run.font.name = FONT
         run.font.size = Pt(size)
         run.font.bold = bold
@@ -140,6 +144,22 @@ def title_lines(text: str, size: int) -> int:
     """Lines a bold title wraps to across the content width (conservative glyph width)."""
     chars_per_line = int(CONTENT_W / Emu(int(Pt(size) * 0.62)))
     return max(1, -(-len(text) // max(1, chars_per_line)))
+
+
+def _hang(paragraph: Any, listing: str, size: int) -> None:
+    """Bullet or auto-number with a hanging indent (DrawingML a:pPr marL/indent)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    hang = int(Pt(size) * (1.1 if listing == "bullet" else 1.6))
+    ppr.set("marL", str(hang))
+    ppr.set("indent", str(-hang))
+    color = ppr.makeelement(qn("a:buClr"), {})
+    srgb = color.makeelement(qn("a:srgbClr"), {"val": str(ACCENT)})
+    color.append(srgb)
+    ppr.append(color)
+    if listing == "bullet":
+        ppr.append(ppr.makeelement(qn("a:buChar"), {"char": "•"}))
+    else:
+        ppr.append(ppr.makeelement(qn("a:buAutoNum"), {"type": "arabicPeriod"}))
 
 
 def _title(slide: Slide, text: str, kicker: str, size: int = 28) -> int:
@@ -182,22 +202,41 @@ def _footer(slide: Slide, data: PackData, page: int, total: int) -> None:
     )
     line.line.color.rgb = RULE
     line.line.width = Pt(0.75)
+    _no_shadow(line)
     half = int(CONTENT_W / 2)
     _text(slide, MARGIN, y, half, Inches(0.3), data.footer_left, 9, color=MUTED)
     right = f"{data.footer_right} · {page}/{total}"
     _text(slide, MARGIN + half, y, half, Inches(0.3), right, 9, color=MUTED, align=PP_ALIGN.RIGHT)
 
 
+def _rule(slide: Slide, left: int, top: int, width: int, color: RGBColor, weight: float) -> None:
+    line = slide.shapes.add_connector(
+        MSO_CONNECTOR.STRAIGHT, Emu(left), Emu(top), Emu(left + width), Emu(top)
+    )
+    line.line.color.rgb = color
+    line.line.width = Pt(weight)
+    _no_shadow(line)
+
+
+def _no_shadow(shape: Any) -> None:
+    """Drop the theme's effect (a soft shadow under lines in the default template)."""
+    sppr = shape._element.spPr
+    if sppr.find(qn("a:effectLst")) is None:
+        sppr.append(sppr.makeelement(qn("a:effectLst"), {}))
+    style = shape._element.find(qn("p:style"))
+    if style is not None:  # LibreOffice still applies the style's effectRef
+        shape._element.remove(style)
+
+
+def value_size(text: str) -> int:
+    """Big-number font size that keeps a KPI value on one line of its tile."""
+    return 40 if len(text) <= 7 else 32 if len(text) <= 9 else 26
+
+
 def _new_slide(prs: PresentationT, title: str, kicker: str, size: int = 28) -> Slide:
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
     _title(slide, title, kicker, size)
     return slide
-
-
-def _flat(shape: Any) -> None:
-    """No outline and no theme shadow: flat accent shapes."""
-    shape.line.fill.background()
-    shape.shadow.inherit = False
 
 
 def _picture(slide: Slide, png: bytes, top: int = CHART_TOP, height: int = CHART_H) -> None:
@@ -211,12 +250,12 @@ def _picture(slide: Slide, png: bytes, top: int = CHART_TOP, height: int = CHART
 # ---- slides ------------------------------------------------------------------------------
 def title_slide(prs: PresentationT, data: PackData) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
-    bar = slide.shapes.add_shape(
-        MSO_SHAPE.RECTANGLE, MARGIN, Inches(2.3), Inches(0.12), Inches(2.2)
+    accent = slide.shapes.add_connector(
+        MSO_CONNECTOR.STRAIGHT, MARGIN, Inches(2.3), MARGIN, Inches(4.5)
     )
-    bar.fill.solid()
-    bar.fill.fore_color.rgb = ACCENT
-    _flat(bar)
+    accent.line.color.rgb = ACCENT
+    accent.line.width = Pt(9)
+    _no_shadow(accent)
     title = slide.shapes.title
     assert title is not None
     title.left, title.top = Emu(MARGIN + Inches(0.4)), Inches(2.2)
@@ -252,12 +291,7 @@ def kpi_slide(prs: PresentationT, data: PackData) -> None:
         r, c = divmod(i, cols)
         left = MARGIN + c * (tile_w + gap)
         top = Inches(1.85) + r * (tile_h + gap)
-        rule = slide.shapes.add_shape(
-            MSO_SHAPE.RECTANGLE, Emu(left), Emu(top), Emu(tile_w), Inches(0.05)
-        )
-        rule.fill.solid()
-        rule.fill.fore_color.rgb = ACCENT
-        _flat(rule)
+        _rule(slide, left, top, tile_w, ACCENT, 3.0)
         label = k.label if k.period == data.q.period else f"{k.label} ({k.period})"
         _text(slide, left, top + Inches(0.12), tile_w, Inches(0.4), label, 14, color=MUTED)
         _text(
@@ -267,7 +301,7 @@ def kpi_slide(prs: PresentationT, data: PackData) -> None:
             tile_w,
             Inches(0.9),
             k.formatted,
-            40,
+            value_size(k.formatted),
             bold=True,
             color=ACCENT,
         )
@@ -304,7 +338,7 @@ def story_slide(prs: PresentationT, data: PackData) -> None:
         items,
         20,
         space_after=12,
-        bullet="•  ",
+        listing="bullet",
     )
 
 
@@ -334,11 +368,21 @@ def risks_slide(prs: PresentationT, data: PackData) -> None:
         [s.text for s in data.story.section("risks")],
         16,
         space_after=10,
-        bullet="•  ",
+        listing="bullet",
     )
     _text(slide, right, Inches(1.6), half, Inches(0.4), "Decisions", 18, bold=True, color=ACCENT)
-    decisions = [f"{i}.  {s.text}" for i, s in enumerate(data.story.section("decisions"), 1)]
-    _text(slide, right, Inches(2.1), half, Inches(4.6), decisions, 16, space_after=10)
+    decisions = [s.text for s in data.story.section("decisions")]
+    _text(
+        slide,
+        right,
+        Inches(2.1),
+        half,
+        Inches(4.6),
+        decisions,
+        16,
+        space_after=10,
+        listing="number",
+    )
 
 
 APPENDIX_METRICS = (
@@ -399,10 +443,17 @@ def _cell(
 # ---- assembly ------------------------------------------------------------------------------
 def figures(data: PackData) -> dict[str, Any]:
     """The dashboard's charts for this pack (titles live on the slides, not in the PNGs)."""
+    coverage = data.coverage
+    if coverage is not None and not coverage.empty:  # the board looks at this and next quarter
+        coverage = coverage[coverage["offset"] <= 1]
+    bridge = data.waterfall
+    if bridge is not None and not bridge.empty:  # empty buckets are noise on a slide
+        keep = bridge["kind"].isin(["start", "end"]) | (bridge["count"].fillna(0) > 0)
+        bridge = bridge[keep]
     figs = {
         "funnel": charts.funnel_chart(data.funnel, measure="amount", title=" "),
-        "coverage": charts.coverage_chart(data.coverage, title=" "),
-        "waterfall": charts.waterfall_chart(data.waterfall, title=" "),
+        "coverage": charts.coverage_chart(coverage, title=" "),
+        "waterfall": charts.waterfall_chart(bridge, title=" "),
         "forecast": charts.forecast_range_chart(data.forecast, target=data.target, title=" "),
     }
     for fig in figs.values():
@@ -421,7 +472,7 @@ def _chart_notes(data: PackData) -> dict[str, tuple[str, str]]:
             "Open deals closing in the quarter, by amount; grey stages are not yet qualified.",
         ),
         "coverage": (
-            cov or f"Coverage by quarter and segment, {data.q.period} and the next three quarters",
+            cov or f"Coverage by segment, {data.q.period} and next quarter",
             "Open qualified pipeline / (bookings target - won to date); dashed line = goal.",
         ),
         "waterfall": (
