@@ -15,7 +15,7 @@ import argparse
 import json
 import math
 import sys
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -112,10 +112,10 @@ def _plain(x: Any) -> Any:
         return float(x)
     if isinstance(x, float) and math.isnan(x):
         return None
+    if isinstance(x, datetime):  # pandas Timestamps too; dates in the store have no time
+        return x.date().isoformat() if x.time() == time() else x.isoformat()
     if isinstance(x, date):
         return x.isoformat()
-    if isinstance(x, pd.Timestamp):
-        return x.date().isoformat()
     return x
 
 

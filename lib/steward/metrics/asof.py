@@ -269,6 +269,8 @@ def coverage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Res
     val, cnote = coverage_value(
         open_pipeline_amount(con, q, defs), won_amount(con, q, defs), target
     )
+    if target is None:  # the target note says which target is missing
+        cnote = None
     return Result("coverage", q, val, note=_join_notes(cnote, tnote, _other_filter_note(q)))
 
 
