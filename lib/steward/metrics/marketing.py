@@ -12,7 +12,7 @@ both ends included. A touch dated after the as-of date is ignored (no peeking).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
@@ -332,7 +332,8 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
 
 # --- closed-won curve ---------------------------------------------------------------------
 
-_COHORT_SQL = """
+# Each opportunity's latest state up to S from the raw snapshots (any as-of date).
+_COHORT_RAW_SQL = """
 with history as (
   select s.opportunity_id,
          arg_max(s.segment, s.snapshot_date) as segment,
@@ -344,8 +345,8 @@ with history as (
          arg_max(s.amount, s.snapshot_date) as amount,
          arg_max(s.is_won, s.snapshot_date) as is_won,
          arg_max(s.close_date, s.snapshot_date) as close_date,
-         min(s.created_date) as created_date,
-         bool_or(s.stage in (select unnest(?::varchar[]))) as reached_qualified
+         arg_max(s.created_date, s.snapshot_date) as created_date,
+         bool_or(list_contains(?::varchar[], s.stage)) as reached_qualified
   from snapshots s
   where s.snapshot_date <= ?
   group by s.opportunity_id
@@ -354,6 +355,51 @@ select h.opportunity_id, h.source, h.amount, h.is_won, h.close_date, h.created_d
 from history h
 where h.reached_qualified and h.created_date is not null{filters}
 """
+
+# The same from the derived per-opportunity tables, valid when S is on or after the
+# latest loaded snapshot (opp_facts holds each deal's latest row).
+_COHORT_FACTS_SQL = """
+with reached as (
+  select distinct e.opp_key
+  from stage_entries e
+  where list_contains(?::varchar[], e.stage)
+),
+facts as (
+  select h.opportunity_id, h.source, h.amount, h.is_won, h.close_date, h.created_date
+  from opp_facts h
+  join reached r using (opp_key)
+  where h.created_date is not null{filters}
+)
+select * from facts
+"""
+
+
+def _facts_are_current(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """True when the derived per-opportunity tables reflect every snapshot up to `as_of`."""
+    try:
+        rows = con.execute(
+            "select (select max(snapshot_date) from derived_dates), "
+            "(select max(snapshot_date) from snapshots)"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return False
+    derived_last, last = rows[0]
+    return derived_last is not None and derived_last == last and as_of >= last
+
+
+def _cohort_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    stages = [*qualified_open_stages(defs), defs.won_stage.name]
+    fsql, fparams = q.filters.sql("h")
+    if _facts_are_current(con, q.as_of):
+        return con.execute(_COHORT_FACTS_SQL.format(filters=fsql), [stages, *fparams]).df()
+    return con.execute(_COHORT_RAW_SQL.format(filters=fsql), [stages, q.as_of, *fparams]).df()
+
+
+def _quarter_index(dates: pd.Series, start_month: int) -> np.ndarray:
+    """Fiscal quarter number (any consistent integer) of each date, vectorised."""
+    ts = pd.to_datetime(dates)
+    months = ts.dt.year.to_numpy() * 12 + ts.dt.month.to_numpy() - 1 - (start_month - 1)
+    return months // 3
 
 
 @metric(
@@ -377,49 +423,48 @@ where h.reached_qualified and h.created_date is not null{filters}
 def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     max_weeks = int(q.option("max_weeks", 52))
     n_cohorts = int(q.option("cohorts", 8))
-    won_and_qualified = [*qualified_open_stages(defs), defs.won_stage.name]
-    fsql, fparams = q.filters.sql("h")
-    df = con.execute(_COHORT_SQL.format(filters=fsql), [won_and_qualified, q.as_of, *fparams]).df()
+    df = _cohort_deals(con, q, defs)
     cols = ["cohort", "source", "week", "deals", "cohort_amount", "won_amount", "pct_won"]
     if df.empty:
         return Result("closed_won_curve", q, table=pd.DataFrame(columns=cols), note="no cohorts")
     sm = defs.fiscal_year_start_month
-    df["amount"] = df["amount"].map(lambda a: 0.0 if a is None or pd.isna(a) else float(a))
-    df["source"] = df["source"].fillna("(blank)")
-    created = [pd.Timestamp(d).date() for d in df["created_date"]]
-    df["quarter"] = [quarter_of(d, sm) for d in created]
-    close = [None if pd.isna(d) else pd.Timestamp(d).date() for d in df["close_date"]]
-    weeks = [
-        max((c - d).days // 7, 0) if won and c is not None else -1
-        for c, d, won in zip(close, created, df["is_won"].fillna(False), strict=True)
-    ]
-    df["win_week"] = weeks
-    cohorts = sorted(set(df["quarter"]))[-n_cohorts:]
+    amount = df["amount"].astype(float).fillna(0.0).to_numpy()
+    source = df["source"].fillna("(blank)").astype(str).to_numpy()
+    created = pd.to_datetime(df["created_date"])
+    close = pd.to_datetime(df["close_date"])
+    won = df["is_won"].fillna(False).astype(bool).to_numpy()
+    days = (close - created).dt.days.to_numpy(dtype=float, na_value=np.nan)
+    win_week = np.where(won & ~np.isnan(days), np.maximum(np.nan_to_num(days), 0) // 7, -1)
+    qidx = _quarter_index(df["created_date"], sm)
+    first_day = {k: created[qidx == k].min().date() for k in np.unique(qidx)}
+    quarters = {k: quarter_of(d, sm) for k, d in first_day.items()}
     out = []
-    for cq in cohorts:
-        part = df[df["quarter"] == cq]
+    for k in sorted(quarters)[-n_cohorts:]:
+        cq = quarters[k]
+        in_cohort = qidx == k
         age = min(max_weeks, max((q.as_of - cq.start).days // 7, 0))
-        for src in ["All", *sorted(part["source"].unique())]:
-            sel = part if src == "All" else part[part["source"] == src]
-            total = float(sel["amount"].sum())
-            won = sel[sel["win_week"] >= 0]
+        for src in ["All", *sorted(set(source[in_cohort]))]:
+            sel = in_cohort if src == "All" else in_cohort & (source == src)
+            total = float(amount[sel].sum())
+            won_sel = sel & (win_week >= 0)
             by_week = np.bincount(
-                np.minimum(won["win_week"].to_numpy(dtype=int), age + 1),
-                weights=won["amount"].to_numpy(dtype=float),
+                np.minimum(win_week[won_sel], age + 1).astype(int),
+                weights=amount[won_sel],
                 minlength=age + 2,
             )
             cum = np.cumsum(by_week[: age + 1])
+            n_deals = int(sel.sum())
             for w in range(age + 1):
                 out.append(
-                    {
-                        "cohort": cq.label,
-                        "source": src,
-                        "week": w,
-                        "deals": len(sel),
-                        "cohort_amount": round(total, 2),
-                        "won_amount": round(float(cum[w]), 2),
-                        "pct_won": (float(cum[w]) / total) if total > 0 else None,
-                    }
+                    (
+                        cq.label,
+                        src,
+                        w,
+                        n_deals,
+                        round(total, 2),
+                        round(float(cum[w]), 2),
+                        float(cum[w]) / total if total > 0 else None,
+                    )
                 )
     return Result("closed_won_curve", q, table=pd.DataFrame(out, columns=cols))
 
