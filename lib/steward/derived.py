@@ -35,10 +35,6 @@ from datetime import date
 
 import duckdb
 
-# Appending more than this many new last dates at once (e.g. the demo's two years) is
-# cheaper as one set-based rebuild of the per-opportunity tables than date by date.
-_INCREMENTAL_MAX_DATES = 3
-
 _DDL = [
     "create table if not exists derived_dates (snapshot_date date not null)",
     "create table if not exists opp_keys (opp_key integer not null, opportunity_id varchar not null)",
@@ -167,14 +163,18 @@ from fresh
 
 _ENTRIES_APPEND_SQL = """
 insert into stage_entries
-with day as (
-  select k.opp_key, s.stage, s.snapshot_date, s.amount, s.source, s.segment
+with days as (
+  select k.opp_key, s.stage, min(s.snapshot_date) as entered_date,
+         arg_min_null(s.amount, s.snapshot_date) as amount,
+         arg_min_null(s.source, s.snapshot_date) as source,
+         arg_min_null(s.segment, s.snapshot_date) as segment
   from snapshots s
   join opp_keys k on k.opportunity_id = s.opportunity_id
-  where s.snapshot_date = ? and s.stage is not null
+  where s.snapshot_date in (select unnest(?::date[])) and s.stage is not null
+  group by k.opp_key, s.stage
 )
-select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment
-from day d
+select d.opp_key, d.stage, d.entered_date, d.amount, d.source, d.segment
+from days d
 anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage
 """
 
@@ -204,15 +204,17 @@ group by k.opp_key, k.opportunity_id
 
 
 def _facts_append_sql() -> str:
-    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    latest = ",\n       ".join(f"arg_max_null(s.{c}, s.snapshot_date)" for c in _FACT_ATTRS)
     return f"""
 insert into opp_facts
-select k.opp_key, k.opportunity_id, coalesce(o.first_seen, s.snapshot_date), s.snapshot_date,
-       {cols}
+select k.opp_key, k.opportunity_id, coalesce(min(o.first_seen), min(s.snapshot_date)),
+       max(s.snapshot_date),
+       {latest}
 from snapshots s
 join opp_keys k on k.opportunity_id = s.opportunity_id
 left join _old_first_seen o on o.opp_key = k.opp_key
-where s.snapshot_date = ?
+where s.snapshot_date in (select unnest(?::date[]))
+group by k.opp_key, k.opportunity_id
 """  # noqa: S608 - column names from the constant above
 
 
@@ -235,23 +237,30 @@ def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     con.execute(_PAIR_SQL, [prev, d, prev, d])
 
 
-def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
-    """Bring every derived table forward by one new last snapshot date d."""
-    con.execute(_NEW_KEYS_SQL, [[d]])
-    _pair(con, prev, d)
-    con.execute(_ENTRIES_APPEND_SQL, [d])
+def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]) -> None:
+    """Bring every derived table forward by new snapshot dates, all after `prev`.
+
+    Work is proportional to the new snapshots: one join per new pair, and the facts and
+    stage entries of the opportunities that appear in them.
+    """
+    con.execute(_NEW_KEYS_SQL, [dates])
+    for d in dates:
+        _pair(con, prev, d)
+        prev = d
+    con.execute(_ENTRIES_APPEND_SQL, [dates])
     con.execute(
         "create or replace temp table _old_first_seen as "
         "select f.opp_key, f.first_seen from opp_facts f "
-        "semi join (select k.opp_key from snapshots s join opp_keys k "
-        "  on k.opportunity_id = s.opportunity_id where s.snapshot_date = ?) n "
+        "semi join (select distinct k.opp_key from snapshots s join opp_keys k "
+        "  on k.opportunity_id = s.opportunity_id "
+        "  where s.snapshot_date in (select unnest(?::date[]))) n "
         "  on n.opp_key = f.opp_key",
-        [d],
+        [dates],
     )
     con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
-    con.execute(_facts_append_sql(), [d])
+    con.execute(_facts_append_sql(), [dates])
     con.execute("drop table _old_first_seen")
-    con.execute("insert into derived_dates values (?)", [d])
+    con.executemany("insert into derived_dates values (?)", [[d] for d in dates])
 
 
 def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
@@ -289,13 +298,10 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     appended = all(d in existing for d in changed) and (
         last_known is None or changed[0] > last_known
     )
-    if appended and len(changed) <= _INCREMENTAL_MAX_DATES:
-        prev = last_known
-        for d in changed:
-            _append_one(con, prev, d)
-            prev = d
+    if appended:
+        _append(con, last_known, changed)
         return
-    # General case: a date replaced or deleted in the middle, or many dates at once.
+    # General case: a date replaced or deleted in the middle.
     # The pairs ending at a changed date, or at the first loaded date after one, change.
     con.execute(_NEW_KEYS_SQL, [[d for d in changed if d in existing]])
     gone = {d for d in known if d not in existing}

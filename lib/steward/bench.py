@@ -1,0 +1,590 @@
+"""The benchmark: `python -m steward.bench [--opportunities N] [--weeks W] [--repeat R]`.
+
+Builds a store with the demo generator (N opportunities × W weekly snapshots; the
+defaults give ~10M snapshot rows), then reports:
+
+- load time (and rows), peak memory (ru_maxrss of this process);
+- every registered metric's median and p90 latency for the latest snapshot and its
+  current period, as-of and history-wide apart, against the targets (as-of ≤ 50 ms,
+  history ≤ 300 ms);
+- the page bundles (every metric one page needs, run back to back) against 1 s;
+- appending one more weekly snapshot through store.commit_snapshots, derived tables
+  included, against 3 s;
+- the history-wide metrics computed the naive way (plain SQL windows over the raw
+  snapshot table) in the same run, the ratio to the derived-table version, and whether
+  both give the same answer.
+
+Output: a readable table on stdout and the same figures as JSON (--json).
+docs/benchmark.md describes the format and the figures measured on the 2-core box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from steward import definitions, store
+from steward.definitions import Definitions
+from steward.metrics import REGISTRY, Query, compute, current_period, drill
+
+TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 3000.0}
+DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "bench.duckdb"
+
+# The metrics each page of the app needs (ids missing from the registry are skipped).
+PAGES: dict[str, list[str]] = {
+    "board story": [
+        "open_pipeline",
+        "weighted_pipeline",
+        "won_to_date",
+        "bookings_target",
+        "coverage",
+        "coverage_goal",
+        "marketing_sourced_share",
+        "forecast_commit",
+        "forecast_best_case",
+        "waterfall",
+        "kpi_trend",
+        "win_rate_count",
+        "win_rate_value",
+        "trust_score",
+    ],
+    "funnel": [
+        "funnel_asof",
+        "funnel_cohort",
+        "win_rate_count",
+        "win_rate_value",
+        "time_in_stage",
+        "stalled_deals",
+        "sales_cycle_days",
+        "pipeline_velocity",
+    ],
+    "forecast": [
+        "forecast_commit",
+        "forecast_best_case",
+        "forecast_weighted",
+        "forecast_historical",
+        "forecast_range",
+        "coverage_matrix",
+        "forecast_backtest",
+    ],
+    "changes": ["waterfall", "waterfall_trend", "slippage", "push_counts", "kpi_trend"],
+    "drilldown": [
+        "drill:open_pipeline",
+        "drill:waterfall:Pushed out",
+        "drill:funnel_asof:Proposal",
+        "drill:stalled_deals",
+    ],
+    "marketing": [
+        "marketing_sourced_pipeline",
+        "marketing_sourced_share",
+        "marketing_influenced_pipeline",
+        "attribution",
+        "closed_won_curve",
+        "speed_to_lead",
+        "pipeline_created",
+    ],
+}
+
+
+@dataclass
+class Timing:
+    name: str
+    scope: str
+    median_ms: float | None
+    p90_ms: float | None
+    target_ms: float | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool | None:
+        if self.median_ms is None or self.target_ms is None:
+            return None
+        return self.median_ms <= self.target_ms
+
+
+@dataclass
+class Report:
+    opportunities: int
+    weeks: int
+    repeat: int
+    generator: str
+    db: str
+    machine: str
+    rows: int = 0
+    snapshots: int = 0
+    load_s: float = 0.0
+    as_of: str = ""
+    period: str = ""
+    metrics: list[Timing] = field(default_factory=list)
+    pages: list[Timing] = field(default_factory=list)
+    append_ms: float | None = None
+    append_rows: int = 0
+    naive: list[dict[str, Any]] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, float]:
+    """(median ms, p90 ms) of `repeat` calls after `warmup` unmeasured ones."""
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t0) * 1000.0)
+    runs.sort()
+    p90 = runs[min(len(runs) - 1, int(round(0.9 * (len(runs) - 1))))]
+    return statistics.median(runs), p90
+
+
+# ---- building the database --------------------------------------------------------------
+def build(
+    db: Path, opportunities: int, weeks: int, defs: Definitions, say: Callable[[str], None]
+) -> tuple[str, float]:
+    """Fill a fresh store at db; returns (generator name, seconds)."""
+    for p in (db, db.with_name(db.name + ".wal")):
+        if p.exists():
+            p.unlink()
+    t0 = time.perf_counter()
+    try:
+        from steward import demo
+    except ImportError:  # pragma: no cover - the demo module ships with the product
+        demo = None  # type: ignore[assignment]
+    if demo is not None and opportunities >= 50:
+        demo.load(db, opportunities=opportunities, weeks=weeks, replace=True, progress=say)
+        return "steward.demo", time.perf_counter() - t0
+    build_synthetic(db, opportunities, weeks, defs, say)
+    return "steward.benchgen", time.perf_counter() - t0
+
+
+def build_synthetic(
+    db: Path, opportunities: int, weeks: int, defs: Definitions, say: Callable[[str], None]
+) -> None:
+    """The fallback generator: 13 weekly snapshots per import, like the demo."""
+    from steward.benchgen import Generator
+
+    gen = Generator(defs, opportunities, weeks)
+    with store.writer(db) as con:
+        for first in range(0, weeks, 13):
+            frame = pd.concat(list(gen.frames(range(first, min(first + 13, weeks)))))
+            store.commit_snapshots(con, frame, file_name="bench synthetic")
+            say(f"weeks {first}..{min(first + 13, weeks) - 1}: {len(frame):,} rows")
+
+
+def next_week_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One more weekly snapshot: the last one a week later, with some deals moved on
+    (every 7th open deal one stage up, every 11th amount +10%, every 13th pushed 90 days)."""
+    last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
+    frame = con.execute(
+        f"select {', '.join(store.SNAPSHOT_COLUMNS)} from snapshots where snapshot_date = ? "  # noqa: S608
+        "order by opportunity_id",
+        [last],
+    ).df()
+    defs = definitions.load()
+    order = [s.name for s in defs.open_stages]
+    nxt = {a: b for a, b in zip(order, order[1:], strict=False)}
+    n = len(frame)
+    idx = pd.RangeIndex(n)
+    open_ = ~frame["is_closed"].fillna(False).astype(bool)
+    move = open_ & (idx % 7 == 0)
+    frame.loc[move, "stage"] = frame.loc[move, "stage"].map(lambda s: nxt.get(s, s))
+    grow = idx % 11 == 0
+    frame.loc[grow, "amount"] = frame.loc[grow, "amount"].map(
+        lambda a: None if a is None or pd.isna(a) else round(float(a) * 1.1, 2)
+    )
+    push = open_ & (idx % 13 == 0)
+    frame.loc[push, "close_date"] = pd.to_datetime(frame.loc[push, "close_date"]) + pd.Timedelta(
+        days=90
+    )
+    frame["snapshot_date"] = pd.Timestamp(last + timedelta(days=7))
+    return frame
+
+
+def measure_append(db: Path) -> tuple[float, int]:
+    """Milliseconds to commit one more weekly snapshot (derived tables included)."""
+    with store.writer(db) as con:
+        frame = next_week_frame(con)
+        t0 = time.perf_counter()
+        store.commit_snapshots(con, frame, file_name="bench: one more week")
+        return (time.perf_counter() - t0) * 1000.0, len(frame)
+
+
+# ---- metric timings ---------------------------------------------------------------------
+def query_for(con: duckdb.DuckDBPyConnection, defs: Definitions) -> Query:
+    dates = [
+        r[0] for r in con.execute("select snapshot_date from derived_dates order by 1").fetchall()
+    ]
+    as_of = dates[-1]
+    return Query(
+        as_of=as_of,
+        period=current_period(as_of, defs),
+        compare_to=dates[-2] if len(dates) > 1 else None,
+    )
+
+
+def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions) -> Any:
+    """Run one bundle item: a metric id, or 'drill:<id>[:<selection>]'."""
+    if not item.startswith("drill:"):
+        return compute(con, item, q, defs)
+    _, mid, *sel = item.split(":")
+    key = {"waterfall": "bucket", "funnel_asof": "stage"}.get(mid, "stage")
+    return drill(con, mid, q, defs, **({key: sel[0]} if sel else {}))
+
+
+def time_metrics(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, repeat: int
+) -> list[Timing]:
+    out = []
+    for mid, m in REGISTRY.items():
+        try:
+            med, p90 = timed(lambda mid=mid: compute(con, mid, q, defs), repeat)
+            out.append(Timing(mid, m.scope, med, p90, TARGET_MS[m.scope]))
+        except Exception as exc:  # a broken metric is reported, not fatal
+            out.append(Timing(mid, m.scope, None, None, TARGET_MS[m.scope], repr(exc)[:200]))
+    return out
+
+
+def time_pages(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, repeat: int
+) -> list[Timing]:
+    out = []
+    for page, items in PAGES.items():
+        present = [i for i in items if i.split(":")[1 if i.startswith("drill:") else 0] in REGISTRY]
+
+        def run(present: list[str] = present) -> None:
+            for item in present:
+                call(con, item, q, defs)
+
+        try:
+            med, p90 = timed(run, repeat)
+            out.append(Timing(page, "page", med, p90, TARGET_MS["page"]))
+        except Exception as exc:
+            out.append(Timing(page, "page", None, None, TARGET_MS["page"], repr(exc)[:200]))
+    return out
+
+
+# ---- naive versions on the raw snapshot table ----------------------------------------------
+def _stage_arrays(defs: Definitions) -> tuple[list[str], list[int]]:
+    from steward.metrics.history_sql import reach_ranks
+
+    names, ranks, _c, _w = reach_ranks(defs)
+    return names, ranks
+
+
+def naive_win_rate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> float | None:
+    qt = q.quarter(defs)
+    names, ranks = _stage_arrays(defs)
+    row = con.execute(
+        """
+        with rows as (
+          select opportunity_id, snapshot_date, amount, close_date, is_closed, is_won,
+                 (?::integer[])[list_position(?::varchar[], stage)] as reach_rank
+          from snapshots where snapshot_date <= ?
+        ),
+        per_opp as (
+          select opportunity_id, max(reach_rank) as reach_rank,
+                 arg_max(struct_pack(c := is_closed, w := is_won, d := close_date), snapshot_date)
+                   as st
+          from rows group by opportunity_id
+        )
+        select count(*) filter (where st.w), count(*) filter (where not st.w)
+        from per_opp
+        where st.c and st.d >= ? and st.d < ? and (st.w or reach_rank >= ?)
+        """,
+        [ranks, names, q.as_of, qt.start, qt.end, defs.qualified_rank],
+    ).fetchall()[0]
+    won, lost = int(row[0]), int(row[1])
+    return won / (won + lost) if won + lost else None
+
+
+def naive_cohort_reached(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[int]:
+    qt = q.quarter(defs)
+    names, ranks = _stage_arrays(defs)
+    levels = len(defs.open_stages) + 1
+    rows = con.execute(
+        """
+        with per_opp as (
+          select opportunity_id,
+                 max((?::integer[])[list_position(?::varchar[], stage)]) as reach_rank,
+                 coalesce(arg_max_null(created_date, snapshot_date), min(snapshot_date)) as created
+          from snapshots where snapshot_date <= ?
+          group by opportunity_id
+        )
+        select reach_rank, count(*) from per_opp
+        where created >= ? and created < ? and reach_rank >= 0
+        group by 1
+        """,
+        [ranks, names, q.as_of, qt.start, qt.end],
+    ).fetchall()
+    return [sum(n for r, n in rows if r >= k) for k in range(levels)]
+
+
+def naive_time_in_stage(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[float | None]:
+    names, ranks = _stage_arrays(defs)
+    closed = [s.is_closed for s in defs.stages]
+    since = q.as_of - timedelta(days=365)
+    rows = con.execute(
+        """
+        with rows as (
+          select opportunity_id, snapshot_date, stage,
+                 (?::integer[])[list_position(?::varchar[], stage)] as reach_rank,
+                 (?::boolean[])[list_position(?::varchar[], stage)] as closed_stage,
+                 lag(stage) over (partition by opportunity_id order by snapshot_date) as prev_stage
+          from snapshots where snapshot_date <= ?
+        ),
+        entries as (
+          select opportunity_id, stage, min(reach_rank) as reach_rank,
+                 min(snapshot_date) as entered
+          from rows where not closed_stage group by opportunity_id, stage
+        ),
+        moves as (
+          select * from rows where prev_stage is null or prev_stage <> stage
+        ),
+        stays as (
+          select e.stage, e.entered, min(m.snapshot_date) as exit_date
+          from entries e join moves m on m.opportunity_id = e.opportunity_id
+           and m.snapshot_date > e.entered
+           and (m.closed_stage or m.reach_rank > e.reach_rank)
+          group by e.opportunity_id, e.stage, e.entered
+        )
+        select stage, median(exit_date - entered) from stays where exit_date > ?
+        group by stage
+        """,
+        [ranks, names, closed, names, q.as_of, since],
+    ).fetchall()
+    by = {r[0]: float(r[1]) for r in rows}
+    return [by.get(s.name) for s in defs.open_stages]
+
+
+def naive_waterfall_ends(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[float]:
+    """Open pipeline in P at every snapshot of P (the ends of the weekly bridges), with
+    each pair's bucket totals computed by joining the two raw snapshots."""
+    qt = q.quarter(defs)
+    names, ranks = _stage_arrays(defs)
+    rows = con.execute(
+        """
+        with dates as (
+          select snapshot_date as b, lag(snapshot_date) over (order by snapshot_date) as a
+          from (select distinct snapshot_date from snapshots)
+        ),
+        pairs as (select * from dates where a is not null and b >= ? and b < ? and b <= ?),
+        side as (
+          select s.snapshot_date, s.opportunity_id, coalesce(s.amount, 0) as amount,
+                 (not s.is_closed and (?::integer[])[list_position(?::varchar[], s.stage)] >= ?
+                  and s.close_date >= ? and s.close_date < ?) as is_in
+          from snapshots s where s.snapshot_date in (select a from pairs union select b from pairs)
+        ),
+        side_a as (select p.b, s.* from pairs p join side s on s.snapshot_date = p.a),
+        side_b as (select p.b, s.* from pairs p join side s on s.snapshot_date = p.b),
+        joined as (
+          select coalesce(x.b, y.b) as b,
+                 coalesce(x.is_in, false) as a_in, coalesce(y.is_in, false) as b_in,
+                 coalesce(x.amount, 0) as amount_a, coalesce(y.amount, 0) as amount_b
+          from side_a x
+          full join side_b y on y.b = x.b and y.opportunity_id = x.opportunity_id
+        )
+        select b,
+               sum(case when a_in then amount_a else 0 end) as start_amount,
+               sum(case when b_in then amount_b else 0 end) as end_amount
+        from joined where b is not null
+        group by b order by b
+        """,
+        [
+            qt.start,
+            qt.end,
+            q.as_of,
+            ranks,
+            names,
+            defs.qualified_rank,
+            qt.start,
+            qt.end,
+        ],
+    ).fetchall()
+    return [round(float(r[2]), 2) for r in rows]
+
+
+def compare_naive(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, repeat: int, metric_ms: dict
+) -> list[dict[str, Any]]:
+    """Each naive query timed, its ratio to the metric, and whether the answers agree."""
+    from steward.metrics.history_changes import bridge_rows
+
+    def ours_cohort() -> list[int]:
+        return [int(x) for x in compute(con, "funnel_cohort", q, defs).table.reached_count]
+
+    def ours_tis() -> list[float | None]:
+        t = compute(con, "time_in_stage", q, defs).table
+        return [None if pd.isna(x) else float(x) for x in t.median_days]
+
+    def ours_ends() -> list[float]:
+        return [round(r["amount"], 2) for r in bridge_rows(con, q, defs) if r["bucket"] == "End"]
+
+    cases = [
+        ("win_rate_count", naive_win_rate, lambda: compute(con, "win_rate_count", q, defs).value),
+        ("funnel_cohort", naive_cohort_reached, ours_cohort),
+        ("time_in_stage", naive_time_in_stage, ours_tis),
+        ("waterfall_trend", naive_waterfall_ends, ours_ends),
+    ]
+    out = []
+    for mid, naive, ours in cases:
+        try:
+            med, _p90 = timed(lambda naive=naive: naive(con, q, defs), repeat, warmup=0)
+            agree = naive(con, q, defs) == ours()
+            fast = metric_ms.get(mid)
+            out.append(
+                {
+                    "metric": mid,
+                    "naive_ms": med,
+                    "derived_ms": fast,
+                    "ratio": (med / fast) if fast else None,
+                    "same_answer": agree,
+                }
+            )
+        except Exception as exc:
+            out.append({"metric": mid, "error": repr(exc)[:200]})
+    return out
+
+
+# ---- output ---------------------------------------------------------------------------------
+def _fmt_ms(x: float | None) -> str:
+    return "   error" if x is None else f"{x:8.1f}"
+
+
+def render(rep: Report) -> str:
+    lines = [
+        f"Pipeline Steward benchmark · {rep.machine}",
+        f"store: {rep.rows:,} snapshot rows, {rep.snapshots} snapshots, "
+        f"{rep.opportunities:,} opportunities requested ({rep.generator})",
+        f"load: {rep.load_s:.1f} s · as of {rep.as_of}, period {rep.period} · "
+        f"repeat {rep.repeat} (median / p90 ms)",
+        "",
+    ]
+    for scope, title in (("as_of", "as-of metrics"), ("history", "history-wide metrics")):
+        target = TARGET_MS[scope]
+        lines.append(f"{title} (target ≤ {target:.0f} ms)")
+        for t in rep.metrics:
+            if t.scope != scope:
+                continue
+            flag = "" if t.ok is None else ("ok" if t.ok else "SLOW")
+            extra = f"  {t.error}" if t.error else ""
+            lines.append(
+                f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)}  {flag}{extra}"
+            )
+        lines.append("")
+    lines.append(f"page bundles (all metrics one page needs, target ≤ {TARGET_MS['page']:.0f} ms)")
+    for t in rep.pages:
+        flag = "" if t.ok is None else ("ok" if t.ok else "SLOW")
+        lines.append(f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)}  {flag}")
+    lines.append("")
+    if rep.append_ms is not None:
+        ok = "ok" if rep.append_ms <= TARGET_MS["append"] else "SLOW"
+        lines.append(
+            f"append one weekly snapshot ({rep.append_rows:,} rows, derived tables included): "
+            f"{rep.append_ms:.0f} ms (target ≤ {TARGET_MS['append']:.0f} ms) {ok}"
+        )
+        lines.append("")
+    lines.append("naive SQL on the raw snapshot table vs derived tables (same run)")
+    for n in rep.naive:
+        if "error" in n:
+            lines.append(f"  {n['metric']:32s} error {n['error']}")
+            continue
+        ratio = f"{n['ratio']:.1f}x" if n.get("ratio") else "-"
+        lines.append(
+            f"  {n['metric']:32s} naive {n['naive_ms']:8.1f} ms · derived "
+            f"{_fmt_ms(n['derived_ms'])} ms · {ratio:>5s} · same answer: "
+            f"{'yes' if n['same_answer'] else 'NO'}"
+        )
+    lines.append("")
+    lines.append(f"peak memory (RSS): {rep.peak_rss_mb:,.0f} MB")
+    return "\n".join(lines)
+
+
+def _jsonable(rep: Report) -> dict[str, Any]:
+    data = asdict(rep)
+    for group in ("metrics", "pages"):
+        for t, raw in zip(getattr(rep, group), data[group], strict=True):
+            raw["ok"] = t.ok
+    return data
+
+
+def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
+    defs = definitions.load()
+    db = Path(args.db).expanduser().resolve() if args.db else DEFAULT_DB
+    db.parent.mkdir(parents=True, exist_ok=True)
+    machine = f"{platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    rep = Report(args.opportunities, args.weeks, args.repeat, "", str(db), machine)
+    if args.reuse and db.exists():
+        rep.generator = "reused"
+    else:
+        rep.generator, rep.load_s = build(db, args.opportunities, args.weeks, defs, say)
+    with store.reader(db) as con:
+        rep.rows = int(con.execute("select count(*) from snapshots").fetchall()[0][0])
+        rep.snapshots = int(con.execute("select count(*) from derived_dates").fetchall()[0][0])
+        q = query_for(con, defs)
+        rep.as_of, rep.period = q.as_of.isoformat(), q.period
+        say(f"timing {len(REGISTRY)} metrics × {args.repeat} ...")
+        rep.metrics = time_metrics(con, q, defs, args.repeat)
+        say("timing page bundles ...")
+        rep.pages = time_pages(con, q, defs, args.repeat)
+        say("timing naive SQL on the raw table ...")
+        ms = {t.name: t.median_ms for t in rep.metrics}
+        rep.naive = compare_naive(con, q, defs, max(1, min(3, args.repeat)), ms)
+    if not args.no_append:
+        say("appending one weekly snapshot ...")
+        rep.append_ms, rep.append_rows = measure_append(db)
+    rep.peak_rss_mb = peak_rss_mb()
+    if not args.keep:
+        for p in (db, db.with_name(db.name + ".wal")):
+            if p.exists():
+                p.unlink()
+    return rep
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m steward.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--opportunities", type=int, default=100_000)
+    p.add_argument("--weeks", type=int, default=104)
+    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--db", help=f"benchmark store (default {DEFAULT_DB}; never your real store)")
+    p.add_argument("--keep", action="store_true", help="keep the benchmark store afterwards")
+    p.add_argument("--reuse", action="store_true", help="reuse an existing --db (skip the load)")
+    p.add_argument("--no-append", action="store_true", help="skip the append measurement")
+    p.add_argument("--json", default="out/bench.json", help="where to write the JSON figures")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rep = run(args, say=lambda m: print(m, file=sys.stderr, flush=True))
+    print(render(rep))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(_jsonable(rep), indent=2, default=str) + "\n")
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
