@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,7 @@ def time_metrics(
     out = []
     for mid, m in REGISTRY.items():
         try:
-            med, p90 = timed(lambda mid=mid: compute(con, mid, q, defs), repeat)
+            med, p90 = timed(partial(compute, con, mid, q, defs), repeat)
             out.append(Timing(mid, m.scope, med, p90, TARGET_MS[m.scope]))
         except Exception as exc:  # a broken metric is reported, not fatal
             out.append(Timing(mid, m.scope, None, None, TARGET_MS[m.scope], repr(exc)[:200]))
@@ -432,18 +433,24 @@ def compare_naive(
     """Each naive query timed, its ratio to the metric, and whether the answers agree."""
     from steward.metrics.history_changes import bridge_rows
 
+    def table(mid: str) -> pd.DataFrame:
+        t = compute(con, mid, q, defs).table
+        return pd.DataFrame() if t is None else t
+
+    def ours_win_rate() -> Any:
+        return compute(con, "win_rate_count", q, defs).value
+
     def ours_cohort() -> list[int]:
-        return [int(x) for x in compute(con, "funnel_cohort", q, defs).table.reached_count]
+        return [int(x) for x in table("funnel_cohort")["reached_count"]]
 
     def ours_tis() -> list[float | None]:
-        t = compute(con, "time_in_stage", q, defs).table
-        return [None if pd.isna(x) else float(x) for x in t.median_days]
+        return [None if pd.isna(x) else float(x) for x in table("time_in_stage")["median_days"]]
 
     def ours_ends() -> list[float]:
         return [round(r["amount"], 2) for r in bridge_rows(con, q, defs) if r["bucket"] == "End"]
 
-    cases = [
-        ("win_rate_count", naive_win_rate, lambda: compute(con, "win_rate_count", q, defs).value),
+    cases: list[tuple[str, Callable[..., Any], Callable[[], Any]]] = [
+        ("win_rate_count", naive_win_rate, ours_win_rate),
         ("funnel_cohort", naive_cohort_reached, ours_cohort),
         ("time_in_stage", naive_time_in_stage, ours_tis),
         ("waterfall_trend", naive_waterfall_ends, ours_ends),
@@ -451,7 +458,7 @@ def compare_naive(
     out = []
     for mid, naive, ours in cases:
         try:
-            med, _p90 = timed(lambda naive=naive: naive(con, q, defs), repeat, warmup=0)
+            med, _p90 = timed(partial(naive, con, q, defs), repeat, warmup=0)
             agree = naive(con, q, defs) == ours()
             fast = metric_ms.get(mid)
             out.append(
