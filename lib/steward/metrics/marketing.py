@@ -21,6 +21,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics.core import Filters, Query, Result, metric
+from steward.metrics.forecast import current_derived_date
 from steward.periods import quarter_of
 
 NO_TOUCH = "(no touch)"
@@ -376,15 +377,8 @@ select * from facts
 
 def _facts_are_current(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
     """True when the derived per-opportunity tables reflect every snapshot up to `as_of`."""
-    try:
-        rows = con.execute(
-            "select (select max(snapshot_date) from derived_dates), "
-            "(select max(snapshot_date) from snapshots)"
-        ).fetchall()
-    except duckdb.CatalogException:
-        return False
-    derived_last, last = rows[0]
-    return derived_last is not None and derived_last == last and as_of >= last
+    last = current_derived_date(con)
+    return last is not None and as_of >= last
 
 
 def _cohort_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
