@@ -106,7 +106,7 @@ def generate(
     plan = _Plan(seed, end_date, opportunities, weeks, defs)
     return DemoData(
         snapshots=plan.snapshots(plan.tl.loaded_weeks),
-        targets=tables.targets(plan.tl),
+        targets=tables.targets(plan.tl, plan.labels, plan.defs.qualified_rank),
         touches=tables.touches(plan.tl, plan.labels, plan.defs.lookback_days),
         leads=tables.leads(plan.tl, plan.labels),
         snapshot_dates=plan.snapshot_dates,
@@ -177,7 +177,7 @@ def load(
             f"({rows:,} total, {time.perf_counter() - t0:.1f}s)"
         )
         del frame
-    tgt = tables.targets(plan.tl)
+    tgt = tables.targets(plan.tl, plan.labels, plan.defs.qualified_rank)
     tch = tables.touches(plan.tl, plan.labels, plan.defs.lookback_days)
     lds = tables.leads(plan.tl, plan.labels)
     with store.writer(path) as con:

@@ -12,13 +12,14 @@ COMPANY = "Northwind Analytics"
 
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 SEGMENT_SHARE = (0.18, 0.32, 0.50)
-# Median deal size (USD) for the Platform product, lognormal sigma, rounding step (USD).
-SEGMENT_MEDIAN_AMOUNT = (150_000.0, 40_000.0, 12_000.0)
+# Median deal size (USD) before the product mix (Platform 1.15x, Add-on 0.55x, Services 0.4x;
+# the blended medians land near $150k / $40k / $12k), lognormal sigma, rounding step (USD).
+SEGMENT_MEDIAN_AMOUNT = (180_000.0, 48_000.0, 14_400.0)
 SEGMENT_AMOUNT_SIGMA = (0.50, 0.55, 0.60)
 SEGMENT_AMOUNT_ROUND = (500, 100, 10)
 # Upper clip on a generated amount, as a multiple of the segment median (real tails are
 # long, but the demo keeps accidental outliers out of the data-trust checks).
-SEGMENT_AMOUNT_CLIP = (6.0, 6.0, 6.0)
+SEGMENT_AMOUNT_CLIP = (4.0, 4.0, 4.0)
 
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 

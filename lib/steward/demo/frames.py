@@ -62,6 +62,7 @@ class Labels:
     account_name: pa.Array
     stage_names: list[str]  # internal code 0..6 -> governed name
     stage_prob: np.ndarray  # internal code -> default probability
+    stage_ranks: list[int]  # internal code -> governed rank
 
 
 def labels(tl: Timelines, defs: Definitions) -> Labels:
@@ -89,6 +90,7 @@ def labels(tl: Timelines, defs: Definitions) -> Labels:
         account_name=pa.array(acc_names, pa.string()).take(pa.array(tl.account)),
         stage_names=stage_names,
         stage_prob=probs,
+        stage_ranks=[s.rank for s in mapped] + [defs.won_stage.rank, defs.lost_stages[0].rank],
     )
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from steward.demo import catalog as cat
 
 DAY_BITS = 21  # event keys are opp << DAY_BITS | (day - base_day)
-HISTORY_DAYS = 364  # the CRM was in use for a year before snapshots started
+HISTORY_DAYS = 455  # the CRM was in use for 15 months before snapshots started
 WON, LOST = 5, 6  # internal stage codes; 0..4 are the open stages
 NO_CLOSE = np.int64(10**7)  # "closes after the horizon" sentinel day
 
@@ -174,6 +174,8 @@ def _creation_days(
 
 
 def _round_cents(amount: np.ndarray, segment: np.ndarray, product: np.ndarray) -> np.ndarray:
+    cap = np.array(cat.SEGMENT_MEDIAN_AMOUNT)[segment] * np.array(cat.SEGMENT_AMOUNT_CLIP)[segment]
+    amount = np.minimum(amount, cap)
     step = np.array(cat.SEGMENT_AMOUNT_ROUND, dtype=float)[segment]
     dollars = np.maximum(np.round(amount / step) * step, step)
     cents = (dollars * 100).astype(np.int64)
@@ -229,6 +231,8 @@ def simulate(
     account = starts[owner] + np.floor(rng.random(n) ** 1.6 * sizes[owner]).astype(np.int64)
 
     # ---- stage path -----------------------------------------------------------------
+    # Chronic slippers: slow deals with an optimistic first date, then "next quarter" each time.
+    slipper = rng.random(n) < np.array((0.15, 0.12, 0.05))[segment]
     start_stage = (rng.random(n) < np.array(cat.SOURCE_START_QUALIFIED)[source]).astype(np.int64)
     med = np.array(cat.STAGE_DAYS)[segment]  # (n, 5)
     dur = med * np.exp(cat.STAGE_DAYS_SIGMA * rng.standard_normal((n, 5)))
@@ -236,18 +240,25 @@ def simulate(
         np.array(cat.STAGE_LOSS)[None, :]
         * np.array(cat.SEGMENT_LOSS_MULT)[segment][:, None]
         * np.array(cat.SOURCE_LOSS_MULT)[source][:, None]
+        * np.where(slipper, 1.1, 1.0)[:, None]
     )
-    lost_here = (rng.random((n, 5)) < p_loss) & (np.arange(5)[None, :] >= start_stage[:, None])
-    is_lost = lost_here.any(axis=1)
-    term = np.where(is_lost, lost_here.argmax(axis=1), 4)
+    u_loss = rng.random((n, 5))
+    is_lost = np.zeros(n, dtype=bool)
+    term = np.full(n, 4, dtype=np.int64)
     enter = np.full((n, 5), -1, dtype=np.int64)
     t = created.copy()
     for k in range(5):
-        active = (k >= start_stage) & (k <= term)
+        active = (k >= start_stage) & ~is_lost
         enter[:, k] = np.where(active, t, -1)
-        summer = np.isin(month_of(t), (7, 8))
-        d = np.maximum(1, np.round(dur[:, k] * np.where(summer, 1.3, 1.0))).astype(np.int64)
-        t = np.where(active & (k < term), t + d, t)
+        month = month_of(t)
+        # Q4 budgets: fewer losses and quicker steps; summer: slower, a few more losses.
+        q4, summer = np.isin(month, (10, 11, 12)), np.isin(month, (7, 8))
+        lost_k = active & (u_loss[:, k] < p_loss[:, k] * np.select([q4, summer], [0.85, 1.05], 1.0))
+        term = np.where(lost_k, k, term)
+        is_lost |= lost_k
+        pace = np.select([q4, summer], [0.92, 1.2], 1.0) * np.where(slipper, 2.0, 1.0)
+        d = np.maximum(1, np.round(dur[:, k] * pace)).astype(np.int64)
+        t = np.where(active & ~lost_k & (k < 4), t + d, t)
     last_enter = enter[np.arange(n), term]
     tail = dur[np.arange(n), term] * np.where(is_lost, rng.uniform(0.4, 1.3, n), 1.0)
     final = last_enter + np.maximum(1, np.round(tail)).astype(np.int64)
@@ -259,6 +270,16 @@ def simulate(
     final = np.where(snap, np.maximum(final, q_last - rng.integers(0, 10, n)), final)
     summer_slip = (~is_lost) & np.isin(month_of(final), (7, 8)) & (rng.random(n) < 0.3)
     final = final + np.where(summer_slip, rng.integers(14, 36, n), 0)
+    # Year-end budgets: some January/February wins are pulled into the last weeks of December.
+    year_end = month_end(final - 62)  # Dec 31 for Jan/Feb closes
+    pull_ye = (
+        (~is_lost)
+        & np.isin(month_of(final), (1, 2))
+        & (month_of(year_end) == 12)
+        & (rng.random(n) < 0.4)
+    )
+    ye_day = year_end - rng.integers(0, 14, n)
+    final = np.where(pull_ye & (ye_day > last_enter), ye_day, final)
     reason = np.full(n, -1, dtype=np.int64)
     for k, options in enumerate(cat.STAGE_LOSS_REASONS):
         sel = np.flatnonzero(is_lost & (term == k))
@@ -266,8 +287,14 @@ def simulate(
 
     # ---- close dates: optimistic first guess, pushed while the deal stays open ---------
     plan = np.cumsum(np.array(cat.STAGE_DAYS)[:, ::-1], axis=1)[:, ::-1][segment, start_stage]
-    c0 = created + np.round(plan * rng.uniform(0.55, 0.95, n)).astype(np.int64)
+    c0 = created + np.round(
+        plan * np.where(slipper, rng.uniform(0.25, 0.45, n), rng.uniform(0.5, 1.1, n))
+    ).astype(np.int64)
     c0 = np.where(rng.random(n) < 0.6, month_end(c0), c0)
+    # Many reps default a new deal's close date to the end of next quarter.
+    default_next = (~slipper) & (rng.random(n) < 0.3)
+    ahead = np.where(segment == 0, 120, 92)  # Enterprise reps look a little further out
+    c0 = np.where(default_next, quarter_bounds(created + ahead, start_month)[1], c0)
     close_parts: list[tuple[np.ndarray, np.ndarray, dict]] = [
         (np.arange(n), created, {"close": c0})
     ]
@@ -284,11 +311,17 @@ def simulate(
         u = rng.random(n)
         new = np.where(u < 0.45, month_end(new), new)
         new = np.where(u > 0.8, quarter_bounds(new, start_month)[1], new)
+        new = np.where(slipper, quarter_bounds(cur + 45, start_month)[1], new)
         sel = np.flatnonzero(active)
         close_parts.append((sel, push_day[sel], {"close": new[sel]}))
         cur = np.where(active, new, cur)
         last_push = np.where(active, push_day, last_push)
         active &= cur < final
+    # Deals that close earlier than their date get pulled in a few weeks before closing.
+    pull_day = np.maximum(final - rng.integers(5, 30, n), np.maximum(last_push, created) + 1)
+    pull = (cur > final + 14) & (rng.random(n) < 0.7) & (pull_day < final)
+    sel = np.flatnonzero(pull)
+    close_parts.append((sel, pull_day[sel], {"close": final[sel] + rng.integers(0, 8, len(sel))}))
     close_parts.append((np.arange(n), final.copy(), {"close": final.copy()}))
 
     # ---- stage events -----------------------------------------------------------------
@@ -298,6 +331,14 @@ def simulate(
     ]
     stage_parts.append(
         (np.arange(n), final.copy(), {"stage": np.where(is_lost, LOST, WON), "reason": reason})
+    )
+    # A few qualified deals are knocked back to Prospecting before moving on.
+    gap = enter[:, 2] - enter[:, 1]
+    regress = (enter[:, 1] >= 0) & (enter[:, 2] >= 0) & (gap >= 14) & (rng.random(n) < 0.04)
+    sel = np.flatnonzero(regress)
+    r_day = enter[sel, 1] + gap[sel] // 2
+    stage_parts.append(
+        (sel, r_day, {"stage": np.zeros(len(sel), np.int64), "reason": np.full(len(sel), -1)})
     )
 
     # ---- amounts ----------------------------------------------------------------------
@@ -443,6 +484,11 @@ def simulate(
     lw[vanish] = np.searchsorted(snap_days, v_day, side="left") - 1
     lw[vanish] = np.maximum(lw[vanish], fw[vanish] + 2)
     lw[vanish] = np.where(lw[vanish] == missing_week, lw[vanish] + 1, lw[vanish])
+    # ... and one that disappears from the latest snapshot, for this week's trust check.
+    if weeks - 2 > missing_week:
+        gone = pick(open_at_end & (created < end_day - 60) & (fw < weeks - 2), 1, "vanished_last")
+        lw[gone] = weeks - 2
+        special["vanished"] = sorted(special["vanished"] + special.pop("vanished_last"))
 
     # ---- assemble -------------------------------------------------------------------------
     stage_ev = Events.build(base_day, stage_parts)
@@ -540,8 +586,9 @@ def _script_big_deal(
         {"stage": np.arange(5, dtype=np.int64), "reason": np.full(5, -1, dtype=np.int64)},
     )
     next_q_mid = q_last + 58
-    close_days = [created, prev_q_last - 6, prev_q_last + 25, end_day - 3]
-    close_vals = [prev_q_last, prev_q_last + 31, q_last - 12, next_q_mid]
+    q2_last = int(month_end(np.array([prev_q_last - 95]))[0])  # end of the quarter before
+    close_days = [created, q2_last - 5, prev_q_last - 6, prev_q_last + 25, end_day - 3]
+    close_vals = [q2_last, prev_q_last, prev_q_last + 31, q_last - 12, next_q_mid]
     close_ev = _merge(
         close_ev, base_day, b, close_days, {"close": np.array(close_vals, dtype=np.int64)}
     )
