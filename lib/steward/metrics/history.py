@@ -30,6 +30,10 @@ from steward.metrics.history_sql import (
 )
 
 LOOKBACK_DAYS = 365  # trailing window for time in stage and the velocity averages
+LATEST_CUTS = (
+    "Filters apply to each deal's attributes in the latest snapshot it appears in "
+    "(stage filter: its latest stage)."
+)
 
 DEAL_COLUMNS: tuple[str, ...] = (
     "opportunity_id",
@@ -106,7 +110,10 @@ def _win_table(wl: dict[str, Any]) -> pd.DataFrame:
     "win_rate_count",
     label="Win rate (by count)",
     description="Of the qualified deals that closed in the period, the share won, by count. "
-    "A lost deal counts only if it was ever seen at or after the qualified stage.",
+    "A deal's state is its last snapshot row up to the as-of date (a deal that vanished keeps "
+    "its last state); closed in P = closed with close date in P. A won deal always counts; a "
+    "lost deal only if it was seen at or after the qualified stage in some snapshot. "
+    + LATEST_CUTS,
     formula="won / (won + lost), qualified deals with close date in P, state as of S",
     unit="ratio",
     scope="history",
@@ -121,7 +128,8 @@ def win_rate_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
     "win_rate_value",
     label="Win rate (by value)",
     description="Of the qualified deals that closed in the period, the share of their amount "
-    "that was won.",
+    "that was won (same deals as the win rate by count; amount in the deal's last state, "
+    "blank = 0). " + LATEST_CUTS,
     formula="Σ won amount / Σ (won + lost) amount, qualified deals with close date in P",
     unit="ratio",
     scope="history",
@@ -167,9 +175,12 @@ def _cohort_groups(
 @metric(
     "funnel_cohort",
     label="Stage conversion (cohort)",
-    description="Opportunities created in the period: of those that reached each stage "
-    "(seen there or later; closed-won reaches every stage), the share that reached the next. "
-    "Deals still open at a stage are 'in progress', not losses.",
+    description="The cohort is the opportunities created in the period (created date, or the "
+    "first snapshot when blank) seen by the as-of date. Of those that reached each stage (seen "
+    "at it or a later open stage in any snapshot up to the as-of date; closed won reaches "
+    "every stage), the share that reached the next. A deal that stopped at a stage is 'in "
+    "progress' when still open in the as-of snapshot, else lost (closed lost or gone from the "
+    "CRM). Amounts are each deal's last amount up to the as-of date. " + LATEST_CUTS,
     formula="reached(k) = cohort deals with max stage reached ≥ k by S; conversion = "
     "reached(k+1) / reached(k); % of top = reached(k) / reached(first stage)",
     unit="table",
@@ -277,8 +288,9 @@ def time_in_stage_table(
     "time_in_stage",
     label="Time in stage",
     description="Days from the first snapshot a deal is seen at a stage to the first snapshot "
-    "it is seen at a later stage or closed; median and 75th percentile of the stays that "
-    "ended in the last 365 days.",
+    "after it in which the deal is at a later stage or closed; median and 75th percentile "
+    "(linear interpolation) of the stays that ended in the 365 days up to the as-of date "
+    "(option lookback_days). Stays still running are left out. " + LATEST_CUTS,
     formula="exit date − entry date per completed stay; median, p75 by stage",
     unit="table",
     scope="history",
@@ -350,8 +362,9 @@ def stalled_frame(
 @metric(
     "stalled_deals",
     label="Stalled deals",
-    description="Open deals that have sat in their current stage longer than the 75th "
-    "percentile time for that stage.",
+    description="Open deals in the as-of snapshot whose days in their current stage (since "
+    "the snapshot where they last moved into it) exceed that stage's 75th-percentile time in "
+    "stage. Value = number of stalled deals; the table and the drill list them. " + LATEST_CUTS,
     formula="open at S and (S − entry into current stage) > p75(time in stage)",
     unit="table",
     scope="history",
@@ -394,8 +407,9 @@ def _won_cycles(
 @metric(
     "sales_cycle_days",
     label="Sales cycle",
-    description="Median days from created date to close date of the deals won in the period "
-    "(mean in the table).",
+    description="Median days from created date (first snapshot when blank) to close date of "
+    "the deals won with a close date in the period, as of the as-of date (mean in the "
+    "table). " + LATEST_CUTS,
     formula="median(close date − created date), won deals with close date in P",
     unit="days",
     scope="history",
@@ -416,8 +430,9 @@ def sales_cycle_days(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
     "pipeline_velocity",
     label="Pipeline velocity",
     description="Dollars per day the open qualified pipeline converts at: open qualified "
-    "deals × average won deal size × win rate (count) / average sales cycle, the averages "
-    "over deals closed in the 365 days up to the as-of date.",
+    "deals in the as-of snapshot (any close date) × average won deal size × win rate (count) "
+    "/ mean sales cycle, the averages and the win rate over deals closed in the 365 days up "
+    "to the as-of date (option lookback_days). " + LATEST_CUTS,
     formula="open qualified count × avg won amount × win rate (count) / mean cycle days",
     unit="usd_per_day",
     scope="history",
@@ -503,7 +518,9 @@ def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     "pipeline_created",
     label="Pipeline created",
     description="Amount at first qualification of the deals first seen at or after the "
-    "qualified stage in the period, by source at that time, against the pipeline target.",
+    "qualified stage (or won) in a snapshot dated in the period, by source at that snapshot, "
+    "against the period's pipeline target (segment rule as for the bookings target). Deals "
+    "already qualified in the first loaded snapshot count as qualified then. " + LATEST_CUTS,
     formula="Σ amount at the first snapshot seen qualified, first qualified in P, by source",
     unit="table",
     scope="history",
@@ -523,7 +540,8 @@ def pipeline_created(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 @metric(
     "pipeline_created_total",
     label="Pipeline created (total)",
-    description="Total amount at first qualification of the deals first qualified in the period.",
+    description="Total amount at first qualification of the deals first qualified in the "
+    "period (the total of pipeline created). " + LATEST_CUTS,
     formula="Σ amount at first qualification, first qualified in P",
     unit="usd",
     scope="history",

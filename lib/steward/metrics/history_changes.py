@@ -185,9 +185,14 @@ def _row(a: date, b: date, bucket: str, kind: str, amount: Decimal, count: int) 
 @metric(
     "waterfall_trend",
     label="Weekly waterfall trend",
-    description="The pipeline bridge for each consecutive pair of snapshots in the period: "
-    "start, what left (won, lost, pushed out, disqualified, removed), what entered (new, "
-    "pulled in, qualified, reopened), amount changes, end.",
+    description="The pipeline bridge for each pair of consecutive loaded snapshots whose "
+    "later snapshot is in the period, up to the as-of date: start, what left (won, lost, "
+    "pushed out, disqualified, removed), what entered (new, pulled in, qualified, reopened), "
+    "amount changes, end; the buckets and their priority are the waterfall metric's, and "
+    "each pair's end is the next pair's start. Rows: from_date, to_date, bucket, kind, "
+    "amount (leaving negative), count. Filters apply to each deal's attributes in the latest "
+    "snapshot it appears in (the waterfall metric cuts each snapshot by its own attributes: "
+    "the two agree whenever the filtered attributes did not change).",
     formula="waterfall(P, A → B) for each consecutive snapshot pair with B in P",
     unit="table",
     scope="history",
@@ -202,8 +207,9 @@ def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
 @metric(
     "slippage",
     label="Slippage",
-    description="For each consecutive pair of snapshots in the period: the amount whose close "
-    "date moved out of the period, as a share of the open pipeline at the start.",
+    description="For each consecutive pair of snapshots in the period (as in the waterfall "
+    "trend): the Pushed out amount as a share of the open pipeline at the start. Value = "
+    "Σ pushed / Σ start over the pairs. Filters: latest attributes, as the waterfall trend.",
     formula="pushed-out amount(A → B) / open pipeline(P, A)",
     unit="table",
     scope="history",
