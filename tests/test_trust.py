@@ -109,3 +109,19 @@ def test_duplicate_ids_are_still_checked(defs):
     got = checks(con, defs)
     # the extra copy (the smaller, 7,000) is the duplicate
     assert got["duplicate_ids"] == (1, 7000.0, "high")
+
+
+def test_derived_tables_give_the_same_answer(pipeline_con, defs):
+    from steward import derived
+
+    tuned = dataclasses.replace(defs, stale_weeks=4, push_count=2)
+    cal = trust.snapshot_calendar(pipeline_con, AS_OF)
+    assert not trust.derived_is_current(pipeline_con, cal)  # the fixture skips derived.refresh
+    plain = compute(pipeline_con, "trust_checks", Q, tuned).table
+    derived.rebuild(pipeline_con)
+    assert trust.derived_is_current(pipeline_con, cal)
+    fast = compute(pipeline_con, "trust_checks", Q, tuned).table
+    assert fast.equals(plain)
+    got = {r.check_id: (r.count, r.amount) for r in fast.itertuples()}
+    # push_count 2: O03 (3 pushes); stale 4 weeks: O12, O16
+    assert (got["pushed_often"], got["stale"]) == ((1, 200000.0), (2, 22000.0))

@@ -149,7 +149,106 @@ def missing_weeks(calendar: list[date]) -> int:
     )
 
 
-def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, list[Any]]:
+def _quarter_sql(col: str) -> str:
+    """Fiscal quarter index of a date column (monotone; the start month is bound)."""
+    return f"(year({col}) * 12 + month({col}) - ?) // 3"
+
+
+def _history_sql(
+    q: Query, defs: Definitions, anchor: date | None, derived: bool
+) -> tuple[str, list[Any]]:
+    """CTEs `pushes(opportunity_id, push_count)` and `stale_ids(opportunity_id)` for the
+    open deals of the as-of snapshot; from the derived change table when it is current."""
+    sm = defs.fiscal_year_start_month
+    if derived:
+        sql = f"""
+    keys as (
+        select k.opp_key, k.opportunity_id
+        from opp_keys k
+        where k.opportunity_id in (select opportunity_id from open_ids)
+    ),
+    changes as (
+        select k.opportunity_id, c.to_date, c.present_a, c.present_b, c.close_a, c.close_b
+        from opp_changes c
+        join keys k on k.opp_key = c.opp_key
+        where c.to_date <= ?
+    ),
+    pushes as (
+        select opportunity_id, count(*) as push_count
+        from changes
+        where present_a and present_b and {_quarter_sql("close_b")} > {_quarter_sql("close_a")}
+        group by opportunity_id
+    ),
+    stale_ids as (
+        select k.opportunity_id
+        from keys k
+        join opp_facts f on f.opp_key = k.opp_key
+        where ?::date is not null and f.first_seen <= ?::date
+          and k.opportunity_id not in (
+              select opportunity_id from changes where to_date > ?::date
+          )
+    ),"""  # noqa: S608 - no identifiers from input; values bound
+        return sql, [q.as_of, sm, sm, anchor, anchor, anchor]
+    sql = f"""
+    calendar as (
+        select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as prev_date
+        from (select distinct snapshot_date from snapshots where snapshot_date <= ?)
+    ),
+    hist as (
+        select h.opportunity_id, h.snapshot_date, {_quarter_sql("h.close_date")} as close_quarter
+        from snapshots h
+        where h.snapshot_date <= ? and h.opportunity_id in (select opportunity_id from open_ids)
+    ),
+    moves as (
+        select opportunity_id, snapshot_date, close_quarter,
+               lag(close_quarter) over w as prev_quarter,
+               lag(snapshot_date) over w as prev_seen
+        from hist
+        window w as (partition by opportunity_id order by snapshot_date)
+    ),
+    pushes as (
+        select m.opportunity_id, count(*) as push_count
+        from moves m
+        join calendar c on c.snapshot_date = m.snapshot_date and c.prev_date = m.prev_seen
+        where m.close_quarter > m.prev_quarter
+        group by m.opportunity_id
+    ),
+    recent as (
+        select w.opportunity_id,
+               count(distinct hash(w.stage, w.amount, w.close_date, w.is_closed, w.is_won)) as versions,
+               min(w.snapshot_date) as first_seen,
+               count(*) as times_seen
+        from snapshots w
+        where w.snapshot_date >= coalesce(?::date, ?::date) and w.snapshot_date <= ?
+          and w.opportunity_id in (select opportunity_id from open_ids)
+        group by w.opportunity_id
+    ),
+    stale_ids as (
+        select opportunity_id
+        from recent
+        where ?::date is not null and versions = 1 and first_seen <= ?::date
+          and times_seen = (select count(*) from calendar where snapshot_date >= ?::date)
+    ),"""  # noqa: S608 - no identifiers from input; values bound
+    return sql, [q.as_of, sm, q.as_of, anchor, q.as_of, q.as_of, anchor, anchor, anchor]
+
+
+def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> bool:
+    """True when the derived change tables reflect every snapshot up to the as-of date."""
+    if not calendar:
+        return False
+    try:
+        row = con.execute(
+            "select count(distinct snapshot_date) from derived_dates where snapshot_date <= ?",
+            [calendar[-1]],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return False
+    return bool(row) and int(row[0]) == len(calendar)
+
+
+def _flags_sql(
+    q: Query, defs: Definitions, calendar: list[date], derived: bool = False
+) -> tuple[str, list[Any]]:
     """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check."""
     fsql, fparams = q.filters.sql("s")
     names = [s.name for s in defs.stages]
@@ -157,9 +256,12 @@ def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, 
     stale_cutoff = q.as_of - timedelta(weeks=defs.stale_weeks)
     anchors = [d for d in calendar if d <= stale_cutoff]
     anchor = anchors[-1] if anchors else None
+    hist_sql, hist_params = _history_sql(q, defs, anchor, derived)
     sql = f"""
     with cur as (
-        select s.*, row_number() over (partition by s.opportunity_id order by s.amount desc nulls last) as copy_no
+        select s.opportunity_id, s.stage, s.amount, s.probability, s.is_closed, s.is_won,
+               s.close_date, s.created_date,
+               row_number() over (partition by s.opportunity_id order by s.amount desc nulls last) as copy_no
         from snapshots s
         where s.snapshot_date = ?{fsql}
     ),
@@ -170,33 +272,7 @@ def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, 
         select median(amount) as median_amount
         from cur
         where not coalesce(is_closed, false) and amount > 0 and copy_no = 1
-    ),
-    hist as (
-        select h.opportunity_id,
-               (year(h.close_date) * 12 + month(h.close_date) - ?) // 3 as close_quarter,
-               h.snapshot_date
-        from snapshots h
-        where h.snapshot_date <= ? and h.opportunity_id in (select opportunity_id from open_ids)
-    ),
-    moves as (
-        select opportunity_id, close_quarter,
-               lag(close_quarter) over (partition by opportunity_id order by snapshot_date) as prev_quarter
-        from hist
-    ),
-    pushes as (
-        select opportunity_id, count(*) filter (where close_quarter > prev_quarter) as push_count
-        from moves
-        group by opportunity_id
-    ),
-    recent as (
-        select w.opportunity_id,
-               count(distinct hash(w.stage, w.amount, w.close_date, w.probability, w.forecast_category)) as versions,
-               min(w.snapshot_date) as first_seen
-        from snapshots w
-        where w.snapshot_date >= coalesce(?::date, ?::date) and w.snapshot_date <= ?
-          and w.opportunity_id in (select opportunity_id from open_ids)
-        group by w.opportunity_id
-    ),
+    ),{hist_sql}
     flags as (
         select c.opportunity_id, coalesce(c.amount, 0) as amt,
                not coalesce(c.is_closed, false) and c.copy_no = 1 as is_open,
@@ -210,23 +286,19 @@ def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, 
                    or (not coalesce(c.is_closed, false)
                        and abs(c.probability - (?::double[])[list_position(?::varchar[], c.stage)]) > ?)
                ), false) as probability_mismatch,
-               coalesce(p.push_count, 0) >= ? as pushed_often,
-               coalesce(?::date is not null and r.versions = 1 and r.first_seen <= ?::date, false) as stale,
+               c.copy_no = 1 and coalesce(p.push_count, 0) >= ? as pushed_often,
+               c.copy_no = 1 and z.opportunity_id is not null as stale,
                coalesce(not coalesce(c.is_closed, false) and c.amount > ? * m.median_amount, false) as amount_outlier,
                coalesce(c.created_date > c.close_date, false) as created_after_close
         from cur c
         cross join med m
-        left join pushes p on p.opportunity_id = c.opportunity_id and c.copy_no = 1
-        left join recent r on r.opportunity_id = c.opportunity_id and c.copy_no = 1
+        left join pushes p on p.opportunity_id = c.opportunity_id
+        left join stale_ids z on z.opportunity_id = c.opportunity_id
     )"""  # noqa: S608 - filter clause from whitelisted dimension names
     params: list[Any] = [
         q.as_of,
         *fparams,
-        defs.fiscal_year_start_month,
-        q.as_of,
-        anchor,
-        q.as_of,
-        q.as_of,
+        *hist_params,
         q.as_of,
         names,
         names,
@@ -234,8 +306,6 @@ def _flags_sql(q: Query, defs: Definitions, calendar: list[date]) -> tuple[str, 
         names,
         PROBABILITY_TOLERANCE,
         defs.push_count,
-        anchor,
-        anchor,
         defs.outlier_multiple,
     ]
     return sql, params
@@ -284,7 +354,7 @@ class TrustReport:
 def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
-    sql, params = _flags_sql(q, defs, calendar)
+    sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
     agg = ",\n".join(
         f"count(*) filter (where {c}), coalesce(sum(amt) filter (where {c}), 0)"
         for c in DEAL_CHECKS
@@ -405,7 +475,7 @@ def trust_deals(
         frame = deals.deal_list(con, defs, prev, where, [*fparams, q.as_of])
         frame["checks"] = "vanished"
         return frame
-    sql, params = _flags_sql(q, defs, calendar)
+    sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
     wanted = (check_id,) if check_id else DEAL_CHECKS
     labels = ", ".join(f"case when {c} then '{c}' end" for c in DEAL_CHECKS)
     final = f"""
@@ -414,9 +484,12 @@ def trust_deals(
         from flags
         where {" or ".join(wanted)}
     )
-    select {deals.select_list("c")}, p.checks
-    from cur c join picked p on p.opportunity_id = c.opportunity_id
-    where c.copy_no = 1
-    order by c.amount desc nulls last, c.opportunity_id
+    select {deals.select_list("s")}, p.checks
+    from snapshots s
+    join picked p on p.opportunity_id = s.opportunity_id
+    where s.snapshot_date = ?
+    order by s.amount desc nulls last, s.opportunity_id
     """  # noqa: S608 - check ids are module constants
-    return deals.finish(con.execute(sql + final, params).df(), defs)
+    frame = con.execute(sql + final, [*params, q.as_of]).df()
+    frame = frame.drop_duplicates("opportunity_id")  # one line per deal, even for duplicate ids
+    return deals.finish(frame, defs)
