@@ -242,6 +242,18 @@ def test_win_rate_change_in_points():
     )
 
 
+def test_win_rate_points_match_the_rounded_rates():
+    # 48.4% vs 50.6% shows as 48% vs 51%: the change must read -3 pts, not -2
+    pq = Q.with_(period="FY2026-Q3")
+    f = base(
+        win_rate=fact("win_rate_count", 0.484, "ratio"),
+        win_rate_prev=fact("win_rate_count", 0.506, "ratio", pq),
+    )
+    assert "48% so far in FY2026-Q4, -3 pts against FY2026-Q3 (51%)" in " ".join(
+        texts(f, "changes")
+    )
+
+
 def test_first_snapshot_has_no_changes():
     f = base(compare_to=None, start=None, end=None, moves=[])
     assert rules(f, "changes") == ["change_first_snapshot"]

@@ -47,6 +47,10 @@ OPS: dict[str, Callable[[list[float | None]], float | None]] = {
     # share of the start amount: abs(part) / start
     "share": lambda v: None if v[0] is None or not v[1] else abs(v[0]) / v[1],
     "abs": lambda v: None if v[0] is None else abs(v[0]),
+    # change in points between two ratios as shown (48% vs 51% reads -3 pts, not -2)
+    "pts_shown": lambda v: (
+        None if v[0] is None or v[1] is None else (round(v[0] * 100) - round(v[1] * 100)) / 100
+    ),
 }
 
 STYLES: dict[str, Callable[[Any], str]] = {
@@ -118,6 +122,7 @@ class Number:
 
     fact: Fact
     formatted: str
+    style: str = "money"
 
     def to_dict(self) -> dict[str, Any]:
         v = self.fact.num
@@ -127,6 +132,7 @@ class Number:
             "read": self.fact.how(),
             "value": None if v is None else round(v, 6),
             "formatted": self.formatted,
+            "style": self.style,
         }
 
 
@@ -168,7 +174,7 @@ def say(section: str, rule: str, template: str, impact: float = 0.0, **parts: Pa
             continue
         shown = STYLES[style](fact.value)
         texts[name] = shown
-        numbers.append(Number(fact, shown))
+        numbers.append(Number(fact, shown, style))
     return Sentence(section, rule, template.format(**texts), numbers, impact)
 
 

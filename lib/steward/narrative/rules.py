@@ -161,7 +161,7 @@ def conversion_change(f: Facts) -> Sentence | None:
     wr, prev = f.win_rate, f.win_rate_prev
     if wr is None or prev is None or wr.num is None or prev.num is None:
         return None
-    delta = derived("minus", wr, prev, unit="ratio")
+    delta = derived("pts_shown", wr, prev, unit="ratio")
     return say(
         "changes",
         "change_win_rate",
