@@ -243,7 +243,7 @@ def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> 
         ).fetchone()
     except duckdb.CatalogException:
         return False
-    return bool(row) and int(row[0]) == len(calendar)
+    return row is not None and int(row[0]) == len(calendar)
 
 
 def _flags_sql(
