@@ -104,6 +104,7 @@ def kpi_tiles(
     Returns what was shown (id, label, value text, delta text) for the page and tests.
     """
     shown: list[dict[str, Any]] = []
+    has_trend = trend is not None and len(trend) > 1
     for start in range(0, len(kpis), per_row):
         cols = st.columns(per_row)
         for col, k in zip(cols, kpis[start : start + per_row], strict=False):
@@ -132,6 +133,7 @@ def kpi_tiles(
                 delta_color=_delta_color(k),
                 help=help_text,
                 border=True,
+                height=200 if has_trend else "content",
                 chart_data=spark if spark and len(spark) > 1 else None,
                 chart_type="line",
             )
@@ -298,10 +300,11 @@ def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
             key=key,
             on_select="rerun",
             selection_mode="points",
+            theme=None,
             config=config,
             width="stretch",
         )
-    st.plotly_chart(fig, key=key, config=config, width="stretch")
+    st.plotly_chart(fig, key=key, theme=None, config=config, width="stretch")
     return None
 
 

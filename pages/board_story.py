@@ -35,7 +35,9 @@ with left, widgets.guard("the narrative"):
     if story is None:
         widgets.not_available("The narrative", "the narrative module is not installed.")
     else:
-        st.markdown(story.to_markdown().split("\n", 1)[1])  # the page has its own title
+        # The page has its own title; the story's sections become small headings.
+        body = story.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### ")
+        st.markdown(body)
         with st.expander("Show the math: every number and the metric behind it"):
             rows = [
                 {
@@ -54,9 +56,12 @@ with left, widgets.guard("the narrative"):
 with right:
     with widgets.guard("coverage"):
         matrix = data.metric("coverage_matrix", q).table
-        shown = matrix[matrix["segment"] == "All"] if matrix is not None and len(matrix) else matrix
+        shown = matrix
+        if matrix is not None and len(matrix):
+            # The board sees the whole company, for the quarters that have a goal.
+            shown = matrix[(matrix["segment"] == "All") & matrix["goal"].notna()]
         widgets.chart(
-            charts.coverage_chart(shown, title="Coverage vs goal, next four quarters"),
+            charts.coverage_chart(shown, title="Coverage vs goal"),
             key="board_coverage",
         )
     with widgets.guard("the board pack"):

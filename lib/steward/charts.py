@@ -195,7 +195,7 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     measures = [_MEASURE.get(k, "relative") for k in kinds]
     # Plotly ignores the y of a 'total' bar, but give it the true End so the JSON carries it.
     text = [
-        fmt.money(a) if m != "relative" else fmt.signed_money(a)
+        fmt.money(a) if m != "relative" else (fmt.signed_money(a) if a else "")
         for a, m in zip(amounts, measures, strict=True)
     ]
     custom = [
@@ -222,9 +222,30 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         )
     )
     _money_axis(fig)
+    lo, hi = _waterfall_span(amounts, measures)
+    if lo > 0 and hi > 0 and (hi - lo) < 0.5 * hi:
+        # The moves are small next to the totals: start the axis near the lowest level
+        # so the buckets can be read (the axis labels say where it starts).
+        pad = max(hi - lo, 0.05 * hi)
+        fig.update_yaxes(range=[max(0.0, lo - 0.6 * pad), hi + 0.3 * pad])
     fig.update_layout(showlegend=False, height=460, margin=dict(t=70))
     fig.update_xaxes(tickangle=-30 if len(buckets) > 8 else 0)
     return fig
+
+
+def _waterfall_span(amounts: list[float], measures: list[str]) -> tuple[float, float]:
+    """Lowest and highest running level of the bridge (bar ends), for the axis range."""
+    level, levels = 0.0, []
+    for a, m in zip(amounts, measures, strict=True):
+        if m == "absolute":
+            level = a
+            levels.append(level)
+        elif m == "total":
+            levels.append(level)
+        else:
+            levels += [level, level + a]
+            level += a
+    return (min(levels), max(levels)) if levels else (0.0, 0.0)
 
 
 # --- coverage -------------------------------------------------------------------------
@@ -273,7 +294,8 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
                 name=seg,
                 marker=dict(color=NAVY if seg == "All" else colors[i % len(colors)]),
                 text=texts,
-                textposition="outside",
+                textposition="auto",
+                insidetextanchor="end",
                 cliponaxis=False,
                 customdata=custom,
                 hovertemplate="<b>%{customdata[1]} · %{customdata[0]}</b><br>coverage %{text}"
@@ -308,6 +330,8 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
             showarrow=False,
             xanchor="right",
             yanchor="bottom",
+            yshift=2,
+            bgcolor="rgba(255,255,255,0.85)",
             font=dict(color=RED, size=13),
         )
     fig.add_trace(
