@@ -572,7 +572,13 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m steward.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--opportunities", type=int, default=100_000)
+    p.add_argument(
+        "--opportunities",
+        type=int,
+        default=170_000,
+        help="demo opportunities (default 170000: the demo keeps ~59 weekly rows per deal, "
+        "so this gives ~10M snapshot rows over 104 weeks)",
+    )
     p.add_argument("--weeks", type=int, default=104)
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--db", help=f"benchmark store (default {DEFAULT_DB}; never your real store)")

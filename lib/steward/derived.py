@@ -293,14 +293,21 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     if not changed:
         return
     known = _dates(con, "derived_dates")
-    existing = _dates(con, "snapshots")
     last_known = known[-1] if known else None
-    appended = all(d in existing for d in changed) and (
-        last_known is None or changed[0] > last_known
-    )
-    if appended:
-        _append(con, last_known, changed)
-        return
+    if last_known is None or changed[0] > last_known:
+        # Only new dates after the last one: check they are loaded (cheap: zone maps).
+        present = {
+            r[0]
+            for r in con.execute(
+                "select distinct snapshot_date from snapshots "
+                "where snapshot_date in (select unnest(?::date[]))",
+                [changed],
+            ).fetchall()
+        }
+        if present == set(changed):
+            _append(con, last_known, changed)
+            return
+    existing = _dates(con, "snapshots")
     # General case: a date replaced or deleted in the middle.
     # The pairs ending at a changed date, or at the first loaded date after one, change.
     con.execute(_NEW_KEYS_SQL, [[d for d in changed if d in existing]])
