@@ -146,3 +146,13 @@ def test_probability_scales() -> None:
     assert bad.tolist() == [True, True]
     v, _ = parse.parse_probability(pd.Series(["1"]), scale="percent")
     assert v.tolist() == [0.01]
+
+
+def test_money_plain_looking_cells_in_a_decimal_comma_column() -> None:
+    # "1 234,50 €" (non-breaking space) votes for a decimal comma, so "12.000" is 12000
+    # in this column, not 12.0.
+    out, bad, blank = _money(["1\u00a0234,50 €", "12.000", "", "(3)"])
+    assert out == [1234.5, 12000.0, None, -3.0]
+    assert bad == [False, False, False, False]
+    # No cell needs a comma: "1.234" is read with a decimal point (and rounded to cents).
+    assert _money(["1.234", "12.5"])[0] == [1.23, 12.5]

@@ -153,6 +153,19 @@ _US_VALID = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?$")
 _EU_VALID = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d*)(,\d+)?$")
 
 
+_PLAIN = r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+
+
+def _plain_floats(t: pd.Series) -> pd.Series:
+    """Floats for cells that are plain numbers, NaN elsewhere. Validating with a regex
+    first keeps pandas off its slow per-cell path for unparseable strings."""
+    plain = t.str.fullmatch(_PLAIN).fillna(False).astype(bool)
+    out = pd.Series(np.nan, index=t.index, dtype=float)
+    if bool(plain.any()):
+        out[plain] = t[plain].astype("float64")
+    return out
+
+
 def decimal_comma_votes(t: pd.Series) -> tuple[int, int]:
     """How many cells only make sense with a decimal comma, and how many only with a point."""
     eu = t.str.match(r"^-?\d{1,3}(\.\d{3})+(,\d*)?$|^-?\d+,\d{1,2}$")
@@ -174,25 +187,32 @@ def parse_number(
         return values, np.zeros(len(col), bool), values.isna().to_numpy()
     t = text(col)
     blank = (t == "").to_numpy(dtype=bool)
-    values = pd.to_numeric(t.where(t != "", None), errors="coerce").astype(float)
+    values = _plain_floats(t)
     todo = values.isna().to_numpy() & ~blank
-    if todo.any():
-        if decimal_comma is None:
-            eu, us = decimal_comma_votes(t[~blank])
-            decimal_comma = eu > 0 and us == 0
-        sub = t[todo]
-        negative = sub.str.match(r"^\(.*\)$") | sub.str.match(r"^[^-]*\d[^\d]*-$")
-        s = sub.str.replace(r"[()\s\u00a0'%]", "", regex=True)
-        s = s.str.replace(r"^[A-Za-z]{3}|[A-Za-z]{3}$", "", regex=True)
-        s = s.str.replace(r"[$€£¥]", "", regex=True).str.rstrip("-")
-        valid = s.str.match(_EU_VALID if decimal_comma else _US_VALID) & (s != "")
-        if decimal_comma:
-            s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        else:
-            s = s.str.replace(",", "", regex=False)
-        parsed = pd.to_numeric(s.where(valid, None), errors="coerce").astype(float)
-        parsed = parsed.where(~negative | (parsed == 0), -parsed.abs())
-        values[todo] = parsed
+    if not todo.any() and not decimal_comma:
+        return values, np.zeros(len(t), bool), blank
+    sub = t[todo]
+    negative = sub.str.match(r"^\(.*\)$") | sub.str.match(r"^[^-]*\d[^\d]*-$")
+    cleaned = sub.str.replace("[()\\s\u00a0'%$€£¥]|^[A-Za-z]{3}|[A-Za-z]{3}$", "", regex=True)
+    cleaned = cleaned.str.rstrip("-")
+    if decimal_comma is None:
+        plain = t[~todo & ~blank]
+        eu, us = decimal_comma_votes(pd.concat([cleaned, plain]))
+        decimal_comma = eu > 0 and us == 0
+    if decimal_comma:  # re-read every cell: "1.234" is 1234 in this column
+        todo = ~blank
+        everything = t.copy()
+        everything[cleaned.index] = cleaned
+        cleaned = everything[todo]
+    valid = cleaned.str.match(_EU_VALID if decimal_comma else _US_VALID) & (cleaned != "")
+    if decimal_comma:
+        cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        cleaned = cleaned.str.replace(",", "", regex=False)
+    parsed = _plain_floats(cleaned.where(valid, ""))
+    neg = negative.reindex(parsed.index, fill_value=False).astype(bool)
+    parsed = parsed.where(~neg | (parsed == 0), -parsed.abs())
+    values[todo] = parsed.to_numpy()
     bad = values.isna().to_numpy() & ~blank
     return values, bad, blank
 

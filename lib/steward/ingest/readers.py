@@ -218,6 +218,12 @@ def _parse_csv(
         "skip_blank_lines": False,
         "engine": "c",
     }
+    if "\n\n" not in body:  # no blank lines: pyarrow's multi-threaded reader keeps rows aligned
+        fast = _parse_csv_arrow(body, delimiter)
+        if fast is not None:
+            if progress is not None:
+                progress(1.0, f"read {len(fast) - 1:,} rows")
+            return fast
     if n_lines <= CHUNK_ROWS or progress is None:
         return pd.read_csv(io.StringIO(body), **options)
     parts = []
@@ -228,6 +234,32 @@ def _parse_csv(
             done += len(chunk)
             progress(min(done / n_lines, 1.0), f"read {done:,} of ~{n_lines:,} rows")
     return pd.concat(parts, ignore_index=True)
+
+
+def _parse_csv_arrow(body: str, delimiter: str) -> pd.DataFrame | None:
+    """Every cell as text via pyarrow, or None when the file is irregular (ragged rows...):
+    the pandas path then reads it and reports the row."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first = body.split("\n", 1)[0]
+    names = [str(i) for i in range(len(_fields(first, delimiter)))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+    frame = table.to_pandas()
+    frame.columns = pd.Index(range(len(names)))
+    return frame
 
 
 def _line_numbers(body: str, delimiter: str, skip: int) -> np.ndarray:
