@@ -22,6 +22,8 @@ from steward.cli import main
 from steward.metrics import Filters, Query, compute, drill
 from steward.narrative.model import OPS, STYLES, Fact
 
+pytestmark = pytest.mark.slow  # builds the demo store (~6-15 s on a shared 2-core box)
+
 GOLDEN = Path(__file__).parent / "golden" / "narrative_demo_FY2026-Q4_2026-11-20.md"
 AS_OF = date(2026, 11, 20)
 Q = Query(as_of=AS_OF, period="FY2026-Q4")

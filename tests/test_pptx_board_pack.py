@@ -1,0 +1,189 @@
+"""The board pack read back with python-pptx, converted to PDF and PNG pages.
+
+Built once on the hand-built fixture store (tests/fixtures_pipeline.py), FY2026-Q4 as
+of 2026-11-16; charts go through kaleido + Chromium (one browser for the whole pack).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import fixtures_pipeline as fx
+import pytest
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.util import Inches
+
+from steward import definitions, narrative, store
+from steward.cli import main
+from steward.errors import StewardError
+from steward.export import render
+from steward.export.pptx import board_pack_pdf, build_board_pack, title_lines
+from steward.metrics import Filters, Query
+
+DEFS = definitions.load()
+Q = Query(as_of=fx.AS_OF, period=fx.PERIOD)
+TITLES = [
+    "Pipeline review: FY2026-Q4",
+    None,  # key numbers: the headline
+    None,  # the story: the headline
+    "Where the FY2026-Q4 open pipeline sits, by stage",
+    None,  # coverage: the coverage risk sentence
+    # bridge: 442,000 at 2026-11-09 -> 379,000 at 2026-11-16 (O11 -10,000, won, lost ...)
+    "FY2026-Q4 qualified pipeline fell $63K since 2026-11-09: $442K to $379K",
+    None,  # forecast: the forecast risk sentence
+    "Risks and decisions for next Monday",
+    "How these numbers are defined",
+]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Chromium is not installed (kaleido needs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def con():
+    return fx.build()
+
+
+@pytest.fixture(scope="module")
+def pack(con) -> bytes:
+    return build_board_pack(con, Q, DEFS)
+
+
+@pytest.fixture(scope="module")
+def prs(pack):
+    return Presentation(io.BytesIO(pack))
+
+
+def slide_texts(slide) -> list[str]:
+    return [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
+
+
+def test_sixteen_by_nine_and_nine_slides(prs):
+    assert prs.slide_width == Inches(13.333) and prs.slide_height == Inches(7.5)
+    assert len(prs.slides) == len(TITLES) == 9
+
+
+def test_slide_titles(prs, con):
+    story = narrative.build(con, Q, DEFS)
+    titles = [s.shapes.title.text for s in prs.slides]
+    for got, want in zip(titles, TITLES, strict=True):
+        if want is not None:
+            assert got == want
+    assert titles[1] == titles[2] == story.headline
+    risks = {s.rule: s.text for s in story.section("risks")}
+    assert titles[4] == risks["risk_coverage_below_goal"]
+    assert titles[6] == risks["risk_forecast_short"]
+
+
+def test_charts_are_crisp_pictures(prs):
+    for i, slide in enumerate(prs.slides, start=1):
+        pics = [sh for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+        assert len(pics) == (1 if 4 <= i <= 7 else 0), f"slide {i}"
+        for pic in pics:
+            assert pic.image.content_type == "image/png"
+            assert pic.image.size == (2360, 1000)  # 1180 x 500 CSS px at scale 2
+            assert pic.left >= 0 and pic.left + pic.width <= prs.slide_width
+            assert pic.top + pic.height <= prs.slide_height - Inches(0.5)  # above the footer
+
+
+def test_footer_on_every_slide(prs):
+    for i, slide in enumerate(prs.slides, start=1):
+        text = " | ".join(slide_texts(slide))
+        assert DEFS.stamp in text and "data trust" in text
+        assert f"FY2026-Q4 · as of 2026-11-16 · All deals · {i}/9" in text
+
+
+def test_story_slides_carry_the_narrative(prs, con):
+    story = narrative.build(con, Q, DEFS)
+    story_text = " ".join(slide_texts(prs.slides[2]))
+    for s in story.section("changes"):
+        assert s.text in story_text
+    risks_text = " ".join(slide_texts(prs.slides[7]))
+    for s in story.section("risks") + story.section("decisions"):
+        assert s.text in risks_text
+
+
+def test_one_named_font(prs):
+    fonts = {
+        run.font.name
+        for slide in prs.slides
+        for sh in slide.shapes
+        if sh.has_text_frame
+        for p in sh.text_frame.paragraphs
+        for run in p.runs
+        if run.text.strip()
+    }
+    assert fonts == {"Calibri"}
+
+
+def blank_pngs(images):
+    """Stand-in renderer (the real one is exercised by the module's pack fixture)."""
+    from PIL import Image
+
+    out = []
+    for im in images:
+        buf = io.BytesIO()
+        Image.new("RGB", (int(im.width * im.scale), int(im.height * im.scale)), "white").save(
+            buf, "PNG"
+        )
+        out.append(buf.getvalue())
+    return out
+
+
+def test_filters_reach_the_pack(con, monkeypatch):
+    monkeypatch.setattr(render, "render_pngs", blank_pngs)
+    q = Q.with_(filters=Filters.of(segment=["Enterprise"]))
+    prs = Presentation(io.BytesIO(build_board_pack(con, q, DEFS)))
+    first = " ".join(slide_texts(prs.slides[0]))
+    assert "Segment: Enterprise" in first
+    assert prs.slides[1].shapes.title.text.startswith("Enterprise FY2026-Q4")
+
+
+def test_title_lines_estimate():
+    assert title_lines("Short title", 24) == 1
+    assert title_lines("x" * 150, 24) == 3
+
+
+def test_missing_chromium_is_a_clear_error(monkeypatch, con, tmp_path, capsys):
+    monkeypatch.setenv(render.ENV_VAR, "/nonexistent/chromium")
+    with pytest.raises(StewardError, match="not an executable"):
+        render.find_chromium()
+    monkeypatch.delenv(render.ENV_VAR)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StewardError, match="no Chromium browser found"):
+        build_board_pack(con, Q, DEFS)
+    db = tmp_path / "fx.duckdb"
+    with store.writer(db) as w:
+        fx.build(w)
+    out = tmp_path / "pack.pptx"
+    assert main(["board-pack", str(out), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot render charts: no Chromium browser found" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_pdf_and_png_pages(pack, tmp_path):
+    if shutil.which("soffice") is None or shutil.which("pdftoppm") is None:
+        pytest.skip("LibreOffice (soffice) or pdftoppm is not installed")
+    pdf = board_pack_pdf(pack)
+    assert pdf.startswith(b"%PDF")
+    (tmp_path / "pack.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", str(tmp_path / "pack.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=120,
+    )
+    pages = sorted(Path(tmp_path).glob("page-*.png"))
+    assert len(pages) == 9
+    # 13.333 in x 50 dpi = 667 px wide, 7.5 in = 375 px high
+    from PIL import Image
+
+    with Image.open(pages[0]) as im:
+        assert im.size == (667, 375)
