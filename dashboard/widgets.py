@@ -210,12 +210,16 @@ def deal_table(
     if df is None or df.empty:
         st.caption("No deals.")
         return
-    total_amount = (
-        sum(float(v) for v in df["amount"] if v is not None and v == v) if "amount" in df else 0.0
-    )
     n = len(df)
+    summary = f"{fmt.count(n)} deals"
+    money_col = next((c for c in ("amount", "amount_change") if c in df), None)
+    if money_col:
+        total = sum(float(v) for v in df[money_col] if v is not None and v == v)
+        summary += (
+            f" · {'net change ' if money_col == 'amount_change' else ''}{fmt.money_exact(total)}"
+        )
     top = st.columns([3, 1])
-    top[0].caption(f"{fmt.count(n)} deals · {fmt.money_exact(total_amount)}")
+    top[0].caption(summary)
     top[1].download_button(
         "Download CSV",
         df.to_csv(index=False).encode("utf-8"),

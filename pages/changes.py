@@ -60,20 +60,17 @@ with right, widgets.guard("the biggest movers"):
     if moved is not None and len(moved) and "amount_change" in moved:
         size = moved["amount_change"].map(lambda v: abs(float(v)) if v is not None else 0.0)
         top = moved.loc[size.sort_values(ascending=False).index[:15]]
-        cols = [
-            c
-            for c in (
-                "bucket",
-                "opportunity_name",
-                "account_name",
-                "owner",
-                "amount_from",
-                "amount_to",
-                "amount_change",
-                "crm_url",
-            )
-            if c in top
-        ]
+        wanted = (
+            "bucket",
+            "opportunity_name",
+            "account_name",
+            "amount_change",
+            "amount_from",
+            "amount_to",
+            "owner",
+            "crm_url",
+        )
+        cols = [c for c in wanted if c in top]
         widgets.deal_table(pd.DataFrame(top[cols]), key="changes_movers", file_name="movers.csv")
     else:
         st.caption("No deal moved between these snapshots.")

@@ -14,8 +14,9 @@ widgets.page_header("Forecast & coverage", view)
 
 with widgets.guard("coverage"):
     matrix = data.metric("coverage_matrix", q).table
+    with_goal = matrix[matrix["goal"].notna()] if matrix is not None and len(matrix) else matrix
     widgets.chart(
-        charts.coverage_chart(matrix, title="Coverage by quarter and segment vs goal"),
+        charts.coverage_chart(with_goal, title="Coverage by quarter and segment vs goal"),
         key="forecast_coverage",
     )
     with st.expander("Coverage table"):

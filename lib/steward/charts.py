@@ -92,8 +92,43 @@ def _opt(x: Any) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _money_axis(fig: go.Figure, axis: str = "yaxis") -> None:
-    fig.update_layout({axis: MONEY_TICKS})
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About n round tick values covering [lo, hi] (steps of 1, 2, 2.5 or 5 x 10^k)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks, t = [], start
+    while t <= hi + step * 1e-9:
+        ticks.append(round(t, 6))
+        t += step
+    return ticks
+
+
+def _money_axis(
+    fig: go.Figure,
+    axis: str = "yaxis",
+    values: Sequence[float | None] | None = None,
+    span: tuple[float, float] | None = None,
+) -> None:
+    """Money ticks labelled like the rest of the product ($1.2M, $850K).
+
+    With the values drawn (or an explicit span), the ticks are computed here so they read
+    exactly as fmt.money prints; otherwise d3's SI format is the fallback.
+    """
+    if span is None and values:
+        vals = [v for v in values if v is not None and math.isfinite(v)]
+        if vals:
+            span = (min(0.0, min(vals)), max(0.0, max(vals)))
+    if span is None:
+        fig.update_layout({axis: MONEY_TICKS})
+        return
+    ticks = nice_ticks(span[0], span[1])
+    fig.update_layout(
+        {axis: dict(tickmode="array", tickvals=ticks, ticktext=[fmt.money(t) for t in ticks])}
+    )
 
 
 def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
@@ -169,7 +204,7 @@ def funnel_chart(
     fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
     fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3")
     if measure != "count":
-        _money_axis(fig, "xaxis")
+        _money_axis(fig, "xaxis", values)
     fig.update_layout(height=max(300, 70 * len(stages) + 100), showlegend=False)
     return fig
 
@@ -221,13 +256,16 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
             name="pipeline",
         )
     )
-    _money_axis(fig)
     lo, hi = _waterfall_span(amounts, measures)
     if lo > 0 and hi > 0 and (hi - lo) < 0.5 * hi:
         # The moves are small next to the totals: start the axis near the lowest level
         # so the buckets can be read (the axis labels say where it starts).
         pad = max(hi - lo, 0.05 * hi)
-        fig.update_yaxes(range=[max(0.0, lo - 0.6 * pad), hi + 0.3 * pad])
+        bottom, top = max(0.0, lo - 0.6 * pad), hi + 0.3 * pad
+        fig.update_yaxes(range=[bottom, top])
+        _money_axis(fig, span=(bottom, top))
+    else:
+        _money_axis(fig, span=(min(0.0, lo), max(0.0, hi)))
     fig.update_layout(showlegend=False, height=460, margin=dict(t=70))
     fig.update_xaxes(tickangle=-30 if len(buckets) > 8 else 0)
     return fig
@@ -459,7 +497,7 @@ def forecast_range_chart(
             annotation_position="top",
             annotation_font_color=RED,
         )
-    _money_axis(fig, "xaxis")
+    _money_axis(fig, "xaxis", [*values, *[v for v in p90 if v is not None], target])
     fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
     fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", rangemode="tozero")
     fig.update_layout(showlegend=False, height=max(300, 70 * len(labels) + 120))
@@ -579,6 +617,11 @@ def breakdown_heatmap(
     if table is None or table.empty:
         return empty_figure("Nothing to break down for this selection.", title)
     df = table[[row, col, value]].copy()
+    present = df[value].map(_opt).notna()
+    # A row or column with no value at all (e.g. conversion out of Closed Won) is noise.
+    df = df[df[row].isin(df.loc[present, row]) & df[col].isin(df.loc[present, col])]
+    if df.empty:
+        return empty_figure("Nothing to break down for this selection.", title)
     df[value] = df[value].map(_num)
     grid = df.pivot_table(
         index=row, columns=col, values=value, aggfunc="sum", fill_value=0.0, sort=False
@@ -614,7 +657,7 @@ def breakdown_heatmap(
             x=xs,
             y=ys,
             mode="markers",
-            marker=dict(symbol="square", size=40, color="rgba(0,0,0,0.01)"),
+            marker=dict(symbol="square", size=40, color="rgba(0,0,0,0)"),
             customdata=[
                 [r, c, fmt.value(z[i][j], unit)]
                 for i, r in enumerate(rows)
@@ -665,7 +708,7 @@ def slippage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
             hovertemplate="%{customdata} of start<extra></extra>",
         )
     )
-    _money_axis(fig)
+    _money_axis(fig, values=pushed)
     fig.update_layout(
         yaxis2=dict(
             overlaying="y",
@@ -715,7 +758,7 @@ def attribution_chart(table: pd.DataFrame, title: str | None = None) -> go.Figur
                 hovertemplate=f"<b>%{{x}}</b><br>{lbl}: %{{customdata}}<extra></extra>",
             )
         )
-    _money_axis(fig)
+    _money_axis(fig, values=[_num(v) for c, _ in models for v in df[c]])
     fig.update_layout(barmode="group", bargap=0.2, height=420)
     return fig
 
@@ -806,7 +849,7 @@ def bar_chart(
         )
     axis = "xaxis" if horizontal else "yaxis"
     if unit == "usd":
-        _money_axis(fig, axis)
+        _money_axis(fig, axis, [_num(v) for c in ys for v in table[c]])
     elif unit == "ratio":
         fig.update_layout({axis: dict(tickformat=".0%")})
     if horizontal:
@@ -846,7 +889,7 @@ def line_chart(
             )
         )
     if unit == "usd":
-        _money_axis(fig)
+        _money_axis(fig, values=[_opt(v) for c in ys for v in table[c]])
     elif unit == "ratio":
         fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(tickformat="%b %d")
