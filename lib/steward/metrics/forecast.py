@@ -327,7 +327,9 @@ def historical_forecast(
         "Learned by stage and segment where that cell has at least 30 observations, else by "
         "stage, else the stage's governed probability. A simulation (10,000 draws, fixed "
         "seed) of independent won/lost outcomes gives the P10 / P50 / P90 range; the value "
-        "is the P50. Only snapshots up to the as-of date are read. Probabilities are learned "
+        "is the P50 (the 400 deals with the largest variance are drawn one by one, the sum "
+        "of any others from a normal with the same mean and variance). When the period is "
+        "already over, nothing open can still close in it. Only snapshots up to the as-of date are read. Probabilities are learned "
         "from all deals; filters choose which deals are forecast."
     ),
     formula="won_to_date + P50 of Σ Bernoulli(p_stage,segment) × amount over open deals in P",

@@ -299,10 +299,12 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
     j = _journeys(con, q, defs, basis)
     j["amount"] = j["amount"].astype(float)
-    per_deal = j.drop_duplicates("opportunity_id")
+    # the left join gives a deal without touches exactly one row, with a null touch
+    has_touch = j["touch_date"].notna().to_numpy()
+    touched = j[has_touch].copy()
+    untouched = j[~has_touch]
+    per_deal = pd.concat([untouched, touched.drop_duplicates("opportunity_id")])
     total_cents = int(round(float(per_deal["amount"].sum()) * 100))
-    touched = j[j["touch_date"].notna()].copy()
-    untouched = per_deal[~per_deal["opportunity_id"].isin(touched["opportunity_id"])]
     touched["deal"] = touched["opportunity_id"]
     touched["day"] = _day_numbers(touched["touch_date"])
     touched["created_day"] = _day_numbers(touched["created_date"])
@@ -316,7 +318,9 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     credit["channel"] = touched["channel"]
     by_channel = credit.groupby("channel")[list(MODELS)].sum()
     if len(untouched):
-        by_channel.loc[NO_TOUCH] = float(untouched["amount"].sum())
+        no_touch = float(untouched["amount"].sum())
+        extra = pd.DataFrame({m: [no_touch] for m in MODELS}, index=[NO_TOUCH])
+        by_channel = pd.concat([by_channel, extra])
     by_channel = by_channel.sort_index()
     rounded = {m: _round_to_total(by_channel[m], total_cents) for m in MODELS}
     table = pd.DataFrame(
