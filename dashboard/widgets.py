@@ -188,9 +188,28 @@ _HEADERS = {
 }
 
 
+# On screen, what a CRO scans first comes first (the CSV keeps the contract's order).
+_SCREEN_FIRST = (
+    "bucket",
+    "opportunity_name",
+    "account_name",
+    "amount_change",
+    "amount",
+    "amount_from",
+    "amount_to",
+    "stage",
+    "stage_from",
+    "close_date",
+    "close_date_from",
+    "owner",
+    "crm_url",
+)
+
+
 def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Money as floats for display (Decimals are kept for the CSV), dates as dates."""
-    out = df.copy()
+    first = [c for c in _SCREEN_FIRST if c in df.columns]
+    out = df[first + [c for c in df.columns if c not in first]].copy()
     for c in out.columns:
         if c.startswith("amount") or c in ("value", "pushed_amount"):
             out[c] = pd.to_numeric(
@@ -282,6 +301,8 @@ def table(df: pd.DataFrame, key: str, units: dict[str, str] | None = None) -> No
             config[c] = st.column_config.NumberColumn(label, format="%.1fx")
         elif u == "count":
             config[c] = st.column_config.NumberColumn(label, format="localized")
+        elif u == "hours":
+            config[c] = st.column_config.NumberColumn(label, format="%.1f h")
         elif u == "days":
             config[c] = st.column_config.NumberColumn(label, format="%.0f d")
         elif u == "date":

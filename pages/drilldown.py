@@ -14,8 +14,12 @@ widgets.page_header("Segment drilldown", view)
 
 dims = list(DIMENSIONS)
 c1, c2, c3 = st.columns([1, 1, 2])
-rows = state.pick("Rows", dims, key="drill_rows", url="rows", default="segment", where=c1)
-cols = state.pick("Columns", dims, key="drill_cols", url="cols", default="stage", where=c2)
+rows = state.pick(
+    "Rows", dims, key="drill_rows", url="rows", default="segment", where=c1, format_func=str.title
+)
+cols = state.pick(
+    "Columns", dims, key="drill_cols", url="cols", default="stage", where=c2, format_func=str.title
+)
 stages = state.multi("Stage", data.defs().stage_names, key="drill_stage", url="stage", where=c3)
 assert rows is not None and cols is not None
 filters = Filters.of(**{**view.filters.as_dict(), "stage": stages})
@@ -24,6 +28,7 @@ q = view.query.with_(filters=filters)
 with widgets.guard("the breakdown"):
     long = data.breakdown(q, rows, cols)
     col_name = cols if rows != cols else "all"
+    stage_order = list(data.defs().stage_names)
     total = data.metric("open_pipeline", q).value
     st.caption(
         f"Open qualified pipeline closing in {view.period}: "
@@ -36,6 +41,8 @@ with widgets.guard("the breakdown"):
             col=col_name,
             value="amount",
             title=f"Open pipeline by {rows} × {cols}",
+            row_order=stage_order if rows == "stage" else None,
+            col_order=stage_order if cols == "stage" else None,
         ),
         key="drill_matrix",
         selectable=True,

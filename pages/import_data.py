@@ -185,6 +185,8 @@ st.divider()
 st.subheader("Snapshots loaded")
 with widgets.guard("the snapshot list"):
     snaps = data.snapshots()
+    if len(snaps):
+        snaps = snaps.sort_values("snapshot_date", ascending=False)
     widgets.table(
         snaps,
         key="import_snapshots",

@@ -59,7 +59,13 @@ with right, widgets.guard("attribution"):
 
 with widgets.guard("closed-won curves"):
     curve = data.metric("closed_won_curve", q)
-    widgets.chart(charts.closed_won_curve_chart(curve.table), key="mkt_curves")
+    sources = []
+    if curve.table is not None and "source" in curve.table:
+        sources = sorted(set(curve.table["source"].astype(str)), key=lambda v: (v != "All", v))
+    source = state.pick(
+        "Closed-won curves for", sources, key="mkt_curve_source", url="curve_source", default="All"
+    )
+    widgets.chart(charts.closed_won_curve_chart(curve.table, source=source), key="mkt_curves")
     if curve.note:
         st.caption(curve.note)
 
@@ -74,5 +80,13 @@ with widgets.guard("speed to lead"):
     widgets.table(
         speed.table,
         key="mkt_speed",
-        units={"sla_compliance": "ratio", "leads": "count"},
+        units={
+            "sla_compliance": "ratio",
+            "leads": "count",
+            "median_hours": "hours",
+            "contacted": "count",
+            "not_contacted": "count",
+            "pending": "count",
+            "within_sla": "count",
+        },
     )

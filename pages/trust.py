@@ -19,8 +19,12 @@ if view is not None:
         c = st.columns([1, 3])
         c[0].metric("Trust score", fmt.score(score.value), border=True, help=score.note)
         with c[1]:
+            table = checks.table
+            if table is not None and len(table):
+                wanted = ["label", "count", "amount", "severity", "description"]
+                table = table[[c for c in wanted if c in table.columns]]
             widgets.table(
-                checks.table,
+                table,
                 key="trust_checks",
                 units={"count": "count", "amount": "usd"},
             )
@@ -46,7 +50,20 @@ with widgets.guard("the snapshot calendar"):
 
 with widgets.guard("the import log"):
     st.subheader("Import history")
-    widgets.table(data.import_log(), key="trust_import_log")
+    log = data.import_log()
+    if len(log):
+        wanted = [
+            "import_id",
+            "finished_at",
+            "kind",
+            "file_name",
+            "source_format",
+            "row_count",
+            "outcome",
+            "message",
+        ]
+        log = log[[c for c in wanted if c in log.columns]]
+    widgets.table(log, key="trust_import_log", units={"row_count": "count"})
 
 st.subheader("Definitions in force")
 st.caption(d.stamp)

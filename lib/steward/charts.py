@@ -40,11 +40,18 @@ BASE_FONT_SIZE = 15
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
         font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE, color=INK),
-        title=dict(font=dict(size=20, color=INK), x=0.0, xanchor="left", y=0.97),
+        title=dict(
+            font=dict(size=20, color=INK),
+            x=0.0,
+            xanchor="left",
+            yref="container",
+            y=0.98,
+            yanchor="top",
+        ),
         colorway=list(PALETTE),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin=dict(l=10, r=20, t=60, b=40),
+        margin=dict(l=10, r=20, t=96, b=40),
         xaxis=dict(
             showgrid=False, zeroline=False, linecolor=GREY, ticks="", automargin=True, title=None
         ),
@@ -57,7 +64,7 @@ TEMPLATE = go.layout.Template(
             automargin=True,
             title=None,
         ),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0, title=None),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0.0, title=None),
         hoverlabel=dict(font=dict(family=FONT_FAMILY, size=14)),
         separators=".,",
         clickmode="event+select",
@@ -604,6 +611,8 @@ def breakdown_heatmap(
     unit: str = "usd",
     title: str | None = None,
     sort: bool = True,
+    row_order: Sequence[str] | None = None,
+    col_order: Sequence[str] | None = None,
 ) -> go.Figure:
     """A rows x columns matrix of one measure (long table in, pivot here).
 
@@ -629,6 +638,13 @@ def breakdown_heatmap(
     if sort:
         grid = grid.loc[grid.sum(axis=1).sort_values(ascending=False).index]
         grid = grid[grid.sum(axis=0).sort_values(ascending=False).index]
+    # A governed order (stages) wins over size; values outside it go last.
+    if row_order:
+        known = [r for r in row_order if r in grid.index]
+        grid = grid.loc[known + [r for r in grid.index if r not in known]]
+    if col_order:
+        known = [c for c in col_order if c in grid.columns]
+        grid = grid[known + [c for c in grid.columns if c not in known]]
     rows = [str(r) for r in grid.index]
     cols = [str(c) for c in grid.columns]
     z = grid.to_numpy().tolist()
@@ -779,29 +795,43 @@ def _pick(df: pd.DataFrame, names: Sequence[str]) -> str | None:
     return next((n for n in names if n in df.columns), None)
 
 
-def closed_won_curve_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """Cumulative % of a cohort's qualified amount won, by weeks since creation."""
+def closed_won_curve_chart(
+    table: pd.DataFrame,
+    source: str | None = "All",
+    max_cohorts: int = 6,
+    title: str | None = None,
+) -> go.Figure:
+    """Cumulative % of a cohort's qualified amount won, by weeks since creation.
+
+    One line per created-quarter cohort (the latest `max_cohorts`) for one source
+    ('All' = every source); the newest cohort is drawn darkest.
+    """
     if table is None or table.empty:
         return empty_figure("No closed-won history for these cohorts.", title)
     xcol, ycol = _pick(table, _CURVE_X), _pick(table, _CURVE_Y)
     if xcol is None or ycol is None:
         return empty_figure("Closed-won curve table has unexpected columns.", title)
-    fig = _figure(title or "Closed-won curves: % of qualified pipeline won")
-    groups = [g for g in _CURVE_GROUP if g in table.columns]
-    key = (
-        table[groups].astype(str).agg(" · ".join, axis=1)
-        if groups
-        else pd.Series("All", index=table.index)
-    )
-    for i, name in enumerate(dict.fromkeys(key)):
-        part = table[key == name].sort_values(xcol)
+    df = table
+    if source is not None and "source" in df.columns:
+        df = df[df["source"].astype(str) == source]
+    if df.empty:
+        return empty_figure(f"No closed-won history for {source}.", title)
+    group = "cohort" if "cohort" in df.columns else _pick(df, _CURVE_GROUP)
+    names = list(dict.fromkeys(df[group].astype(str))) if group else ["All"]
+    names = sorted(names)[-max_cohorts:]
+    fig = _figure(title or f"Closed-won curves: % of qualified pipeline won ({source or 'all'})")
+    shades = [GREY, SLATE, BLUE, TEAL, SAND, NAVY]
+    for i, name in enumerate(names):
+        part = df[df[group].astype(str) == name] if group else df
+        part = part.sort_values(xcol)
+        color = shades[max(0, len(shades) - len(names) + i)]
         fig.add_trace(
             go.Scatter(
                 x=[_num(v) for v in part[xcol]],
                 y=[_opt(v) for v in part[ycol]],
                 mode="lines",
                 name=name,
-                line=dict(color=PALETTE[i % len(PALETTE)], width=2.5),
+                line=dict(color=color, width=3 if i == len(names) - 1 else 2),
                 hovertemplate=f"{name}<br>week %{{x:.0f}}: %{{y:.0%}}<extra></extra>",
             )
         )
@@ -854,6 +884,10 @@ def bar_chart(
         fig.update_layout({axis: dict(tickformat=".0%")})
     if horizontal:
         fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
+    top = max([_num(v) for c in ys for v in table[c]] + [0.0])
+    if top > 0:
+        # Leave room for the value printed past the longest bar.
+        fig.update_layout({axis: dict(range=[0, top * 1.18])})
         fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3")
     fig.update_layout(
         barmode="group",
