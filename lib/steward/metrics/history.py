@@ -323,11 +323,13 @@ def stalled_frame(
     sql.cte(
         "stay_start",
         """
-        select opp_key, max(to_date) as since
-        from opp_changes
-        where present_b and to_date <= ?
-          and (not present_a or stage_a is distinct from stage_b)
-        group by opp_key
+        select c.opp_key, max(c.to_date) as since
+        from opp_changes c
+        semi join (select opp_key from state where present and not is_closed) o
+          on o.opp_key = c.opp_key
+        where c.present_b and c.to_date <= ?
+          and (not c.present_a or c.stage_a is distinct from c.stage_b)
+        group by c.opp_key
         """,
         [q.as_of],
     )

@@ -92,20 +92,21 @@ def _pairs(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[
 def _start(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, at: date
 ) -> tuple[Decimal, int]:
-    """Open pipeline (amount, count) in P at snapshot `at`, latest-attribute filters."""
+    """Open pipeline (amount, count) in P at the loaded snapshot `at`, latest-attribute
+    filters (read from the raw snapshot: one date, found by zone maps)."""
     qt = q.quarter(defs)
-    sql = add_ranks(Sql(), defs)
-    add_state(sql, con, at)
-    add_cut(sql, q)
-    row = sql.run(
-        con,
-        """
-        select coalesce(sum(coalesce(st.amount, 0)), 0), count(*)
-        from state st join cut using (opp_key) join ranks r on r.stage = st.stage
-        where st.present and not st.is_closed and r.reach_rank >= ?
-          and st.close_date >= ? and st.close_date < ?
-        """,
-        [defs.qualified_rank, qt.start, qt.end],
+    qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
+    fsql, fparams = q.filters.sql("f")
+    join = " join opp_facts f on f.opportunity_id = s.opportunity_id" if fsql else ""
+    row = con.execute(
+        f"""
+        select coalesce(sum(coalesce(s.amount, 0)), 0), count(*)
+        from snapshots s{join}
+        where s.snapshot_date = ? and not coalesce(s.is_closed, false)
+          and list_contains(?::varchar[], s.stage)
+          and s.close_date >= ? and s.close_date < ?{fsql}
+        """,  # noqa: S608 - filter clause from whitelisted dimensions
+        [at, qualified, qt.start, qt.end, *fparams],
     ).fetchall()[0]
     return dec(row[0]), int(row[1])
 
@@ -313,8 +314,15 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
     qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
     names = [s.name for s in defs.stages]
     probs = [s.probability for s in defs.stages]
-    marketing = [" ".join(m.split()).casefold() for m in defs.marketing_sources]
     fsql, fparams = q.filters.sql("s")
+    # Marketing-sourced per distinct raw source value (the governed, case- and
+    # space-insensitive match), so the scan compares plain strings.
+    sources = con.execute(
+        "select distinct source from snapshots where snapshot_date >= ? and snapshot_date < ? "
+        "and source is not null",
+        [qt.start, qt.end],
+    ).fetchall()
+    marketing = [r[0] for r in sources if defs.is_marketing(r[0])]
     frame = con.execute(
         f"""
         with snaps as (
@@ -322,9 +330,7 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
                  coalesce(s.probability,
                           (?::double[])[list_position(?::varchar[], s.stage)], 0) as p,
                  (not s.is_closed and list_contains(?::varchar[], s.stage)) as is_open_q,
-                 list_contains(?::varchar[],
-                   lower(regexp_replace(trim(coalesce(s.source, '')), '\\s+', ' ', 'g')))
-                   as is_mkt,
+                 list_contains(?::varchar[], s.source) as is_mkt,
                  (s.close_date >= ? and s.close_date < ?) as in_p
           from snapshots s
           where s.snapshot_date >= ? and s.snapshot_date < ? and s.snapshot_date <= ?{fsql}
