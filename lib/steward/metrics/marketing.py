@@ -22,7 +22,7 @@ import pandas as pd
 from steward.definitions import Definitions
 from steward.metrics.core import Filters, Query, Result, metric
 from steward.metrics.forecast import current_derived_date
-from steward.periods import quarter_of
+from steward.periods import Quarter, quarter_of
 
 NO_TOUCH = "(no touch)"
 UNKNOWN_CHANNEL = "(unknown)"
@@ -385,19 +385,42 @@ def _facts_are_current(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
     return last is not None and as_of >= last
 
 
-def _cohort_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+_COHORT_AGG_SQL = """
+with deals as (
+  {deals}
+),
+shaped as (
+  select (year(created_date) * 12 + month(created_date) - 1 - ?) // 3 as quarter_index,
+         coalesce(source, '(blank)') as source,
+         coalesce(amount, 0) as amount,
+         case when coalesce(is_won, false) and close_date is not null
+              then greatest(date_diff('day', created_date, close_date), 0) // 7
+              else -1 end as win_week
+  from deals
+)
+select quarter_index, source, win_week, count(*) as deals, sum(amount) as amount
+from shaped
+group by quarter_index, source, win_week
+order by quarter_index, source, win_week
+"""
+
+
+def _cohort_weeks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    """Deals and amount by (created quarter index, source, week won or -1)."""
     stages = [*qualified_open_stages(defs), defs.won_stage.name]
     fsql, fparams = q.filters.sql("h")
     if _facts_are_current(con, q.as_of):
-        return con.execute(_COHORT_FACTS_SQL.format(filters=fsql), [stages, *fparams]).df()
-    return con.execute(_COHORT_RAW_SQL.format(filters=fsql), [stages, q.as_of, *fparams]).df()
+        inner, params = _COHORT_FACTS_SQL.format(filters=fsql), [stages, *fparams]
+    else:
+        inner, params = _COHORT_RAW_SQL.format(filters=fsql), [stages, q.as_of, *fparams]
+    sql = _COHORT_AGG_SQL.format(deals=inner)
+    return con.execute(sql, [*params, defs.fiscal_year_start_month - 1]).df()
 
 
-def _quarter_index(dates: pd.Series, start_month: int) -> np.ndarray:
-    """Fiscal quarter number (any consistent integer) of each date, vectorised."""
-    ts = pd.to_datetime(dates)
-    months = ts.dt.year.to_numpy() * 12 + ts.dt.month.to_numpy() - 1 - (start_month - 1)
-    return months // 3
+def _quarter_from_index(index: int, start_month: int) -> Quarter:
+    """Inverse of the SQL quarter_index: the fiscal quarter of its first month."""
+    month0 = index * 3 + (start_month - 1)  # months since January of year 0
+    return quarter_of(date(month0 // 12, month0 % 12 + 1, 1), start_month)
 
 
 @metric(
@@ -421,37 +444,27 @@ def _quarter_index(dates: pd.Series, start_month: int) -> np.ndarray:
 def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     max_weeks = int(q.option("max_weeks", 52))
     n_cohorts = int(q.option("cohorts", 8))
-    df = _cohort_deals(con, q, defs)
+    agg = _cohort_weeks(con, q, defs)
     cols = ["cohort", "source", "week", "deals", "cohort_amount", "won_amount", "pct_won"]
-    if df.empty:
+    if agg.empty:
         return Result("closed_won_curve", q, table=pd.DataFrame(columns=cols), note="no cohorts")
-    sm = defs.fiscal_year_start_month
-    amount = df["amount"].astype(float).fillna(0.0).to_numpy()
-    source = df["source"].fillna("(blank)").astype(str).to_numpy()
-    created = pd.to_datetime(df["created_date"])
-    close = pd.to_datetime(df["close_date"])
-    won = df["is_won"].fillna(False).astype(bool).to_numpy()
-    days = (close - created).dt.days.to_numpy(dtype=float, na_value=np.nan)
-    win_week = np.where(won & ~np.isnan(days), np.maximum(np.nan_to_num(days), 0) // 7, -1)
-    qidx = _quarter_index(df["created_date"], sm)
-    first_day = {k: created[qidx == k].min().date() for k in np.unique(qidx)}
-    quarters = {k: quarter_of(d, sm) for k, d in first_day.items()}
+    agg["amount"] = agg["amount"].astype(float)
     out = []
-    for k in sorted(quarters)[-n_cohorts:]:
-        cq = quarters[k]
-        in_cohort = qidx == k
+    for k in sorted(set(agg["quarter_index"].tolist()))[-n_cohorts:]:
+        cq = _quarter_from_index(int(k), defs.fiscal_year_start_month)
+        part = agg[agg["quarter_index"] == k]
         age = min(max_weeks, max((q.as_of - cq.start).days // 7, 0))
-        for src in ["All", *sorted(set(source[in_cohort]))]:
-            sel = in_cohort if src == "All" else in_cohort & (source == src)
-            total = float(amount[sel].sum())
-            won_sel = sel & (win_week >= 0)
+        for src in ["All", *sorted(set(part["source"].tolist()))]:
+            sel = part if src == "All" else part[part["source"] == src]
+            total = float(sel["amount"].sum())
+            won = sel[sel["win_week"] >= 0]
             by_week = np.bincount(
-                np.minimum(win_week[won_sel], age + 1).astype(int),
-                weights=amount[won_sel],
+                np.minimum(won["win_week"].to_numpy(dtype=int), age + 1),
+                weights=won["amount"].to_numpy(dtype=float),
                 minlength=age + 2,
             )
             cum = np.cumsum(by_week[: age + 1])
-            n_deals = int(sel.sum())
+            n_deals = int(sel["deals"].sum())
             for w in range(age + 1):
                 out.append(
                     (
