@@ -187,3 +187,16 @@ def test_pdf_and_png_pages(pack, tmp_path):
 
     with Image.open(pages[0]) as im:
         assert im.size == (667, 375)
+
+
+def test_cli_board_pack(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(render, "render_pngs", blank_pngs)
+    db = tmp_path / "fx.duckdb"
+    with store.writer(db) as w:
+        fx.build(w)
+    out = tmp_path / "pack.pptx"
+    assert main(["board-pack", str(out), "--db", str(db), "--region", "EMEA"]) == 0
+    prs = Presentation(str(out))
+    assert len(prs.slides) == 9
+    assert "Region: EMEA" in " ".join(slide_texts(prs.slides[0]))
+    assert "wrote" in capsys.readouterr().err

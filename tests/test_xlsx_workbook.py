@@ -243,3 +243,28 @@ def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, 
     names = [c.value for row in wb["Pipeline"].iter_rows() for c in row]
     assert EVIL in names  # still text, not a hyperlink formula result "y"
     assert "y" not in names
+
+
+def test_cli_export_xlsx(tmp_path, capsys):
+    from steward import store
+    from steward.cli import main
+
+    db = tmp_path / "fx.duckdb"
+    with store.writer(db) as w:
+        fx.build(w)
+    out = tmp_path / "finance.xlsx"
+    args = ["export-xlsx", str(out), "--db", str(db), "--as-of", "2026-11-16"]
+    assert main([*args, "--segment", "Enterprise,Mid-Market", "--compare-to", "2026-11-02"]) == 0
+    assert "wrote" in capsys.readouterr().err
+    wb = load_workbook(out)
+    assert wb.sheetnames == list(SHEETS)
+    meta = {wb["Summary"].cell(r, 1).value: wb["Summary"].cell(r, 2).value for r in range(4, 12)}
+    assert meta["Filters"] == "Segment: Enterprise, Mid-Market"
+    assert meta["Period"] == "FY2026-Q4"  # the as-of date's quarter by default
+    assert str(meta["Compared with snapshot"])[:10] == "2026-11-02"
+    # Enterprise 177,000 + Mid-Market (O13 100,000 + O07 40,000 + O11 35,000 + O08 15,000)
+    # = 177,000 + 190,000 = 367,000
+    rows = table_rows(wb["Pipeline"], "tblPipeline")
+    assert sum(r["Amount"] or 0 for r in rows) == 367000
+    assert main(["export-xlsx", str(out), "--db", str(db), "--as-of", "2026-11-17"]) == 1
+    assert "no snapshot loaded for 2026-11-17" in capsys.readouterr().err

@@ -192,9 +192,10 @@ class Sheet:
                 fmtx = EXCEL_FORMATS.get(c.unit or "") if c.unit else None
                 if c.key in row.get("_formulas", ()):
                     formula(ws, top + i, left + j, str(value), fmtx)
+                    self.fit(left + j, "at or above goal")  # the widest formula result
                 else:
                     put(ws, top + i, left + j, value, fmtx)
-                self.fit(left + j, value, c.unit)
+                    self.fit(left + j, value, c.unit)
         last = top + max(1, len(rows))
         if not rows:  # an Excel table needs a data row
             put(ws, top + 1, left, "(none)")
@@ -222,6 +223,12 @@ class Sheet:
             ws.column_dimensions[get_column_letter(col)].width = width
         ws.column_dimensions["A"].width = max(self.widths.get(1, 10), 14)
         ws.freeze_panes = f"A{freeze_row}"
+        # Printing: landscape, every column on one page width, header rows repeated.
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = f"1:{freeze_row - 1}"
 
 
 # ---- data --------------------------------------------------------------------------------
@@ -269,7 +276,8 @@ class Context:
 def _metadata_block(sh: Sheet, ctx: Context, top: int) -> int:
     for i, (label, value, unit) in enumerate(ctx.metadata()):
         put(sh.ws, top + i, 1, label).font = Font(name=FONT_NAME, bold=True)
-        put(sh.ws, top + i, 2, value, EXCEL_FORMATS.get(unit or "", None))
+        cell = put(sh.ws, top + i, 2, value, EXCEL_FORMATS.get(unit or "", None))
+        cell.alignment = Alignment(horizontal="left")
         sh.fit(1, label)
         sh.fit(2, value)
     return top + len(ctx.metadata())
@@ -347,8 +355,6 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
         cell = sh.ws.cell(row=top + i, column=6)
         cell.fill = PatternFill("solid", fgColor=INPUT_FILL)
         cell.font = Font(name=FONT_NAME, color=INPUT_BLUE)
-    for col in (7, 8, 10):
-        sh.widths[col] = max(sh.widths.get(col, 0), 18)
     sh.finish(freeze_row=top + 1)
 
 
