@@ -48,6 +48,7 @@ DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "bench.duckdb"
 # The metrics each page of the app needs (ids missing from the registry are skipped).
 PAGES: dict[str, list[str]] = {
     "board story": [
+        "kpis:headline",
         "open_pipeline",
         "weighted_pipeline",
         "won_to_date",
@@ -243,7 +244,12 @@ def query_for(con: duckdb.DuckDBPyConnection, defs: Definitions) -> Query:
 
 
 def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions) -> Any:
-    """Run one bundle item: a metric id, or 'drill:<id>[:<selection>]'."""
+    """Run one bundle item: a metric id, 'kpis:headline' (the Board story tiles with their
+    deltas), or 'drill:<id>[:<selection>]'."""
+    if item == "kpis:headline":
+        from steward.kpis import headline_kpis
+
+        return headline_kpis(con, q, defs)
     if not item.startswith("drill:"):
         return compute(con, item, q, defs)
     _, mid, *sel = item.split(":")
@@ -269,7 +275,11 @@ def time_pages(
 ) -> list[Timing]:
     out = []
     for page, items in PAGES.items():
-        present = [i for i in items if i.split(":")[1 if i.startswith("drill:") else 0] in REGISTRY]
+        present = [
+            i
+            for i in items
+            if i == "kpis:headline" or i.split(":")[1 if i.startswith("drill:") else 0] in REGISTRY
+        ]
 
         def run(present: list[str] = present) -> None:
             for item in present:
