@@ -91,6 +91,24 @@ def test_filtered_story_names_the_segment():
     assert from_facts(f).scope == "Segment: Enterprise"
 
 
+def test_region_cut_does_not_claim_coverage_against_a_segment_target():
+    # targets are set by segment: EMEA pipeline against the company target would mislead
+    nq = Q.with_(period="FY2027-Q1")
+    f = base(
+        q=Q.with_(filters=Filters.of(region=["EMEA"])),
+        forecast_p50=fact("forecast_historical", 1_000_000),
+        next_coverage=fact("coverage", 0.5, "multiple", nq),
+        next_goal=fact("coverage_goal", 2.0, "multiple", nq),
+        coverage_prev=fact("coverage", 2.2, "multiple", Q.with_(as_of=date(2026, 11, 13))),
+    )
+    assert texts(f, "headline") == [
+        "EMEA FY2026-Q4 qualified pipeline is $12.0M with $4.0M won so far, down $1.0M since "
+        "2026-11-13; targets are set by segment, so coverage is not measured for this cut."
+    ]
+    rest = " ".join(s.text for s in from_facts(f).sentences if s.section != "headline")
+    assert "goal" not in rest and "target" not in rest and "coverage" not in rest.lower()
+
+
 def test_coverage_below_goal_produces_risk_and_decision():
     # gap = 3.0 * (10M - 4M) - 12M = 6M
     f = base()
@@ -197,8 +215,8 @@ def test_low_trust_is_a_risk_and_a_fix():
         f, "risks"
     )
     assert (
-        "Have RevOps fix the top data issue, open deals with a past close date: 14 deals, $1.2M."
-        in texts(f, "decisions")
+        "Have RevOps review the top data-trust issue (open deals with a past close date): "
+        "14 deals, $1.2M." in texts(f, "decisions")
     )
     assert texts(f, "trust") == [
         "Data trust: 72/100; 3 checks flagged, the largest by amount: open deals with a past "

@@ -39,6 +39,11 @@ def since(f: Facts) -> str:
     return f.compare_to.isoformat() if f.compare_to else ""
 
 
+def target_applies(f: Facts) -> bool:
+    """Targets are set by segment: a region/source/owner/... cut has no target of its own."""
+    return all(dim == "segment" for dim, _ in f.q.filters.items())
+
+
 def _lt(a: Fact | None, b: Fact | None) -> bool:
     return (
         a is not None
@@ -50,10 +55,12 @@ def _lt(a: Fact | None, b: Fact | None) -> bool:
 
 
 def below_goal(f: Facts) -> bool:
-    return _lt(f.coverage, f.goal)
+    return target_applies(f) and _lt(f.coverage, f.goal)
 
 
 def target_met(f: Facts) -> bool:
+    if not target_applies(f):
+        return False
     rem = f.remaining.num
     return f.target.num is not None and rem is not None and rem <= 0
 
@@ -74,6 +81,20 @@ def headline(f: Facts) -> list[Sentence]:
                 open=f.open_pipeline,
             )
         ]
+    if not target_applies(f):
+        parts: dict[str, object] = {"p": p, "open": f.open_pipeline, "won": f.won}
+        tmpl = "{p} qualified pipeline is {open} with {won} won so far"
+        if f.start is not None and f.end is not None and f.start.num is not None:
+            delta = derived("minus", f.end, f.start)
+            d = delta.num or 0.0
+            if round(d, 2) == 0:
+                tmpl += ", unchanged since {a}"
+            else:
+                tmpl += (", up {delta}" if d > 0 else ", down {delta}") + " since {a}"
+                parts["delta"] = (delta, "money")
+            parts["a"] = since(f)
+        tmpl += "; targets are set by segment, so coverage is not measured for this cut."
+        return [say("headline", "headline_no_target_for_cut", tmpl, **parts)]  # type: ignore[arg-type]
     if f.target.num is None or f.coverage.num is None:
         return [
             say(
@@ -86,8 +107,7 @@ def headline(f: Facts) -> list[Sentence]:
                 won=f.won,
             )
         ]
-    parts: dict[str, object] = {"p": p, "cov": f.coverage, "open": f.open_pipeline}
-    parts["rem"] = f.remaining
+    parts = {"p": p, "cov": f.coverage, "open": f.open_pipeline, "rem": f.remaining}
     tmpl = "{p} coverage is {cov}"
     if f.goal.num is not None:
         if below_goal(f):
@@ -143,6 +163,8 @@ def move_sentence(f: Facts, m: Move) -> Sentence:
 
 
 def coverage_change(f: Facts) -> Sentence | None:
+    if not target_applies(f):
+        return None
     if f.coverage_prev is None or f.coverage_prev.num is None or f.coverage.num is None:
         return None
     now, before = round(f.coverage.num, 1), round(f.coverage_prev.num, 1)
@@ -223,7 +245,7 @@ def risk_coverage(f: Facts) -> Sentence | None:
 
 
 def risk_next_quarter(f: Facts) -> Sentence | None:
-    if not _lt(f.next_coverage, f.next_goal):
+    if not target_applies(f) or not _lt(f.next_coverage, f.next_goal):
         return None
     assert f.next_coverage is not None and f.next_goal is not None
     return say(
@@ -262,7 +284,7 @@ def risk_pushed(f: Facts) -> Sentence | None:
 
 
 def risk_forecast(f: Facts) -> Sentence | None:
-    if not _lt(f.forecast_p50, f.target) or target_met(f):
+    if not target_applies(f) or not _lt(f.forecast_p50, f.target) or target_met(f):
         return None
     assert f.forecast_p50 is not None
     return say(
@@ -305,9 +327,7 @@ def risk_trust(f: Facts) -> Sentence | None:
 def risks(f: Facts) -> list[Sentence]:
     rules = (risk_coverage, risk_next_quarter, risk_pushed, risk_forecast, risk_stalled, risk_trust)
     out = [s for s in (r(f) for r in rules) if s is not None]
-    return out or [
-        say("risks", "risk_none", "No risk flagged: coverage meets its goals and nothing slipped.")
-    ]
+    return out or [say("risks", "risk_none", "No risk crossed its threshold this week.")]
 
 
 # ---- decisions --------------------------------------------------------------------------
@@ -369,7 +389,7 @@ def decide_coverage(f: Facts) -> Sentence | None:
 
 
 def decide_next_quarter(f: Facts) -> Sentence | None:
-    if not _lt(f.next_coverage, f.next_goal):
+    if not target_applies(f) or not _lt(f.next_coverage, f.next_goal):
         return None
     return say(
         "decisions",
@@ -401,7 +421,7 @@ def decide_trust(f: Facts) -> Sentence | None:
     return say(
         "decisions",
         "decide_trust",
-        "Have RevOps fix the top data issue, {label}: {n} {deals}, {amt}.",
+        "Have RevOps review the top data-trust issue ({label}): {n} {deals}, {amt}.",
         label=label.lower(),
         n=n,
         deals=deals(n),
