@@ -237,9 +237,11 @@ def test_forecast_historical_filters(con):
 
 def test_forecast_historical_drill(con):
     deals = compute_drill(con)
-    assert deals["opportunity_id"].tolist() == ["F1", "F2", "F3", "F4"]
-    assert deals["p_win"].tolist() == pytest.approx([0.5, 1 / 3, 0.4, 1.0])
+    # the shared deal list: largest amount first
+    assert deals["opportunity_id"].tolist() == ["F2", "F1", "F3", "F4"]
+    assert deals["p_win"].tolist() == pytest.approx([1 / 3, 0.5, 0.4, 1.0])
     assert deals["basis"].tolist() == ["stage", "stage", "stage default", "stage"]
+    assert deals["observations"].tolist() == [3, 4, 0, 1]
     assert deals.columns[0] == "opportunity_id" and "crm_url" in deals.columns
 
 

@@ -187,18 +187,26 @@ def probabilities(
 ) -> dict[tuple[str, str], tuple[float, str, int]]:
     """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only."""
     out: dict[tuple[str, str], tuple[float, str, int]] = {}
-    by_stage = learned.groupby("stage")[["observations", "won"]].sum()
+    stage_n: dict[str, int] = {}
+    stage_won: dict[str, int] = {}
+    rows = zip(
+        learned["stage"].tolist(),
+        learned["segment"].tolist(),
+        learned["observations"].tolist(),
+        learned["won"].tolist(),
+        strict=True,
+    )
+    for stage, seg, n, won in rows:
+        stage_n[stage] = stage_n.get(stage, 0) + int(n)
+        stage_won[stage] = stage_won.get(stage, 0) + int(won)
+        if int(n) >= min_obs:
+            out[(str(stage), str(seg))] = (int(won) / int(n), "stage and segment", int(n))
     for stage in open_stage_names(defs):
-        if stage in by_stage.index and int(by_stage.loc[stage, "observations"]) > 0:
-            n = int(by_stage.loc[stage, "observations"])
-            out[(stage, "*")] = (int(by_stage.loc[stage, "won"]) / n, "stage", n)
+        n = stage_n.get(stage, 0)
+        if n > 0:
+            out[(stage, "*")] = (stage_won[stage] / n, "stage", n)
         else:
             out[(stage, "*")] = (defs.stage(stage).probability, "stage default", 0)
-    enough = learned[learned["observations"] >= min_obs]
-    for stage, seg, n, won in zip(
-        enough["stage"], enough["segment"], enough["observations"], enough["won"], strict=True
-    ):
-        out[(str(stage), str(seg))] = (int(won) / int(n), "stage and segment", int(n))
     return out
 
 
@@ -206,12 +214,11 @@ def probabilities(
 
 _OPEN_SQL = """
 with open_deals as (
-  select s.opportunity_id, s.opportunity_name, s.account_name, s.segment, s.region, s.owner,
-         s.source, s.stage, coalesce(s.amount, 0) as amount, s.probability,
-         s.forecast_category, s.close_date, s.created_date
+  select s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
+         cast(coalesce(s.amount, 0) as double) as amount
   from snapshots s
   where s.snapshot_date = ? and not s.is_closed
-    and s.stage in (select unnest(?::varchar[]))
+    and list_contains(?::varchar[], s.stage)
     and s.close_date >= ? and s.close_date < ?{filters}
 )
 select * from open_deals order by opportunity_id
@@ -291,20 +298,29 @@ def historical_forecast(
     learned = learn(con, training, defs)
     probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
     fsql, fparams = q.filters.sql("s")
-    deals = con.execute(
+    cols = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
         [q.as_of, open_stage_names(defs), period.start, period.end, *fparams],
-    ).df()
+    ).fetchnumpy()
+    stages = [str(x) for x in cols["stage"]]
+    segments = [str(x) for x in cols["segment"]]
     chosen = [
-        probs.get((st, seg or ""), probs[(st, "*")])
-        for st, seg in zip(deals["stage"], deals["segment"].fillna(""), strict=True)
+        probs.get((st, seg), probs[(st, "*")]) for st, seg in zip(stages, segments, strict=True)
     ]
-    deals["p_win"] = [c[0] for c in chosen]
-    deals["basis"] = [c[1] for c in chosen]
-    deals["observations"] = [c[2] for c in chosen]
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
+            "stage": stages,
+            "segment": segments,
+            "amount": np.asarray(cols["amount"], dtype=float),
+            "p_win": [c[0] for c in chosen],
+            "basis": [c[1] for c in chosen],
+            "observations": [c[2] for c in chosen],
+        }
+    )
     won = won_in_period(con, q.as_of, period, q)
     p = deals["p_win"].to_numpy(dtype=float)
-    amounts = deals["amount"].astype(float).to_numpy(dtype=float)
+    amounts = deals["amount"].to_numpy(dtype=float)
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
     totals = won + simulate(p, amounts, int(q.option("draws", DRAWS)), int(q.option("seed", SEED)))
@@ -362,7 +378,17 @@ def forecast_historical_deals(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, **_: Any
 ) -> pd.DataFrame:
     """The open deals of the forecast with their learned probability and its basis."""
-    return deal_columns.finish(historical_forecast(con, q, defs).deals, defs)
+    learned = historical_forecast(con, q, defs).deals
+    period = q.quarter(defs)
+    fsql, fparams = q.filters.sql("s")
+    where = (
+        " and not s.is_closed and list_contains(?::varchar[], s.stage)"
+        " and s.close_date >= ? and s.close_date < ?" + fsql
+    )
+    params = [open_stage_names(defs), period.start, period.end, *fparams]
+    deals = deal_columns.deal_list(con, defs, q.as_of, where, params)
+    extra = learned[["opportunity_id", "p_win", "basis", "observations"]]
+    return deals.merge(extra, on="opportunity_id", how="left")
 
 
 # --- forecast range -----------------------------------------------------------------------
