@@ -25,6 +25,8 @@ Deals (A = 2026-11-02 -> B = 2026-11-16; the waterfall bucket each one lands in)
     O14 SMB/EMEA/Carol/Web             only in B: stage 'Legal Review' (unknown), 8,000        (not pipeline)
     O15 Enterprise/EMEA/Bob/Partner    A Proposal 25,000 Q4   -> B Closed Won 25,000 (2027-01-05) Won 25,000
     O16 Enterprise/NA/Alice/Partner    Discovery 22,000 12-31, unchanged since 10-19            (no change)
+    O17 SMB/NA/Carol/Partner           Closed Lost 5,000 (2026-09-10), unchanged since 10-19    (closed: never
+                                       pipeline, never stale)
 
 Targets: FY2026-Q4 All 600,000, Enterprise 80,000 (already met by O01), Mid-Market 200,000;
 FY2027-Q1 Enterprise 50,000 only (no 'All' row, so All = sum of segment rows).
@@ -65,6 +67,7 @@ ATTRS = {
     "O14": ("SMB", "EMEA", "Carol", "Web", "Core", "2026-10-20"),
     "O15": ("Enterprise", "EMEA", "Bob", "Partner", "Core", "2026-08-10"),
     "O16": ("Enterprise", "NA", "Alice", "Partner", "Core", "2026-08-01"),
+    "O17": ("SMB", "NA", "Carol", "Partner", "Core", "2026-03-01"),
 }
 
 # (id, stage, amount, probability, forecast_category, close_date[, segment override])
@@ -75,6 +78,7 @@ SNAP_D0: list[Row] = [
     ("O10", "Solution", 60000, 0.4, "Pipeline", "2026-12-01"),
     ("O12", "Discovery", None, None, "Pipeline", "2026-12-20"),
     ("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-12-31"),
+    ("O17", "Closed Lost", 5000, 0.0, "Omitted", "2026-09-10"),
 ]
 SNAP_A: list[Row] = [
     ("O01", "Proposal", 90000, 0.6, "Commit", "2026-11-20"),
@@ -91,6 +95,7 @@ SNAP_A: list[Row] = [
     ("O13", "Solution", 100000, 0.4, "Best Case", "2026-12-10"),
     ("O15", "Proposal", 25000, 0.6, "Commit", "2026-12-20"),
     ("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-12-31"),
+    ("O17", "Closed Lost", 5000, 0.0, "Omitted", "2026-09-10"),
 ]
 # PREV = A with O03's close date pushed into FY2027-Q1.
 SNAP_PREV: list[Row] = [
@@ -113,6 +118,7 @@ SNAP_B: list[Row] = [
     ("O14", "Legal Review", 8000, None, "Pipeline", "2026-12-12"),
     ("O15", "Closed Won", 25000, 1.0, "Closed", "2027-01-05"),
     ("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-12-31"),
+    ("O17", "Closed Lost", 5000, 0.0, "Omitted", "2026-09-10"),
 ]
 SNAPSHOTS = {D0: SNAP_D0, A: SNAP_A, PREV: SNAP_PREV, B: SNAP_B}
 

@@ -123,14 +123,19 @@ CHOICES: tuple[tuple[str, str], ...] = (
     (
         "Pushes and staleness",
         "A push is a move of the close date to a later fiscal quarter between consecutive "
-        "snapshots of a deal. Stale = present in the latest snapshot at least stale_weeks "
-        "before the as-of date, with stage, amount, close date, probability and forecast "
-        "category unchanged in every snapshot since.",
+        "snapshots in which the deal is present. Stale = an open deal present in the latest "
+        "snapshot at least stale_weeks before the as-of date and in every snapshot since, "
+        "with stage, amount, close date and open/won status unchanged (the fields the derived "
+        "change table tracks; probability and forecast category are not compared). Both are "
+        "read from the derived change tables when they are current, else from the raw "
+        "snapshots, with the same answer.",
     ),
     (
         "Outliers and duplicates",
         "The outlier median is over open deals with a positive amount. Of duplicated ids, the "
-        "copy with the largest amount is kept; the others are counted as duplicates.",
+        "copy with the largest amount is taken as the real one and the others are counted as "
+        "duplicates; duplicates and vanished deals are not per-deal flags in the trust score "
+        "(vanished deals have their own term).",
     ),
     (
         "KPI deltas",

@@ -37,7 +37,7 @@ class Check:
     label: str
     description: str
     severity: str  # 'high' | 'medium' | 'low'
-    in_score: bool  # a deal flag that counts towards f
+    in_score: bool  # a per-deal flag on open deals that counts towards f
 
 
 CHECKS: tuple[Check, ...] = (
@@ -77,7 +77,7 @@ CHECKS: tuple[Check, ...] = (
         "Extra rows for an opportunity id already in the snapshot (refused on import; "
         "checked anyway).",
         "high",
-        True,
+        False,
     ),
     Check(
         "vanished",
@@ -98,8 +98,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "stale",
         "No change in weeks",
-        "Open deals whose stage, amount, close date, probability and forecast category have "
-        "not changed for the governed number of weeks (definitions: trust.stale_weeks).",
+        "Open deals whose stage, amount, close date and open/won status have not changed for "
+        "the governed number of weeks (definitions: trust.stale_weeks).",
         "low",
         True,
     ),
@@ -128,7 +128,11 @@ CHECKS: tuple[Check, ...] = (
     ),
 )
 CHECK_IDS = tuple(c.id for c in CHECKS)
-DEAL_CHECKS = tuple(c.id for c in CHECKS if c.id not in ("vanished", "missing_weeks"))
+# checks computed per deal in one pass over the snapshot (duplicates, vanished deals and
+# missing weeks have their own queries)
+DEAL_CHECKS = tuple(
+    c.id for c in CHECKS if c.id not in ("duplicate_ids", "vanished", "missing_weeks")
+)
 COLUMNS = ("check_id", "label", "description", "count", "amount", "severity")
 
 
@@ -157,38 +161,34 @@ def _quarter_sql(col: str) -> str:
 def _history_sql(
     q: Query, defs: Definitions, anchor: date | None, derived: bool
 ) -> tuple[str, list[Any]]:
-    """CTEs `pushes(opportunity_id, push_count)` and `stale_ids(opportunity_id)` for the
-    open deals of the as-of snapshot; from the derived change table when it is current."""
+    """CTEs `pushed_ids(opportunity_id)` (pushed at least push_count times) and
+    `stale_ids(opportunity_id)` (unchanged since the anchor snapshot); from the derived
+    change table when it is current, else from the raw snapshots."""
     sm = defs.fiscal_year_start_month
     if derived:
         sql = f"""
-    keys as (
-        select k.opp_key, k.opportunity_id
-        from opp_keys k
-        where k.opportunity_id in (select opportunity_id from open_ids)
-    ),
-    changes as (
-        select k.opportunity_id, c.to_date, c.present_a, c.present_b, c.close_a, c.close_b
+    pushed_keys as (
+        select c.opp_key
         from opp_changes c
-        join keys k on k.opp_key = c.opp_key
-        where c.to_date <= ?
+        where c.to_date <= ? and c.present_a and c.present_b
+          and {_quarter_sql("c.close_b")} > {_quarter_sql("c.close_a")}
+        group by c.opp_key
+        having count(*) >= ?
     ),
-    pushes as (
-        select opportunity_id, count(*) as push_count
-        from changes
-        where present_a and present_b and {_quarter_sql("close_b")} > {_quarter_sql("close_a")}
-        group by opportunity_id
+    pushed_ids as (
+        select k.opportunity_id from pushed_keys p join opp_keys k on k.opp_key = p.opp_key
+    ),
+    moved_keys as (
+        select distinct c.opp_key from opp_changes c where c.to_date > ?::date and c.to_date <= ?
     ),
     stale_ids as (
         select k.opportunity_id
-        from keys k
-        join opp_facts f on f.opp_key = k.opp_key
+        from opp_facts f
+        join opp_keys k on k.opp_key = f.opp_key
         where ?::date is not null and f.first_seen <= ?::date
-          and k.opportunity_id not in (
-              select opportunity_id from changes where to_date > ?::date
-          )
+          and f.opp_key not in (select opp_key from moved_keys)
     ),"""  # noqa: S608 - no identifiers from input; values bound
-        return sql, [q.as_of, sm, sm, anchor, anchor, anchor]
+        return sql, [q.as_of, sm, sm, defs.push_count, anchor, q.as_of, anchor, anchor]
     sql = f"""
     calendar as (
         select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as prev_date
@@ -206,12 +206,13 @@ def _history_sql(
         from hist
         window w as (partition by opportunity_id order by snapshot_date)
     ),
-    pushes as (
-        select m.opportunity_id, count(*) as push_count
+    pushed_ids as (
+        select m.opportunity_id
         from moves m
         join calendar c on c.snapshot_date = m.snapshot_date and c.prev_date = m.prev_seen
         where m.close_quarter > m.prev_quarter
         group by m.opportunity_id
+        having count(*) >= ?
     ),
     recent as (
         select w.opportunity_id,
@@ -229,7 +230,9 @@ def _history_sql(
         where ?::date is not null and versions = 1 and first_seen <= ?::date
           and times_seen = (select count(*) from calendar where snapshot_date >= ?::date)
     ),"""  # noqa: S608 - no identifiers from input; values bound
-    return sql, [q.as_of, sm, q.as_of, anchor, q.as_of, q.as_of, anchor, anchor, anchor]
+    return sql, [
+        q.as_of, sm, q.as_of, defs.push_count, anchor, q.as_of, q.as_of, anchor, anchor, anchor,
+    ]  # fmt: skip
 
 
 def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> bool:
@@ -260,23 +263,21 @@ def _flags_sql(
     sql = f"""
     with cur as (
         select s.opportunity_id, s.stage, s.amount, s.probability, s.is_closed, s.is_won,
-               s.close_date, s.created_date,
-               row_number() over (partition by s.opportunity_id order by s.amount desc nulls last) as copy_no
+               s.close_date, s.created_date
         from snapshots s
         where s.snapshot_date = ?{fsql}
     ),
     open_ids as (
-        select opportunity_id from cur where not coalesce(is_closed, false) and copy_no = 1
+        select opportunity_id from cur where not coalesce(is_closed, false)
     ),
     med as (
         select median(amount) as median_amount
         from cur
-        where not coalesce(is_closed, false) and amount > 0 and copy_no = 1
+        where not coalesce(is_closed, false) and amount > 0
     ),{hist_sql}
     flags as (
         select c.opportunity_id, coalesce(c.amount, 0) as amt,
-               not coalesce(c.is_closed, false) and c.copy_no = 1 as is_open,
-               c.copy_no > 1 as duplicate_ids,
+               not coalesce(c.is_closed, false) as is_open,
                not coalesce(c.is_closed, false) and c.close_date < ? as past_close_date,
                not coalesce(c.is_closed, false) and coalesce(c.amount, 0) = 0 as blank_amount,
                not coalesce(list_contains(?::varchar[], c.stage), false) as unknown_stage,
@@ -286,13 +287,13 @@ def _flags_sql(
                    or (not coalesce(c.is_closed, false)
                        and abs(c.probability - (?::double[])[list_position(?::varchar[], c.stage)]) > ?)
                ), false) as probability_mismatch,
-               c.copy_no = 1 and coalesce(p.push_count, 0) >= ? as pushed_often,
-               c.copy_no = 1 and z.opportunity_id is not null as stale,
+               not coalesce(c.is_closed, false) and p.opportunity_id is not null as pushed_often,
+               not coalesce(c.is_closed, false) and z.opportunity_id is not null as stale,
                coalesce(not coalesce(c.is_closed, false) and c.amount > ? * m.median_amount, false) as amount_outlier,
                coalesce(c.created_date > c.close_date, false) as created_after_close
         from cur c
         cross join med m
-        left join pushes p on p.opportunity_id = c.opportunity_id
+        left join pushed_ids p on p.opportunity_id = c.opportunity_id
         left join stale_ids z on z.opportunity_id = c.opportunity_id
     )"""  # noqa: S608 - filter clause from whitelisted dimension names
     params: list[Any] = [
@@ -305,7 +306,6 @@ def _flags_sql(
         probs,
         names,
         PROBABILITY_TOLERANCE,
-        defs.push_count,
         defs.outlier_multiple,
     ]
     return sql, params
@@ -336,6 +336,28 @@ def _vanished(
     row = con.execute(sql, [prev, *fparams, q.as_of]).fetchone()
     assert row is not None
     return int(row[0]), float(row[1]), float(row[2])
+
+
+_DUPLICATES_SQL = """
+    with copies as (
+        select s.opportunity_id, count(*) as n, sum(coalesce(s.amount, 0)) as total,
+               max(coalesce(s.amount, 0)) as kept
+        from snapshots s
+        where s.snapshot_date = ?{fsql}
+        group by s.opportunity_id
+        having count(*) > 1
+    )
+    select coalesce(sum(n - 1), 0), coalesce(sum(total - kept), 0) from copies
+"""
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
+    """Extra rows for ids already in the snapshot, and their amount (the largest copy is
+    taken as the real one)."""
+    fsql, fparams = q.filters.sql("s")
+    row = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1])
 
 
 @dataclass(frozen=True)
@@ -379,6 +401,7 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
         int(row[n + 2]),
         float(row[n + 3]),
     )
+    got["duplicate_ids"] = _duplicates(con, q)
     v_count, v_amount, prev_open = _vanished(con, q, prev)
     got["vanished"] = (v_count, round(v_amount, 2))
     weeks = missing_weeks(calendar)
@@ -465,6 +488,15 @@ def trust_deals(
     calendar = snapshot_calendar(con, q.as_of)
     if check_id == "missing_weeks":
         return deals.empty()
+    if check_id == "duplicate_ids":
+        fsql, fparams = q.filters.sql("s")
+        dup = (
+            " and s.opportunity_id in (select d.opportunity_id from snapshots d"
+            " where d.snapshot_date = ? group by d.opportunity_id having count(*) > 1)"
+        )
+        frame = deals.deal_list(con, defs, q.as_of, fsql + dup, [*fparams, q.as_of])
+        frame["checks"] = "duplicate_ids"
+        return frame
     if check_id == "vanished":
         prev = max((d for d in calendar if d < q.as_of), default=None)
         if prev is None:
