@@ -268,3 +268,16 @@ def test_cli_export_xlsx(tmp_path, capsys):
     assert sum(r["Amount"] or 0 for r in rows) == 367000
     assert main(["export-xlsx", str(out), "--db", str(db), "--as-of", "2026-11-17"]) == 1
     assert "no snapshot loaded for 2026-11-17" in capsys.readouterr().err
+
+
+def test_summary_kpis_match_the_board_tiles(wb, con):
+    from steward.kpis import headline_kpis
+
+    rows = table_rows(wb["Summary"], "tblKPIs")
+    kpis = headline_kpis(con, Q, DEFS)
+    assert [r["KPI"] for r in rows] == [k.label for k in kpis]
+    for r, k in zip(rows, kpis, strict=True):
+        assert r["Value"] == (None if k.value is None else pytest.approx(k.value))
+        assert r["Change vs previous snapshot"] == (
+            None if k.delta_prev is None else pytest.approx(k.delta_prev)
+        )

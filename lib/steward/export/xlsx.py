@@ -309,10 +309,50 @@ def summary_sheet(wb: Workbook, ctx: Context) -> None:
         rows,
     )
     for i, row in enumerate(rows, start=1):  # one unit per row: format cell by cell
-        unit = "usd" if row["unit"] == "usd" else str(row["unit"])
-        sh.ws.cell(row=top + i, column=2).number_format = EXCEL_FORMATS.get(unit, "General")
+        sh.ws.cell(row=top + i, column=2).number_format = EXCEL_FORMATS.get(
+            str(row["unit"]), "General"
+        )
+    kpi_table(sh, ctx, last + 3)
     sh.finish(freeze_row=3)
-    _ = last
+
+
+def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
+    """The Board story tiles with their changes (steward.kpis), as on the screen."""
+    from steward.kpis import headline_kpis
+
+    kpis = headline_kpis(ctx.con, ctx.q, ctx.defs)
+    put(sh.ws, top - 1, 1, "Headline KPIs (as on the Board story page)").font = Font(
+        name=FONT_NAME, bold=True, color=ACCENT
+    )
+    rows = [
+        {
+            "label": k.label,
+            "period": k.period,
+            "value": k.value,
+            "prev": k.delta_prev,
+            "qoq": k.delta_qoq,
+            "ids": ", ".join(k.metric_ids),
+            "note": k.note or "",
+        }
+        for k in kpis
+    ]
+    sh.table(
+        top,
+        "tblKPIs",
+        [
+            Column("label", "KPI"),
+            Column("period", "Period"),
+            Column("value", "Value"),
+            Column("prev", "Change vs previous snapshot"),
+            Column("qoq", "Change vs same week last quarter"),
+            Column("ids", "Metric ids"),
+            Column("note", "Note"),
+        ],
+        rows,
+    )
+    for i, k in enumerate(kpis, start=1):
+        for col in (3, 4, 5):
+            sh.ws.cell(row=top + i, column=col).number_format = EXCEL_FORMATS.get(k.unit, "General")
 
 
 COVERAGE_COLUMNS = [
