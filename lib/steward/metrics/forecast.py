@@ -146,40 +146,70 @@ won as (
   where s.snapshot_date in ({outcome_in}) and s.is_won
     and s.close_date >= p.q_start and s.close_date < p.q_end
 )
-select o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
+select o.k, o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
 from observed o
 left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
-group by o.stage, o.segment
-order by o.stage, o.segment
+group by o.k, o.stage, o.segment
 """
+
+LearnedRows = list[tuple[str, str, int, int]]  # (stage, segment, observations, won)
+
+
+class Learner:
+    """Observations and wins by (stage, segment) per training quarter, read once.
+
+    The backtest runs the method for several past quarters whose training quarters
+    overlap; `prefetch` reads all of them in one query. The dates are repeated as a
+    literal `in (?, ?, ...)` list so that DuckDB prunes the scan to those snapshots
+    (the join alone would read the whole table).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, defs: Definitions) -> None:
+        self.con, self.defs = con, defs
+        self.rows: dict[TrainingQuarter, LearnedRows] = {}
+
+    def prefetch(self, training: list[TrainingQuarter]) -> None:
+        todo = sorted({t for t in training if t not in self.rows}, key=lambda t: t.quarter)
+        if not todo:
+            return
+        observed = sorted({t.observed_on for t in todo})
+        outcome = sorted({t.outcome_on for t in todo})
+        sql = _LEARN_SQL.format(
+            observed_in=", ".join("?" * len(observed)), outcome_in=", ".join("?" * len(outcome))
+        )
+        params: list[Any] = [
+            list(range(len(todo))),
+            [t.observed_on for t in todo],
+            [t.outcome_on for t in todo],
+            [t.quarter.start for t in todo],
+            [t.quarter.end for t in todo],
+            *observed,
+            open_stage_names(self.defs),
+            *outcome,
+        ]
+        for t in todo:
+            self.rows[t] = []
+        for k, stage, seg, n, won in self.con.execute(sql, params).fetchall():
+            self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
+
+    def learned(self, training: list[TrainingQuarter]) -> pd.DataFrame:
+        """Summed over the training quarters, by (stage, segment)."""
+        self.prefetch(training)
+        total: dict[tuple[str, str], list[int]] = {}
+        for t in training:
+            for stage, seg, n, won in self.rows[t]:
+                cell = total.setdefault((stage, seg), [0, 0])
+                cell[0] += n
+                cell[1] += won
+        rows = [(st, seg, n, w) for (st, seg), (n, w) in sorted(total.items())]
+        return pd.DataFrame(rows, columns=["stage", "segment", "observations", "won"])
 
 
 def learn(
     con: duckdb.DuckDBPyConnection, training: list[TrainingQuarter], defs: Definitions
 ) -> pd.DataFrame:
-    """Observations and wins by (stage, segment) over the training quarters.
-
-    The dates are repeated as a literal `in (?, ?, ...)` list so that DuckDB prunes the
-    scan to those snapshots (the join alone would read the whole table).
-    """
-    cols = ["stage", "segment", "observations", "won"]
-    if not training:
-        return pd.DataFrame(columns=cols)
-    marks = ", ".join("?" * len(training))
-    sql = _LEARN_SQL.format(observed_in=marks, outcome_in=marks)
-    observed = [t.observed_on for t in training]
-    outcome = [t.outcome_on for t in training]
-    params: list[Any] = [
-        list(range(len(training))),
-        observed,
-        outcome,
-        [t.quarter.start for t in training],
-        [t.quarter.end for t in training],
-        *observed,
-        open_stage_names(defs),
-        *outcome,
-    ]
-    return con.execute(sql, params).df()
+    """Observations and wins by (stage, segment) over the training quarters."""
+    return Learner(con, defs).learned(training)
 
 
 def probabilities(
@@ -283,11 +313,12 @@ def historical_forecast(
     q: Query,
     defs: Definitions,
     known_dates: list[date] | None = None,
+    learner: Learner | None = None,
 ) -> HistoricalForecast:
     """The historical method for (S, P, filters), reading only snapshots on or before S.
 
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
-    on or before S are used.
+    on or before S are used. A shared `learner` reuses training counts already read.
     """
     period = q.quarter(defs)
     if known_dates is None:
@@ -295,7 +326,7 @@ def historical_forecast(
     else:
         dates = known_dates[: bisect.bisect_right(known_dates, q.as_of)]
     training = training_quarters(dates, period, q.as_of)
-    learned = learn(con, training, defs)
+    learned = (learner or Learner(con, defs)).learned(training)
     probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
     fsql, fparams = q.filters.sql("s")
     cols = con.execute(
@@ -488,10 +519,9 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     n_quarters = int(q.option("quarters", 6))
     dates = snapshot_dates(con, q.as_of)
     here = quarter_of(q.as_of, defs.fiscal_year_start_month)
-    rows: list[dict[str, Any]] = []
-    quarters_done = 0
+    tests: list[tuple[Quarter, date, date]] = []  # (quarter, week-N snapshot, outcome snapshot)
     k = 1
-    while quarters_done < n_quarters and dates and here.shift(-k).end > dates[0]:
+    while len(tests) < n_quarters and dates and here.shift(-k).end > dates[0]:
         qk = here.shift(-k)
         k += 1
         if qk.end > q.as_of:
@@ -500,11 +530,22 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
         outcome = first_snapshot_on_or_after(dates, qk.end)
         if bt_as_of is None or outcome is None or not qk.contains(bt_as_of):
             continue
-        quarters_done += 1
+        tests.append((qk, bt_as_of, outcome))
+    learner = Learner(con, defs)  # one read for every quarter's training data
+    learner.prefetch(
+        [
+            t
+            for qk, bt_as_of, _ in tests
+            for t in training_quarters(dates[: bisect.bisect_right(dates, bt_as_of)], qk, bt_as_of)
+        ]
+    )
+    rows: list[dict[str, Any]] = []
+    for qk, bt_as_of, outcome in tests:
         actual = won_in_period(con, outcome, qk, q)
         bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
         forecasts = {mid: _other(con, mid, bq, defs) for mid in OTHER_METHODS}
-        forecasts["forecast_historical"] = historical_forecast(con, bq, defs, dates).p50
+        hist = historical_forecast(con, bq, defs, dates, learner)
+        forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
             if fc is None:
                 continue
@@ -526,5 +567,5 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
         return Result("forecast_backtest", q, table=table, note="no past quarter to backtest")
     mape = table.dropna(subset=["abs_pct_error"]).groupby("method", sort=False)["abs_pct_error"]
     summary = "; ".join(f"{m} {v:.1%}" for m, v in mape.mean().items())
-    note = f"MAPE at week {week} over {quarters_done} quarter(s): {summary}"
+    note = f"MAPE at week {week} over {len(tests)} quarter(s): {summary}"
     return Result("forecast_backtest", q, table=table, note=note)
