@@ -10,11 +10,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from steward.errors import StewardError
 
 TIMEOUT_S = 180
+# One LibreOffice profile per process, so one conversion at a time per process (the app
+# may ask from two sessions at once); other processes use their own profile.
+_LOCK = threading.Lock()
 
 
 def find_soffice() -> str | None:
@@ -46,7 +50,10 @@ def convert_file(src: Path, fmt: str, outdir: Path) -> Path:
         str(src),
     ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+        with _LOCK:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            )
     except subprocess.TimeoutExpired as exc:
         raise StewardError(
             f"LibreOffice did not finish converting {src.name} in {TIMEOUT_S} s"
