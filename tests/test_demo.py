@@ -222,3 +222,81 @@ def test_cli_demo(tmp_path, capsys) -> None:
     assert main(argv) == 1
     assert "already holds" in capsys.readouterr().err
     assert main([*argv, "--replace"]) == 0
+
+
+def test_estimate_rows_matches_generate(small: demo.DemoData) -> None:
+    assert demo.estimate_rows(300, 20, seed=3) == len(small.snapshots)
+    # 20,000 opportunities -> about 20,000 again when asked for the rows they give
+    assert demo.opportunities_for_rows(demo.estimate_rows(20_000)) == 20_000
+
+
+# ---- the default demo: the story the Board page opens on ------------------------------
+
+
+@pytest.fixture(scope="module")
+def full() -> demo.DemoData:
+    return demo.generate()
+
+
+def _last(data: demo.DemoData) -> pd.DataFrame:
+    s = data.snapshots
+    return s[s["snapshot_date"] == END]
+
+
+def test_default_demo_size_and_mix(full: demo.DemoData) -> None:
+    s = full.snapshots
+    assert s["opportunity_id"].nunique() == 5000
+    assert len(full.snapshot_dates) == 103
+    first = s.drop_duplicates("opportunity_id")
+    shares = first["segment"].value_counts(normalize=True)
+    assert 0.45 < shares["SMB"] < 0.55 and 0.13 < shares["Enterprise"] < 0.23
+    assert set(first["region"]) == {"North America", "EMEA", "APAC", "LATAM"}
+    assert first["owner"].nunique() == 12
+    won = _last(full)
+    won = won[won["is_won"]].astype({"amount": float})
+    medians = won.groupby("segment")["amount"].median()
+    assert 100_000 < medians["Enterprise"] < 220_000
+    assert 25_000 < medians["Mid-Market"] < 60_000
+    assert 7_000 < medians["SMB"] < 18_000
+
+
+def test_default_demo_current_quarter_story(full: demo.DemoData) -> None:
+    last = _last(full).astype({"amount": float})
+    in_q = (last["close_date"] >= date(2026, 10, 1)) & (last["close_date"] < date(2027, 1, 1))
+    qualified = last["stage"].isin(["Discovery", "Solution", "Proposal", "Negotiation"])
+    tgt = full.targets[full.targets["period"] == "FY2026-Q4"].set_index("segment")
+    coverage = {}
+    for seg in ("Enterprise", "Mid-Market", "SMB"):
+        mine = last["segment"] == seg
+        open_amt = last.loc[mine & in_q & qualified, "amount"].fillna(0).sum()
+        won_amt = last.loc[mine & in_q & last["is_won"], "amount"].fillna(0).sum()
+        coverage[seg] = open_amt / (float(tgt.loc[seg, "bookings_target"]) - won_amt)
+    # Enterprise a little below the 3.0x goal, the other two at or above it.
+    assert 2.0 < coverage["Enterprise"] < 3.0
+    assert coverage["Mid-Market"] >= 3.0 and coverage["SMB"] >= 3.0
+
+
+def test_default_demo_big_deal_pushed_last_week(full: demo.DemoData) -> None:
+    (big,) = full.special["big_pushed"]
+    s = full.snapshots
+    deal = s[s["opportunity_id"] == big].sort_values("snapshot_date")
+    now, before = deal.iloc[-1], deal.iloc[-2]
+    assert now["stage"] == "Negotiation" and float(now["amount"]) >= 500_000
+    assert before["close_date"] < date(2027, 1, 1) <= now["close_date"]
+    quarters = [(d.year, (d.month - 1) // 3) for d in deal["close_date"]]
+    moves = sum(b > a for a, b in zip(quarters, quarters[1:], strict=False))
+    assert moves >= 3
+
+
+def test_default_demo_targets_are_plausible(full: demo.DemoData) -> None:
+    last = _last(full)
+    won = last[last["is_won"]].astype({"amount": float})
+    tgt = full.targets.astype({"bookings_target": float})
+    total_target = tgt.groupby("period")["bookings_target"].sum()
+    quarter = won["close_date"].map(lambda d: f"FY{d.year}-Q{(d.month - 1) // 3 + 1}")
+    total_won = won.groupby(quarter)["amount"].sum()
+    complete = [p for p in total_target.index if "FY2025-Q1" <= p <= "FY2026-Q3"]
+    ratios = [total_won[p] / total_target[p] for p in complete]
+    assert len(complete) == 7
+    assert 0.9 < float(np.median(ratios)) < 1.1
+    assert all(0.7 < r < 1.4 for r in ratios)

@@ -115,6 +115,27 @@ def generate(
     )
 
 
+def estimate_rows(
+    opportunities: int, weeks: int = DEFAULT_WEEKS, seed: int = DEFAULT_SEED, sample: int = 20_000
+) -> int:
+    """Snapshot rows `generate`/`load` would produce, from a simulation of at most `sample`
+    opportunities (no frames built). Closed deals stay in every later snapshot and deals
+    appear from their creation, so rows are about 60 x opportunities at 104 weeks."""
+    n = min(opportunities, sample)
+    _check_args(DEFAULT_END_DATE, n, weeks)
+    tl = simulate.simulate(seed, simulate.epoch_day(DEFAULT_END_DATE), n, weeks)
+    rows = int((tl.last_week - tl.first_week + 1).sum())
+    if tl.missing_week >= 0:
+        rows -= int(((tl.first_week <= tl.missing_week) & (tl.last_week >= tl.missing_week)).sum())
+    return round(rows * opportunities / n)
+
+
+def opportunities_for_rows(rows: int, weeks: int = DEFAULT_WEEKS, seed: int = DEFAULT_SEED) -> int:
+    """How many opportunities give about `rows` snapshot rows (e.g. 10M for the benchmark)."""
+    per_opp = estimate_rows(20_000, weeks, seed) / 20_000
+    return max(50, round(rows / per_opp / 1000) * 1000)
+
+
 @dataclass
 class LoadSummary:
     rows: int
@@ -197,4 +218,4 @@ def load(
     )
 
 
-__all__ = ["DemoData", "LoadSummary", "generate", "load"]
+__all__ = ["DemoData", "LoadSummary", "estimate_rows", "generate", "load", "opportunities_for_rows"]

@@ -46,6 +46,16 @@ def month_end(days: np.ndarray) -> np.ndarray:
     return (m + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
 
 
+def year_start(days: np.ndarray) -> np.ndarray:
+    """January 1st of each day's calendar year."""
+    return (
+        days.astype("datetime64[D]")
+        .astype("datetime64[Y]")
+        .astype("datetime64[D]")
+        .astype(np.int64)
+    )
+
+
 def quarter_bounds(days: np.ndarray, start_month: int) -> tuple[np.ndarray, np.ndarray]:
     """(first day, last day) of the fiscal quarter containing each day."""
     k = _months(days) - (start_month - 1)
@@ -164,7 +174,7 @@ def _creation_days(
     days = np.arange(lo, hi + 1, dtype=np.int64)
     years = (days - lo) / 365.0
     growth = np.exp(np.log(1.35) * years)
-    season = np.array([0.95, 1.0, 1.1, 1.0, 1.0, 0.95, 0.75, 0.7, 1.05, 1.15, 1.1, 0.8])
+    season = np.array([0.95, 1.0, 1.1, 1.0, 1.0, 0.95, 0.82, 0.78, 1.05, 1.15, 1.1, 0.8])
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     w = growth * season[month_of(days) - 1] * np.where(weekday >= 5, 0.12, 1.0)
     w = w * np.where(days >= cur_q_start, 1.12, 1.0)  # a strong marketing quarter
@@ -251,12 +261,12 @@ def simulate(
         active = (k >= start_stage) & ~is_lost
         enter[:, k] = np.where(active, t, -1)
         month = month_of(t)
-        # Q4 budgets: fewer losses and quicker steps; summer: slower, a few more losses.
-        q4, summer = np.isin(month, (10, 11, 12)), np.isin(month, (7, 8))
-        lost_k = active & (u_loss[:, k] < p_loss[:, k] * np.select([q4, summer], [0.85, 1.05], 1.0))
+        # Summer: slower steps and a few more losses.
+        summer = np.isin(month, (7, 8))
+        lost_k = active & (u_loss[:, k] < p_loss[:, k] * np.where(summer, 1.05, 1.0))
         term = np.where(lost_k, k, term)
         is_lost |= lost_k
-        pace = np.select([q4, summer], [0.92, 1.2], 1.0) * np.where(slipper, 2.0, 1.0)
+        pace = np.where(summer, 1.2, 1.0) * np.where(slipper, 2.0, 1.0)
         d = np.maximum(1, np.round(dur[:, k] * pace)).astype(np.int64)
         t = np.where(active & ~lost_k & (k < 4), t + d, t)
     last_enter = enter[np.arange(n), term]
@@ -270,15 +280,10 @@ def simulate(
     final = np.where(snap, np.maximum(final, q_last - rng.integers(0, 10, n)), final)
     summer_slip = (~is_lost) & np.isin(month_of(final), (7, 8)) & (rng.random(n) < 0.3)
     final = final + np.where(summer_slip, rng.integers(14, 36, n), 0)
-    # Year-end budgets: some January/February wins are pulled into the last weeks of December.
-    year_end = month_end(final - 62)  # Dec 31 for Jan/Feb closes
-    pull_ye = (
-        (~is_lost)
-        & np.isin(month_of(final), (1, 2))
-        & (month_of(year_end) == 12)
-        & (rng.random(n) < 0.4)
-    )
-    ye_day = year_end - rng.integers(0, 14, n)
+    # Year-end budgets: many first-quarter wins are pulled into the last weeks of December.
+    year_end = year_start(final) - 1  # the Dec 31 before each close
+    pull_ye = (~is_lost) & (final - year_end <= 75) & (rng.random(n) < 0.5)
+    ye_day = year_end - rng.integers(0, 21, n)
     final = np.where(pull_ye & (ye_day > last_enter), ye_day, final)
     reason = np.full(n, -1, dtype=np.int64)
     for k, options in enumerate(cat.STAGE_LOSS_REASONS):
@@ -293,7 +298,7 @@ def simulate(
     c0 = np.where(rng.random(n) < 0.6, month_end(c0), c0)
     # Many reps default a new deal's close date to the end of next quarter.
     default_next = (~slipper) & (rng.random(n) < 0.3)
-    ahead = np.where(segment == 0, 120, 92)  # Enterprise reps look a little further out
+    ahead = np.where(segment == 0, rng.integers(92, 240, n), 92)  # Enterprise looks further out
     c0 = np.where(default_next, quarter_bounds(created + ahead, start_month)[1], c0)
     close_parts: list[tuple[np.ndarray, np.ndarray, dict]] = [
         (np.arange(n), created, {"close": c0})
