@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from steward import derived, ingest, store
 from steward.definitions import Definitions
@@ -144,3 +146,48 @@ def test_touches_and_leads(defs: Definitions) -> None:
     assert [(e.row, e.message) for e in bad.errors] == [
         (2, "a touch needs an opportunity_id or an account_id")
     ]
+
+
+ROW_KINDS = ("good", "unknown_stage", "bad_amount", "bad_date", "blank_amount")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(kinds=st.lists(st.sampled_from(ROW_KINDS), min_size=1, max_size=12), dup=st.booleans())
+def test_property_import_loads_everything_or_nothing(
+    defs: Definitions, kinds: list[str], dup: bool
+) -> None:
+    con = store.init_memory()
+    ingest.commit(con, ingest.prepare(SAMPLES / "hubspot_deals_2026-11-20.csv", defs))
+    before = con.execute("select * from snapshots order by all").fetchall()
+    lines = ["snapshot_date,opportunity_id,stage,amount,close_date"]
+    cents = 0
+    for i, kind in enumerate(kinds):
+        stage = "Nope" if kind == "unknown_stage" else "Discovery"
+        amount = {"bad_amount": "12 apples", "blank_amount": ""}.get(kind, f"{i}.25")
+        close = "2026-02-31" if kind == "bad_date" else "2026-12-31"
+        lines.append(f"2026-11-27,P{i},{stage},{amount},{close}")
+        if kind != "blank_amount":
+            cents += i * 100 + 25
+    if dup:
+        lines.append(lines[1])
+    prepared = ingest.prepare(("\n".join(lines) + "\n").encode(), defs, name="p.csv")
+    should_fail = dup or any(k in ("unknown_stage", "bad_amount", "bad_date") for k in kinds)
+    assert prepared.ok is not should_fail
+    if should_fail:
+        with pytest.raises(ImportRejected):
+            ingest.commit(con, prepared)
+        assert con.execute("select * from snapshots order by all").fetchall() == before
+    else:
+        ingest.commit(con, prepared)
+        got = con.execute(
+            "select count(*), coalesce(sum(amount), 0) from snapshots where snapshot_date = '2026-11-27'"
+        ).fetchone()
+        assert got == (len(kinds), Decimal(cents) / 100)
+        assert (
+            con.execute(
+                "select * from snapshots where snapshot_date = '2026-11-20' order by all"
+            ).fetchall()
+            == before
+        )
