@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import numpy as np
@@ -300,3 +303,29 @@ def test_default_demo_targets_are_plausible(full: demo.DemoData) -> None:
     assert len(complete) == 7
     assert 0.9 < float(np.median(ratios)) < 1.1
     assert all(0.7 < r < 1.4 for r in ratios)
+
+
+def test_bad_arguments_leave_an_existing_store_alone(tmp_path) -> None:
+    db = tmp_path / "keep.duckdb"
+    demo.load(db, seed=1, opportunities=60, weeks=3)
+    before = db.read_bytes()
+    with pytest.raises(StewardError, match="--weeks"):
+        demo.load(db, weeks=1, replace=True)
+    assert db.read_bytes() == before
+
+
+def test_output_does_not_depend_on_the_hash_seed() -> None:
+    code = (
+        "import hashlib; from steward import demo; "
+        "d = demo.generate(seed=2, opportunities=150, weeks=6); "
+        "print(hashlib.sha256(b''.join(f.to_csv(index=False).encode() "
+        "for f in (d.snapshots, d.targets, d.touches, d.leads))).hexdigest())"
+    )
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

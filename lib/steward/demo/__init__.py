@@ -165,6 +165,7 @@ def load(
     """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
+    _check_args(end_date, opportunities, weeks)  # before anything is deleted
     path = store.resolve_path(db)
     if path.exists():
         if not replace:
