@@ -17,7 +17,7 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.util import Inches
 
-from steward import definitions, narrative, store
+from steward import definitions, derived, narrative, store
 from steward.cli import main
 from steward.errors import StewardError
 from steward.export import render
@@ -46,7 +46,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def con():
-    return fx.build()
+    c = fx.build()
+    derived.refresh(c, sorted(fx.SNAPSHOTS))  # history tables (win rates, trust) as on import
+    return c
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,12 @@ def test_missing_chromium_is_a_clear_error(monkeypatch, con, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error: cannot render charts: no Chromium browser found" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_pdf_helper_without_libreoffice(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(StewardError, match="LibreOffice"):
+        board_pack_pdf(b"not a deck")
 
 
 @pytest.mark.slow

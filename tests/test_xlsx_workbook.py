@@ -19,7 +19,7 @@ import fixtures_pipeline as fx
 import pytest
 from openpyxl import load_workbook
 
-from steward import definitions
+from steward import definitions, derived
 from steward.export.xlsx import SHEETS, build_workbook, put
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics import Filters, Query, compute
@@ -32,6 +32,7 @@ EVIL = '=HYPERLINK("http://x","y")'
 @pytest.fixture(scope="module")
 def con():
     c = fx.build()
+    derived.refresh(c, sorted(fx.SNAPSHOTS))  # history tables (win rates, trust) as on import
     # CRM text that a spreadsheet would otherwise run as a formula
     c.execute("update snapshots set opportunity_name = ? where opportunity_id = 'O10'", [EVIL])
     c.execute("update snapshots set account_name = '+1 555 0100' where opportunity_id = 'O06'")
@@ -281,3 +282,25 @@ def test_summary_kpis_match_the_board_tiles(wb, con):
         assert r["Change vs previous snapshot"] == (
             None if k.delta_prev is None else pytest.approx(k.delta_prev)
         )
+
+
+def test_win_rates_sheet(wb):
+    rows = {r["Period"]: r for r in table_rows(wb["Win rates"], "tblWinRates")}
+    assert list(rows) == ["FY2026-Q1", "FY2026-Q2", "FY2026-Q3", "FY2026-Q4"]
+    q4 = rows["FY2026-Q4"]
+    # FY2026-Q4 qualified closes: O01 won 100,000, O02 lost 50,000
+    assert q4["Win rate (by count)"] == pytest.approx(0.5)  # 1 / (1 + 1)
+    assert q4["Win rate (by value)"] == pytest.approx(100000 / 150000)
+    assert (q4["Won"], q4["Lost"]) == (100000, 50000)
+    assert wb["Win rates"].cell(8, 2).number_format == EXCEL_FORMATS["ratio"]
+
+
+def test_forecast_sheet_equals_the_metric_layer(wb, con):
+    rows = {r["Method id"]: r for r in table_rows(wb["Forecast"], "tblForecast")}
+    for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
+        if mid in rows:
+            assert rows[mid]["Forecast (P50 / point)"] == pytest.approx(
+                compute(con, mid, Q, DEFS).value
+            )
+    # commit = won 100,000 + Commit/Closed open in Q4 (O10 80,000 + O11 35,000) = 215,000
+    assert rows["forecast_commit"]["Forecast (P50 / point)"] == 215000
