@@ -12,6 +12,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from steward import definitions, ingest, store
 from steward.errors import ImportRejected, StewardError
 from steward.ingest.importer import log_rejected
@@ -247,7 +249,9 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
         ]
         print(frame[cols].to_string(index=False, max_colwidth=60))
         return 0
-    shown = frame.assign(amount_total=frame["amount_total"].map(lambda v: f"{v:,.2f}"))
+    shown = frame.assign(
+        amount_total=frame["amount_total"].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+    )
     print(shown.to_string(index=False))
     total = int(frame["row_count"].sum())
     print(f"{len(frame)} snapshot(s), {total:,} rows in {store.resolve_path(args.db)}")
