@@ -274,6 +274,7 @@ def test_forecast_for_a_period_already_over(con):
     res = compute(con, "forecast_historical", Query(as_of=AS_OF, period="FY2026-Q3"), DEFS)
     row = res.table.iloc[0]
     assert (row["won_to_date"], row["p10"], row["p50"], row["p90"]) == (0.0, 0.0, 0.0, 0.0)
+    assert res.note == "the period is over: the forecast is what was won"
 
 
 # --- simulation -----------------------------------------------------------------------------

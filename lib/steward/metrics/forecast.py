@@ -404,7 +404,9 @@ def forecast_historical(con: duckdb.DuckDBPyConnection, q: Query, defs: Definiti
         ]
     )
     note = None
-    if not f.training:
+    if q.as_of >= q.quarter(defs).end:
+        note = "the period is over: the forecast is what was won"
+    elif not f.training:
         note = "no earlier quarter to learn from: governed stage probabilities used"
     return Result("forecast_historical", q, value=f.p50, table=table, note=note)
 
@@ -454,7 +456,7 @@ def _other(
         "including won to date, and the bookings target for reference."
     ),
     formula="rows: forecast_commit, forecast_best_case, forecast_weighted, "
-    "forecast_historical (p10, p50, p90), bookings_target",
+    "forecast_historical (p10, p50, p90), target (bookings_target)",
     unit="table",
 )
 def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
