@@ -43,10 +43,10 @@ NAV = {
     "Marketing": [
         _page("marketing.py", "Marketing contribution", ":material/campaign:", "marketing")
     ],
-    "Finance": [_page("finance_export.py", "Finance export", ":material/table_view:", "finance")],
+    "Finance": [_page("finance.py", "Finance export", ":material/table_view:", "finance")],
     "Data": [
         _page("trust.py", "Data trust & definitions", ":material/verified:", "trust"),
-        _page("import_data.py", "Import", ":material/upload_file:", "import"),
+        _page("import.py", "Import", ":material/upload_file:", "import"),
     ],
 }
 # Pages that work before any snapshot is loaded.

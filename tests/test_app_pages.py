@@ -1,0 +1,307 @@
+"""Every page in Streamlit's AppTest, on a small demo store.
+
+Renders without exception; key widgets present by key; a filter change changes the
+numbers; URL parameters restore the view (drill selection included); each chart's
+figure JSON has the expected trace type and totals equal to the metric layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_helpers import ROOT, small_store
+from streamlit.testing.v1 import AppTest
+
+from steward import definitions, fmt, store
+from steward.metrics import Filters, Query, compute, drill
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+# page file -> plotly charts it draws on the small demo store
+PAGES = {
+    "board_story": 2,
+    "funnel": 3,
+    "forecast": 3,
+    "changes": 2,
+    "drilldown": 1,
+    "marketing": 3,
+    "trust": 1,
+    "import": 0,
+    "finance": 0,
+}
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = small_store(tmp_path_factory.mktemp("app") / "steward.duckdb")
+    old = os.environ.get("STEWARD_DB")
+    os.environ["STEWARD_DB"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("STEWARD_DB", None)
+    else:
+        os.environ["STEWARD_DB"] = old
+
+
+@pytest.fixture(scope="session")
+def facts(demo_db: Path) -> dict[str, Any]:
+    """The default view (latest snapshot, its quarter, the previous snapshot)."""
+    with store.reader(demo_db) as con:
+        sql = "select distinct snapshot_date from snapshots order by 1"
+        dates = [r[0] for r in con.execute(sql).fetchall()]
+        segments = [
+            r[0]
+            for r in con.execute(
+                "select distinct segment from snapshots where snapshot_date = ? order by 1",
+                [dates[-1]],
+            ).fetchall()
+        ]
+    d = definitions.load()
+    from steward.metrics import current_period
+
+    q = Query(as_of=dates[-1], period=current_period(dates[-1], d), compare_to=dates[-2])
+    return {"dates": dates, "segments": segments, "defs": d, "q": q, "db": demo_db}
+
+
+def run(page: str | None = None, **params: Any) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(f"../pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(f: dict[str, Any], metric_id: str, q: Query | None = None) -> Any:
+    with store.reader(f["db"]) as con:
+        return compute(con, metric_id, q or f["q"], f["defs"])
+
+
+def deals(f: dict[str, Any], metric_id: str, q: Query | None = None, **sel: Any) -> Any:
+    with store.reader(f["db"]) as con:
+        return drill(con, metric_id, q or f["q"], f["defs"], **sel)
+
+
+def chart(at: AppTest, key: str) -> dict[str, Any]:
+    """The figure JSON of the plotly chart with this widget key."""
+    for el in at.get("plotly_chart"):
+        if el.proto.id.endswith(key) or key in el.proto.id:
+            spec: dict[str, Any] = json.loads(el.proto.spec)
+            return spec
+    raise AssertionError(f"no chart {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def frames(at: AppTest) -> list[Any]:
+    return [d.value for d in at.dataframe]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_without_errors(demo_db: Path, page: str) -> None:
+    at = run(page)
+    assert [w.value for w in at.warning] == []  # no error boundary tripped
+    assert len(at.get("plotly_chart")) == PAGES[page]
+    # The footer carries the definitions stamp on every page.
+    assert any("definitions " in c.value for c in at.caption)
+
+
+def test_sidebar_widgets_by_key_and_defaults(facts: dict[str, Any]) -> None:
+    at = run()
+    q = facts["q"]
+    assert at.selectbox(key="f_asof").value == q.as_of  # latest snapshot
+    assert at.selectbox(key="f_period").value == q.period  # its fiscal quarter
+    assert at.selectbox(key="f_vs").value == q.compare_to  # the snapshot before
+    for dim in ("segment", "region", "source", "owner", "product"):
+        assert at.multiselect(key=f"f_{dim}").value == []
+    # The defaults are written to the URL so a copied link pins the snapshot.
+    assert at.query_params["asof"] == q.as_of.isoformat()
+    assert at.query_params["period"] == q.period
+
+
+def test_board_tiles_and_charts_match_metric_layer(facts: dict[str, Any]) -> None:
+    at = run()
+    tiles = {m.label: m.value for m in at.metric}
+    assert len(tiles) == 8
+    assert tiles["Qualified pipeline"] == fmt.money(metric(facts, "open_pipeline").value)
+    wf = chart(at, "board_waterfall")["data"][0]
+    table = metric(facts, "waterfall").table
+    assert wf["type"] == "waterfall"
+    assert wf["x"] == list(table["bucket"])
+    assert wf["y"] == [float(a) for a in table["amount"]]
+    # Start + every move = End, to the cent, on what the browser receives.
+    assert round(wf["y"][0] + sum(wf["y"][1:-1]), 2) == round(wf["y"][-1], 2)
+    assert round(wf["y"][-1], 2) == round(float(metric(facts, "open_pipeline").value), 2)
+
+
+def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
+    at = run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "What changed" in text
+    math = [e for e in at.expander if e.label.startswith("Show the math")]
+    assert math and len(math[0].dataframe) == 1
+    shown = math[0].dataframe[0].value
+    assert {"metric", "value", "number"} <= set(shown.columns) and len(shown) > 0
+
+
+def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
+    at = run("funnel")
+    assert at.radio(key="funnel_measure").value == "count"
+    bar = chart(at, "funnel_chart")["data"][0]
+    table = metric(facts, "funnel_asof").table
+    assert bar["type"] == "bar" and bar["y"] == list(table["stage"])
+    assert bar["x"] == [float(c) for c in table["count_open"]]
+
+    segment = facts["segments"][0]
+    at.multiselect(key="f_segment").set_value([segment]).run()
+    assert not at.exception
+    cut = facts["q"].with_(filters=Filters.of(segment=[segment]))
+    after = chart(at, "funnel_chart")["data"][0]
+    expected = [float(c) for c in metric(facts, "funnel_asof", cut).table["count_open"]]
+    assert after["x"] == expected and after["x"] != bar["x"]
+    assert at.query_params["segment"] == segment
+
+    at.radio(key="funnel_measure").set_value("amount").run()
+    value_bar = chart(at, "funnel_chart")["data"][0]
+    table = metric(facts, "funnel_asof", cut).table
+    assert value_bar["x"] == [float(a) for a in table["amount_open"]]
+    assert at.query_params["measure"] == "amount"
+
+
+def test_url_restores_the_view_and_the_drill(facts: dict[str, Any]) -> None:
+    older = facts["dates"][-3]
+    segment = facts["segments"][-1]
+    at = run(
+        "funnel",
+        asof=older.isoformat(),
+        segment=segment,
+        measure="amount",
+        stage_sel="Discovery",
+    )
+    assert at.selectbox(key="f_asof").value == older
+    assert at.multiselect(key="f_segment").value == [segment]
+    assert at.radio(key="funnel_measure").value == "amount"
+    # The drill selection comes back from the URL: the deals of that bar are listed.
+    d = facts["defs"]
+    from steward.metrics import current_period
+
+    q = Query(
+        as_of=older,
+        period=current_period(older, d),
+        compare_to=facts["dates"][-4],
+        filters=Filters.of(segment=[segment]),
+    )
+    expected = deals(facts, "funnel_asof", q, stage="Discovery")
+    assert len(expected) > 0
+    assert any(len(f) == len(expected) and "opportunity_id" in f for f in frames(at))
+    assert any("Open deals in Discovery" in s.value for s in at.subheader)
+
+
+def test_waterfall_bucket_from_url_lists_its_deals(facts: dict[str, Any]) -> None:
+    table = metric(facts, "waterfall").table
+    moving = table[(table["kind"] != "start") & (table["kind"] != "end") & (table["count"] > 0)]
+    bucket = str(moving.iloc[0]["bucket"])
+    at = run("changes", bucket=bucket)
+    spec = chart(at, "changes_waterfall")["data"][0]
+    assert spec["type"] == "waterfall" and spec["measure"][0] == "absolute"
+    assert spec["measure"][-1] == "total"
+    expected = deals(facts, "waterfall", bucket=bucket)
+    assert len(expected) == int(moving.iloc[0]["count"])
+    assert any(f"Deals: {bucket}" in s.value for s in at.subheader)
+    assert any(len(f) == len(expected) for f in frames(at))
+
+
+def test_drilldown_matrix_totals_and_cell_from_url(facts: dict[str, Any]) -> None:
+    at = run("drilldown")
+    assert at.selectbox(key="drill_rows").value == "segment"
+    assert at.selectbox(key="drill_cols").value == "stage"
+    spec = chart(at, "drill_matrix")
+    heat = spec["data"][0]
+    total = sum(sum(row) for row in heat["z"])
+    assert round(total, 2) == round(float(metric(facts, "open_pipeline").value), 2)
+
+    segment = facts["segments"][0]
+    at = run("drilldown", cell=f"{segment}|Discovery")
+    cut = facts["q"].with_(filters=Filters.of(segment=[segment], stage=["Discovery"]))
+    expected = deals(facts, "open_pipeline", cut)
+    assert len(expected) > 0
+    assert any(len(f) == len(expected) and "opportunity_id" in f for f in frames(at))
+
+
+def test_forecast_page_charts(facts: dict[str, Any]) -> None:
+    at = run("forecast")
+    cov = chart(at, "forecast_coverage")
+    bars = [t for t in cov["data"] if t["type"] == "bar"]
+    matrix = metric(facts, "coverage_matrix").table
+    all_rows = matrix[(matrix["segment"] == "All") & matrix["goal"].notna()]
+    all_bar = next(b for b in bars if b["name"] == "All")
+    assert [round(y, 6) for y in all_bar["y"]] == [
+        round(float(v), 6) if v == v and v is not None else 0 for v in all_rows["coverage"]
+    ]
+    assert chart(at, "forecast_range")["data"][0]["type"] == "bar"
+
+
+def test_marketing_and_trust_pages(facts: dict[str, Any]) -> None:
+    at = run("marketing")
+    assert chart(at, "mkt_attribution")["layout"]["barmode"] == "group"
+    assert at.selectbox(key="mkt_curve_source").value == "All"
+    at = run("trust")
+    assert at.metric[0].value == fmt.score(metric(facts, "trust_score").value)
+    cal = chart(at, "trust_calendar")["data"][0]
+    assert cal["type"] == "heatmap"
+    loaded = sum(1 for row in cal["z"] for v in row if v == 1.0)
+    assert loaded == len(facts["dates"])
+
+
+def test_import_page_widgets(demo_db: Path) -> None:
+    at = run("import")
+    assert at.radio(key="import_kind").value == "snapshot"
+    assert at.selectbox(key="import_delete_date") is not None
+    assert at.checkbox(key="import_delete_confirm").value is False
+    assert at.button(key="import_delete").disabled  # delete waits for the confirmation
+
+
+def test_exports_are_offered(demo_db: Path) -> None:
+    at = run("finance")
+    assert at.button(key="finance_build") is not None
+    at = run()
+    assert at.button(key="board_pack_build") is not None
+
+
+def test_empty_store_explains_how_to_load(tmp_path: Path, demo_db: Path) -> None:
+    os.environ["STEWARD_DB"] = str(tmp_path / "none.duckdb")
+    try:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.exception
+        text = " ".join(m.value for m in at.markdown)
+        assert "make demo" in text and "steward import" in text
+    finally:
+        os.environ["STEWARD_DB"] = str(demo_db)
+
+
+def test_error_boundary_shows_a_message_not_a_traceback() -> None:
+    def script() -> None:
+        import sys
+
+        sys.path[:0] = [__import__("os").environ["STEWARD_ROOT"]]
+        from dashboard import widgets
+
+        with widgets.guard("the numbers"):
+            raise ValueError("boom")
+        import streamlit as st
+
+        st.write("after")
+
+    os.environ["STEWARD_ROOT"] = str(ROOT)
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert at.warning[0].value.startswith("Could not show the numbers")
+    assert at.expander[0].label.startswith("Details")
+    assert at.markdown[-1].value == "after"  # the rest of the page still renders
