@@ -7,6 +7,7 @@ short read-only connections are blocked only for the final insert transaction.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -130,6 +131,53 @@ def _columns_for(
     return cols
 
 
+@dataclass
+class _Source:
+    """The file's cells, where each canonical column comes from, and the issue log."""
+
+    raw: RawTable
+    frame: pd.DataFrame
+    lines: np.ndarray
+    cols: dict[str, str]
+    mapping: Mapping | None
+    log: IssueLog
+
+    def column(self, name: str) -> pd.Series | None:
+        """The cells feeding a canonical column (value map applied), a default, or None."""
+        if name in self.cols:
+            col = self.frame[self.cols[name]]
+            value_map = self.mapping.values.get(name) if self.mapping else None
+            if value_map:
+                vm = {normalize_label(k): v for k, v in value_map.items()}
+                t = parse.text(col)
+                keys = t.map(normalize_label)
+                col = t.where(~keys.isin(vm.keys()), keys.map(vm))
+            return col
+        if self.mapping and name in self.mapping.defaults:
+            value = self.mapping.defaults[name]
+            return pd.Series([value] * len(self.frame), index=self.frame.index, dtype=object)
+        return None
+
+    def where(self, name: str) -> str:
+        """The column name to show in messages: the file's header when there is one."""
+        return self.cols.get(name, name)
+
+    def flag(
+        self,
+        mask: np.ndarray,
+        name: str,
+        cells: pd.Series | None,
+        message: str,
+        severity: str = "error",
+    ) -> None:
+        self.log.add_mask(
+            mask, self.lines, cells, column=self.where(name), message=message, severity=severity
+        )
+
+    def empty(self, dtype: str = "object") -> pd.Series:
+        return pd.Series(None, index=self.frame.index, dtype=dtype)
+
+
 def build_snapshots(
     raw: RawTable,
     defs: Definitions,
@@ -138,196 +186,63 @@ def build_snapshots(
     snapshot_date: date | None,
     report: Progress,
 ) -> Prepared:
+    """Canonical snapshot rows from a table of cells, with every problem logged."""
     log = IssueLog(raw.name)
     notes = list(raw.notes)
-    cols = _columns_for(raw, preset, mapping, log)
-    src = raw.frame
-    lines = raw.lines
-    if preset == "salesforce_data_export" and "IsDeleted" in src.columns:
-        deleted, _ = parse.parse_bool(src["IsDeleted"])
-        keep = ~deleted.fillna(False).to_numpy(dtype=bool)
-        if not keep.all():
-            notes.append(f"skipped {int((~keep).sum())} deleted record(s) (IsDeleted = 1)")
-            src = src[keep].reset_index(drop=True)
-            lines = lines[keep]
+    src = _Source(raw, raw.frame, raw.lines, _columns_for(raw, preset, mapping, log), mapping, log)
+    if preset == "salesforce_data_export" and "IsDeleted" in src.frame.columns:
+        _drop_deleted(src, notes)
     defaults = mapping.defaults if mapping else {}
-    missing = [
-        c for c in ("opportunity_id", "stage", "close_date") if c not in cols and c not in defaults
-    ]
-    for c in missing:
-        log.add(f"required column {c} not found (headers: {', '.join(raw.headers[:15])})", column=c)
-    ignored = sorted(set(raw.headers) - set(cols.values()))
+    for c in ("opportunity_id", "stage", "close_date"):
+        if c not in src.cols and c not in defaults:
+            log.add(
+                f"required column {c} not found (headers: {', '.join(raw.headers[:15])})", column=c
+            )
+    ignored = sorted(set(raw.headers) - set(src.cols.values()))
     if ignored:
-        notes.append(
-            "ignored columns: " + ", ".join(ignored[:15]) + (" ..." if len(ignored) > 15 else "")
-        )
-    n = len(src)
-    hint = mapping.date_format if mapping else None
-    decimal_comma = mapping.decimal_comma if mapping else None
-    value_maps = mapping.values if mapping else {}
+        more = " ..." if len(ignored) > 15 else ""
+        notes.append("ignored columns: " + ", ".join(ignored[:15]) + more)
 
-    def column(name: str) -> pd.Series | None:
-        if name in cols:
-            col = src[cols[name]]
-            if name in value_maps:
-                vm = {normalize_label(k): v for k, v in value_maps[name].items()}
-                t = parse.text(col)
-                keys = t.map(normalize_label)
-                col = t.where(~keys.isin(vm.keys()), keys.map(vm))
-            return col
-        if name in defaults:
-            return pd.Series([defaults[name]] * n, index=src.index, dtype=object)
-        return None
-
-    def where(name: str) -> str:
-        return cols.get(name, name)
-
-    out = pd.DataFrame(index=src.index)
-    # snapshot date: the column, else the argument / mapping, else the file name
+    out = pd.DataFrame(index=src.frame.index)
     fallback = (
         snapshot_date or (mapping.snapshot_date if mapping else None) or date_from_name(raw.name)
     )
-    snap_col = column("snapshot_date")
-    if snap_col is not None:
-        snaps, bad = parse.parse_dates(snap_col, hint)
-        log.add_mask(bad, lines, snap_col, column=where("snapshot_date"), message="unreadable date")
-        if fallback is not None:
-            snaps = snaps.fillna(pd.Timestamp(fallback))
-        blank = snaps.isna().to_numpy() & ~bad
-        log.add_mask(
-            blank, lines, snap_col, column=where("snapshot_date"), message="snapshot date is blank"
-        )
-    elif fallback is not None:
-        snaps = pd.Series(pd.Timestamp(fallback), index=src.index, dtype="datetime64[ns]")
-    else:
-        snaps = pd.Series(pd.NaT, index=src.index, dtype="datetime64[ns]")
-        log.add(
-            "no snapshot date: add a snapshot_date column, pass --snapshot-date YYYY-MM-DD, "
-            "or put the date in the file name (opportunities_2026-11-20.csv)",
-            column="snapshot_date",
-        )
-    out["snapshot_date"] = snaps
+    out["snapshot_date"] = _snapshot_dates(src, fallback)
     report(0.55, "ids and names")
-
-    oid = column("opportunity_id")
-    ids = (
-        parse.optional_text(oid)
-        if oid is not None
-        else pd.Series(None, index=src.index, dtype=object)
-    )
-    if oid is not None:
-        log.add_mask(
-            ids.isna().to_numpy(),
-            lines,
-            oid,
-            column=where("opportunity_id"),
-            message="opportunity id is blank",
-        )
-    out["opportunity_id"] = ids
+    out["opportunity_id"] = _ids(src)
     for name in TEXT_COLUMNS:
-        col = column(name)
-        out[name] = (
-            parse.optional_text(col)
-            if col is not None
-            else pd.Series(None, index=src.index, dtype=object)
-        )
+        col = src.column(name)
+        out[name] = parse.optional_text(col) if col is not None else src.empty()
     out["segment"] = out["segment"].fillna("Unassigned")
     report(0.65, "stages")
-
-    stage_raw = column("stage")
-    if stage_raw is not None:
-        stages = validate.resolve_stages(
-            parse.text(stage_raw),
-            defs,
-            mapping.stage_aliases if mapping else {},
-            lines,
-            where("stage"),
-            log,
+    stage_raw = src.column("stage")
+    aliases = mapping.stage_aliases if mapping else {}
+    out["stage"] = (
+        validate.resolve_stages(
+            parse.text(stage_raw), defs, aliases, src.lines, src.where("stage"), log
         )
-    else:
-        stages = pd.Series(None, index=src.index, dtype=object)
-    out["stage"] = stages
-    is_closed, is_won, default_prob = validate.stage_flags(stages, defs)
+        if stage_raw is not None
+        else src.empty()
+    )
+    is_closed, is_won, default_prob = validate.stage_flags(out["stage"], defs)
     report(0.75, "amounts")
-
-    amount_raw = column("amount")
-    if amount_raw is not None:
-        amounts, bad, blank = parse.parse_money(amount_raw, decimal_comma)
-        log.add_mask(bad, lines, amount_raw, column=where("amount"), message="unreadable amount")
-        log.add_mask(
-            blank,
-            lines,
-            amount_raw,
-            column=where("amount"),
-            message="amount is blank (counted as 0 in sums)",
-            severity="warning",
+    out["amount"] = _amounts(src)
+    out["probability"] = _probabilities(src, preset, default_prob)
+    fc_raw = src.column("forecast_category")
+    out["forecast_category"] = (
+        validate.normalize_forecast(
+            parse.optional_text(fc_raw), defs, src.lines, src.where("forecast_category"), log
         )
-        neg = (amounts < 0).to_numpy(dtype=bool)
-        log.add_mask(
-            neg,
-            lines,
-            amount_raw,
-            column=where("amount"),
-            message="negative amount",
-            severity="warning",
-        )
-    else:
-        amounts = pd.Series(np.nan, index=src.index, dtype=float)
-        log.add("no amount column: every amount is blank", column="amount", severity="warning")
-    out["amount"] = amounts
-    out["currency"] = out["currency"]
-
-    prob_raw = column("probability")
-    if prob_raw is not None:
-        scale = PROBABILITY_SCALE.get(preset, "auto")
-        if mapping and mapping.probability_scale != "auto":
-            scale = mapping.probability_scale
-        probs, bad = parse.parse_probability(prob_raw, scale)
-        log.add_mask(
-            bad,
-            lines,
-            prob_raw,
-            column=where("probability"),
-            message="probability must be 0-1 or 0-100",
-        )
-        out["probability"] = probs.fillna(default_prob)
-    else:
-        out["probability"] = default_prob
-    fc_raw = column("forecast_category")
-    if fc_raw is not None:
-        out["forecast_category"] = validate.normalize_forecast(
-            parse.optional_text(fc_raw), defs, lines, where("forecast_category"), log
-        )
-    else:
-        out["forecast_category"] = pd.Series(None, index=src.index, dtype=object)
+        if fc_raw is not None
+        else src.empty()
+    )
     report(0.85, "dates")
-
-    for name, required in (("close_date", True), ("created_date", False)):
-        col = column(name)
-        if col is None:
-            out[name] = pd.Series(pd.NaT, index=src.index, dtype="datetime64[ns]")
-            continue
-        values, bad = parse.parse_dates(col, hint)
-        log.add_mask(bad, lines, col, column=where(name), message="unreadable date")
-        if required:
-            blank = values.isna().to_numpy() & ~bad
-            log.add_mask(
-                blank, lines, col, column=where(name), message=f"{name.replace('_', ' ')} is blank"
-            )
-        out[name] = values
-
-    for name, derived, what in (
-        ("is_closed", is_closed, "closed flag"),
-        ("is_won", is_won, "won flag"),
-    ):
-        col = column(name)
-        if col is not None:
-            given, bad = parse.parse_bool(col)
-            log.add_mask(bad, lines, col, column=where(name), message="not a yes/no value")
-            validate.check_flags(derived, given, lines, col, where(name), what, log)
-        out[name] = derived
+    out["close_date"] = _dates(src, "close_date", required=True)
+    out["created_date"] = _dates(src, "created_date", required=False)
+    out["is_closed"] = _flags(src, "is_closed", is_closed, "closed flag")
+    out["is_won"] = _flags(src, "is_won", is_won, "won flag")
     out = typed(out)
-    validate.check_duplicates(out, lines, where("opportunity_id"), log)
+    validate.check_duplicates(out, src.lines, src.where("opportunity_id"), log)
     report(0.95, "checked")
     return Prepared(
         file_name=raw.name,
@@ -340,6 +255,92 @@ def build_snapshots(
         extra_warnings=log.extra_warnings,
         notes=notes,
     )
+
+
+def _drop_deleted(src: _Source, notes: list[str]) -> None:
+    deleted, _ = parse.parse_bool(src.frame["IsDeleted"])
+    keep = ~deleted.fillna(False).to_numpy(dtype=bool)
+    if not keep.all():
+        notes.append(f"skipped {int((~keep).sum())} deleted record(s) (IsDeleted = 1)")
+        src.frame = src.frame[keep].reset_index(drop=True)
+        src.lines = src.lines[keep]
+
+
+def _snapshot_dates(src: _Source, fallback: date | None) -> pd.Series:
+    """The column, its blanks filled from the argument / mapping / file name; or that date."""
+    cells = src.column("snapshot_date")
+    hint = src.mapping.date_format if src.mapping else None
+    if cells is not None:
+        snaps, bad = parse.parse_dates(cells, hint)
+        src.flag(bad, "snapshot_date", cells, "unreadable date")
+        if fallback is not None:
+            snaps = snaps.fillna(pd.Timestamp(fallback))
+        src.flag(snaps.isna().to_numpy() & ~bad, "snapshot_date", cells, "snapshot date is blank")
+        return snaps
+    if fallback is not None:
+        return pd.Series(pd.Timestamp(fallback), index=src.frame.index, dtype="datetime64[ns]")
+    src.log.add(
+        "no snapshot date: add a snapshot_date column, pass --snapshot-date YYYY-MM-DD, "
+        "or put the date in the file name (opportunities_2026-11-20.csv)",
+        column="snapshot_date",
+    )
+    return src.empty("datetime64[ns]")
+
+
+def _ids(src: _Source) -> pd.Series:
+    cells = src.column("opportunity_id")
+    if cells is None:
+        return src.empty()
+    ids = parse.optional_text(cells)
+    src.flag(ids.isna().to_numpy(), "opportunity_id", cells, "opportunity id is blank")
+    return ids
+
+
+def _amounts(src: _Source) -> pd.Series:
+    cells = src.column("amount")
+    if cells is None:
+        src.log.add("no amount column: every amount is blank", column="amount", severity="warning")
+        return src.empty("float64")
+    amounts, bad, blank = parse.parse_money(
+        cells, src.mapping.decimal_comma if src.mapping else None
+    )
+    src.flag(bad, "amount", cells, "unreadable amount")
+    src.flag(blank, "amount", cells, "amount is blank (counted as 0 in sums)", "warning")
+    src.flag((amounts < 0).to_numpy(dtype=bool), "amount", cells, "negative amount", "warning")
+    return amounts
+
+
+def _probabilities(src: _Source, preset: str, default_prob: pd.Series) -> pd.Series:
+    cells = src.column("probability")
+    if cells is None:
+        return default_prob
+    scale = PROBABILITY_SCALE.get(preset, "auto")
+    if src.mapping and src.mapping.probability_scale != "auto":
+        scale = src.mapping.probability_scale
+    probs, bad = parse.parse_probability(cells, scale)
+    src.flag(bad, "probability", cells, "probability must be 0-1 or 0-100")
+    return probs.fillna(default_prob)
+
+
+def _dates(src: _Source, name: str, required: bool) -> pd.Series:
+    cells = src.column(name)
+    if cells is None:
+        return src.empty("datetime64[ns]")
+    values, bad = parse.parse_dates(cells, src.mapping.date_format if src.mapping else None)
+    src.flag(bad, name, cells, "unreadable date")
+    if required:
+        src.flag(values.isna().to_numpy() & ~bad, name, cells, f"{name.replace('_', ' ')} is blank")
+    return values
+
+
+def _flags(src: _Source, name: str, derived: pd.Series, what: str) -> pd.Series:
+    """The stage's flag; the file's own flag only checked (a disagreement is a warning)."""
+    cells = src.column(name)
+    if cells is not None:
+        given, bad = parse.parse_bool(cells)
+        src.flag(bad, name, cells, "not a yes/no value")
+        validate.check_flags(derived, given, src.lines, cells, src.where(name), what, src.log)
+    return derived
 
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
