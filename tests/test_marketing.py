@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from steward import definitions, store
 from steward.metrics import Filters, Query, compute
-from steward.metrics.marketing import MODELS, NO_TOUCH, touch_weights
+from steward.metrics.marketing import MODELS, NO_TOUCH, _round_to_total, touch_weights
 from steward.store import LEAD_COLUMNS, SNAPSHOT_COLUMNS, TOUCH_COLUMNS
 
 DEFS = definitions.load(Path(__file__).resolve().parents[1] / "data" / "definitions.toml")
@@ -526,3 +528,46 @@ def test_speed_to_lead_no_leads():
     assert r.note == "no leads created in the period"
     assert r.table.iloc[0]["leads"] == 0
     assert compute(c, "sla_compliance", q(), DEFS).value is None
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    days=st.lists(st.integers(0, 400), min_size=1, max_size=9).map(sorted),
+    created=st.one_of(st.none(), st.integers(0, 400)),
+    ref_after=st.integers(0, 30),
+)
+def test_every_model_shares_out_exactly_one(days, created, ref_after):
+    w = touch_weights(days, created, days[-1] + ref_after)
+    for m in MODELS:
+        assert len(w[m]) == len(days)
+        assert min(w[m]) >= 0
+        assert sum(w[m]) == pytest.approx(1.0)
+    if len(days) >= 4:  # exactly three key touches at 30%
+        assert sum(1 for x in w["w_shaped"] if x == pytest.approx(0.3)) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cents=st.lists(st.integers(0, 10**9), min_size=1, max_size=6),
+    shares=st.lists(st.integers(1, 7), min_size=1, max_size=6),
+)
+def test_rounding_keeps_the_total_to_the_cent(cents, shares):
+    # split each deal's amount over channels in uneven shares, then round per channel
+    channels = [f"c{i}" for i in range(len(shares))]
+    credits = dict.fromkeys(channels, 0.0)
+    for amount in cents:
+        for ch, share in zip(channels, shares, strict=True):
+            credits[ch] += amount / 100 * share / sum(shares)
+    rounded = _round_to_total(pd.Series(credits), sum(cents))
+    assert round(float(rounded.sum()) * 100) == sum(cents)
+    for ch in channels:
+        assert abs(rounded[ch] - credits[ch]) <= 0.011
+
+
+def test_w_shaped_without_created_date_takes_the_first_middle_touch():
+    # 5 touches, no created date: key touches are indexes 0, 1 (first middle) and 4
+    w = touch_weights([0, 7, 14, 21, 28], created_day=None, ref_day=28)
+    assert w["w_shaped"] == pytest.approx([0.3, 0.3, 0.05, 0.05, 0.3])
