@@ -394,3 +394,15 @@ def test_backtest_as_of_before_any_history(con):
         DEFS,
     )
     assert res.table.empty
+
+
+def test_forecast_range_without_the_roll_ups(con, monkeypatch):
+    # while another module's method is not registered, its row says so instead of failing
+    from steward.metrics import core
+
+    monkeypatch.delitem(core.REGISTRY, "forecast_commit")
+    res = compute(con, "forecast_range", q(), DEFS)
+    t = res.table.set_index("method")
+    assert pd.isna(t.loc["forecast_commit", "value"])
+    assert t.loc["forecast_historical", "value"] == 2100.0
+    assert res.note == "not available: forecast_commit"
