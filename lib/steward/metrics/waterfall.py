@@ -45,9 +45,13 @@ def kind_of(bucket: str) -> str:
     return bucket.lower()  # start / end
 
 
-_SIDE_COLS = (*deals.DEAL_COLUMNS, "is_closed", "is_won")
+_SIDE_COLS = ("opportunity_id", "stage", "amount", "close_date", "is_closed", "is_won")
 
-# {side} is 'a' or 'b'; the flags are computed on that side's own attributes.
+# {side} is 'a' or 'b'; the flags are computed on that side's own attributes. Only rows
+# that can matter are kept: the side's own set (open qualified in P, in the cut) and the
+# rows of deals in the other side's set. Every other deal is in neither set, so it would
+# be dropped after the join anyway; skipping it first makes the join ~10x smaller (most
+# rows of a snapshot are long-closed deals).
 _SIDE = """
     {side} as (
         select {cols},
@@ -57,6 +61,12 @@ _SIDE = """
                coalesce(true{cut}, false) as in_cut
         from snapshots s
         where s.snapshot_date = ?
+          and ((coalesce({open_q}, false) and s.close_date >= ? and s.close_date < ?{cut})
+               or s.opportunity_id in (
+                   select o.opportunity_id
+                   from snapshots o
+                   where o.snapshot_date = ? and {open_q_o}
+                     and o.close_date >= ? and o.close_date < ?{cut_o}))
     )"""
 
 _CLASSIFY = """
@@ -71,8 +81,7 @@ _CLASSIFY = """
                a.in_p as a_in_p, a.in_cut as a_in_cut, coalesce(a.is_closed, false) as a_closed,
                b.in_p as b_in_p, b.in_cut as b_in_cut, coalesce(b.is_closed, false) as b_closed,
                coalesce(b.is_won, false) as b_won,
-               a.stage as stage_from, a.close_date as close_date_from,
-               {deal_cols}
+               a.stage as stage_from, a.close_date as close_date_from
         from a full outer join b on a.opportunity_id = b.opportunity_id
     ),
     classified as (
@@ -106,15 +115,21 @@ def _sql(q: Query, defs: Definitions, final: str) -> tuple[str, list[Any]]:
     fsql, fparams = q.filters.sql("s")
     oq_sql, oq_params = open_qualified_sql("s", defs)
     a_date, b_date = resolve_dates(q)
+    fsql_o, _ = q.filters.sql("o")
+    oq_sql_o, _ = open_qualified_sql("o", defs)
+    bounds = [quarter.start, quarter.end]
     parts, params = [], []
-    for side, snap in (("a", a_date), ("b", b_date)):
+    for side, snap, other in (("a", a_date, b_date), ("b", b_date, a_date)):
         cols = ", ".join(f"s.{c}" for c in _SIDE_COLS)
-        parts.append(_SIDE.format(side=side, cols=cols, open_q=oq_sql, cut=fsql))
-        params += [*oq_params, quarter.start, quarter.end, *fparams, snap]
-    deal_cols = ", ".join(
-        f"coalesce(b.{c}, a.{c}) as {c}" for c in deals.DEAL_COLUMNS if c != "opportunity_id"
-    )
-    sql = "with" + ",".join(parts) + "," + _CLASSIFY.format(deal_cols=deal_cols) + "\n" + final
+        parts.append(
+            _SIDE.format(
+                side=side, cols=cols, open_q=oq_sql, cut=fsql, open_q_o=oq_sql_o, cut_o=fsql_o
+            )
+        )
+        params += [*oq_params, *bounds, *fparams, snap]  # select list
+        params += [*oq_params, *bounds, *fparams]  # own set
+        params += [other, *oq_params, *bounds, *fparams]  # the other side's set
+    sql = "with" + ",".join(parts) + "," + _CLASSIFY + "\n" + final
     return sql, params
 
 
@@ -247,16 +262,33 @@ def waterfall_deals(
         raise ValueError(f"unknown waterfall bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     a_date, _note = compare_date(con, q)
     q = q.with_(compare_to=a_date or q.as_of)
-    cols = ", ".join(deals.DEAL_COLUMNS)
+    b_cols = ", ".join(f"coalesce(b.{c}, a.{c}) as {c}" for c in deals.DEAL_COLUMNS)
     final = f"""
-    select {cols}, bucket, amount_from, amount_to, amount_to - amount_from as amount_change,
-           stage_from, close_date_from
-    from classified
-    where bucket <> 'Unchanged' and (? is null or bucket = ?)
-    order by list_position(?::varchar[], bucket), abs(amount_to - amount_from) desc, opportunity_id
+    , moving as (
+        select opportunity_id, bucket, amount_from, amount_to, stage_from, close_date_from
+        from classified
+        where bucket <> 'Unchanged' and (? is null or bucket = ?)
+    ),
+    a_attrs as (
+        select {deals.select_list("s")} from snapshots s
+        where s.snapshot_date = ? and s.opportunity_id in (select opportunity_id from moving)
+    ),
+    b_attrs as (
+        select {deals.select_list("s")} from snapshots s
+        where s.snapshot_date = ? and s.opportunity_id in (select opportunity_id from moving)
+    )
+    select {b_cols}, m.bucket, m.amount_from, m.amount_to,
+           m.amount_to - m.amount_from as amount_change, m.stage_from, m.close_date_from
+    from moving m
+    left join a_attrs a on a.opportunity_id = m.opportunity_id
+    left join b_attrs b on b.opportunity_id = m.opportunity_id
+    order by list_position(?::varchar[], m.bucket), abs(m.amount_to - m.amount_from) desc,
+             m.opportunity_id
     """  # noqa: S608 - columns from deals.DEAL_COLUMNS
-    sql, params = _sql(q, defs, final)
-    frame = con.execute(sql, [*params, bucket, bucket, list(BUCKETS)]).df()
+    sql, params = _sql(q, defs, "")
+    a_date, b_date = resolve_dates(q)
+    args = [*params, bucket, bucket, a_date, b_date, list(BUCKETS)]
+    frame = con.execute(sql.rstrip() + final, args).df()
     return deals.finish(frame, defs)
 
 
