@@ -3,7 +3,8 @@
 Historical method. For the as-of snapshot S and period P, let d = (end of P) - S in
 days. For each earlier fiscal quarter Q whose outcome is known by S, the *comparable
 point* is the loaded snapshot nearest to (end of Q) - d (within 3 days). Among the open
-qualified deals in that snapshot with close date in Q, the share that were closed won
+deals (any governed open stage, as the roll-ups count them) in that snapshot with close
+date in Q, the share that were closed won
 with close date in Q in the first snapshot on or after the end of Q (and on or before S)
 is the learned probability, by stage and segment when that cell has at least
 `min_obs` observations (default 30), else by stage alone, else the stage's governed
@@ -14,6 +15,9 @@ the total bookings is won to date + Σ Bernoulli(p_i) × amount_i, simulated wit
 seed. To stay fast with thousands of deals, the deals carrying the most variance
 (p(1-p)amount², up to `EXACT_DEALS`) are drawn one by one and the rest, whose sum is
 close to normal, is drawn from a normal with the same mean and variance.
+
+The backtest reruns every method as of week N of past quarters; its `Learner` reads the
+training counts of all those quarters in one pass.
 """
 
 from __future__ import annotations
