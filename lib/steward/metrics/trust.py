@@ -187,6 +187,7 @@ def _history_sql(
         join opp_keys k on k.opp_key = f.opp_key
         where ?::date is not null and f.first_seen <= ?::date
           and f.opp_key not in (select opp_key from moved_keys)
+          and k.opportunity_id in (select opportunity_id from open_ids)
     ),"""  # noqa: S608 - no identifiers from input; values bound
         return sql, [q.as_of, sm, sm, defs.push_count, anchor, q.as_of, anchor, anchor]
     sql = f"""
@@ -355,6 +356,14 @@ def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     """Extra rows for ids already in the snapshot, and their amount (the largest copy is
     taken as the real one)."""
     fsql, fparams = q.filters.sql("s")
+    # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
+    screen_sql = (
+        "select count(*) = count(distinct hash(s.opportunity_id)) from snapshots s "
+        f"where s.snapshot_date = ?{fsql}"  # noqa: S608 - whitelisted filter names
+    )
+    screen = con.execute(screen_sql, [q.as_of, *fparams]).fetchone()
+    if screen is not None and screen[0]:
+        return 0, 0.0
     row = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
     assert row is not None
     return int(row[0]), float(row[1])
