@@ -352,16 +352,19 @@ _DUPLICATES_SQL = """
 """
 
 
+_SCREEN_SQL = """
+    select count(*) = count(distinct hash(s.opportunity_id))
+    from snapshots s
+    where s.snapshot_date = ?{fsql}
+"""
+
+
 def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     """Extra rows for ids already in the snapshot, and their amount (the largest copy is
     taken as the real one)."""
     fsql, fparams = q.filters.sql("s")
     # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
-    screen_sql = (
-        "select count(*) = count(distinct hash(s.opportunity_id)) from snapshots s "
-        f"where s.snapshot_date = ?{fsql}"  # noqa: S608 - whitelisted filter names
-    )
-    screen = con.execute(screen_sql, [q.as_of, *fparams]).fetchone()
+    screen = con.execute(_SCREEN_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
     if screen is not None and screen[0]:
         return 0, 0.0
     row = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
