@@ -198,14 +198,17 @@ def _target_rows(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Decim
 
 
 def target_for(
-    con: duckdb.DuckDBPyConnection, period: str, segments: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    segments: tuple[str, ...],
+    rows: dict[str, Decimal] | None = None,
 ) -> tuple[Decimal | None, str | None]:
     """Bookings target for a period and a segment cut: (value, note).
 
     Segments filtered: the sum of those segments' rows (all must exist).
     No segment filter: the 'All' row, else the sum of the segment rows.
     """
-    rows = _target_rows(con, period)
+    rows = _target_rows(con, period) if rows is None else rows
     if segments:
         missing = [s for s in segments if s not in rows]
         if missing:
@@ -355,14 +358,15 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
     rows = []
     for k, qq in enumerate(quarters):
         goal = defs.coverage_goal(k)
+        period_rows = _target_rows(con, qq.label)
         for seg in [*segments, "All"]:
             if seg == "All":
                 open_amt = sum((a for (o, _), (a, _w) in cells.items() if o == k), ZERO)
                 won_amt = sum((w for (o, _), (_a, w) in cells.items() if o == k), ZERO)
-                target, _n = target_for(con, qq.label, q.filters.segment)
+                target, _n = target_for(con, qq.label, q.filters.segment, period_rows)
             else:
                 open_amt, won_amt = cells.get((k, seg), (ZERO, ZERO))
-                target, _n = target_for(con, qq.label, (seg,))
+                target, _n = target_for(con, qq.label, (seg,), period_rows)
             cov, note = coverage_value(open_amt, won_amt, target)
             rows.append(
                 {
