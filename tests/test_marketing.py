@@ -571,3 +571,11 @@ def test_w_shaped_without_created_date_takes_the_first_middle_touch():
     # 5 touches, no created date: key touches are indexes 0, 1 (first middle) and 4
     w = touch_weights([0, 7, 14, 21, 28], created_day=None, ref_day=28)
     assert w["w_shaped"] == pytest.approx([0.3, 0.3, 0.05, 0.05, 0.3])
+
+
+def test_contact_stamped_before_creation_counts_as_zero_hours():
+    c = store.init_memory()
+    rows = [lead("L1", "web", "Ann", "2026-10-01 09:00", "2026-10-01 08:00")]
+    insert_table(c, "leads", LEAD_COLUMNS, rows)
+    t = compute(c, "speed_to_lead", q(), DEFS).table
+    assert (t.iloc[0]["median_hours"], t.iloc[0]["within_sla"]) == (0.0, 1)

@@ -491,7 +491,9 @@ with leads_in_period as (
   where l.created_at >= ? and l.created_at < ? and l.created_at < ?{filters}
 )
 select lead_id, source, owner,
-       epoch(first_contact_at - created_at) / 3600.0 as hours_to_contact,
+       case when first_contact_at is not null  -- greatest() would turn null into 0
+            then greatest(epoch(first_contact_at - created_at), 0) / 3600.0
+       end as hours_to_contact,
        epoch(?::timestamp - created_at) / 3600.0 as hours_open
 from leads_in_period
 """
@@ -551,7 +553,8 @@ _SPEED_DESCRIPTION = (
     "counts as outside the SLA (column not_contacted) once its SLA window has passed; one "
     "still inside its window at the as-of date is 'pending' and left out of the compliance "
     "share. The median is over contacted leads. Leads carry only source and owner, so only "
-    "the source and owner filters apply; the other filters are ignored here."
+    "the source and owner filters apply; the other filters are ignored here. A first "
+    "contact stamped before the lead's creation counts as 0 hours."
 )
 
 
