@@ -64,7 +64,7 @@ def test_headline_below_goal_states_the_setback():
     # start 13M -> end 12M: down $1.0M
     assert texts(base(), "headline") == [
         "FY2026-Q4 coverage is 2.0x, below the 3.0x goal: $12.0M of qualified pipeline "
-        "against $6.0M still to book, down $1.0M since 2026-11-13."
+        "against $6.0M still to book, down $1.0M since Nov 13."
     ]
 
 
@@ -103,7 +103,7 @@ def test_region_cut_does_not_claim_coverage_against_a_segment_target():
     )
     assert texts(f, "headline") == [
         "EMEA FY2026-Q4 qualified pipeline is $12.0M with $4.0M won so far, down $1.0M since "
-        "2026-11-13; targets are set by segment, so coverage is not measured for this cut."
+        "Nov 13; targets are set by segment, so coverage is not measured for this cut."
     ]
     rest = " ".join(s.text for s in from_facts(f).sentences if s.section != "headline")
     assert "goal" not in rest and "target" not in rest and "coverage" not in rest.lower()
@@ -138,7 +138,7 @@ def test_coverage_at_goal_produces_no_coverage_risk():
 def test_changes_ranked_by_dollar_impact():
     # |pushed| 1.3M > |new| 0.8M > |won| 0.5M
     assert texts(base(), "changes") == [
-        "4 deals worth $1.3M were pushed out of FY2026-Q4: 10% of the pipeline on 2026-11-13.",
+        "4 deals worth $1.3M were pushed out of FY2026-Q4: 10% of the Nov 13 pipeline.",
         "3 new deals added $800K.",
         "2 deals worth $500K closed won.",
     ]
@@ -154,7 +154,7 @@ def test_changes_keep_at_most_five_points():
     out = from_facts(f).section("changes")
     assert len(out) == 5
     assert out[-1].rule == "change_coverage"
-    assert out[-1].text == "Coverage fell from 2.2x to 2.0x since 2026-11-13 (goal 3.0x)."
+    assert out[-1].text == "Coverage fell from 2.2x to 2.0x since Nov 13 (goal 3.0x)."
 
 
 def test_no_pushes_says_nothing_about_slippage():
@@ -173,7 +173,7 @@ def test_big_push_is_a_risk_and_a_decision_named_by_segment():
         ),
     )
     assert (
-        "10% of FY2026-Q4 pipeline slipped out of the quarter since 2026-11-13; the largest is "
+        "10% of FY2026-Q4 pipeline slipped out of the quarter since Nov 13; the largest is "
         "Globex renewal ($700K)." in texts(f, "risks")
     )
     assert texts(f, "decisions")[0] == (
@@ -300,10 +300,18 @@ def test_every_number_keeps_its_provenance():
     assert gap.fact.how().startswith("gap_to_goal(")
 
 
+def test_board_dates():
+    from steward.narrative.model import day
+
+    assert day(date(2026, 11, 13), date(2026, 11, 20)) == "Nov 13"
+    assert day(date(2025, 12, 26), date(2026, 1, 2)) == "Dec 26, 2025"
+    assert day(date(2026, 11, 20)) == "Nov 20, 2026"
+
+
 def test_markdown_and_json_shapes():
     story = from_facts(base())
     md = story.to_markdown()
-    assert md.startswith("# Pipeline story: FY2026-Q4 as of 2026-11-20\n")
+    assert md.startswith("# Pipeline story: FY2026-Q4 as of Nov 20, 2026\n")
     assert "## What changed" in md and "## Risks" in md and "## Decisions for next Monday" in md
     assert DEFS.stamp in md
     import json

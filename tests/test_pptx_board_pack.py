@@ -33,7 +33,7 @@ TITLES = [
     "Where the FY2026-Q4 open pipeline sits, by stage",
     None,  # coverage: the coverage risk sentence
     # bridge: 442,000 at 2026-11-09 -> 379,000 at 2026-11-16 (O11 -10,000, won, lost ...)
-    "FY2026-Q4 qualified pipeline fell $63K since 2026-11-09: $442K to $379K",
+    "FY2026-Q4 qualified pipeline fell $63K since Nov 9: $442K to $379K",
     None,  # forecast: the forecast risk sentence
     "Risks and decisions for next Monday",
     "How these numbers are defined",

@@ -34,6 +34,7 @@ from steward.export import render
 from steward.metrics.core import REGISTRY, Query, compute
 from steward.narrative import Narrative, build
 from steward.narrative.facts import previous_snapshot
+from steward.narrative.model import day
 
 FONT = "Calibri"
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)  # charts.NAVY
@@ -266,14 +267,14 @@ def title_slide(prs: PresentationT, data: PackData) -> None:
     for run in p.runs:
         run.font.name, run.font.size, run.font.bold = FONT, Pt(44), True
         run.font.color.rgb = INK
-    since = f"changes since {data.compare_to.isoformat()}" if data.compare_to else "first snapshot"
+    since = f"changes since {day(data.compare_to)}" if data.compare_to else "first snapshot"
     _text(
         slide,
         MARGIN + Inches(0.4),
         Inches(3.35),
         CONTENT_W - Inches(0.4),
         Inches(1.2),
-        [f"As of the {data.q.as_of.isoformat()} snapshot · {since}", data.q.filters.describe()],
+        [f"As of the {day(data.q.as_of)} snapshot · {since}", data.q.filters.describe()],
         20,
         color=MUTED,
         space_after=4,
@@ -307,7 +308,7 @@ def kpi_slide(prs: PresentationT, data: PackData) -> None:
         )
         delta = []
         if k.delta_prev is not None:
-            delta.append(f"{k.delta_prev_formatted} vs {k.prev_as_of.isoformat()}")
+            delta.append(f"{k.delta_prev_formatted} vs {day(k.prev_as_of, data.q.as_of)}")
         if k.delta_qoq is not None:
             delta.append(f"{k.delta_qoq_formatted} vs last quarter")
         if not delta and k.note:
@@ -464,7 +465,7 @@ def figures(data: PackData) -> dict[str, Any]:
 def _chart_notes(data: PackData) -> dict[str, tuple[str, str]]:
     story = data.story
     wf = story.section("changes")
-    since = data.compare_to.isoformat() if data.compare_to else "the first snapshot"
+    since = day(data.compare_to, data.q.as_of) if data.compare_to else "the first snapshot"
     cov = next((s.text for s in story.section("risks") if s.rule == "risk_coverage_below_goal"), "")
     return {
         "funnel": (
@@ -478,7 +479,7 @@ def _chart_notes(data: PackData) -> dict[str, tuple[str, str]]:
         "waterfall": (
             _bridge_title(data) or (wf[0].text if wf else f"Pipeline movement since {since}"),
             f"How {data.q.period} qualified pipeline moved from {since} to "
-            f"{data.q.as_of.isoformat()}.",
+            f"{day(data.q.as_of, data.q.as_of)}.",
         ),
         "forecast": (
             next(
@@ -503,7 +504,7 @@ def _bridge_title(data: PackData) -> str:
     change = "" if verb == "held" else f" {fmt.money(abs(end - start))}"
     return (
         f"{data.q.period} qualified pipeline {verb}{change} since "
-        f"{data.compare_to.isoformat()}: {fmt.money(start)} to {fmt.money(end)}"
+        f"{day(data.compare_to, data.q.as_of)}: {fmt.money(start)} to {fmt.money(end)}"
     )
 
 

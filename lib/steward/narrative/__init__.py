@@ -17,7 +17,7 @@ import duckdb
 from steward.definitions import Definitions
 from steward.metrics.core import Query
 from steward.narrative.facts import Facts, gather, previous_snapshot
-from steward.narrative.model import Fact, Narrative, Number, Sentence
+from steward.narrative.model import Fact, Narrative, Number, Sentence, day
 from steward.narrative.rules import write
 
 __all__ = [
@@ -38,10 +38,10 @@ def from_facts(f: Facts) -> Narrative:
     if f.compare_to is None:
         comparison = "no earlier snapshot to compare with"
     elif f.q.compare_to is None:
-        comparison = f"changes since the previous snapshot, {f.compare_to.isoformat()}"
+        comparison = f"changes since the previous snapshot ({day(f.compare_to)})"
     else:
-        comparison = f"changes since the {f.compare_to.isoformat()} snapshot"
-    title = f"Pipeline story: {f.q.period} as of {f.q.as_of.isoformat()}"
+        comparison = f"changes since the {day(f.compare_to)} snapshot"
+    title = f"Pipeline story: {f.q.period} as of {day(f.q.as_of)}"
     return Narrative(title, f.q.filters.describe(), comparison, write(f))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -176,6 +177,12 @@ def say(section: str, rule: str, template: str, impact: float = 0.0, **parts: Pa
         texts[name] = shown
         numbers.append(Number(fact, shown, style))
     return Sentence(section, rule, template.format(**texts), numbers, impact)
+
+
+def day(d: date, today: date | None = None) -> str:
+    """A date as a board reads it: 'Nov 13', or 'Nov 13, 2025' outside the as-of year."""
+    text = f"{d:%b} {d.day}"
+    return text if today is not None and d.year == today.year else f"{text}, {d.year}"
 
 
 SECTION_TITLES = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from steward import fmt
 from steward.narrative.facts import Facts, Move
-from steward.narrative.model import Fact, Sentence, derived, say
+from steward.narrative.model import Fact, Sentence, day, derived, say
 
 TRUST_LOW = 80.0  # below this the story warns that the numbers need care
 TRUST_FIX = 90.0  # below this the top trust issue becomes a Monday decision
@@ -36,7 +36,7 @@ def next_period(f: Facts) -> str:
 
 
 def since(f: Facts) -> str:
-    return f.compare_to.isoformat() if f.compare_to else ""
+    return day(f.compare_to, f.q.as_of) if f.compare_to else ""
 
 
 def target_applies(f: Facts) -> bool:
@@ -133,7 +133,7 @@ def headline(f: Facts) -> list[Sentence]:
 MOVE_TEXT = {
     "Won": "{n} {deals} worth {amt} closed won.",
     "Lost": "{n} {deals} worth {amt} {were} lost.",
-    "Pushed out": "{n} {deals} worth {amt} {were} pushed out of {p}: {share} of the pipeline on {a}.",
+    "Pushed out": "{n} {deals} worth {amt} {were} pushed out of {p}: {share} of the {a} pipeline.",
     "Disqualified": "{n} {deals} worth {amt} fell back below {qualified}.",
     "Removed": "{n} {deals} worth {amt} disappeared from the CRM export without closing.",
     "New": "{n} new {deals} added {amt}.",
@@ -472,7 +472,7 @@ def definitions_line(f: Facts) -> list[Sentence]:
             "definitions",
             "definitions",
             "Numbers as of the {asof} snapshot under {stamp}.",
-            asof=f.q.as_of.isoformat(),
+            asof=day(f.q.as_of),
             stamp=f.defs.stamp,
         )
     ]
