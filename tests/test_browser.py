@@ -1,0 +1,146 @@
+"""The app in a real headless Chromium (Debian's), driven by Playwright.
+
+Starts `streamlit run dashboard/app.py` on a free port against a small demo store,
+visits every page (charts drawn, no exception box, a screenshot of each saved to
+artifacts/screenshots/), clicks a funnel bar and a waterfall bucket to get their deals,
+and reopens the copied URL to see the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+# url path -> plotly charts drawn on the small demo store
+PAGES = {
+    "": 2,
+    "funnel": 3,
+    "forecast": 3,
+    "changes": 2,
+    "drilldown": 1,
+    "marketing": 3,
+    "finance": 0,
+    "trust": 1,
+    "import": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make system-deps)")
+    db = small_store(tmp_path_factory.mktemp("browser") / "steward.duckdb")
+    with streamlit_server(db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    pg = browser.new_page(viewport={"width": 1600, "height": 2400})
+    yield pg
+    pg.close()
+
+
+def settle(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
+    """Wait until the script finished (footer drawn) and `charts` plots have SVG."""
+    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
+        timeout=timeout_ms
+    )
+    pg.wait_for_function(
+        """n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n
+               && !document.querySelector('[data-testid="stStatusWidget"] svg')""",
+        arg=charts,
+        timeout=timeout_ms,
+    )
+    pg.wait_for_timeout(500)
+
+
+def traces(pg: Any) -> list[int]:
+    """Number of traces in each drawn Plotly figure (gd.data on the graph div)."""
+    return list(
+        pg.evaluate(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+            ".map(g => (g.data || []).length)"
+        )
+    )
+
+
+def test_every_page_draws_without_errors(server: str, page: Any) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for path, n in PAGES.items():
+        page.goto(f"{server}/{path}")
+        settle(page, n)
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+        drawn = traces(page)
+        assert len(drawn) == n and all(t > 0 for t in drawn), (path, drawn)
+        page.screenshot(path=str(SHOTS / f"{path or 'board'}.png"), full_page=True)
+
+
+def _click_biggest(page: Any, selector: str, skip_ends: bool = False) -> None:
+    """Click the centre of the tallest/widest mark (the drag layer sits on top of it)."""
+    marks = page.locator(selector)
+    boxes = [marks.nth(i).bounding_box() for i in range(marks.count())]
+    order = list(range(len(boxes)))
+    if skip_ends:
+        order = order[1:-1]
+    best = max((i for i in order if boxes[i]), key=lambda i: boxes[i]["height"] * boxes[i]["width"])
+    box = boxes[best]
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_click_funnel_bar_shows_deals_and_url_reproduces_it(
+    server: str, browser: Any, page: Any
+) -> None:
+    page.goto(f"{server}/funnel")
+    settle(page, 3)
+    _click_biggest(page, '[data-testid="stPlotlyChart"] >> nth=0 >> .barlayer .point path')
+    heading = page.locator("h3", has_text="Open deals in")
+    heading.wait_for(timeout=60_000)
+    stage = heading.inner_text().replace("Open deals in", "").strip()
+    assert "stage_sel=" in page.url
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 2  # drill + stalled
+    copied = page.url
+    fresh = browser.new_page(viewport={"width": 1600, "height": 2400})
+    fresh.goto(copied)
+    settle(fresh, 3)
+    fresh.locator("h3", has_text=f"Open deals in {stage}").wait_for(timeout=60_000)
+    assert fresh.locator('[data-testid="stException"]').count() == 0
+    fresh.close()
+
+
+def test_click_waterfall_bucket_shows_its_deals(server: str, page: Any) -> None:
+    page.goto(f"{server}/changes")
+    settle(page, 2)
+    _click_biggest(page, '[data-testid="stPlotlyChart"] >> nth=0 >> .point path', skip_ends=True)
+    heading = page.locator("h3", has_text="Deals:")
+    heading.wait_for(timeout=60_000)
+    assert "bucket=" in page.url
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(SHOTS / "changes-drill.png"), full_page=True)
+
+
+def test_filter_in_url_survives_reload(server: str, page: Any) -> None:
+    page.goto(f"{server}/drilldown?segment=SMB&rows=region&cols=stage")
+    settle(page, 1)
+    assert "segment=SMB" in page.url and "rows=region" in page.url
+    page.reload()
+    settle(page, 1)
+    assert page.locator("text=Open pipeline by region × stage").count() >= 1
+    assert "SMB" in page.locator('[data-testid="stSidebar"]').inner_text()
