@@ -198,7 +198,8 @@ def test_stalled_deals_risk():
         stalled_count=fact("stalled_deals", 5, "count"), stalled_amount=fact("stalled_deals", 2.5e6)
     )
     assert (
-        "5 open deals worth $2.5M are stalled: in their stage longer than three in four deals "
+        "5 open deals worth $2.5M, across all close dates, are stalled: in their stage longer "
+        "than three in four deals "
         "before them." in texts(f, "risks")
     )
     assert "decide_stalled" in rules(f, "decisions")

@@ -307,7 +307,7 @@ def risk_stalled(f: Facts) -> Sentence | None:
     if f.stalled_amount is not None:
         tmpl += " worth {amt}"
         parts["amt"] = (f.stalled_amount, "money")
-    tmpl += " are stalled: in their stage longer than three in four deals before them."
+    tmpl += ", across all close dates, are stalled: in their stage longer than three in four deals before them."
     return say("risks", "risk_stalled", tmpl, **parts)  # type: ignore[arg-type]
 
 
