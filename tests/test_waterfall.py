@@ -223,3 +223,10 @@ def test_waterfall_reconciles_for_any_data_and_filter(data, fdict):
         elif bucket in wf.ENTERING:
             signed = sel.amount_to
         assert round(float(signed.sum()), 2) == float(amount)
+
+
+def test_backwards_bridge_says_so(pipeline_con, defs):
+    res = compute(pipeline_con, "waterfall", Query(A, PERIOD, compare_to=AS_OF), defs)
+    # A and B swapped: Start 379,000 (on 11-16) -> End 642,000 (on 11-02), still exact
+    assert (res.table.amount.iloc[0], res.table.amount.iloc[-1]) == (379000.0, 642000.0)
+    assert res.note == "compare-to 2026-11-16 is after as-of 2026-11-02: the bridge runs backwards"

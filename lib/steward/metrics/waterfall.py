@@ -246,6 +246,9 @@ def waterfall(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
     br, note = bridge(con, q, defs)
     q = q.with_(compare_to=br.a)
     value = float(br.end - br.start)
+    if br.a > br.b:
+        backwards = f"compare-to {br.a.isoformat()} is after as-of {br.b.isoformat()}: the bridge runs backwards"
+        note = f"{note}; {backwards}" if note else backwards
     return Result("waterfall", q, value, table=bridge_table(br), note=note)
 
 
