@@ -119,7 +119,8 @@ def test_created_before_first_appearance(small: demo.DemoData) -> None:
 
 def test_deliberate_problems_are_present(small: demo.DemoData) -> None:
     s = small.snapshots
-    for problem in ("past_due", "blank_amount", "zero_amount", "vanished", "reopened"):
+    problems = ("past_due", "blank_amount", "zero_amount", "vanished", "reopened", "amount_outlier")
+    for problem in problems:
         assert small.special[problem], problem
     last = s[s["snapshot_date"] == END].set_index("opportunity_id")
     for oid in small.special["past_due"]:
@@ -128,6 +129,9 @@ def test_deliberate_problems_are_present(small: demo.DemoData) -> None:
         assert pd.isna(last.loc[oid, "amount"])
     for oid in small.special["zero_amount"]:
         assert last.loc[oid, "amount"] == 0
+    open_amounts = last.loc[~last["is_closed"], "amount"].dropna().astype(float)
+    (outlier,) = small.special["amount_outlier"]
+    assert float(last.loc[outlier, "amount"]) > 20 * open_amounts.median()
     for oid in small.special["vanished"]:
         assert oid not in last.index  # gone from the last snapshot ...
         assert not s.loc[s["opportunity_id"] == oid, "is_closed"].any()  # ... never closed

@@ -195,6 +195,27 @@ def _round_cents(amount: np.ndarray, segment: np.ndarray, product: np.ndarray) -
     return np.where(services, cents + odd, cents)
 
 
+def _expansions_on_customers(
+    rng: np.random.Generator,
+    account: np.ndarray,
+    owner: np.ndarray,
+    expansion: np.ndarray,
+    created: np.ndarray,
+    final: np.ndarray,
+    is_lost: np.ndarray,
+) -> None:
+    """Move each expansion deal (in place) onto an account its owner had already won."""
+    u = rng.random(len(account))
+    for o in range(len(cat.OWNERS)):
+        wins = np.flatnonzero((owner == o) & ~is_lost)
+        wins = wins[np.argsort(final[wins], kind="stable")]
+        exp = np.flatnonzero((owner == o) & expansion)
+        earlier = np.searchsorted(final[wins], created[exp], side="left")
+        ok = earlier > 0
+        pick = wins[np.floor(u[exp[ok]] * earlier[ok]).astype(np.int64)]
+        account[exp[ok]] = account[pick]
+
+
 def simulate(
     seed: int,
     end_day: int,
@@ -289,6 +310,7 @@ def simulate(
     for k, options in enumerate(cat.STAGE_LOSS_REASONS):
         sel = np.flatnonzero(is_lost & (term == k))
         reason[sel] = choice_pairs(rng, options, len(sel))
+    _expansions_on_customers(rng, account, owner, expansion, created, final, is_lost)
 
     # ---- close dates: optimistic first guess, pushed while the deal stays open ---------
     plan = np.cumsum(np.array(cat.STAGE_DAYS)[:, ::-1], axis=1)[:, ::-1][segment, start_stage]
@@ -297,7 +319,7 @@ def simulate(
     ).astype(np.int64)
     c0 = np.where(rng.random(n) < 0.6, month_end(c0), c0)
     # Many reps default a new deal's close date to the end of next quarter.
-    default_next = (~slipper) & (rng.random(n) < 0.3)
+    default_next = (~slipper) & (rng.random(n) < np.array((0.35, 0.3, 0.1))[segment])
     ahead = np.where(segment == 0, rng.integers(92, 240, n), 92)  # Enterprise looks further out
     c0 = np.where(default_next, quarter_bounds(created + ahead, start_month)[1], c0)
     close_parts: list[tuple[np.ndarray, np.ndarray, dict]] = [
@@ -477,7 +499,12 @@ def simulate(
     close_parts.append((past_due, pd_day, {"close": end_day - rng.integers(7, 45, len(past_due))}))
     zero = pick(open_at_end & (stage_at_end <= 2), handful, "zero_amount")
     blank = pick(open_at_end & (stage_at_end <= 1), handful, "blank_amount")
-    outlier = pick(open_at_end & (segment == 2) & (stage_at_end >= 1), 1, "amount_outlier")
+    # A typo (two extra zeros) on a new SMB deal, still in Prospecting at the end date.
+    # x100 puts it far above 20x the median open amount; kept out of qualified pipeline
+    # (still in Prospecting) when possible so it does not distort the coverage story.
+    typo = open_at_end & (segment == 2) & (a0 >= 12_000) & ~blank_first & ~taken
+    early = typo & (stage_at_end == 0)
+    outlier = pick(early if early.any() else typo, 1, "amount_outlier")
     vanish = pick(
         (final > end_day - 30) & (created < end_day - 150) & (created > first_snap - 200),
         handful,
