@@ -166,6 +166,23 @@ def test_influenced_pipeline_window_edges(con):
     assert r.table["pipeline_amount"].sum() == 4150.0
 
 
+def test_influenced_pipeline_drill(con):
+    from steward.metrics import drill
+
+    deals = drill(con, "marketing_influenced_pipeline", q(), DEFS)
+    # influenced open pipeline, largest first: O1 1000, O3 500, O8 250
+    assert deals["opportunity_id"].tolist() == ["O1", "O3", "O8"]
+    assert deals["is_sourced"].tolist() == [True, False, False]
+    cell = drill(con, "marketing_influenced_pipeline", q(), DEFS, group="Neither")
+    assert cell["opportunity_id"].tolist() == ["O2", "O9"]  # 2000 + 100
+    won = drill(
+        con, "marketing_influenced_pipeline", q(), DEFS, group="Influenced only", basis="bookings"
+    )
+    assert won["opportunity_id"].tolist() == ["O10"]
+    with pytest.raises(ValueError, match="unknown group"):
+        drill(con, "marketing_influenced_pipeline", q(), DEFS, group="Other")
+
+
 def test_influenced_pipeline_respects_filters(con):
     r = compute(
         con, "marketing_influenced_pipeline", q(filters=Filters.of(segment="Enterprise")), DEFS

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics.core import Filters, Query, Result, metric
+from steward.metrics import deals as deal_columns
+from steward.metrics.core import Filters, Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -161,19 +162,9 @@ def _journeys(
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> Result:
-    sql, params = _deal_params(q, defs, "both", _INFLUENCE_SQL)
-    deals = con.execute(sql, params).df()
-    sourced = {src: defs.is_marketing(src) for src in deals["source"].dropna().unique()}
-    deals["is_sourced"] = deals["source"].map(sourced).fillna(False).astype(bool)
-    deals["amount"] = deals["amount"].astype(float)
-    groups = [
-        ("Sourced and influenced", True, True),
-        ("Sourced only", True, False),
-        ("Influenced only", False, True),
-        ("Neither", False, False),
-    ]
+    deals = _influence_flags(con, q, defs)
     out = []
-    for label, src, inf in groups:
+    for label, src, inf in INFLUENCE_GROUPS:
         sel = deals[(deals["is_sourced"] == src) & (deals["is_influenced"] == inf)]
         pipe = sel[sel["is_pipeline"]]
         won = sel[sel["is_won"]]
@@ -190,6 +181,55 @@ def marketing_influenced_pipeline(
     pipe = deals[deals["is_pipeline"] & deals["is_influenced"]]
     value = round(float(pipe["amount"].sum()), 2)
     return Result("marketing_influenced_pipeline", q, value=value, table=table)
+
+
+INFLUENCE_GROUPS: tuple[tuple[str, bool, bool], ...] = (
+    ("Sourced and influenced", True, True),
+    ("Sourced only", True, False),
+    ("Influenced only", False, True),
+    ("Neither", False, False),
+)
+
+
+def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    """Pipeline and won deals of P at S with is_sourced / is_influenced flags."""
+    sql, params = _deal_params(q, defs, "both", _INFLUENCE_SQL)
+    deals = con.execute(sql, params).df()
+    sourced = {src: defs.is_marketing(src) for src in deals["source"].dropna().unique()}
+    deals["is_sourced"] = deals["source"].map(sourced).fillna(False).astype(bool)
+    deals["amount"] = deals["amount"].astype(float)
+    return deals
+
+
+@drill_for("marketing_influenced_pipeline")
+def influenced_deals(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    group: str | None = None,
+    basis: str = "pipeline",
+    **others: Any,
+) -> pd.DataFrame:
+    """The deals behind the number: influenced open pipeline by default; or one table cell
+    (group = 'Sourced only' ..., basis = 'pipeline' | 'bookings')."""
+    flags = _influence_flags(con, q, defs)
+    sel = flags["is_won"] if basis == "bookings" else flags["is_pipeline"]
+    if group is None:
+        sel = sel & flags["is_influenced"]
+    else:
+        match = [g for g in INFLUENCE_GROUPS if g[0] == group]
+        if not match:
+            names = ", ".join(g[0] for g in INFLUENCE_GROUPS)
+            raise ValueError(f"unknown group {group!r}; one of: {names}")
+        src, inf = match[0][1], match[0][2]
+        sel = sel & (flags["is_sourced"] == src) & (flags["is_influenced"] == inf)
+    chosen = flags[sel]
+    ids = [str(x) for x in chosen["opportunity_id"]]
+    deals = deal_columns.deal_list(
+        con, defs, q.as_of, " and list_contains(?::varchar[], s.opportunity_id)", [ids]
+    )
+    extra = chosen[["opportunity_id", "is_sourced", "is_influenced"]]
+    return deals.merge(extra, on="opportunity_id", how="left")
 
 
 # --- attribution --------------------------------------------------------------------------
