@@ -282,7 +282,8 @@ def title_slide(prs: PresentationT, data: PackData) -> None:
 
 
 def kpi_slide(prs: PresentationT, data: PackData) -> None:
-    slide = _new_slide(prs, data.story.headline, "Key numbers", size=22)
+    title = f"{data.q.period} at a glance, as of {day(data.q.as_of)}"
+    slide = _new_slide(prs, title, "Key numbers")
     tiles = data.kpis[:8]
     cols = 4
     gap = Inches(0.25)
