@@ -168,7 +168,7 @@ def test_nearest_snapshot():
     dates = [date(2026, 5, 18), date(2026, 5, 25)]
     assert nearest_snapshot(dates, date(2026, 5, 16)) == date(2026, 5, 18)  # 2 days
     assert nearest_snapshot(dates, date(2026, 5, 14)) is None  # 4 days: too far
-    # 05-21 and 05-22 are both 3-4 days away; 05-21.5 does not exist: 05-21 -> 05-18 (3 days)
+    # 05-21: 3 days after 05-18, 4 before 05-25 -> 05-18; 05-22: 4 after, 3 before -> 05-25
     assert nearest_snapshot(dates, date(2026, 5, 21)) == date(2026, 5, 18)
     assert nearest_snapshot(dates, date(2026, 5, 22)) == date(2026, 5, 25)
     assert nearest_snapshot([], date(2026, 5, 22)) is None
