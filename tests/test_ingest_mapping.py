@@ -92,3 +92,16 @@ def test_mapping_naming_a_missing_column_is_an_error(defs: Definitions) -> None:
         mapping=m,
     )
     assert [e.column for e in p.errors] == ["Value"]
+
+
+def test_suggest_columns_prefills_an_interactive_mapping() -> None:
+    # No preset fits ("Deal #" / "Phase"), but known headers are still recognised.
+    headers = ["Deal #", "Phase", "Amount", "Close Date", "Account Name"]
+    assert ingest.suggest_columns(headers) == {
+        "amount": "Amount",
+        "close_date": "Close Date",
+        "account_name": "Account Name",
+    }
+    table = ingest.read_table(SAMPLES / "hubspot_deals_2026-11-20.csv")
+    suggested = ingest.suggest_columns(table.headers)
+    assert suggested["opportunity_id"] == "Record ID" and suggested["stage"] == "Deal Stage"

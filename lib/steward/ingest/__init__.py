@@ -13,7 +13,8 @@ from OpportunityHistory).
 from steward.ingest.importer import commit, date_from_name, prepare
 from steward.ingest.mapping import Mapping
 from steward.ingest.model import Issue, Prepared
-from steward.ingest.presets import PRESETS, detect_preset
+from steward.ingest.presets import PRESETS, detect_preset, suggest_columns
+from steward.ingest.readers import read_table
 from steward.ingest.reconstruct import reconstruct
 from steward.ingest.tables import TABLE_KINDS, prepare_table
 
@@ -28,5 +29,7 @@ __all__ = [
     "detect_preset",
     "prepare",
     "prepare_table",
+    "read_table",
     "reconstruct",
+    "suggest_columns",
 ]

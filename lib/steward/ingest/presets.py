@@ -186,3 +186,16 @@ def resolve_columns(headers: list[str], candidates: Candidates) -> dict[str, str
                 out[canonical] = hit
                 break
     return out
+
+
+def suggest_columns(headers: list[str]) -> dict[str, str]:
+    """A first guess of canonical column -> header, to pre-fill an interactive mapping:
+    the detected preset's columns, else the first preset candidate found for each column."""
+    detected = detect_preset(headers)
+    if detected:
+        return resolve_columns(headers, COLUMNS[detected])
+    out: dict[str, str] = {}
+    for preset in COLUMNS.values():
+        for canonical, header in resolve_columns(headers, preset).items():
+            out.setdefault(canonical, header)
+    return out
