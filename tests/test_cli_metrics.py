@@ -109,3 +109,17 @@ def test_glossary_check(capsys):
     assert code == 0 and "up to date" in out
     code, out, _ = run(capsys, "glossary")
     assert out.startswith("# Metrics glossary")
+
+
+def test_funnel_option_and_stage_drill(db, capsys):
+    base = ["metrics", "funnel_asof", "--db", db, "--format", "json"]
+    _, out, _ = run(capsys, *base)
+    counts = {r["stage"]: r["count_open"] for r in json.loads(out)["table"]}
+    assert counts["Negotiation"] == 1  # O11 only; O03 closes in FY2027-Q2
+    _, out, _ = run(capsys, *base, "--option", "all_periods=true")
+    counts = {r["stage"]: r["count_open"] for r in json.loads(out)["table"]}
+    assert counts["Negotiation"] == 2  # O03 counted once the close-date filter is off
+    _, out, _ = run(capsys, *base, "--option", "all_periods=false")
+    assert {r["stage"]: r["count_open"] for r in json.loads(out)["table"]}["Negotiation"] == 1
+    _, out, _ = run(capsys, *base, "--drill", "stage=Proposal")
+    assert [r["opportunity_id"] for r in json.loads(out)["rows"]] == ["O10", "O07"]

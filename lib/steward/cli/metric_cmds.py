@@ -53,6 +53,21 @@ def _pair(text: str) -> tuple[str, str]:
     return key.strip(), val.strip()
 
 
+def _option_value(text: str) -> Any:
+    """'true'/'false' -> bool, integers and decimals -> numbers, anything else as given."""
+    low = text.strip().lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
 def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
     p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
     p.add_argument("--period", help="fiscal quarter like FY2026-Q4 (default: the as-of quarter)")
@@ -241,7 +256,8 @@ def run_metrics(args: argparse.Namespace) -> int:
     m = REGISTRY[args.metric_id]
     defs = definitions.load()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs, tuple(args.option))
+        options = tuple((k, _option_value(v)) for k, v in args.option)
+        q = build_query(con, args, defs, options)
         if args.drill is not None:
             if m.drill is None:
                 raise StewardError(f"metric {m.id!r} has no deal drill-down")
