@@ -241,7 +241,7 @@ def simulate(
     region = np.array([o.region for o in cat.OWNERS], dtype=np.int64)[owner]
 
     src_p = np.array(cat.SOURCE_SHARE)[segment].copy()
-    src_p[:, 0] *= np.where(created >= cur_q_start, 1.6, 1.0)
+    src_p[:, 0] *= np.where(created >= cur_q_start, 2.4, 1.0)  # the quarter marketing delivered
     source = choice_rows(rng, src_p)
     lead_source = np.zeros(n, dtype=np.int64)
     for s, options in enumerate(cat.SOURCE_LEAD_SOURCES):
