@@ -79,8 +79,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         epilog=IMPORT_EPILOG.format(presets=", ".join(ingest.PRESETS)),
         formatter_class=fmt,
     )
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path)
-    p.add_argument("--snapshot-date", type=_date, help="snapshot date for files without one")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        type=Path,
+        help="CSV, XLSX or Parquet; each file is its own all-or-nothing import",
+    )
+    p.add_argument(
+        "--snapshot-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="snapshot date for rows without one (beats a date in the file name)",
+    )
     p.add_argument(
         "--preset", choices=list(ingest.PRESETS), help="the export format (default: detect)"
     )
@@ -90,19 +101,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_import)
 
-    for kind in ("targets", "touches", "leads"):
-        if kind != "targets":
-            continue
-        t = sub.add_parser(
-            "import-targets",
-            parents=[common],
-            help="load bookings/pipeline targets (replaces all targets)",
-            description="Load targets: columns period (FY2026-Q3), segment (or All), "
-            "bookings_target, pipeline_target. Replaces the targets table.",
-        )
-        t.add_argument("file", metavar="FILE", type=Path)
-        t.add_argument("--dry-run", action="store_true")
-        t.set_defaults(func=cmd_import_table, kind="targets")
+    t = sub.add_parser(
+        "import-targets",
+        parents=[common],
+        help="load bookings/pipeline targets (replaces all targets)",
+        description="Load targets: columns period (FY2026-Q3), segment (or All), "
+        "bookings_target, pipeline_target. Replaces the targets table.",
+    )
+    t.add_argument("file", metavar="FILE", type=Path)
+    t.add_argument("--dry-run", action="store_true", help="check the file, write nothing")
+    t.set_defaults(func=cmd_import_table, kind="targets")
     tt = sub.add_parser(
         "import-table",
         parents=[common],
@@ -130,8 +138,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     r.add_argument("--history", required=True, type=Path, help="OpportunityHistory.csv")
     r.add_argument("--opportunities", required=True, type=Path, help="the current opportunities")
-    r.add_argument("--from", dest="start", type=_date, help="first day (default: earliest created)")
-    r.add_argument("--to", dest="end", type=_date, help="last day (default: latest history row)")
+    r.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="first day (default: the earliest created date)",
+    )
+    r.add_argument(
+        "--to",
+        dest="end",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="last day (default: the latest history row)",
+    )
     r.add_argument("--weekday", default="fri", help="week end day: mon..sun (default fri)")
     r.add_argument("--preset", choices=list(ingest.PRESETS), help="format of --opportunities")
     r.add_argument("--replace", action="store_true", help="replace snapshot dates already loaded")
