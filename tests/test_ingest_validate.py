@@ -113,3 +113,10 @@ def test_closed_lost_then_reopened_across_snapshots_is_fine(defs: Definitions) -
         "2026-11-13,A,Closed Lost,1,2026-11-10,,,\n2026-11-20,A,Discovery,1,2026-12-31,,,\n",
     )
     assert p.ok and p.frame["is_closed"].tolist() == [True, False]
+
+
+def test_header_only_file_is_an_error(defs: Definitions) -> None:
+    p = ingest.prepare(HEAD.encode(), defs, name="empty_2026-11-20.csv")
+    assert [e.message for e in p.errors] == [
+        "the file has a header but no data rows; nothing to import"
+    ]

@@ -198,6 +198,8 @@ def build_snapshots(
             log.add(
                 f"required column {c} not found (headers: {', '.join(raw.headers[:15])})", column=c
             )
+    if src.frame.empty:
+        log.add("the file has a header but no data rows; nothing to import")
     ignored = sorted(set(raw.headers) - set(src.cols.values()))
     if ignored:
         more = " ..." if len(ignored) > 15 else ""
