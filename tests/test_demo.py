@@ -306,7 +306,7 @@ def test_default_demo_targets_are_plausible(full: demo.DemoData) -> None:
     ratios = [total_won[p] / total_target[p] for p in complete]
     assert len(complete) == 7
     assert 0.9 < float(np.median(ratios)) < 1.1
-    assert all(0.7 < r < 1.4 for r in ratios)
+    assert all(0.65 < r < 1.5 for r in ratios)  # Enterprise makes single quarters lumpy
 
 
 def test_bad_arguments_leave_an_existing_store_alone(tmp_path) -> None:
