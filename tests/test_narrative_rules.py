@@ -273,6 +273,33 @@ def test_win_rate_points_match_the_rounded_rates():
     )
 
 
+def test_closed_quarter_reports_the_result_not_the_pipeline():
+    # FY2026-Q3 ended 2026-10-01, before the 2026-11-20 snapshot: won 9.0M of 7.9M = 114%
+    q = Q.with_(period="FY2026-Q3")
+    nq = Q.with_(period="FY2026-Q4")
+    f = base(
+        q=q,
+        won=fact("won_to_date", 9_000_000, q=q),
+        target=fact("bookings_target", 7_900_000, q=q),
+        open_pipeline=fact("open_pipeline", 0, q=q),
+        coverage=fact("coverage", None, "multiple", q),
+        goal=fact("coverage_goal", None, "multiple", q),
+        next_coverage=fact("coverage", 1.2, "multiple", nq),
+        next_goal=fact("coverage_goal", 3.0, "multiple", nq),
+        forecast_p50=fact("forecast_historical", 1.0, q=q),
+        win_rate=fact("win_rate_count", 0.49, "ratio", q),
+        win_rate_prev=fact("win_rate_count", 0.5, "ratio", Q.with_(period="FY2026-Q2")),
+    )
+    assert texts(f, "headline") == [
+        "FY2026-Q3 closed with bookings of $9.0M, 114% of the $7.9M target."
+    ]
+    assert "Win rate by count is 49% in FY2026-Q3, -1 pt against FY2026-Q2 (50%)." in texts(
+        f, "changes"
+    )
+    assert not {"risk_next_quarter_coverage", "risk_forecast_short"} & set(rules(f, "risks"))
+    assert "decide_next_quarter" not in rules(f, "decisions")
+
+
 def test_first_snapshot_has_no_changes():
     f = base(compare_to=None, start=None, end=None, moves=[])
     assert rules(f, "changes") == ["change_first_snapshot"]

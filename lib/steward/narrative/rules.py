@@ -39,6 +39,11 @@ def since(f: Facts) -> str:
     return day(f.compare_to, f.q.as_of) if f.compare_to else ""
 
 
+def period_closed(f: Facts) -> bool:
+    """The period ended before the as-of snapshot: report the result, not the pipeline."""
+    return f.q.quarter(f.defs).end <= f.q.as_of
+
+
 def target_applies(f: Facts) -> bool:
     """Targets are set by segment: a region/source/owner/... cut has no target of its own."""
     return all(dim == "segment" for dim, _ in f.q.filters.items())
@@ -55,7 +60,7 @@ def _lt(a: Fact | None, b: Fact | None) -> bool:
 
 
 def below_goal(f: Facts) -> bool:
-    return target_applies(f) and _lt(f.coverage, f.goal)
+    return target_applies(f) and not period_closed(f) and _lt(f.coverage, f.goal)
 
 
 def target_met(f: Facts) -> bool:
@@ -68,6 +73,8 @@ def target_met(f: Facts) -> bool:
 # ---- headline ---------------------------------------------------------------------------
 def headline(f: Facts) -> list[Sentence]:
     p = scope_prefix(f) + period(f)
+    if period_closed(f):
+        return [closed_headline(f, p)]
     if target_met(f):
         return [
             say(
@@ -129,6 +136,22 @@ def headline(f: Facts) -> list[Sentence]:
     return [say("headline", "headline_coverage", tmpl + ".", **parts)]  # type: ignore[arg-type]
 
 
+def closed_headline(f: Facts, p: str) -> Sentence:
+    if target_applies(f) and f.target.num:
+        return say(
+            "headline",
+            "headline_period_closed",
+            "{p} closed with bookings of {won}, {share} of the {target} target.",
+            p=p,
+            won=f.won,
+            share=(derived("share", f.won, f.target, unit="ratio"), "pct"),
+            target=f.target,
+        )
+    return say(
+        "headline", "headline_period_closed", "{p} closed with bookings of {won}.", p=p, won=f.won
+    )
+
+
 # ---- what changed -----------------------------------------------------------------------
 MOVE_TEXT = {
     "Won": "{n} {deals} worth {amt} closed won.",
@@ -187,7 +210,8 @@ def conversion_change(f: Facts) -> Sentence | None:
     return say(
         "changes",
         "change_win_rate",
-        "Win rate by count is {wr} so far in {p}, {d} against {pp} ({prev}).",
+        "Win rate by count is {wr} {so_far}{p}, {d} against {pp} ({prev}).",
+        so_far="in " if period_closed(f) else "so far in ",
         wr=wr,
         p=period(f),
         d=(delta, "pts"),
@@ -245,7 +269,7 @@ def risk_coverage(f: Facts) -> Sentence | None:
 
 
 def risk_next_quarter(f: Facts) -> Sentence | None:
-    if not target_applies(f) or not _lt(f.next_coverage, f.next_goal):
+    if not target_applies(f) or period_closed(f) or not _lt(f.next_coverage, f.next_goal):
         return None
     assert f.next_coverage is not None and f.next_goal is not None
     return say(
@@ -284,7 +308,7 @@ def risk_pushed(f: Facts) -> Sentence | None:
 
 
 def risk_forecast(f: Facts) -> Sentence | None:
-    if not target_applies(f) or not _lt(f.forecast_p50, f.target) or target_met(f):
+    if not target_applies(f) or period_closed(f) or not _lt(f.forecast_p50, f.target):
         return None
     assert f.forecast_p50 is not None
     return say(
@@ -389,7 +413,7 @@ def decide_coverage(f: Facts) -> Sentence | None:
 
 
 def decide_next_quarter(f: Facts) -> Sentence | None:
-    if not target_applies(f) or not _lt(f.next_coverage, f.next_goal):
+    if not target_applies(f) or period_closed(f) or not _lt(f.next_coverage, f.next_goal):
         return None
     return say(
         "decisions",
