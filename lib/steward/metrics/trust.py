@@ -167,27 +167,29 @@ def _history_sql(
     sm = defs.fiscal_year_start_month
     if derived:
         sql = f"""
-    pushed_keys as (
-        select c.opp_key
-        from opp_changes c
-        where c.to_date <= ? and c.present_a and c.present_b
-          and {_quarter_sql("c.close_b")} > {_quarter_sql("c.close_a")}
-        group by c.opp_key
-        having count(*) >= ?
+    open_keys as (
+        select k.opp_key, k.opportunity_id
+        from opp_keys k
+        where k.opportunity_id in (select opportunity_id from open_ids)
     ),
     pushed_ids as (
-        select k.opportunity_id from pushed_keys p join opp_keys k on k.opp_key = p.opp_key
+        select ok.opportunity_id
+        from opp_changes c
+        join open_keys ok on ok.opp_key = c.opp_key
+        where c.to_date <= ? and c.present_a and c.present_b and c.close_b > c.close_a
+          and {_quarter_sql("c.close_b")} > {_quarter_sql("c.close_a")}
+        group by ok.opportunity_id
+        having count(*) >= ?
     ),
     moved_keys as (
         select distinct c.opp_key from opp_changes c where c.to_date > ?::date and c.to_date <= ?
     ),
     stale_ids as (
-        select k.opportunity_id
-        from opp_facts f
-        join opp_keys k on k.opp_key = f.opp_key
+        select ok.opportunity_id
+        from open_keys ok
+        join opp_facts f on f.opp_key = ok.opp_key
         where ?::date is not null and f.first_seen <= ?::date
-          and f.opp_key not in (select opp_key from moved_keys)
-          and k.opportunity_id in (select opportunity_id from open_ids)
+          and ok.opp_key not in (select opp_key from moved_keys)
     ),"""  # noqa: S608 - no identifiers from input; values bound
         return sql, [q.as_of, sm, sm, defs.push_count, anchor, q.as_of, anchor, anchor]
     sql = f"""
@@ -276,17 +278,20 @@ def _flags_sql(
         from cur
         where not coalesce(is_closed, false) and amount > 0
     ),{hist_sql}
+    stage_defaults as (
+        select unnest(?::varchar[]) as stage, unnest(?::double[]) as default_probability
+    ),
     flags as (
         select c.opportunity_id, coalesce(c.amount, 0) as amt,
                not coalesce(c.is_closed, false) as is_open,
                not coalesce(c.is_closed, false) and c.close_date < ? as past_close_date,
                not coalesce(c.is_closed, false) and coalesce(c.amount, 0) = 0 as blank_amount,
-               not coalesce(list_contains(?::varchar[], c.stage), false) as unknown_stage,
-               coalesce(c.probability is not null and list_contains(?::varchar[], c.stage) and (
+               sd.stage is null as unknown_stage,
+               coalesce(c.probability is not null and sd.stage is not null and (
                    (coalesce(c.is_won, false) and c.probability < 1)
                    or (coalesce(c.is_closed, false) and not coalesce(c.is_won, false) and c.probability > 0)
                    or (not coalesce(c.is_closed, false)
-                       and abs(c.probability - (?::double[])[list_position(?::varchar[], c.stage)]) > ?)
+                       and abs(c.probability - sd.default_probability) > ?)
                ), false) as probability_mismatch,
                not coalesce(c.is_closed, false) and p.opportunity_id is not null as pushed_often,
                not coalesce(c.is_closed, false) and z.opportunity_id is not null as stale,
@@ -294,6 +299,7 @@ def _flags_sql(
                coalesce(c.created_date > c.close_date, false) as created_after_close
         from cur c
         cross join med m
+        left join stage_defaults sd on sd.stage = c.stage
         left join pushed_ids p on p.opportunity_id = c.opportunity_id
         left join stale_ids z on z.opportunity_id = c.opportunity_id
     )"""  # noqa: S608 - filter clause from whitelisted dimension names
@@ -301,11 +307,9 @@ def _flags_sql(
         q.as_of,
         *fparams,
         *hist_params,
-        q.as_of,
-        names,
         names,
         probs,
-        names,
+        q.as_of,
         PROBABILITY_TOLERANCE,
         defs.outlier_multiple,
     ]
