@@ -199,3 +199,27 @@ def test_progress_lines_for_big_files(
     steps = [line.split(":")[1].split("%")[0].strip() for line in err.splitlines() if "%" in line]
     assert steps[0] == "0" and steps[-1] == "100"
     assert steps == sorted(steps, key=int) and len(set(steps)) == len(steps)
+
+
+def test_store_is_opened_only_after_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write lock (which blocks dashboard readers) is taken only for the transaction."""
+    events: list[str] = []
+    real_writer = store.writer
+    real_progress = data_cmds.Progress.__call__
+
+    def spy_writer(*a: object, **kw: object):  # type: ignore[no-untyped-def]
+        events.append("writer opened")
+        return real_writer(*a, **kw)  # type: ignore[arg-type]
+
+    def spy_progress(self: data_cmds.Progress, fraction: float, message: str) -> None:
+        events.append(f"progress {fraction:.2f}")
+        real_progress(self, fraction, message)
+
+    monkeypatch.setattr(store, "writer", spy_writer)
+    monkeypatch.setattr(data_cmds.Progress, "__call__", spy_progress)
+    assert run(capsys, "import", REPORT, "--db", str(tmp_path / "s.duckdb"))[0] == 0
+    assert events[-1] == "writer opened"
+    assert events[-2] == "progress 1.00"
+    assert events.count("writer opened") == 1
