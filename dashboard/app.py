@@ -54,20 +54,21 @@ WITHOUT_DATA = {"import", "trust"}
 
 pg = st.navigation(NAV)
 defs = data.defs()
-view = None
-with widgets.guard("the filters"):
-    view = state.sidebar(defs)
-st.session_state["_view"] = view
+with data.run_scope():
+    view = None
+    with widgets.guard("the filters"):
+        view = state.sidebar(defs)
+    st.session_state["_view"] = view
 
-if view is None and pg.url_path not in WITHOUT_DATA:
-    widgets.empty_state(data.db_path())
-else:
-    pg.run()
+    if view is None and pg.url_path not in WITHOUT_DATA:
+        widgets.empty_state(data.db_path())
+    else:
+        pg.run()
 
-trust = None
-if view is not None and data.has_metric("trust_score"):
-    try:
-        trust = data.metric("trust_score", view.query).value
-    except Exception:  # the footer must never break a page
-        trust = None
-widgets.footer(defs, trust, view.as_of.isoformat() if view else None)
+    trust = None
+    if view is not None and data.has_metric("trust_score"):
+        try:
+            trust = data.metric("trust_score", view.query).value
+        except Exception:  # the footer must never break a page
+            trust = None
+    widgets.footer(defs, trust, view.as_of.isoformat() if view else None)

@@ -1,8 +1,8 @@
 """Cached loaders: the only place the app reads the store.
 
-Every loader opens a short-lived read-only connection (`store.reader`) and closes it
-before returning, so an import running in another process can take the write lock
-between two reruns. Results are cached with `st.cache_data` keyed on the store's
+Loaders read through a short-lived read-only connection (`store.reader`), shared
+within one script run and closed when the run ends, so an import running in another
+process can take the write lock between two reruns. Results are cached with `st.cache_data` keyed on the store's
 `data_version` (changes whenever the file changes) plus the definitions digest and the
 Query, so a new import is seen on the next rerun without a restart, and a repeated view
 is served from memory.
@@ -11,6 +11,9 @@ is served from memory.
 from __future__ import annotations
 
 import importlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,52 @@ from steward.periods import Quarter, quarter_of
 
 # Dimensions offered as sidebar filters (stage lives on the drilldown page).
 FILTER_DIMS: tuple[str, ...] = tuple(d for d in DIMENSIONS if d != "stage")
+
+
+# --- one read connection per script run ----------------------------------------------
+#
+# Opening the store costs ~150 ms on a 1M-row file (schema check included), so a rerun
+# that misses the cache for ten metrics would spend 1.5 s just opening. Within one script
+# run, loaders share one read-only connection, opened on the first miss and closed when
+# the run ends (`run_scope` in app.py) — still short-lived: nothing is held between runs,
+# so an import in another process gets the lock between two reruns.
+
+_local = threading.local()
+
+
+@contextmanager
+def run_scope() -> Iterator[None]:
+    """Share one lazily opened read connection for the duration of a script run."""
+    _local.batch = True
+    try:
+        yield
+    finally:
+        _local.batch = False
+        release()
+
+
+def release() -> None:
+    """Close the run's shared connection (before a write in this process, and at the end)."""
+    cm = getattr(_local, "cm", None)
+    _local.cm = _local.con = _local.db = None
+    if cm is not None:
+        cm.__exit__(None, None, None)
+
+
+@contextmanager
+def _reader(db: str) -> Iterator[Any]:
+    con = getattr(_local, "con", None)
+    if con is not None and getattr(_local, "db", None) == db:
+        yield con
+        return
+    if getattr(_local, "batch", False):
+        release()
+        cm = store.reader(db)
+        _local.con, _local.db, _local.cm = cm.__enter__(), db, cm
+        yield _local.con
+        return
+    with _reader(db) as con:
+        yield con
 
 
 def db_path() -> str:
@@ -67,7 +116,7 @@ def has_store() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _snapshots(db: str, ver: str) -> pd.DataFrame:
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return store.list_snapshots(con)
 
 
@@ -99,7 +148,7 @@ def _dim_values(db: str, ver: str, dim: str) -> list[str]:
         )
         select v from vals order by v
     """  # noqa: S608
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return [str(r[0]) for r in con.execute(sql).fetchall()]
 
 
@@ -110,7 +159,7 @@ def dim_values(dim: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _import_log(db: str, ver: str) -> pd.DataFrame:
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return store.import_log(con)
 
 
@@ -127,7 +176,7 @@ def _key(q: Query) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _metric(db: str, ver: str, digest: str, metric_id: str, qkey: str, _q: Query) -> Result:
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return compute(con, metric_id, _q, defs())
 
 
@@ -152,7 +201,7 @@ def _drill(
     sel: tuple[tuple[str, Any], ...],
     _q: Query,
 ) -> pd.DataFrame:
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return drill(con, metric_id, _q, defs(), **dict(sel))
 
 
@@ -228,7 +277,7 @@ def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[Any]:
     )
     if fn is None:
         return []
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return list(fn(con, _q, defs()))
 
 
@@ -241,7 +290,7 @@ def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> Any:
     fn = optional("steward.narrative", "build")
     if fn is None:
         return None
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return fn(con, _q, defs())
 
 
@@ -254,7 +303,7 @@ def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes |
     fn = optional("steward.export.pptx", "build_board_pack")
     if fn is None:
         return None
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return bytes(fn(con, _q, defs()))
 
 
@@ -267,7 +316,7 @@ def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | N
     fn = optional("steward.export.xlsx", "build_workbook")
     if fn is None:
         return None
-    with store.reader(db) as con:
+    with _reader(db) as con:
         return bytes(fn(con, _q, defs()))
 
 
@@ -295,6 +344,7 @@ def commit_import(prepared: Any, replace: bool = False) -> int:
     """Commit a prepared import (the CLI's importer) and drop every cached result."""
     from steward import ingest
 
+    release()  # a read connection of ours would block our own write
     try:
         return int(ingest.commit(db_path(), prepared, replace=replace))
     finally:
@@ -303,6 +353,7 @@ def commit_import(prepared: Any, replace: bool = False) -> int:
 
 def delete_snapshot(snapshot_date: date) -> int:
     """Delete one snapshot date in one transaction (derived tables follow)."""
+    release()
     try:
         with store.writer(db_path()) as con:
             return store.delete_snapshot(con, snapshot_date)

@@ -131,6 +131,7 @@ def test_click_waterfall_bucket_shows_its_deals(server: str, page: Any) -> None:
     _click_biggest(page, '[data-testid="stPlotlyChart"] >> nth=0 >> .point path', skip_ends=True)
     heading = page.locator("h3", has_text="Deals:")
     heading.wait_for(timeout=60_000)
+    settle(page, 2)
     assert "bucket=" in page.url
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(SHOTS / "changes-drill.png"), full_page=True)
