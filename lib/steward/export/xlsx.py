@@ -165,6 +165,8 @@ class Sheet:
         elif isinstance(v, date):
             n = 10
         elif isinstance(v, int | float | Decimal) and fmt_unit in ("usd", "usd_whole"):
+            n = len(f"{float(v):,.2f}") + 5  # "$", sign, and air before the next column
+        elif isinstance(v, int | float | Decimal):
             n = len(f"{float(v):,.2f}") + 3
         else:
             n = len(str(v))
