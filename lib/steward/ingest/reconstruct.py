@@ -38,7 +38,7 @@ from steward.errors import ImportRejected
 from steward.ingest import parse, validate
 from steward.ingest.importer import prepare, typed
 from steward.ingest.model import IssueLog, Prepared, Progress
-from steward.ingest.readers import read_table
+from steward.ingest.readers import RawTable, read_table
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
@@ -125,66 +125,7 @@ def reconstruct(
     if not current.ok or log.items:
         return _failed(raw.name, current, log)
 
-    src, lines = raw.frame, raw.lines
-    if "is_deleted" in cols:
-        deleted, _ = parse.parse_bool(src[cols["is_deleted"]])
-        keep = ~deleted.fillna(False).to_numpy(dtype=bool)
-        src, lines = src[keep].reset_index(drop=True), lines[keep]
-    ts, bad = parse.parse_dates(src[cols["ts"]], keep_time=True)
-    log.add_mask(
-        bad | ts.isna().to_numpy(),
-        lines,
-        src[cols["ts"]],
-        column=cols["ts"],
-        message="unreadable or blank timestamp",
-    )
-    stages = validate.resolve_stages(
-        parse.text(src[cols["stage"]]), defs, {}, lines, cols["stage"], log
-    )
-    events = pd.DataFrame({"ts": ts, "stage": stages})
-    events["opportunity_id"] = _keys(src, cols, current.frame, lines, log)
-    if "amount" in cols:
-        amounts, bad, _ = parse.parse_money(src[cols["amount"]])
-        log.add_mask(
-            bad, lines, src[cols["amount"]], column=cols["amount"], message="unreadable amount"
-        )
-        events["amount"] = amounts
-    else:
-        events["amount"] = np.nan
-    if "close_date" in cols:
-        closes, bad = parse.parse_dates(src[cols["close_date"]])
-        log.add_mask(
-            bad,
-            lines,
-            src[cols["close_date"]],
-            column=cols["close_date"],
-            message="unreadable date",
-        )
-        events["close_date"] = closes
-    else:
-        events["close_date"] = pd.NaT
-    if "probability" in cols:
-        probs, bad = parse.parse_probability(src[cols["probability"]], "percent")
-        log.add_mask(
-            bad,
-            lines,
-            src[cols["probability"]],
-            column=cols["probability"],
-            message="probability must be 0-1 or 0-100",
-        )
-        events["probability"] = probs
-    else:
-        events["probability"] = np.nan
-    if "forecast_category" in cols:
-        events["forecast_category"] = validate.normalize_forecast(
-            parse.optional_text(src[cols["forecast_category"]]),
-            defs,
-            lines,
-            cols["forecast_category"],
-            log,
-        )
-    else:
-        events["forecast_category"] = None
+    events = _events(raw, cols, current.frame, defs, log)
     if log.extra_errors or any(i.severity == "error" for i in log.items):
         return _failed(raw.name, current, log)
     events["pos"] = _chronological_positions(events["ts"])
@@ -213,6 +154,57 @@ def reconstruct(
             f"{len(events):,} history rows for {events['opportunity_id'].nunique():,} opportunities",
         ],
     )
+
+
+def _events(
+    raw: RawTable, cols: dict[str, str], current: pd.DataFrame, defs: Definitions, log: IssueLog
+) -> pd.DataFrame:
+    """One parsed row per (not deleted) history row: ts, stage, opportunity_id, amount,
+    close_date, probability, forecast_category. Problems go to the log."""
+    src, lines = raw.frame, raw.lines
+    if "is_deleted" in cols:
+        deleted, _ = parse.parse_bool(src[cols["is_deleted"]])
+        keep = ~deleted.fillna(False).to_numpy(dtype=bool)
+        src, lines = src[keep].reset_index(drop=True), lines[keep]
+
+    def cells(name: str) -> pd.Series:
+        return src[cols[name]]
+
+    def flag(mask: np.ndarray, name: str, message: str) -> None:
+        log.add_mask(mask, lines, cells(name), column=cols[name], message=message)
+
+    ts, bad = parse.parse_dates(cells("ts"), keep_time=True)
+    flag(bad | ts.isna().to_numpy(), "ts", "unreadable or blank timestamp")
+    stages = validate.resolve_stages(
+        parse.text(cells("stage")), defs, {}, lines, cols["stage"], log
+    )
+    events = pd.DataFrame({"ts": ts, "stage": stages})
+    events["opportunity_id"] = _keys(src, cols, current, lines, log)
+    events["amount"] = np.nan
+    events["close_date"] = pd.NaT
+    events["probability"] = np.nan
+    events["forecast_category"] = None
+    if "amount" in cols:
+        amounts, bad, _ = parse.parse_money(cells("amount"))
+        flag(bad, "amount", "unreadable amount")
+        events["amount"] = amounts
+    if "close_date" in cols:
+        closes, bad = parse.parse_dates(cells("close_date"))
+        flag(bad, "close_date", "unreadable date")
+        events["close_date"] = closes
+    if "probability" in cols:
+        probs, bad = parse.parse_probability(cells("probability"), "percent")
+        flag(bad, "probability", "probability must be 0-1 or 0-100")
+        events["probability"] = probs
+    if "forecast_category" in cols:
+        events["forecast_category"] = validate.normalize_forecast(
+            parse.optional_text(cells("forecast_category")),
+            defs,
+            lines,
+            cols["forecast_category"],
+            log,
+        )
+    return events
 
 
 def _failed(name: str, current: Prepared, log: IssueLog) -> Prepared:
@@ -366,14 +358,8 @@ def _rebuild(
                 ]
             ],
         )
-        con.register(
-            "weeks",
-            pd.DataFrame({"week_end": pd.to_datetime(pd.Series(weeks))}).astype(
-                {"week_end": "datetime64[ns]"}
-            ),
-        )
-        con.execute("create temp table weeks_t as select week_end::date as week_end from weeks")
-        out = con.execute(REBUILD_SQL.replace("from weeks w", "from weeks_t w")).df()
+        con.execute("create temp table weeks as select unnest(?::date[]) as week_end", [weeks])
+        out = con.execute(REBUILD_SQL).df()
     finally:
         con.close()
     closed, won, default_prob = validate.stage_flags(out["stage"], defs)
