@@ -158,8 +158,17 @@ if upload is not None:
         if len(report):
             st.dataframe(report, key="import_report", hide_index=True, width="stretch")
         st.subheader("Preview (first 50 rows)")
+        preview = prepared.frame.head(50)
         st.dataframe(
-            prepared.frame.head(50), key="import_preview", hide_index=True, width="stretch"
+            preview,
+            key="import_preview",
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
+                for c in preview.columns
+                if c.endswith("_date")
+            },
         )
         loaded = set(data.snapshot_dates())
         clash = [d for d in prepared.snapshot_dates if d in loaded]
