@@ -392,40 +392,29 @@ def simulate(
             {"cents": _round_cents(a0, segment, product)[sel], "valid": np.ones(len(sel), bool)},
         )
     )
-    a = a0.copy()
+    ones = np.ones(n, dtype=bool)
+
+    def amount_change(mask: np.ndarray, day: np.ndarray, amount: np.ndarray) -> None:
+        sel = np.flatnonzero(mask)
+        cents = _round_cents(amount, segment, product)[sel]
+        amt_parts.append((sel, day[sel], {"cents": cents, "valid": ones[sel]}))
+
+    # Early on, some deals are re-scoped up or down (seats, modules) ...
+    early_end = np.where(enter[:, 3] >= 0, enter[:, 3], final)
+    mid_day = fill_day + np.floor(rng.uniform(0.2, 0.8, n) * (early_end - fill_day)).astype(
+        np.int64
+    )
+    mid = (rng.random(n) < 0.12) & (mid_day > fill_day) & (mid_day < early_end)
+    a = np.where(mid, a0 * np.where(rng.random(n) < 0.5, 0.65, 1.4), a0)
+    amount_change(mid, mid_day, a)
+    # ... the proposal prices the final scope ...
     rescope = (enter[:, 3] >= 0) & (rng.random(n) < 0.45)
     a = np.where(rescope, a * np.exp(rng.normal(0.03, 0.18, n)), a)
-    sel = np.flatnonzero(rescope)
-    amt_parts.append(
-        (
-            sel,
-            enter[sel, 3],
-            {"cents": _round_cents(a, segment, product)[sel], "valid": np.ones(len(sel), bool)},
-        )
-    )
+    amount_change(rescope, enter[:, 3], a)
+    # ... and negotiation often ends in a discount.
     discount = (enter[:, 4] >= 0) & (rng.random(n) < 0.35)
     a = np.where(discount, a * rng.uniform(0.85, 0.98, n), a)
-    sel = np.flatnonzero(discount)
-    amt_parts.append(
-        (
-            sel,
-            enter[sel, 4],
-            {"cents": _round_cents(a, segment, product)[sel], "valid": np.ones(len(sel), bool)},
-        )
-    )
-    life = final - created
-    mid = (rng.random(n) < 0.12) & (life > 20)
-    mid_day = created + np.floor(rng.uniform(0.2, 0.8, n) * np.maximum(life, 1)).astype(np.int64)
-    a_mid = a * np.where(rng.random(n) < 0.5, 0.65, 1.4)
-    sel = np.flatnonzero(mid & (mid_day > fill_day))
-    amt_parts.append(
-        (
-            sel,
-            mid_day[sel],
-            {"cents": _round_cents(a_mid, segment, product)[sel], "valid": np.ones(len(sel), bool)},
-        )
-    )
-    final_cents = np.where(mid & (mid_day > fill_day), a_mid, a)
+    amount_change(discount, enter[:, 4], a)
 
     special: dict[str, list[int]] = {}
     prob_fixed = np.full(n, np.nan)
@@ -540,7 +529,6 @@ def simulate(
     amount_ev.values["cents"] = np.where(
         np.isin(amount_ev.opp, outlier), amount_ev.values["cents"] * 100, amount_ev.values["cents"]
     )
-    del final_cents
 
     if len(big):
         b = int(big[0])
