@@ -184,7 +184,7 @@ def _expected_bucket(a: dict | None, b: dict | None, f: Filters) -> str | None:
 _CON = store.init_memory()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.lists(deal, min_size=0, max_size=14), fdict=filters)
 def test_waterfall_reconciles_for_any_data_and_filter(data, fdict):
     con = _CON
