@@ -143,6 +143,7 @@ def test_filters_reach_the_pack(con, monkeypatch):
     prs = Presentation(io.BytesIO(build_board_pack(con, q, DEFS)))
     first = " ".join(slide_texts(prs.slides[0]))
     assert "Segment: Enterprise" in first
+    assert prs.slides[1].shapes.title.text == "Enterprise FY2026-Q4 at a glance, as of Nov 16, 2026"
     assert prs.slides[2].shapes.title.text.startswith("Enterprise FY2026-Q4")
 
 

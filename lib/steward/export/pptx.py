@@ -282,7 +282,8 @@ def title_slide(prs: PresentationT, data: PackData) -> None:
 
 
 def kpi_slide(prs: PresentationT, data: PackData) -> None:
-    title = f"{data.q.period} at a glance, as of {day(data.q.as_of)}"
+    scope = ", ".join(v for _, vals in data.q.filters.items() for v in vals)
+    title = f"{scope + ' ' if scope else ''}{data.q.period} at a glance, as of {day(data.q.as_of)}"
     slide = _new_slide(prs, title, "Key numbers")
     tiles = data.kpis[:8]
     cols = 4
