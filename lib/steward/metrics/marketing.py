@@ -488,23 +488,26 @@ def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
     cols = ["cohort", "source", "week", "deals", "cohort_amount", "won_amount", "pct_won"]
     if agg.empty:
         return Result("closed_won_curve", q, table=pd.DataFrame(columns=cols), note="no cohorts")
-    agg["amount"] = agg["amount"].astype(float)
+    # plain numpy arrays: the groups are small and pandas selections cost more than the math
+    qidx = agg["quarter_index"].to_numpy(dtype=np.int64)
+    source = np.array(agg["source"].tolist(), dtype=object)
+    win_week = agg["win_week"].to_numpy(dtype=np.int64)
+    amount = agg["amount"].to_numpy(dtype=float)
+    count = agg["deals"].to_numpy(dtype=np.int64)
     out = []
-    for k in sorted(set(agg["quarter_index"].tolist()))[-n_cohorts:]:
+    for k in sorted(set(qidx.tolist()))[-n_cohorts:]:
         cq = _quarter_from_index(int(k), defs.fiscal_year_start_month)
-        part = agg[agg["quarter_index"] == k]
+        in_cohort = qidx == k
         age = min(max_weeks, max((q.as_of - cq.start).days // 7, 0))
-        for src in ["All", *sorted(set(part["source"].tolist()))]:
-            sel = part if src == "All" else part[part["source"] == src]
-            total = float(sel["amount"].sum())
-            won = sel[sel["win_week"] >= 0]
+        for src in ["All", *sorted(set(source[in_cohort].tolist()))]:
+            sel = in_cohort if src == "All" else in_cohort & (source == src)
+            total = float(amount[sel].sum())
+            won = sel & (win_week >= 0)
             by_week = np.bincount(
-                np.minimum(won["win_week"].to_numpy(dtype=int), age + 1),
-                weights=won["amount"].to_numpy(dtype=float),
-                minlength=age + 2,
+                np.minimum(win_week[won], age + 1), weights=amount[won], minlength=age + 2
             )
             cum = np.cumsum(by_week[: age + 1])
-            n_deals = int(sel["deals"].sum())
+            n_deals = int(count[sel].sum())
             for w in range(age + 1):
                 out.append(
                     (
