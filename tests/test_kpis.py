@@ -98,3 +98,16 @@ def test_same_week_of_previous_quarter(pipeline_con, defs):
     # next quarter then = FY2026-Q4: 60,000 / 600,000 = 0.1; now FY2027-Q1 = 0 -> −0.1
     assert got["coverage_next_quarter"].delta_qoq == pytest.approx(-0.1)
     assert got["coverage_next_quarter"].delta_qoq_formatted == "-0.1x"
+
+
+def test_a_failing_tile_shows_a_note(pipeline_con, defs, monkeypatch):
+    real = kpis.compute
+
+    def flaky(con, metric_id, q, d):
+        if metric_id == "pipeline_velocity":
+            raise RuntimeError("boom")
+        return real(con, metric_id, q, d)
+
+    monkeypatch.setattr(kpis, "compute", flaky)
+    vel = by_id(pipeline_con, defs)["velocity"]
+    assert (vel.value, vel.note) == (None, "pipeline_velocity could not be computed: boom")
