@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from steward import definitions, demo, store
+from steward import definitions, demo, periods, store
 from steward.cli import main
 from steward.demo import frames, simulate
 from steward.errors import StewardError
@@ -333,3 +333,35 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_default_demo_dynamics(full: demo.DemoData) -> None:
+    s = full.snapshots.sort_values(["opportunity_id", "snapshot_date"])
+    prev = s.groupby("opportunity_id")[["stage", "close_date", "amount"]].shift()
+    # losses happen at every open stage, each with a reason
+    lost_now = (s["stage"] == "Closed Lost") & prev["stage"].notna() & (prev["stage"] != s["stage"])
+    lost_from = prev.loc[lost_now, "stage"]
+    assert set(lost_from) == {"Prospecting", "Discovery", "Solution", "Proposal", "Negotiation"}
+    assert s.loc[lost_now, "loss_reason"].notna().all()
+    # close dates pushed (some deals 3+ times), amounts changed both ways
+    pushed = (s["close_date"] > prev["close_date"]) & ~s["is_closed"]
+    pushes = pushed.groupby(s["opportunity_id"]).sum()
+    assert (pushes >= 3).sum() >= 20
+    changed = s["amount"].notna() & prev["amount"].notna()
+    assert (s.loc[changed, "amount"] > prev.loc[changed, "amount"]).sum() > 100
+    assert (s.loc[changed, "amount"] < prev.loc[changed, "amount"]).sum() > 100
+    # quarter-end effect: about a third of wins land in a quarter's last two weeks
+    last = _last(full)
+    won = last[last["is_won"] & (last["close_date"] < date(2026, 10, 1))]
+    quarter_end = won["close_date"].map(lambda d: periods.quarter_of(d).end)  # exclusive end
+    days_left = (pd.to_datetime(quarter_end) - pd.to_datetime(won["close_date"])).dt.days
+    assert 0.25 < (days_left <= 14).mean() < 0.45
+
+
+def test_default_demo_speed_to_lead_around_sla(full: demo.DemoData) -> None:
+    leads = full.leads
+    hours = (leads["first_contact_at"] - leads["created_at"]).dt.total_seconds() / 3600
+    assert 12 < hours.median() < 30
+    assert 0.4 < (hours.dropna() <= 24).mean() < 0.75
+    by_owner = hours.groupby(leads["owner"]).median()
+    assert by_owner.min() < 12 and by_owner.max() > 30  # some SDRs fast, some slow
