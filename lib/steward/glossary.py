@@ -138,6 +138,14 @@ CHOICES: tuple[tuple[str, str], ...] = (
         "(vanished deals have their own term).",
     ),
     (
+        "Headline KPIs",
+        "Qualified pipeline, marketing-sourced share, forecast, win rate and velocity use the "
+        "query's period; coverage 'this' and 'next quarter' are relative to the as-of quarter. "
+        "The forecast tile is the historical P50 when that metric exists, else stage-weighted, "
+        "and its note says which and compares it with the target. A tile whose metric fails "
+        "shows a note instead of a number.",
+    ),
+    (
         "KPI deltas",
         "Against the previous snapshot and the snapshot closest to 13 weeks earlier (within 10 "
         "days; none otherwise). A KPI keeps its period's offset from its snapshot's quarter, so "
