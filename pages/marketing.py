@@ -63,7 +63,12 @@ with widgets.guard("closed-won curves"):
     if curve.table is not None and "source" in curve.table:
         sources = sorted(set(curve.table["source"].astype(str)), key=lambda v: (v != "All", v))
     source = state.pick(
-        "Closed-won curves for", sources, key="mkt_curve_source", url="curve_source", default="All"
+        "Closed-won curves for",
+        sources,
+        key="mkt_curve_source",
+        url="curve_source",
+        default="All",
+        where=st.columns([1, 3])[0],
     )
     widgets.chart(charts.closed_won_curve_chart(curve.table, source=source), key="mkt_curves")
     if curve.note:
