@@ -525,68 +525,81 @@ def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 
 # --- speed to lead --------------------------------------------------------------------------
 
-_LEADS_SQL = """
+_SPEED_SQL = """
 with leads_in_period as (
-  select l.lead_id, coalesce(l.source, '(blank)') as source,
+  select coalesce(l.source, '(blank)') as source,
          coalesce(l.owner, '(blank)') as owner, l.created_at,
          case when l.first_contact_at < ? then l.first_contact_at end as first_contact_at
   from leads l
   where l.created_at >= ? and l.created_at < ? and l.created_at < ?{filters}
+),
+timed as (
+  select source, owner,
+         case when first_contact_at is not null  -- greatest() would turn null into 0
+              then greatest(epoch(first_contact_at - created_at), 0) / 3600.0
+         end as hours_to_contact,
+         epoch(?::timestamp - created_at) / 3600.0 as hours_open
+  from leads_in_period
+),
+flagged as (
+  select source, owner, hours_to_contact,
+         hours_to_contact is not null as is_contacted,
+         hours_to_contact is not null and hours_to_contact <= ? as is_within,
+         hours_to_contact is null and hours_open < ? as is_pending
+  from timed
+),
+grouped as (
+  select case when grouping(source) = 0 then 'source'
+              when grouping(owner) = 0 then 'owner' else 'all' end as dimension,
+         case when grouping(source) = 0 then source
+              when grouping(owner) = 0 then owner else 'All leads' end as value,
+         count(*) as leads,
+         count(*) filter (where is_contacted) as contacted,
+         count(*) filter (where not is_contacted and not is_pending) as not_contacted,
+         count(*) filter (where is_pending) as pending,
+         median(hours_to_contact) as median_hours,
+         count(*) filter (where is_within) as within_sla
+  from flagged
+  group by grouping sets ((), (source), (owner))
 )
-select lead_id, source, owner,
-       case when first_contact_at is not null  -- greatest() would turn null into 0
-            then greatest(epoch(first_contact_at - created_at), 0) / 3600.0
-       end as hours_to_contact,
-       epoch(?::timestamp - created_at) / 3600.0 as hours_open
-from leads_in_period
+select dimension, value, leads, contacted, not_contacted, pending, median_hours, within_sla,
+       case when leads - pending > 0 then within_sla / (leads - pending) end as sla_compliance
+from grouped
+order by case dimension when 'all' then 0 when 'source' then 1 else 2 end, value
 """
 
+SPEED_COLUMNS = [
+    "dimension",
+    "value",
+    "leads",
+    "contacted",
+    "not_contacted",
+    "pending",
+    "median_hours",
+    "within_sla",
+    "sla_compliance",
+]
 
-def _leads(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+
+def _speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    """Rows: all leads, then by source, then by owner (sorted), one query."""
     p = q.quarter(defs)
     cut = Filters(source=q.filters.source, owner=q.filters.owner)
     fsql, fparams = cut.sql("l")
     as_of_end = q.as_of + timedelta(days=1)  # the whole as-of day is known
-    params: list[Any] = [as_of_end, p.start, p.end, as_of_end, *fparams, as_of_end]
-    return con.execute(_LEADS_SQL.format(filters=fsql), params).df()
+    sla = defs.sla_hours
+    params: list[Any] = [as_of_end, p.start, p.end, as_of_end, *fparams, as_of_end, sla, sla]
+    table = con.execute(_SPEED_SQL.format(filters=fsql), params).df()
+    if table.empty:  # no leads: grouping set () still answers one 'all' row with zeros
+        return pd.DataFrame(columns=SPEED_COLUMNS)
+    table["median_hours"] = table["median_hours"].astype(float)
+    table["sla_compliance"] = table["sla_compliance"].astype(float)
+    table = table.astype({c: "int64" for c in SPEED_COLUMNS[2:6] + ["within_sla"]})
+    return table[SPEED_COLUMNS]
 
 
-def _sla_row(dim: str, val: str, part: pd.DataFrame, sla: float) -> dict[str, Any]:
-    hours = part["hours_to_contact"]
-    contacted = hours.notna()
-    within = contacted & (hours <= sla)
-    pending = ~contacted & (part["hours_open"] < sla)
-    counted = int((~pending).sum())
-    return {
-        "dimension": dim,
-        "value": val,
-        "leads": len(part),
-        "contacted": int(contacted.sum()),
-        "not_contacted": int((~contacted & ~pending).sum()),
-        "pending": int(pending.sum()),
-        "median_hours": float(hours[contacted].median()) if contacted.any() else None,
-        "within_sla": int(within.sum()),
-        "sla_compliance": (int(within.sum()) / counted) if counted else None,
-    }
-
-
-def _speed_table(df: pd.DataFrame, sla: float) -> pd.DataFrame:
-    rows = [_sla_row("all", "All leads", df, sla)]
-    for dim in ("source", "owner"):
-        for val in sorted(df[dim].unique()):
-            rows.append(_sla_row(dim, str(val), df[df[dim] == val], sla))
-    cols = [
-        "dimension",
-        "value",
-        "leads",
-        "contacted",
-        "not_contacted",
-        "pending",
-        "median_hours",
-        "within_sla",
-        "sla_compliance",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+def _none_if_nan(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
 
 
 _SPEED_DESCRIPTION = (
@@ -610,9 +623,9 @@ _SPEED_DESCRIPTION = (
     dims=("source", "owner"),
 )
 def speed_to_lead(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    df = _leads(con, q, defs)
-    table = _speed_table(df, defs.sla_hours)
-    note = None if len(df) else "no leads created in the period"
+    table = _speed_table(con, q, defs)
+    leads = int(table["leads"].iloc[0]) if len(table) else 0
+    note = None if leads else "no leads created in the period"
     return Result("speed_to_lead", q, table=table, note=note)
 
 
@@ -625,7 +638,7 @@ def speed_to_lead(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
     dims=("source", "owner"),
 )
 def sla_compliance(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    df = _leads(con, q, defs)
-    row = _sla_row("all", "All leads", df, defs.sla_hours)
-    note = None if row["sla_compliance"] is not None else "no leads past their SLA window"
-    return Result("sla_compliance", q, value=row["sla_compliance"], note=note)
+    table = _speed_table(con, q, defs)
+    value = _none_if_nan(table["sla_compliance"].iloc[0]) if len(table) else None
+    note = None if value is not None else "no leads past their SLA window"
+    return Result("sla_compliance", q, value=value, note=note)
