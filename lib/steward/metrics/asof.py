@@ -118,6 +118,27 @@ def won_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> D
     return money_sum(con, q, won_in_period_cut(q, defs))
 
 
+def open_and_won(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> tuple[Decimal, Decimal]:
+    """(open pipeline, won to date) for P in one scan of the snapshot."""
+    qsql, qparams = open_qualified_sql("s", defs)
+    cut = base_cut(q).and_(*in_period_sql("s", q.quarter(defs)))
+    sql = f"""
+        with scoped as (
+            select s.amount, s.is_won, {qsql} as is_open_qualified
+            from snapshots s
+            where s.snapshot_date = ?{cut.sql}
+        )
+        select coalesce(sum(amount) filter (where is_open_qualified), 0)::decimal(18,2),
+               coalesce(sum(amount) filter (where is_won), 0)::decimal(18,2)
+        from scoped
+    """  # noqa: S608 - cut built from whitelisted names
+    row = con.execute(sql, [*qparams, q.as_of, *cut.params]).fetchone()
+    assert row is not None
+    return Decimal(row[0]), Decimal(row[1])
+
+
 @metric(
     "open_pipeline",
     label="Open pipeline",
@@ -269,9 +290,8 @@ def coverage_value(
 )
 def coverage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     target, tnote = target_for(con, q.quarter(defs).label, q.filters.segment)
-    val, cnote = coverage_value(
-        open_pipeline_amount(con, q, defs), won_amount(con, q, defs), target
-    )
+    open_amt, won_amt = open_and_won(con, q, defs)
+    val, cnote = coverage_value(open_amt, won_amt, target)
     if target is None:  # the target note says which target is missing
         cnote = None
     return Result("coverage", q, val, note=_join_notes(cnote, tnote, _other_filter_note(q)))
