@@ -406,3 +406,19 @@ def test_forecast_range_without_the_roll_ups(con, monkeypatch):
     assert pd.isna(t.loc["forecast_commit", "value"])
     assert t.loc["forecast_historical", "value"] == 2100.0
     assert res.note == "not available: forecast_commit"
+
+
+def test_forecast_for_next_quarter_uses_the_same_distance_to_quarter_end(con):
+    # FY2027-Q1 as of 11-16: 136 days to 2027-04-01. Comparable points: Q3 -> 10-01 - 136 d
+    # = 05-18 (a snapshot), outcome 10-05; Q2 -> 02-15: none; Q4 has not ended yet.
+    # At 05-18 the only open deal closing in Q3 is H9 (Proposal, close 08-30), not won by
+    # 10-05 -> Proposal learned 0/1. F5 (Proposal 800, close 2027-02-01) -> p 0, expected 0.
+    from steward.metrics import drill
+
+    nq = Query(as_of=AS_OF, period="FY2027-Q1")
+    row = compute(con, "forecast_historical", nq, DEFS).table.iloc[0]
+    assert (row["training_quarters"], row["open_deals"], row["expected"]) == (1, 1, 0.0)
+    deals = drill(con, "forecast_historical", nq, DEFS)
+    assert deals[["opportunity_id", "p_win", "basis", "observations"]].values.tolist() == [
+        ["F5", 0.0, "stage", 1]
+    ]
