@@ -123,3 +123,11 @@ def test_funnel_option_and_stage_drill(db, capsys):
     assert {r["stage"]: r["count_open"] for r in json.loads(out)["table"]}["Negotiation"] == 1
     _, out, _ = run(capsys, *base, "--drill", "stage=Proposal")
     assert [r["opportunity_id"] for r in json.loads(out)["rows"]] == ["O10", "O07"]
+
+
+def test_as_of_must_be_a_loaded_snapshot(db, capsys):
+    code, _, err = run(capsys, "check", "--db", db, "--as-of", "2026-11-10")
+    assert code == 1
+    assert "no snapshot dated 2026-11-10 is loaded" in err and "2026-11-09, 2026-11-16" in err
+    code, _, err = run(capsys, "metrics", "open_pipeline", "--db", db, "--as-of", "2026-12-01")
+    assert code == 1 and "Nearest loaded: 2026-11-16." in err

@@ -97,13 +97,32 @@ def _latest(con: duckdb.DuckDBPyConnection) -> date:
     return row[0]
 
 
+def _loaded(con: duckdb.DuckDBPyConnection, as_of: date | None) -> date:
+    """The as-of date, which must be a loaded snapshot (default: the latest)."""
+    if as_of is None:
+        return _latest(con)
+    row = con.execute("select count(*) from snapshots where snapshot_date = ?", [as_of]).fetchone()
+    if row and row[0]:
+        return as_of
+    near = con.execute(
+        "select max(snapshot_date) filter (where snapshot_date < ?), "
+        "min(snapshot_date) filter (where snapshot_date > ?) from snapshots",
+        [as_of, as_of],
+    ).fetchone()
+    hint = ", ".join(d.isoformat() for d in (near or ()) if d is not None)
+    raise StewardError(
+        f"no snapshot dated {as_of.isoformat()} is loaded",
+        [f"Nearest loaded: {hint}." if hint else "No snapshots are loaded."],
+    )
+
+
 def build_query(
     con: duckdb.DuckDBPyConnection,
     args: argparse.Namespace,
     defs: Definitions,
     options: tuple[tuple[str, Any], ...] = (),
 ) -> Query:
-    as_of = args.as_of or _latest(con)
+    as_of = _loaded(con, args.as_of)
     if args.period:
         try:
             period = parse_period(args.period, defs.fiscal_year_start_month).label
@@ -337,7 +356,7 @@ def run_report(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
-        as_of = args.as_of or _latest(con)
+        as_of = _loaded(con, args.as_of)
         q = Query(as_of=as_of, period=current_period(as_of, defs))
         res = compute(con, "trust_checks", q, defs)
     assert res.table is not None
