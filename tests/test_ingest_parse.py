@@ -156,3 +156,14 @@ def test_money_plain_looking_cells_in_a_decimal_comma_column() -> None:
     assert bad == [False, False, False, False]
     # No cell needs a comma: "1.234" is read with a decimal point (and rounded to cents).
     assert _money(["1.234", "12.5"])[0] == [1.23, 12.5]
+
+
+def test_year_first_with_slashes_or_dots_and_month_names() -> None:
+    out, bad = _dates(["2026/11/20", "2026.1.5", "20-Nov-2026", "20 November 2026"])
+    assert out == [
+        "2026-11-20 00:00:00",
+        "2026-01-05 00:00:00",
+        "2026-11-20 00:00:00",
+        "2026-11-20 00:00:00",
+    ]
+    assert bad == [False] * 4

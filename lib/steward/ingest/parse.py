@@ -71,7 +71,7 @@ def _parse_unique_dates(u: pd.Series, hint: str | None, keep_time: bool) -> pd.S
         parsed = pd.to_datetime(u, format=hint, errors="coerce")
         return parsed.astype("datetime64[ns]") if keep_time else parsed.dt.normalize()
     time_part = u.str.extract(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
-    iso = u.str.extract(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]|$)")
+    iso = u.str.extract(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]|$)")
     m = iso[0].notna()
     out[m] = _from_parts(iso.loc[m, 0], iso.loc[m, 1], iso.loc[m, 2])
     rest = out.isna()
