@@ -167,3 +167,9 @@ def test_year_first_with_slashes_or_dots_and_month_names() -> None:
         "2026-11-20 00:00:00",
     ]
     assert bad == [False] * 4
+
+
+def test_dotted_dates_are_day_first() -> None:
+    # 05.11.2026 written with dots is 5 November; with slashes it is May 11.
+    assert _dates(["05.11.2026", "01.02.2027"])[0] == ["2026-11-05 00:00:00", "2027-02-01 00:00:00"]
+    assert _dates(["05/11/2026"])[0] == ["2026-05-11 00:00:00"]

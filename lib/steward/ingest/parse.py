@@ -54,7 +54,8 @@ def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
 
 
 def slash_order(values: pd.Series, hint: str | None = None) -> str:
-    """MDY unless the hint says otherwise or the column can only be DMY (a first part > 12)."""
+    """MDY unless the hint says otherwise, the column can only be DMY (a first part > 12),
+    or every value is written with dots (D.M.YYYY, the European habit)."""
     if hint in DATE_ORDERS:
         return hint
     parts = values.str.extract(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}")
@@ -62,6 +63,9 @@ def slash_order(values: pd.Series, hint: str | None = None) -> str:
     b = pd.to_numeric(parts[1], errors="coerce")
     if bool((a > 12).any()) and not bool((b > 12).any()):
         return "DMY"
+    dotted = values.str.match(r"^\d{1,2}\.\d{1,2}\.\d{2,4}")
+    if len(values) and bool(dotted.all()):  # 05.11.2026 is European: day first
+        return "DMY" if not bool((b > 12).any()) else "MDY"
     return "MDY"
 
 
