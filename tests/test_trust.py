@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 from fixtures_pipeline import AS_OF, PERIOD, insert_snapshots, snapshot_rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from steward import store
 from steward.metrics import trust
@@ -125,3 +127,44 @@ def test_derived_tables_give_the_same_answer(pipeline_con, defs):
     got = {r.check_id: (r.count, r.amount) for r in fast.itertuples()}
     # push_count 2: O03 (3 pushes); stale 4 weeks: O12, O16
     assert (got["pushed_often"], got["stale"]) == ((1, 200000.0), (2, 22000.0))
+
+
+# ---- property: the derived-table path answers exactly like plain SQL ----------------------
+WEEKS = [date(2026, 10, 5), date(2026, 10, 12), date(2026, 10, 26), date(2026, 11, 2), AS_OF]
+CLOSES = ["2026-09-20", "2026-11-30", "2026-12-20", "2027-02-10", "2027-05-01"]
+week_row = st.one_of(
+    st.none(),
+    st.tuples(
+        st.sampled_from(["Discovery", "Proposal", "Closed Won", "Closed Lost"]),
+        st.sampled_from([None, 1000, 5000]),
+        st.sampled_from(CLOSES),
+    ),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=st.lists(st.lists(week_row, min_size=5, max_size=5), min_size=1, max_size=6))
+def test_derived_and_plain_agree_on_random_histories(history):
+    from steward import definitions, derived
+
+    tuned = dataclasses.replace(
+        definitions.load(definitions.DEFAULT_PATH), stale_weeks=2, push_count=2
+    )
+    con = store.init_memory()
+    rows = []
+    for w, week in enumerate(WEEKS):
+        for i, deal in enumerate(history):
+            if deal[w] is None:
+                continue
+            stage, amount, close = deal[w]
+            [rec] = snapshot_rows(week, [("O10", stage, 0, None, "Pipeline", close)])
+            rec.update(opportunity_id=f"H{i:02d}", amount=amount)
+            rows.append(rec)
+    # one closed deal in every week keeps the snapshot calendar complete
+    for week in WEEKS:
+        rows += snapshot_rows(week, [("O17", "Closed Lost", 1, 0.0, "Omitted", "2026-09-10")])
+    insert_snapshots(con, sorted(rows, key=lambda r: (r["snapshot_date"], r["opportunity_id"])))
+    plain = compute(con, "trust_checks", Q, tuned).table
+    derived.rebuild(con)
+    assert trust.derived_is_current(con, trust.snapshot_calendar(con, AS_OF))
+    assert compute(con, "trust_checks", Q, tuned).table.equals(plain)
