@@ -107,11 +107,12 @@ class Prepared:
 
     @property
     def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
+        """Errors in file order (file-wide ones first, then by row and column)."""
+        return sorted((i for i in self.issues if i.severity == "error"), key=_position)
 
     @property
     def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
+        return sorted((i for i in self.issues if i.severity == "warning"), key=_position)
 
     @property
     def error_count(self) -> int:
@@ -155,6 +156,10 @@ class Prepared:
         lines.extend(f"  error: {t}" for t in self.error_lines())
         lines.extend(f"  warning: {t}" for t in self.warning_lines())
         return "\n".join(lines)
+
+
+def _position(issue: Issue) -> tuple[int, str]:
+    return (-1 if issue.row is None else issue.row, issue.column or "")
 
 
 def _listing(items: list[Issue], total: int, limit: int) -> list[str]:
