@@ -368,6 +368,21 @@ def test_backtest(con):
     # MAPE of best case: (|1500 - 1550| / 1550 + 0) / 2 = 1.6%
     assert note is not None and "forecast_best_case 1.6%" in note
     assert note.startswith("MAPE at week 7 over 2 quarter(s)")
+    # the range columns belong to the historical rows only
+    hist = t[t["method"] == "forecast_historical"]
+    assert (hist["p10"] <= hist["forecast"]).all() and (hist["forecast"] <= hist["p90"]).all()
+    assert t.loc[t["method"] != "forecast_historical", "p10"].isna().all()
+    # Q2 as of 05-18 has nothing to learn from: governed 0.6, 0.6, 0.2, 0.2 on H1 150, H2 100,
+    # H3 60, H4 250. Exact distribution (cumulative): ... 160 .4736, 210 .5120 ... 350 .8704,
+    # 400 .9088 -> P50 = 210, P90 = 400; the actual 400 is inside (P90 = 400 exactly).
+    q2 = hist[hist["period"] == "FY2026-Q2"].iloc[0]
+    assert (q2["forecast"], q2["p90"], bool(q2["in_range"])) == (210.0, 400.0, True)
+    inside = [bool(x) for x in hist["in_range"]]
+    assert inside == [
+        p10 <= a <= p90
+        for p10, a, p90 in zip(hist["p10"], hist["actual"], hist["p90"], strict=True)
+    ]
+    assert note.endswith(f"range in {sum(inside)} of 2.")
 
 
 def test_backtest_uses_no_future_snapshot(con):

@@ -518,8 +518,11 @@ def week_of_quarter(d: date, defs: Definitions) -> int:
         "default the as-of date's own week of its quarter) using only the snapshots available "
         "then, and compared with what actually closed won with a close date in that quarter, "
         "as seen in the first snapshot after it ended. error = forecast − actual; "
-        "abs_pct_error = |error| / actual. The note gives each method's mean absolute "
-        "percentage error (MAPE)."
+        "abs_pct_error = |error| / actual. The historical rows also carry their P10 / P90 "
+        "and whether the actual fell inside (in_range): the range reflects only which deals "
+        "close, given the learned probabilities, not doubt about the probabilities themselves. "
+        "The note gives each method's mean absolute percentage error (MAPE) and how often "
+        "the actual fell in the range."
     ),
     formula="abs_pct_error = |forecast(week N) − actual won| / actual won; MAPE = mean",
     unit="table",
@@ -561,6 +564,7 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
             if fc is None:
                 continue
             err = round(fc - actual, 2)
+            is_hist = mid == "forecast_historical"
             rows.append(
                 {
                     "period": qk.label,
@@ -570,13 +574,31 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
                     "actual": actual,
                     "error": err,
                     "abs_pct_error": abs(err) / actual if actual > 0 else None,
+                    "p10": hist.p10 if is_hist else None,
+                    "p90": hist.p90 if is_hist else None,
+                    "in_range": (hist.p10 <= actual <= hist.p90) if is_hist else None,
                 }
             )
-    cols = ["period", "as_of", "method", "forecast", "actual", "error", "abs_pct_error"]
+    cols = [
+        "period",
+        "as_of",
+        "method",
+        "forecast",
+        "actual",
+        "error",
+        "abs_pct_error",
+        "p10",
+        "p90",
+        "in_range",
+    ]
     table = pd.DataFrame(rows, columns=cols)
     if table.empty:
         return Result("forecast_backtest", q, table=table, note="no past quarter to backtest")
     mape = table.dropna(subset=["abs_pct_error"]).groupby("method", sort=False)["abs_pct_error"]
     summary = "; ".join(f"{m} {v:.1%}" for m, v in mape.mean().items())
-    note = f"MAPE at week {week} over {len(tests)} quarter(s): {summary}"
+    hits = table.loc[table["method"] == "forecast_historical", "in_range"]
+    note = (
+        f"MAPE at week {week} over {len(tests)} quarter(s): {summary}. "
+        f"Actual within the historical P10-P90 range in {int(hits.sum())} of {len(hits)}."
+    )
     return Result("forecast_backtest", q, table=table, note=note)
