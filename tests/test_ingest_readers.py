@@ -130,3 +130,24 @@ def test_missing_file_and_empty_file() -> None:
         read_table("/nonexistent/x.csv")
     with pytest.raises(ImportRejected, match="no header row"):
         read_table(b"\n\n", "e.csv")
+
+
+def test_zip_archives_and_gzip() -> None:
+    import gzip
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("Account.csv", "Id,Name\n001,Acme\n")
+        z.writestr("export/Opportunity.csv", CSV)
+    t = read_table(buf.getvalue(), "WE_00D_1.zip")
+    assert t.name == "WE_00D_1.zip:export/Opportunity.csv"
+    assert t.frame.iloc[0].tolist() == ["A1", "Discovery", "100"]
+    only = io.BytesIO()
+    with zipfile.ZipFile(only, "w") as z:
+        z.writestr("Account.csv", "Id,Name\n001,Acme\n")
+        z.writestr("Lead.csv", "Id,Name\n00Q,Bob\n")
+    with pytest.raises(ImportRejected, match="holds 2 CSV files"):
+        read_table(only.getvalue(), "x.zip")
+    t = read_table(gzip.compress(CSV.encode()), "opps_2026-11-20.csv.gz")
+    assert t.name == "opps_2026-11-20.csv" and len(t.frame) == 2

@@ -13,9 +13,11 @@ CSV (header included), the spreadsheet row of an XLSX, the record number of a Pa
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -71,12 +73,47 @@ def read_table(
     """Read any supported file. progress(fraction, message) is called while reading."""
     data, label = load_bytes(source, name)
     sha = hashlib.sha256(data).hexdigest()
+    data, label = unpack(data, label)
     fmt = sniff_format(data, label)
     if fmt == "parquet":
         return _read_parquet(data, label, sha)
     if fmt == "xlsx":
         return _read_xlsx(data, label, sha)
     return _read_text(data, label, sha, progress)
+
+
+ZIP_PREFERRED = ("Opportunity.csv",)
+
+
+def unpack(data: bytes, name: str, member: str | None = None) -> tuple[bytes, str]:
+    """Gzip -> its content; a zip archive (not a workbook) -> the one CSV in it, or the
+    Salesforce Data Export's Opportunity.csv (or `member`). Other bytes pass through."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data), name.removesuffix(".gz")
+        except (OSError, EOFError) as exc:
+            raise ImportRejected(f"{name}: damaged gzip file", [str(exc)]) from exc
+    if data[:4] != b"PK\x03\x04":
+        return data, name
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImportRejected(f"{name}: damaged zip file", [str(exc)]) from exc
+    members = archive.namelist()
+    if "[Content_Types].xml" in members:
+        return data, name  # an XLSX workbook
+    csvs = [m for m in members if m.lower().endswith((".csv", ".txt", ".tsv"))]
+    wanted = [member] if member else list(ZIP_PREFERRED)
+    for want in wanted:
+        hits = [m for m in csvs if Path(m).name.lower() == want.lower()]
+        if hits:
+            return archive.read(hits[0]), f"{name}:{hits[0]}"
+    if len(csvs) == 1 and member is None:
+        return archive.read(csvs[0]), f"{name}:{csvs[0]}"
+    raise ImportRejected(
+        f"{name}: the archive holds {len(csvs)} CSV files; cannot tell which to import",
+        ["CSV files: " + ", ".join(csvs[:20]), "Unzip it and import the one you mean."],
+    )
 
 
 def sniff_format(data: bytes, name: str) -> str:
