@@ -209,3 +209,23 @@ def test_cli_board_pack(tmp_path, monkeypatch, capsys):
     assert len(prs.slides) == 9
     assert "Region: EMEA" in " ".join(slide_texts(prs.slides[0]))
     assert "wrote" in capsys.readouterr().err
+
+
+def test_pack_figures_are_the_dashboard_charts_trimmed_for_a_slide(con):
+    from steward.export import pptx
+
+    data = pptx.gather(con, Q.with_(compare_to=fx.A), DEFS)
+    figs = pptx.figures(data)
+    # funnel bars read amount and deal count: Prospecting holds O04 only (20,000)
+    assert figs["funnel"].data[0].y[0] == "Prospecting"
+    assert figs["funnel"].data[0].text[0] == "$20K · 1 deal"
+    # 2026-11-02 -> 2026-11-16: every one of the 11 moves has a deal -> 13 bars
+    bars = list(figs["waterfall"].data[0].x)
+    assert len(bars) == 13 and bars[0] == "Start" and bars[-1] == "End"
+    # 2026-11-09 -> 2026-11-16: O03 was already pushed on 11-09, so no 'Pushed out' bar
+    week = pptx.figures(pptx.gather(con, Q, DEFS))
+    bars = list(week["waterfall"].data[0].x)
+    assert "Pushed out" not in bars and bars[0] == "Start" and bars[-1] == "End"
+    # coverage shows this quarter and the next only
+    periods = {p for trace in figs["coverage"].data for p in (trace.x or ()) if p}
+    assert periods == {"FY2026-Q4", "FY2027-Q1"}

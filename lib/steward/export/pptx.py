@@ -461,6 +461,14 @@ def figures(data: PackData) -> dict[str, Any]:
         "waterfall": charts.waterfall_chart(bridge, title=" "),
         "forecast": charts.forecast_range_chart(data.forecast, target=data.target, title=" "),
     }
+    funnel = data.funnel
+    if funnel is not None and not funnel.empty and figs["funnel"].data:
+        # On a slide, amount and deal count per stage read better than % of previous stage
+        # (an as-of stage mix is not a conversion funnel; conversion is on its own page).
+        figs["funnel"].data[0].text = [
+            f"{fmt.money(a)} · {fmt.count(c)} {'deal' if c == 1 else 'deals'}"
+            for a, c in zip(funnel["amount_open"], funnel["count_open"], strict=True)
+        ]
     for fig in figs.values():
         fig.update_layout(title=None, margin=dict(t=40, l=10, r=20, b=40))
     return figs
