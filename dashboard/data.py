@@ -331,6 +331,30 @@ def exports_available() -> dict[str, bool]:
     }
 
 
+# --- figures --------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _figure(
+    ver: str, digest: str, qkey: str, name: str, extra: str, _build: Any, _args: Any, _kw: Any
+) -> Any:
+    return _build(*_args, **_kw)
+
+
+def figure(name: str, q: Query, build: Any, *args: Any, **kwargs: Any) -> Any:
+    """A chart built once per (data version, query, name, options) and reused.
+
+    Building and validating a Plotly figure costs tens of milliseconds; a cached rerun
+    should not pay it again. The figure's inputs are metric results for `q`, so `q`,
+    the data version and the keyword options identify it (`name` tells charts apart).
+    The same object is returned each time: callers must not mutate it.
+    """
+    extra = repr(sorted((k, repr(v)) for k, v in kwargs.items() if k != "title")) + repr(
+        kwargs.get("title")
+    )
+    return _figure(version(), defs().digest, _key(q), name, extra, build, args, kwargs)
+
+
 # --- periods --------------------------------------------------------------------------
 
 

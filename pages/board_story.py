@@ -61,7 +61,9 @@ with right:
             # The board sees the whole company, for the quarters that have a goal.
             shown = matrix[(matrix["segment"] == "All") & matrix["goal"].notna()]
         widgets.chart(
-            charts.coverage_chart(shown, title="Coverage vs goal"),
+            data.figure(
+                "board_coverage", q, charts.coverage_chart, shown, title="Coverage vs goal"
+            ),
             key="board_coverage",
         )
     with widgets.guard("the board pack"):
@@ -88,7 +90,10 @@ with widgets.guard("the pipeline bridge"):
     else:
         wf = data.metric("waterfall", q).table
         widgets.chart(
-            charts.waterfall_chart(
+            data.figure(
+                "board_waterfall",
+                q,
+                charts.waterfall_chart,
                 wf,
                 title=f"{view.period} pipeline bridge: {view.compare_to:%d %b} → {view.as_of:%d %b}",
             ),

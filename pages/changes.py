@@ -27,8 +27,12 @@ with widgets.guard("the pipeline bridge"):
         "Pick the two snapshots in the sidebar (As of / Compare with). Click a bar for its deals."
     )
     event = widgets.chart(
-        charts.waterfall_chart(
-            wf, title=f"{view.period} open pipeline: {view.compare_to:%d %b} → {view.as_of:%d %b}"
+        data.figure(
+            "changes_waterfall",
+            q,
+            charts.waterfall_chart,
+            wf,
+            title=f"{view.period} open pipeline: {view.compare_to:%d %b} → {view.as_of:%d %b}",
         ),
         key="changes_waterfall",
         selectable=True,
@@ -51,7 +55,10 @@ with widgets.guard("the pipeline bridge"):
 left, right = st.columns(2, gap="large")
 with left, widgets.guard("slippage"):
     slip = data.metric("slippage", q)
-    widgets.chart(charts.slippage_chart(slip.table), key="changes_slippage")
+    widgets.chart(
+        data.figure("changes_slippage", q, charts.slippage_chart, slip.table),
+        key="changes_slippage",
+    )
     if slip.note:
         st.caption(slip.note)
 with right, widgets.guard("the biggest movers"):

@@ -35,7 +35,10 @@ with widgets.guard("the breakdown"):
         f"{widgets.fmt.money_exact(total)} · click a cell for its deals."
     )
     event = widgets.chart(
-        charts.breakdown_heatmap(
+        data.figure(
+            "drill_matrix",
+            q,
+            charts.breakdown_heatmap,
             long,
             row=rows,
             col=col_name,

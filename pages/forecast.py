@@ -16,7 +16,13 @@ with widgets.guard("coverage"):
     matrix = data.metric("coverage_matrix", q).table
     with_goal = matrix[matrix["goal"].notna()] if matrix is not None and len(matrix) else matrix
     widgets.chart(
-        charts.coverage_chart(with_goal, title="Coverage by quarter and segment vs goal"),
+        data.figure(
+            "forecast_coverage",
+            q,
+            charts.coverage_chart,
+            with_goal,
+            title="Coverage by quarter and segment vs goal",
+        ),
         key="forecast_coverage",
     )
     with st.expander("Coverage table"):
@@ -38,8 +44,13 @@ with left, widgets.guard("the coverage trend"):
     trend = data.metric("kpi_trend", q).table
     goal = data.metric("coverage_goal", q).value
     widgets.chart(
-        charts.coverage_trend_chart(
-            trend, goal=goal, title=f"{view.period} coverage, week by week"
+        data.figure(
+            "forecast_trend",
+            q,
+            charts.coverage_trend_chart,
+            trend,
+            goal=goal,
+            title=f"{view.period} coverage, week by week",
         ),
         key="forecast_trend",
     )
@@ -47,8 +58,13 @@ with right, widgets.guard("the forecast"):
     rng = data.metric("forecast_range", q)
     target = data.metric("bookings_target", q).value
     widgets.chart(
-        charts.forecast_range_chart(
-            rng.table, target=target, title=f"{view.period} forecast vs target"
+        data.figure(
+            "forecast_range",
+            q,
+            charts.forecast_range_chart,
+            rng.table,
+            target=target,
+            title=f"{view.period} forecast vs target",
         ),
         key="forecast_range",
     )

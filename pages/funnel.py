@@ -23,7 +23,9 @@ measure = state.choice(
 with widgets.guard("the funnel"):
     funnel = data.metric("funnel_asof", q).table
     event = widgets.chart(
-        charts.funnel_chart(funnel, measure=measure), key="funnel_chart", selectable=True
+        data.figure("funnel", q, charts.funnel_chart, funnel, measure=measure),
+        key="funnel_chart",
+        selectable=True,
     )
     stage = state.selection(event, url="stage_sel", key="funnel_chart")
     if stage:
@@ -48,7 +50,10 @@ st.caption(
 with widgets.guard("conversion by segment"):
     by_segment = data.per_value("funnel_cohort", q, "segment")
     widgets.chart(
-        charts.breakdown_heatmap(
+        data.figure(
+            "funnel_conversion",
+            q,
+            charts.breakdown_heatmap,
             by_segment,
             row="segment",
             col="stage",
@@ -80,7 +85,10 @@ left, right = st.columns(2, gap="large")
 with left, widgets.guard("time in stage"):
     st.subheader("Time in stage")
     widgets.chart(
-        charts.time_in_stage_chart(data.metric("time_in_stage", q).table), key="funnel_tis"
+        data.figure(
+            "funnel_tis", q, charts.time_in_stage_chart, data.metric("time_in_stage", q).table
+        ),
+        key="funnel_tis",
     )
 with right, widgets.guard("stalled deals"):
     stalled = data.metric("stalled_deals", q)

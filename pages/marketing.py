@@ -40,7 +40,10 @@ left, right = st.columns(2, gap="large")
 with left, widgets.guard("pipeline created"):
     created = data.metric("pipeline_created", q)
     widgets.chart(
-        charts.bar_chart(
+        data.figure(
+            "mkt_created",
+            q,
+            charts.bar_chart,
             created.table,
             x="source",
             y="amount",
@@ -53,7 +56,10 @@ with left, widgets.guard("pipeline created"):
         st.caption(created.note)
 with right, widgets.guard("attribution"):
     attr = data.metric("attribution", q)
-    widgets.chart(charts.attribution_chart(attr.table), key="mkt_attribution")
+    widgets.chart(
+        data.figure("mkt_attribution", q, charts.attribution_chart, attr.table),
+        key="mkt_attribution",
+    )
     if attr.note:
         st.caption(attr.note)
 
@@ -70,7 +76,10 @@ with widgets.guard("closed-won curves"):
         default="All",
         where=st.columns([1, 3])[0],
     )
-    widgets.chart(charts.closed_won_curve_chart(curve.table, source=source), key="mkt_curves")
+    widgets.chart(
+        data.figure("mkt_curves", q, charts.closed_won_curve_chart, curve.table, source=source),
+        key="mkt_curves",
+    )
     if curve.note:
         st.caption(curve.note)
 
