@@ -175,3 +175,25 @@ def test_commit_reconstruction(defs: Definitions) -> None:
 def test_bad_weekday(defs: Definitions) -> None:
     with pytest.raises(ImportRejected, match="--weekday 'friday': use one of mon, tue"):
         _run(defs, HIST / "OpportunityHistory.csv", weekday="friday")
+
+
+def test_both_files_from_one_data_export_zip(defs: Definitions) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(HIST / "Opportunity.csv", "Opportunity.csv")
+        z.write(HIST / "OpportunityHistory.csv", "OpportunityHistory.csv")
+    export = buf.getvalue()
+    p = ingest.reconstruct(
+        export,
+        export,
+        defs,
+        history_name="WE.zip",
+        opportunities_name="WE.zip",
+        start=date(2026, 1, 2),
+        end=date(2026, 1, 30),
+    )
+    assert p.ok, p.summary()
+    assert _rows(p) == EXPECTED

@@ -69,11 +69,13 @@ def read_table(
     source: str | Path | bytes,
     name: str | None = None,
     progress: Callable[[float, str], None] | None = None,
+    member: str | None = None,
 ) -> RawTable:
-    """Read any supported file. progress(fraction, message) is called while reading."""
+    """Read any supported file. progress(fraction, message) is called while reading;
+    `member` names the CSV to take from a zip archive."""
     data, label = load_bytes(source, name)
     sha = hashlib.sha256(data).hexdigest()
-    data, label = unpack(data, label)
+    data, label = unpack(data, label, member)
     fmt = sniff_format(data, label)
     if fmt == "parquet":
         return _read_parquet(data, label, sha)

@@ -109,7 +109,7 @@ def reconstruct(
         snapshot_date=end or date.today(),
     )
     report(0.3, "current opportunities read")
-    raw = read_table(history_source, history_name)
+    raw = read_table(history_source, history_name, member="OpportunityHistory.csv")
     log = IssueLog(raw.name)
     cols = _history_columns(raw.headers)
     for need in ("ts", "stage"):
