@@ -69,6 +69,9 @@ def test_sheet_names_and_tables(wb):
     for name in SHEETS:
         assert wb[name].tables, f"{name} has no native table"
         assert wb[name].freeze_panes is not None
+        widths = [d.width for d in wb[name].column_dimensions.values() if d.width]
+        assert widths and all(8 <= w <= 60 for w in widths), (name, widths)
+        assert wb[name].page_setup.orientation == "landscape"
 
 
 def test_one_named_font_everywhere(wb):
