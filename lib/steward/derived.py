@@ -237,6 +237,79 @@ def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     con.execute(_PAIR_SQL, [prev, d, prev, d])
 
 
+_DAY_SQL = """
+create or replace temp table _day as
+select k.opp_key, k.opportunity_id, s.snapshot_date, {cols}
+from snapshots s
+join opp_keys k on k.opportunity_id = s.opportunity_id
+where s.snapshot_date = ?
+"""
+
+# The previous snapshot's rows are the facts last seen at it (facts are current up to it).
+_PAIR_FROM_FACTS_SQL = """
+insert into opp_changes
+with a as (
+  select opp_key, stage, amount, close_date,
+         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
+  from opp_facts where last_seen = ?
+),
+b as (
+  select opp_key, stage, amount, close_date,
+         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
+  from _day
+),
+joined as (
+  select coalesce(b.opp_key, a.opp_key) as opp_key,
+         a.opp_key is not null as present_a, b.opp_key is not null as present_b,
+         a.stage as stage_a, b.stage as stage_b,
+         a.amount as amount_a, b.amount as amount_b,
+         a.close_date as close_a, b.close_date as close_b,
+         a.is_closed as closed_a, b.is_closed as closed_b,
+         a.is_won as won_a, b.is_won as won_b
+  from a full outer join b on a.opp_key = b.opp_key
+)
+select opp_key, ?::date, ?::date, present_a, present_b, stage_a, stage_b,
+       amount_a, amount_b, close_a, close_b, closed_a, closed_b, won_a, won_b
+from joined
+where not (present_a and present_b)
+   or stage_a is distinct from stage_b
+   or amount_a is distinct from amount_b
+   or close_a is distinct from close_b
+   or closed_a is distinct from closed_b
+   or won_a is distinct from won_b
+"""
+
+
+def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
+    """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
+    works on integer keys from there; the previous snapshot is read from the facts."""
+    con.execute(_NEW_KEYS_SQL, [[d]])
+    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    con.execute(_DAY_SQL.format(cols=cols), [d])
+    con.execute(_PAIR_FROM_FACTS_SQL, [prev, prev, d])
+    con.execute(
+        "insert into stage_entries "
+        "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
+        "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
+        "where d.stage is not null"
+    )
+    con.execute(
+        "create or replace temp table _old_first_seen as "
+        "select f.opp_key, f.first_seen from opp_facts f semi join _day d on d.opp_key = f.opp_key"
+    )
+    con.execute("delete from opp_facts where opp_key in (select opp_key from _day)")
+    plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
+    con.execute(
+        "insert into opp_facts "  # noqa: S608 - column names from the constant
+        f"select d.opp_key, d.opportunity_id, coalesce(o.first_seen, d.snapshot_date), "
+        f"d.snapshot_date, {plain} "
+        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key"
+    )
+    con.execute("drop table _old_first_seen")
+    con.execute("drop table _day")
+    con.execute("insert into derived_dates values (?)", [d])
+
+
 def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]) -> None:
     """Bring every derived table forward by new snapshot dates, all after `prev`.
 
@@ -305,7 +378,10 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
             ).fetchall()
         }
         if present == set(changed):
-            _append(con, last_known, changed)
+            if len(changed) == 1:
+                _append_one(con, last_known, changed[0])
+            else:
+                _append(con, last_known, changed)
             return
     existing = _dates(con, "snapshots")
     # General case: a date replaced or deleted in the middle.
