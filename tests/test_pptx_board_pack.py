@@ -229,3 +229,24 @@ def test_pack_figures_are_the_dashboard_charts_trimmed_for_a_slide(con):
     # coverage shows this quarter and the next only
     periods = {p for trace in figs["coverage"].data for p in (trace.x or ()) if p}
     assert periods == {"FY2026-Q4", "FY2027-Q1"}
+
+
+def test_one_browser_session_for_many_charts(monkeypatch):
+    import kaleido
+    import plotly.graph_objects as go
+
+    opened = []
+
+    class Counting(kaleido.Kaleido):
+        def __init__(self, *args, **kwargs):
+            opened.append(kwargs.get("path"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(kaleido, "Kaleido", Counting)
+    figs = [go.Figure(go.Bar(x=["a", "b"], y=[1, i])) for i in range(3)]
+    pngs = render.render_pngs([render.Image(f, 200, 100) for f in figs])
+    assert len(opened) == 1 and opened[0] == render.find_chromium()
+    assert [p[:8] for p in pngs] == [b"\x89PNG\r\n\x1a\n"] * 3
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(pngs[0])).size == (400, 200)  # scale 2
