@@ -46,9 +46,11 @@ import pytest
 from steward import definitions, store
 from steward.metrics import Filters, Query, compute
 from steward.metrics.forecast import (
+    Learner,
     learn,
     nearest_snapshot,
     probabilities,
+    quarter_multipliers,
     simulate,
     snapshot_dates,
     training_quarters,
@@ -144,6 +146,9 @@ def con():
     c.close()
 
 
+PLAIN = (("quarter_variation", False),)  # independent deals only: percentiles by hand
+
+
 def q(**kw) -> Query:
     return Query(as_of=AS_OF, period=PERIOD, **kw)
 
@@ -211,7 +216,7 @@ def test_learned_probabilities_by_segment_when_enough(con):
 
 
 def test_forecast_historical(con):
-    res = compute(con, "forecast_historical", q(), DEFS)
+    res = compute(con, "forecast_historical", q(options=PLAIN), DEFS)
     row = res.table.iloc[0]
     # expected = 900 + 1000 x 0.5 + 3000 / 3 + 500 x 0.4 + 200 x 1.0 = 2800
     assert row["won_to_date"] == 900.0
@@ -227,7 +232,9 @@ def test_forecast_historical(con):
 
 
 def test_forecast_historical_filters(con):
-    res = compute(con, "forecast_historical", q(filters=Filters.of(segment="Enterprise")), DEFS)
+    res = compute(
+        con, "forecast_historical", q(filters=Filters.of(segment="Enterprise"), options=PLAIN), DEFS
+    )
     row = res.table.iloc[0]
     # Enterprise: won H5 200; open F2 3000 x 1/3 + F4 200 x 1 -> expected 1400
     assert (row["won_to_date"], row["expected"], row["open_deals"]) == (200.0, 1400.0, 2)
@@ -308,7 +315,7 @@ def test_simulation_certain_outcomes():
 
 
 def test_forecast_range(con):
-    t = compute(con, "forecast_range", q(), DEFS).table.set_index("method")
+    t = compute(con, "forecast_range", q(options=PLAIN), DEFS).table.set_index("method")
     assert list(t.index) == [
         "forecast_commit",
         "forecast_best_case",
@@ -416,7 +423,7 @@ def test_forecast_range_without_the_roll_ups(con, monkeypatch):
     from steward.metrics import core
 
     monkeypatch.delitem(core.REGISTRY, "forecast_commit")
-    res = compute(con, "forecast_range", q(), DEFS)
+    res = compute(con, "forecast_range", q(options=PLAIN), DEFS)
     t = res.table.set_index("method")
     assert pd.isna(t.loc["forecast_commit", "value"])
     assert t.loc["forecast_historical", "value"] == 2100.0
@@ -437,3 +444,39 @@ def test_forecast_for_next_quarter_uses_the_same_distance_to_quarter_end(con):
     assert deals[["opportunity_id", "p_win", "basis", "observations"]].values.tolist() == [
         ["F5", 0.0, "stage", 1]
     ]
+
+
+def test_quarter_multipliers(con):
+    # Pooled (stage level): Proposal 1/2, Discovery 1/3, Negotiation 1, Prospecting 1.
+    # Q3 at 08-17: H2 P, H5 P, H6 D, H7 N, H8 Pr -> expected 1/2 + 1/2 + 1/3 + 1 + 1 = 10/3,
+    #   won 3 (H2, H7, H8) -> 0.9
+    # Q2 at 05-18: H1 P, H2 P, H3 D, H4 D -> expected 1/2 + 1/2 + 1/3 + 1/3 = 5/3, won 2 -> 1.2
+    dates = snapshot_dates(con, AS_OF)
+    training = training_quarters(dates, Quarter(2026, 4), AS_OF)
+    learner = Learner(con, DEFS)
+    probs = probabilities(learner.learned(training), DEFS)
+    assert quarter_multipliers(learner, training, probs) == pytest.approx([0.9, 1.2])
+
+
+def test_quarter_variation_widens_the_range(con):
+    plain = compute(con, "forecast_historical", q(options=PLAIN), DEFS).table.iloc[0]
+    varied = compute(con, "forecast_historical", q(), DEFS).table.iloc[0]
+    again = compute(con, "forecast_historical", q(), DEFS).table.iloc[0]
+    assert varied.equals(again)  # deterministic with the seed
+    assert varied["p10"] <= varied["p50"] <= varied["p90"]
+    assert varied["expected"] == plain["expected"] == 2800.0  # learned p, no multiplier
+    # each draw scales every p by 0.9 or 1.2 (F4's 1.0 stays capped at 1): the outcomes now
+    # move together, so the P10-P90 spread is at least as wide as with independent deals
+    assert varied["p90"] - varied["p10"] >= plain["p90"] - plain["p10"]
+
+
+def test_simulation_with_multipliers():
+    p = np.array([0.5, 0.5, 0.9])
+    amounts = np.array([100.0, 200.0, 50.0])
+    a = simulate(p, amounts, seed=3, multipliers=[0.5, 2.0])
+    assert np.array_equal(a, simulate(p, amounts, seed=3, multipliers=[0.5, 2.0]))
+    # multiplier 2 (half the draws) makes every deal certain (p capped at 1): 350; with 0.5
+    # all three still close with p .25 x .25 x .45 = .028 -> P(350) = .5 + .5 x .028 = .514
+    assert 0.45 < float(np.mean(a == 350.0)) < 0.6
+    # mean: 0.5 x (0.25 x 100 + 0.25 x 200 + 0.45 x 50) + 0.5 x 350 = 48.75 + 175 = 223.75
+    assert float(a.mean()) == pytest.approx(223.75, rel=0.03)

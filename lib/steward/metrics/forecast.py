@@ -278,13 +278,25 @@ def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q:
 
 
 def simulate(
-    p: np.ndarray, amounts: np.ndarray, draws: int = DRAWS, seed: int = SEED
+    p: np.ndarray,
+    amounts: np.ndarray,
+    draws: int = DRAWS,
+    seed: int = SEED,
+    multipliers: list[float] | None = None,
 ) -> np.ndarray:
-    """`draws` simulated totals of Σ Bernoulli(p_i) × amount_i (deterministic for a seed)."""
+    """`draws` simulated totals of Σ Bernoulli(p_i) × amount_i (deterministic for a seed).
+
+    With `multipliers`, each draw first picks one of them at random (a past quarter's
+    won / expected ratio) and scales every p_i by it, capped at 1: good and bad quarters
+    move all deals together, as they do in life.
+    """
     rng = np.random.default_rng(seed)
     totals = np.zeros(draws)
     if len(p) == 0:
         return totals
+    scale = None
+    if multipliers:
+        scale = np.asarray(multipliers, dtype=float)[rng.integers(0, len(multipliers), draws)]
     variance = p * (1.0 - p) * amounts**2
     order = np.argsort(-variance, kind="stable")
     exact, rest = order[:EXACT_DEALS], order[EXACT_DEALS:]
@@ -297,13 +309,40 @@ def simulate(
         u = rng.bit_generator.random_raw(n_raw).view(np.uint16)[: len(idx) * draws]
         u = u.reshape(len(idx), draws)  # one contiguous row of draws per deal
         for row, k in enumerate(idx):
-            totals += (u[row] < threshold[k]) * amounts[k]
+            if scale is None:
+                totals += (u[row] < threshold[k]) * amounts[k]
+            else:
+                level = np.round(np.minimum(p[k] * scale, 1.0) * 65536.0)
+                totals += (u[row] < level) * amounts[k]
     if len(rest):
-        mean = float((p[rest] * amounts[rest]).sum())
-        sd = math.sqrt(float(variance[rest].sum()))
-        normal = mean + sd * rng.standard_normal(draws)
-        totals += np.clip(normal, 0.0, float(amounts[rest].sum()))
+        normal = rng.standard_normal(draws)
+        for r in [1.0] if scale is None else sorted(set(scale.tolist())):
+            pr = np.minimum(p[rest] * r, 1.0)
+            mean = float((pr * amounts[rest]).sum())
+            sd = math.sqrt(float((pr * (1.0 - pr) * amounts[rest] ** 2).sum()))
+            part = np.clip(mean + sd * normal, 0.0, float(amounts[rest].sum()))
+            if scale is None:
+                totals += part
+            else:
+                totals += np.where(scale == r, part, 0.0)
     return totals
+
+
+def quarter_multipliers(
+    learner: Learner,
+    training: list[TrainingQuarter],
+    probs: dict[tuple[str, str], tuple[float, str, int]],
+) -> list[float]:
+    """Each training quarter's deals won / deals expected under the pooled probabilities."""
+    out = []
+    for t in training:
+        expected = sum(
+            n * probs.get((st, seg), probs[(st, "*")])[0] for st, seg, n, _ in learner.rows[t]
+        )
+        won = sum(w for *_, w in learner.rows[t])
+        if expected > 0:
+            out.append(won / expected)
+    return out
 
 
 @dataclass
@@ -315,6 +354,7 @@ class HistoricalForecast:
     p50: float
     p90: float
     training: list[TrainingQuarter]
+    multipliers: list[float] | None = None  # past quarters' won / expected, when used
 
 
 def historical_forecast(
@@ -335,8 +375,13 @@ def historical_forecast(
     else:
         dates = known_dates[: bisect.bisect_right(known_dates, q.as_of)]
     training = training_quarters(dates, period, q.as_of)
-    learned = (learner or Learner(con, defs)).learned(training)
+    learner = learner or Learner(con, defs)
+    learned = learner.learned(training)
     probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
+    multipliers = None
+    if str(q.option("quarter_variation", True)).lower() not in ("false", "0", "no", "off"):
+        ratios = quarter_multipliers(learner, training, probs)
+        multipliers = ratios if len(ratios) >= 2 else None
     fsql, fparams = q.filters.sql("s")
     cols = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
@@ -363,10 +408,11 @@ def historical_forecast(
     amounts = deals["amount"].to_numpy(dtype=float)
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
-    totals = won + simulate(p, amounts, int(q.option("draws", DRAWS)), int(q.option("seed", SEED)))
+    draws, seed = int(q.option("draws", DRAWS)), int(q.option("seed", SEED))
+    totals = won + simulate(p, amounts, draws, seed, multipliers)
     p10, p50, p90 = (round(float(x), 2) for x in np.percentile(totals, [10, 50, 90]))
     expected = round(won + float((p * amounts).sum()), 2)
-    return HistoricalForecast(won, deals, expected, p10, p50, p90, training)
+    return HistoricalForecast(won, deals, expected, p10, p50, p90, training, multipliers)
 
 
 @metric(
@@ -382,13 +428,19 @@ def historical_forecast(
         "closed won with a close date in that quarter in the first snapshot after it ended. "
         "Learned by stage and segment where that cell has at least 30 observations, else by "
         "stage, else the stage's governed probability. A simulation (10,000 draws, fixed "
-        "seed) of independent won/lost outcomes gives the P10 / P50 / P90 range; the value "
-        "is the P50 (the 400 deals with the largest variance are drawn one by one, the sum "
-        "of any others from a normal with the same mean and variance). When the period is "
-        "already over, nothing open can still close in it. Only snapshots up to the as-of date are read. Probabilities are learned "
-        "from all deals; filters choose which deals are forecast."
+        "seed) of won/lost outcomes gives the P10 / P50 / P90 range; the value is the P50. "
+        "Deals close independently given a quarter's level, but quarters differ: with two or "
+        "more training quarters, each draw scales every probability (capped at 1) by one "
+        "training quarter's won / expected ratio picked at random, so a good or bad quarter "
+        "moves all deals together (option quarter_variation=false turns this off). The 400 "
+        "deals with the largest variance are drawn one by one, the sum of any others from a "
+        "normal with the same mean and variance. 'expected' is won to date + Σ p × amount "
+        "with the learned p. When the period is already over, nothing open can still close "
+        "in it. Only snapshots up to the as-of date are read. Probabilities are learned from "
+        "all deals; filters choose which deals are forecast."
     ),
-    formula="won_to_date + P50 of Σ Bernoulli(p_stage,segment) × amount over open deals in P",
+    formula="won_to_date + P50 of Σ Bernoulli(min(1, r × p_stage,segment)) × amount over open "
+    "deals in P; r drawn from past quarters' won / expected",
     unit="usd",
 )
 def forecast_historical(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
