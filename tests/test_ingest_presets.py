@@ -132,3 +132,29 @@ def test_unknown_format_is_refused_with_hint(defs: Definitions) -> None:
     with pytest.raises(ImportRejected, match="cannot tell which export") as exc:
         ingest.prepare(b"Deal #,Phase\n1,A\n", defs, name="x.csv")
     assert any("--preset" in d for d in exc.value.details)
+
+
+def test_typed_parquet_dates_decimals_and_float_ids(defs: Definitions) -> None:
+    import datetime as dt
+    import decimal
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "snapshot_date": pa.array([dt.date(2026, 11, 20)] * 2, pa.date32()),
+            "opportunity_id": pa.array([9001.0, None]),  # ids that went through a float column
+            "stage": ["Discovery", "Proposal"],
+            "amount": pa.array([decimal.Decimal("1234.50"), None], pa.decimal128(18, 2)),
+            "close_date": pa.array([dt.date(2026, 12, 1)] * 2, pa.date32()),
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    p = ingest.prepare(buf.getvalue(), defs, name="typed.parquet")
+    assert p.frame["opportunity_id"].iloc[0] == "9001"
+    assert p.frame["amount"].iloc[0] == 1234.5
+    assert p.frame["close_date"].iloc[0] == pd.Timestamp("2026-12-01")
+    assert [(e.row, e.column, e.value) for e in p.errors] == [(2, "opportunity_id", "")]

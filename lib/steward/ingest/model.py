@@ -80,7 +80,7 @@ class IssueLog:
                 message,
                 row=int(lines[i]),
                 column=column,
-                value="" if value is None or value is pd.NA else value,
+                value="" if value is None or bool(pd.isna(value)) else value,
                 severity=severity,
             )
         rest = max(0, len(idx) - KEEP_PER_KIND)

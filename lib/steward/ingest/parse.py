@@ -21,7 +21,12 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 def text(col: pd.Series) -> pd.Series:
-    """Cells as stripped strings ('' for missing), whatever the input dtype."""
+    """Cells as stripped strings ('' for missing), whatever the input dtype. Whole floats
+    (ids that went through a float column: 9001.0) are written without the '.0'."""
+    if pd.api.types.is_float_dtype(col.dtype):
+        known = col.dropna()
+        if bool((known == known.round()).all()) and bool((known.abs() < 2**53).all()):
+            col = col.astype("Int64")
     if col.dtype == object or not pd.api.types.is_string_dtype(col.dtype):
         col = col.astype(object).where(col.notna(), "")
         col = col.astype(str)
