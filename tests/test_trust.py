@@ -142,7 +142,7 @@ week_row = st.one_of(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=st.lists(st.lists(week_row, min_size=5, max_size=5), min_size=1, max_size=6))
 def test_derived_and_plain_agree_on_random_histories(history):
     from steward import definitions, derived
