@@ -179,18 +179,20 @@ def _is_footer(cells: list[str]) -> bool:
 
 
 def strip_footer(text: str, delimiter: str) -> tuple[str, int]:
-    """Remove trailing footer and blank lines. Returns (text, lines removed)."""
+    """Remove trailing footer and blank lines. Returns (text, lines removed).
+
+    Works with an end index so a big file is copied once, not once per footer line."""
     removed = 0
-    body = text
-    while body:
-        cut = body.rstrip("\n")
-        pos = cut.rfind("\n")
-        last = cut[pos + 1 :]
-        if not _is_footer(_fields(last, delimiter)):
-            return cut + "\n", removed
+    end = len(text)
+    while end > 0:
+        while end > 0 and text[end - 1] == "\n":
+            end -= 1
+        start = text.rfind("\n", 0, end) + 1
+        if not _is_footer(_fields(text[start:end], delimiter)):
+            return text[:end] + "\n", removed
         removed += 1
-        body = cut[: pos + 1] if pos >= 0 else ""
-    return body, removed
+        end = start
+    return "", removed
 
 
 def _find_header(lines: list[str]) -> tuple[int, str]:
