@@ -225,6 +225,23 @@ def test_low_trust_is_a_risk_and_a_fix():
     ]
 
 
+def test_missing_weeks_count_weeks_not_deals():
+    top = ("Missing snapshot weeks", fact("trust_checks", 1, "count"), fact("trust_checks", 0))
+    f = base(
+        trust_score=fact("trust_score", 85, "score"),
+        top_check=top,
+        checks_flagged=1,
+        top_check_unit="week",
+    )
+    assert texts(f, "trust") == [
+        "Data trust: 85/100; 1 check flagged, the largest by amount: missing snapshot weeks "
+        "(1 week)."
+    ]
+    assert "Have RevOps review the top data-trust issue (missing snapshot weeks): 1 week." in (
+        texts(f, "decisions")
+    )
+
+
 def test_good_trust_is_not_a_risk():
     f = base(trust_score=fact("trust_score", 95, "score"))
     assert "risk_low_trust" not in rules(f, "risks")

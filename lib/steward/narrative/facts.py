@@ -79,6 +79,7 @@ class Facts:
     trust_score: Fact | None = None
     top_check: tuple[str, Fact, Fact] | None = None
     checks_flagged: int = 0
+    top_check_unit: str = "deal"  # what the top check counts: deals, or weeks for missing_weeks
 
     @property
     def remaining(self) -> Fact:
@@ -186,6 +187,7 @@ def _trust(con: duckdb.DuckDBPyConnection, f: Facts) -> None:
         return
     top = flagged.sort_values(["amount", "count"], ascending=False).iloc[0]
     where = (("check_id", top["check_id"]),)
+    f.top_check_unit = "week" if top["check_id"] == "missing_weeks" else "deal"
     f.top_check = (
         str(top["label"]),
         table_cell("trust_checks", f.q, r.table, where, "count", "count"),

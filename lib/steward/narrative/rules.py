@@ -442,15 +442,21 @@ def decide_trust(f: Facts) -> Sentence | None:
     if s is None or s.num is None or s.num >= TRUST_FIX or f.top_check is None:
         return None
     label, n, amt = f.top_check
+    what, parts = check_size(f, n, amt)
     return say(
         "decisions",
         "decide_trust",
-        "Have RevOps review the top data-trust issue ({label}): {n} {deals}, {amt}.",
+        "Have RevOps review the top data-trust issue ({label}): " + what + ".",
         label=label.lower(),
-        n=n,
-        deals=deals(n),
-        amt=(amt, "money"),
+        **parts,  # type: ignore[arg-type]
     )
+
+
+def check_size(f: Facts, n: Fact, amt: Fact) -> tuple[str, dict[str, object]]:
+    """('{n} deals, {amt}', parts) for deal checks; ('{n} weeks', parts) for missing weeks."""
+    if f.top_check_unit == "week":
+        return "{n} " + ("week" if n.num == 1 else "weeks"), {"n": n}
+    return "{n} " + deals(n) + ", {amt}", {"n": n, "amt": (amt, "money")}
 
 
 def decisions(f: Facts) -> list[Sentence]:
@@ -473,19 +479,19 @@ def trust_line(f: Facts) -> list[Sentence]:
     if f.top_check is None:
         return [say("trust", "trust_line", "Data trust: {score}, no check flagged.", score=s)]
     label, n, amt = f.top_check
+    what, parts = check_size(f, n, amt)
     return [
         say(
             "trust",
             "trust_line",
-            "Data trust: {score}; {k} {checks} flagged, the largest by amount: {label} "
-            "({n} {deals}, {amt}).",
+            "Data trust: {score}; {k} {checks} flagged, the largest by amount: {label} ("
+            + what
+            + ").",
             score=s,
             k=str(f.checks_flagged),
             checks="check" if f.checks_flagged == 1 else "checks",
             label=label.lower(),
-            n=n,
-            deals=deals(n),
-            amt=(amt, "money"),
+            **parts,  # type: ignore[arg-type]
         )
     ]
 
