@@ -49,7 +49,11 @@ def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
         )
     for dim in DIMENSIONS:
         p.add_argument(
-            f"--{dim}", action="append", default=[], metavar="VALUE", help=f"only this {dim}"
+            f"--{dim}",
+            action="append",
+            default=[],
+            metavar="VALUE",
+            help=f"only this {dim} (repeat the option or use commas for several)",
         )
 
 
