@@ -122,6 +122,7 @@ filters = st.fixed_dictionaries(
     {
         "segment": st.lists(st.sampled_from(["Ent", "MM"]), max_size=2),
         "owner": st.lists(st.sampled_from(["Ann", "Raj"]), max_size=1),
+        "stage": st.lists(st.sampled_from(["Discovery", "Proposal", "Negotiation"]), max_size=2),
     }
 )
 
