@@ -248,24 +248,28 @@ def time_in_stage_table(
     sql.cte(
         "stays",
         """
-        select e.opp_key, e.stage, e.reach_rank, e.entered_date,
+        select e.opp_key, e.reach_rank, min(e.entered_date) as entered_date,
                min(m.to_date) as exit_date
         from entries e
         join moves m on m.opp_key = e.opp_key and m.to_date > e.entered_date
          and (m.is_closed_stage or m.reach_rank > e.reach_rank)
-        group by all
+        group by e.opp_key, e.reach_rank
         """,
     )
     frame = sql.run(
         con,
         """
-        select stage, min(reach_rank) as reach_rank,
-               median(exit_date - entered_date) as median_days,
-               quantile_cont(exit_date - entered_date, 0.75) as p75_days,
-               count(*) as deals
-        from stays
-        where exit_date > ?
-        group by stage
+        select r.stage, x.median_days, x.p75_days, x.deals
+        from (
+          select reach_rank,
+                 median(exit_date - entered_date) as median_days,
+                 quantile_cont(exit_date - entered_date, 0.75) as p75_days,
+                 count(*) as deals
+          from stays
+          where exit_date > ?
+          group by reach_rank
+        ) x
+        join ranks r on r.reach_rank = x.reach_rank and not r.is_closed_stage
         """,
         [since],
     ).df()

@@ -37,6 +37,7 @@ class Sql:
 
     ctes: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
+    uncut: bool = False  # no filters: `join cut using (opp_key)` is dropped (saves a join)
 
     def cte(self, name: str, body: str, params: list[Any] | tuple[Any, ...] = ()) -> Sql:
         self.ctes.append(f"{name} as (\n{body}\n)")
@@ -47,6 +48,8 @@ class Sql:
         self, con: duckdb.DuckDBPyConnection, select: str, params: list[Any] | None = None
     ) -> duckdb.DuckDBPyConnection:
         sql = "with " + ",\n".join(self.ctes) + "\n" + select
+        if self.uncut:
+            sql = sql.replace("join cut using (opp_key)", "")
         return con.execute(sql, [*self.params, *(params or [])])
 
 
@@ -137,6 +140,7 @@ def add_state(
 def add_cut(sql: Sql, q: Query) -> Sql:
     """CTE `cut(opp_key)`: opportunities whose latest attributes pass the filters."""
     fsql, fparams = q.filters.sql("f")
+    sql.uncut = not fsql
     body = f"  select f.opp_key from opp_facts f where true{fsql}"  # noqa: S608 - whitelisted
     return sql.cte("cut", body, fparams)
 
