@@ -137,11 +137,19 @@ def test_click_waterfall_bucket_shows_its_deals(server: str, page: Any) -> None:
     page.screenshot(path=str(SHOTS / "changes-drill.png"), full_page=True)
 
 
-def test_filter_in_url_survives_reload(server: str, page: Any) -> None:
+def test_breakdown_cell_click_and_filters_survive_reload(server: str, page: Any) -> None:
     page.goto(f"{server}/drilldown?segment=SMB&rows=region&cols=stage")
     settle(page, 1)
     assert "segment=SMB" in page.url and "rows=region" in page.url
+    assert page.locator("text=Open pipeline by region × stage").count() >= 1
+    # Cells are clicked through the (invisible) marker laid over each heatmap cell.
+    _click_biggest(page, ".js-plotly-plot .scatterlayer .point")
+    heading = page.locator("h3", has_text="Deals:")
+    heading.wait_for(timeout=60_000)
+    shown = heading.inner_text()
+    assert "cell=" in page.url
     page.reload()
     settle(page, 1)
-    assert page.locator("text=Open pipeline by region × stage").count() >= 1
+    page.locator("h3", has_text=shown).wait_for(timeout=60_000)
     assert "SMB" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
