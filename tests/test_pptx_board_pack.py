@@ -250,3 +250,12 @@ def test_one_browser_session_for_many_charts(monkeypatch):
     from PIL import Image
 
     assert Image.open(io.BytesIO(pngs[0])).size == (400, 200)  # scale 2
+
+
+def test_speaker_notes_show_the_math(prs):
+    notes = prs.slides[2].notes_slide.notes_text_frame.text
+    assert notes.startswith("Where the numbers come from")
+    # the headline's coverage: 379,000 / (600,000 - 100,000) = 0.758 -> 0.8x
+    assert "0.8x: coverage · value · as_of=2026-11-16, period=FY2026-Q4" in notes
+    assert "risks" not in notes.lower().split("\n", 1)[1]
+    assert prs.slides[7].has_notes_slide

@@ -343,6 +343,20 @@ def story_slide(prs: PresentationT, data: PackData) -> None:
         space_after=12,
         listing="bullet",
     )
+    _math_notes(slide, data.story.section("headline") + data.story.section("changes"))
+
+
+def _math_notes(slide: Slide, sentences: Sequence[Any]) -> None:
+    """Speaker notes: where every number on the slide comes from ('show the math')."""
+    lines = ["Where the numbers come from (metric id · how it was read · filters):"]
+    for s in sentences:
+        for n in s.numbers:
+            q = n.fact.query.describe()
+            where = ", ".join(f"{k}={v}" for k, v in q.items())
+            lines.append(f"{n.formatted}: {n.fact.metric_id} · {n.fact.how()} · {where}")
+    frame = slide.notes_slide.notes_text_frame
+    if frame is not None:
+        frame.text = "\n".join(lines)
 
 
 def chart_slide(prs: PresentationT, title: str, kicker: str, png: bytes, note: str = "") -> None:
@@ -386,6 +400,7 @@ def risks_slide(prs: PresentationT, data: PackData) -> None:
         space_after=10,
         listing="number",
     )
+    _math_notes(slide, data.story.section("risks") + data.story.section("decisions"))
 
 
 APPENDIX_METRICS = (
