@@ -181,7 +181,7 @@ def test_ids_sort_like_their_index() -> None:
 
 
 def test_decimal_from_cents() -> None:
-    arr = frames._decimal(np.array([123456, -5, 0, 7]), np.array([True, True, True, False]))
+    arr = frames.decimal_array(np.array([123456, -5, 0, 7]), np.array([True, True, True, False]))
     assert [None if v is None else str(v) for v in arr.to_pylist()] == [
         "1234.56",
         "-0.05",

@@ -15,7 +15,7 @@ import pyarrow as pa
 from steward import store
 from steward.definitions import Definitions
 from steward.demo import catalog as cat
-from steward.demo.simulate import LOST, WON, Timelines, choice_rows
+from steward.demo.simulate import LOST, WON, Timelines
 
 _ALPHABET = np.frombuffer(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8
@@ -94,13 +94,13 @@ def labels(tl: Timelines, defs: Definitions) -> Labels:
     )
 
 
-def _dict(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pa.Array:
+def string_array(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pa.Array:
     """Strings from small integer codes (negative code = null)."""
     idx = pa.array(codes.astype(np.int32), mask=codes < 0)
     return pa.DictionaryArray.from_arrays(idx, pa.array(list(names), pa.string())).cast(pa.string())
 
 
-def _decimal(cents: np.ndarray, valid: np.ndarray) -> pa.Array:
+def decimal_array(cents: np.ndarray, valid: np.ndarray) -> pa.Array:
     """decimal(18,2) from integer cents without going through Python Decimals."""
     n = len(cents)
     buf = np.empty((n, 2), dtype=np.int64)
@@ -163,25 +163,25 @@ def snapshot_frame(tl: Timelines, lab: Labels, weeks: list[int], currency: str) 
         "opportunity_name": lab.opportunity_name.take(take),
         "account_id": lab.account_id.take(take),
         "account_name": lab.account_name.take(take),
-        "segment": _dict(tl.segment[opp], cat.SEGMENTS),
-        "region": _dict(tl.region[opp], cat.REGIONS),
-        "owner": _dict(tl.owner[opp], [o.name for o in cat.OWNERS]),
-        "source": _dict(tl.source[opp], cat.SOURCES),
-        "lead_source": _dict(tl.lead_source[opp], cat.LEAD_SOURCES),
-        "stage": _dict(stage, lab.stage_names),
-        "amount": _decimal(st["cents"], st["valid"]),
-        "currency": _dict(np.zeros(n, dtype=np.int64), [currency]),
+        "segment": string_array(tl.segment[opp], cat.SEGMENTS),
+        "region": string_array(tl.region[opp], cat.REGIONS),
+        "owner": string_array(tl.owner[opp], [o.name for o in cat.OWNERS]),
+        "source": string_array(tl.source[opp], cat.SOURCES),
+        "lead_source": string_array(tl.lead_source[opp], cat.LEAD_SOURCES),
+        "stage": string_array(stage, lab.stage_names),
+        "amount": decimal_array(st["cents"], st["valid"]),
+        "currency": string_array(np.zeros(n, dtype=np.int64), [currency]),
         "probability": pa.array(prob, pa.float64()),
-        "forecast_category": _dict(forecast_codes(stage, tl.fc_u[opp]), FORECAST_NAMES),
+        "forecast_category": string_array(forecast_codes(stage, tl.fc_u[opp]), FORECAST_NAMES),
         "close_date": _dates(st["close"]),
         "created_date": _dates(tl.created_shown[opp]),
         "is_closed": pa.array(closed),
         "is_won": pa.array(stage == WON),
-        "loss_reason": _dict(np.where(stage == LOST, st["reason"], -1), cat.LOSS_REASONS),
-        "product": _dict(tl.product[opp], cat.PRODUCTS),
+        "loss_reason": string_array(np.where(stage == LOST, st["reason"], -1), cat.LOSS_REASONS),
+        "product": string_array(tl.product[opp], cat.PRODUCTS),
     }
     assert list(cols) == list(store.SNAPSHOT_COLUMNS)
     return pa.table(cols).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-__all__ = ["choice_rows", "labels", "snapshot_frame", "state"]
+__all__ = ["crm_ids", "decimal_array", "labels", "snapshot_frame", "state", "string_array"]

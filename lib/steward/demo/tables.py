@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from steward import periods, store
 from steward.demo import catalog as cat
-from steward.demo.frames import Labels, _decimal, _dict, state
+from steward.demo.frames import Labels, decimal_array, state, string_array
 from steward.demo.simulate import WON, Timelines, day_to_date, epoch_day, quarter_bounds
 
 SECONDS_PER_DAY = 86_400
@@ -116,8 +116,8 @@ def targets(tl: Timelines, lab: Labels, qualified_rank: int = 1) -> pd.DataFrame
         {
             "period": pa.array([r[0] for r in rows], pa.string()),
             "segment": pa.array([r[1] for r in rows], pa.string()),
-            "bookings_target": _decimal(cents_b, ok),
-            "pipeline_target": _decimal(cents_p, ok),
+            "bookings_target": decimal_array(cents_b, ok),
+            "pipeline_target": decimal_array(cents_p, ok),
         }
     )
     assert table.column_names == list(store.TARGET_COLUMNS)
@@ -164,8 +164,8 @@ def touches(tl: Timelines, lab: Labels, lookback_days: int = 90) -> pd.DataFrame
             "opportunity_id": opp_ids,
             "account_id": lab.account_id.take(take),
             "touch_date": pa.array(day.astype(np.int32)).cast(pa.date32()),
-            "channel": _dict(channel, cat.TOUCH_CHANNELS),
-            "campaign": _dict(camp_code, camp_names),
+            "channel": string_array(channel, cat.TOUCH_CHANNELS),
+            "campaign": string_array(camp_code, camp_names),
             "weight": pa.array(np.ones(len(opp))),
         }
     )
@@ -240,9 +240,9 @@ def leads(tl: Timelines, lab: Labels) -> pd.DataFrame:
             "lead_id": ids,
             "created_at": _timestamps(created[order], np.ones(len(order), bool)),
             "first_contact_at": _timestamps(contact[order], has_contact[order]),
-            "source": _dict(source[order], cat.LEAD_SOURCES),
-            "owner": _dict(sdr[order], [s for s, _ in cat.SDRS]),
-            "status": _dict(status[order], cat.LEAD_STATUSES),
+            "source": string_array(source[order], cat.LEAD_SOURCES),
+            "owner": string_array(sdr[order], [s for s, _ in cat.SDRS]),
+            "status": string_array(status[order], cat.LEAD_STATUSES),
             "mql_at": _timestamps(mql[order], has_mql[order]),
             "sql_at": _timestamps(sql[order], has_sql[order]),
             "opportunity_id": opp_str,
@@ -258,4 +258,4 @@ _HOUR_WEIGHTS = np.array(
 )
 _HOUR_WEIGHTS = _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum()
 
-__all__ = ["leads", "quarter_bounds", "targets", "touches", "won_by_quarter"]
+__all__ = ["leads", "open_and_won_now", "targets", "touches", "won_by_quarter"]
