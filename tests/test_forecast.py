@@ -22,6 +22,10 @@ History (stage, segment, amount, close; forecast category):
     H7 Negotiation SMB 400 close 09-20 Commit   -> 10-05 Closed Won close 09-18   won
     H8 Prospecting SMB 50 close 09-25           -> 10-05 Closed Won close 09-22   won
     W0 Closed Won SMB 1000 close 07-20 (won to date in Q3)
+  at 10-05 only: N1 Closed Won SMB 90 close 09-10: a late win (not open in Q3 at 08-17)
+
+Late wins / whole open pipeline at the comparable point: Q3 90 / (100 + 200 + 300 + 400
++ 50) = 3/35; Q2 0 / (150 + 100 + 60 + 250 + 10) = 0.
 
 Learned by stage (fewer than 30 observations per segment):
   Proposal 2/4 = 0.5 (H1 y, H2 n, H2 y, H5 n); Discovery 1/3 (H3 n, H4 y, H6 n);
@@ -99,6 +103,7 @@ ROWS = [
     r(S4, "H7", "Closed Won", 400, "2026-09-18", category="Closed"),
     r(S4, "H8", "Closed Won", 50, "2026-09-22", category="Closed"),
     r(S4, "W0", "Closed Won", 1000, "2026-07-20", category="Closed"),
+    r(S4, "N1", "Closed Won", 90, "2026-09-10", category="Closed"),
     r(S5, "F1", "Proposal", 1000, "2026-12-10", category="Commit"),
     r(S5, "F2", "Discovery", 3000, "2026-12-20", "Enterprise", "Best Case"),
     r(S5, "F3", "Solution", 500, "2026-11-30"),
@@ -146,7 +151,8 @@ def con():
     c.close()
 
 
-PLAIN = (("quarter_variation", False),)  # independent deals only: percentiles by hand
+# independent deals, no late wins: percentiles by hand
+PLAIN = (("quarter_variation", False), ("late_wins", False))
 
 
 def q(**kw) -> Query:
@@ -351,10 +357,10 @@ def test_backtest(con):
     t, note = backtest(con, week=7)
     assert t["period"].unique().tolist() == ["FY2026-Q3", "FY2026-Q2"]
     got = {(row.period, row.method): row for row in t.itertuples()}
-    # Actuals, seen at 10-05 and 07-06: Q3 = W0 1000 + H2 100 + H7 400 + H8 50 = 1550
+    # Actuals, seen at 10-05 and 07-06: Q3 = W0 1000 + H2 100 + H7 400 + H8 50 + N1 90 = 1640
     # (H5 closed 10-02, in Q4); Q2 = H1 150 + H4 250 = 400.
     assert {(p, a) for p, a in zip(t["period"], t["actual"], strict=True)} == {
-        ("FY2026-Q3", 1550.0),
+        ("FY2026-Q3", 1640.0),
         ("FY2026-Q2", 400.0),
     }
     # Q3 as of 08-17: commit = 1000 + H7 400 = 1400; best case + H2 100 = 1500;
@@ -362,8 +368,8 @@ def test_backtest(con):
     assert got[("FY2026-Q3", "forecast_commit")].forecast == 1400.0
     assert got[("FY2026-Q3", "forecast_best_case")].forecast == 1500.0
     assert got[("FY2026-Q3", "forecast_weighted")].forecast == pytest.approx(1565.0)
-    assert got[("FY2026-Q3", "forecast_commit")].error == -150.0
-    assert got[("FY2026-Q3", "forecast_commit")].abs_pct_error == pytest.approx(150 / 1550)
+    assert got[("FY2026-Q3", "forecast_commit")].error == -240.0
+    assert got[("FY2026-Q3", "forecast_commit")].abs_pct_error == pytest.approx(240 / 1640)
     # Q2 as of 05-18: commit H1 150; best case + H4 250 = 400 (exact); weighted 212
     assert got[("FY2026-Q2", "forecast_commit")].forecast == 150.0
     assert got[("FY2026-Q2", "forecast_best_case")].abs_pct_error == 0.0
@@ -372,8 +378,8 @@ def test_backtest(con):
     for period, as_of in (("FY2026-Q3", date(2026, 8, 17)), ("FY2026-Q2", date(2026, 5, 18))):
         then = compute(con, "forecast_historical", Query(as_of=as_of, period=period), DEFS)
         assert got[(period, "forecast_historical")].forecast == then.value
-    # MAPE of best case: (|1500 - 1550| / 1550 + 0) / 2 = 1.6%
-    assert note is not None and "forecast_best_case 1.6%" in note
+    # MAPE of best case: (|1500 - 1640| / 1640 + 0) / 2 = 4.3%
+    assert note is not None and "forecast_best_case 4.3%" in note
     assert note.startswith("MAPE at week 7 over 2 quarter(s)")
     # the range columns belong to the historical rows only
     hist = t[t["method"] == "forecast_historical"]
@@ -437,7 +443,7 @@ def test_forecast_for_next_quarter_uses_the_same_distance_to_quarter_end(con):
     # 10-05 -> Proposal learned 0/1. F5 (Proposal 800, close 2027-02-01) -> p 0, expected 0.
     from steward.metrics import drill
 
-    nq = Query(as_of=AS_OF, period="FY2027-Q1")
+    nq = Query(as_of=AS_OF, period="FY2027-Q1", options=(("late_wins", False),))
     row = compute(con, "forecast_historical", nq, DEFS).table.iloc[0]
     assert (row["training_quarters"], row["open_deals"], row["expected"]) == (1, 1, 0.0)
     deals = drill(con, "forecast_historical", nq, DEFS)
@@ -460,11 +466,20 @@ def test_quarter_multipliers(con):
 
 def test_quarter_variation_widens_the_range(con):
     plain = compute(con, "forecast_historical", q(options=PLAIN), DEFS).table.iloc[0]
+    only_late = (("quarter_variation", False),)
+    late = compute(con, "forecast_historical", q(options=only_late), DEFS).table.iloc[0]
     varied = compute(con, "forecast_historical", q(), DEFS).table.iloc[0]
     again = compute(con, "forecast_historical", q(), DEFS).table.iloc[0]
     assert varied.equals(again)  # deterministic with the seed
     assert varied["p10"] <= varied["p50"] <= varied["p90"]
-    assert varied["expected"] == plain["expected"] == 2800.0  # learned p, no multiplier
+    # expected: learned p, no multiplier, plus the mean late wins
+    assert varied["expected"] == late["expected"] == 3035.71
+    # without variation the late wins are a constant: the plain percentiles + 235.71
+    assert (late["p10"], late["p50"], late["p90"]) == (
+        plain["p10"] + 235.71,
+        plain["p50"] + 235.71,
+        plain["p90"] + 235.71,
+    )
     # each draw scales every p by 0.9 or 1.2 (F4's 1.0 stays capped at 1): the outcomes now
     # move together, so the P10-P90 spread is at least as wide as with independent deals
     assert varied["p90"] - varied["p10"] >= plain["p90"] - plain["p10"]
@@ -480,3 +495,18 @@ def test_simulation_with_multipliers():
     assert 0.45 < float(np.mean(a == 350.0)) < 0.6
     # mean: 0.5 x (0.25 x 100 + 0.25 x 200 + 0.45 x 50) + 0.5 x 350 = 48.75 + 175 = 223.75
     assert float(a.mean()) == pytest.approx(223.75, rel=0.03)
+
+
+def test_late_wins(con):
+    # Q3: N1 (90) won in Q3 but not open in it at 08-17; whole open pipeline then 1050 -> 3/35.
+    # Q2: nothing late; 570 open -> 0. Mean 3/70 x today's whole open pipeline (F1..F5 = 5500)
+    # = 235.71; expected = 2800 + 235.71 = 3035.71.
+    dates = snapshot_dates(con, AS_OF)
+    training = training_quarters(dates, Quarter(2026, 4), AS_OF)
+    assert Learner(con, DEFS).late_ratios(training) == pytest.approx([3 / 35, 0.0])
+    row = compute(con, "forecast_historical", q(), DEFS).table.iloc[0]
+    assert (row["late_expected"], row["expected"]) == (235.71, 3035.71)
+    # with a segment filter the base is that segment's open pipeline: Enterprise F2 + F4 = 3200
+    ent = q(filters=Filters.of(segment="Enterprise"))
+    row = compute(con, "forecast_historical", ent, DEFS).table.iloc[0]
+    assert row["late_expected"] == round(3200 * 3 / 70, 2)  # 137.14

@@ -10,9 +10,13 @@ is the learned probability, by stage and segment when that cell has at least
 `min_obs` observations (default 30), else by stage alone, else the stage's governed
 probability. Only snapshots up to S are read, so nothing from the future leaks in.
 
-Each open deal in P at S then closes won with its probability, independently;
-the total bookings is won to date + Σ Bernoulli(p_i) × amount_i, simulated with a fixed
-seed. To stay fast with thousands of deals, the deals carrying the most variance
+Two more things are learned per training quarter: its won / expected ratio (quarters run
+hot or cold, for all deals at once) and its *late wins* (won in the quarter by deals not
+open in it at the comparable point, as a ratio to the whole open pipeline then).
+
+Each simulated draw picks one training quarter; every open deal in P at S closes won
+with min(1, ratio × p), independently given that pick; the draw's total is won to date
++ Σ Bernoulli × amount + late ratio × today's whole open pipeline. Fixed seed. To stay fast with thousands of deals, the deals carrying the most variance
 (p(1-p)amount², up to `EXACT_DEALS`) are drawn one by one and the rest, whose sum is
 close to normal, is drawn from a normal with the same mean and variance.
 
@@ -156,6 +160,51 @@ left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
 group by o.k, o.stage, o.segment
 """
 
+# Per training quarter: the whole open pipeline (any close date) at the comparable point,
+# a measure of the business's size then, and the amount won in the quarter by deals that
+# were then neither open with a close date in it nor already won in it (created later,
+# pulled in from a later quarter, reopened): the "late" wins.
+_LATE_SQL = """
+with pairs as (
+  select unnest(?::integer[]) as k, unnest(?::date[]) as observed_on,
+         unnest(?::date[]) as outcome_on, unnest(?::date[]) as q_start,
+         unnest(?::date[]) as q_end
+),
+known as (
+  select p.k, s.opportunity_id
+  from snapshots s
+  join pairs p on s.snapshot_date = p.observed_on
+  where s.snapshot_date in ({observed_in})
+    and s.close_date >= p.q_start and s.close_date < p.q_end
+    and (s.is_won or (not s.is_closed and list_contains(?::varchar[], s.stage)))
+),
+won as (
+  select p.k, s.opportunity_id, coalesce(s.amount, 0) as amount
+  from snapshots s
+  join pairs p on s.snapshot_date = p.outcome_on
+  where s.snapshot_date in ({outcome_in}) and s.is_won
+    and s.close_date >= p.q_start and s.close_date < p.q_end
+),
+open_total as (
+  select p.k, sum(coalesce(s.amount, 0)) as open_amount
+  from snapshots s
+  join pairs p on s.snapshot_date = p.observed_on
+  where s.snapshot_date in ({observed_in}) and not s.is_closed
+    and list_contains(?::varchar[], s.stage)
+  group by p.k
+),
+late as (
+  select w.k, sum(w.amount) as late_won
+  from won w
+  anti join known o on o.k = w.k and o.opportunity_id = w.opportunity_id
+  group by w.k
+)
+select p.k, coalesce(t.open_amount, 0) as open_amount, coalesce(l.late_won, 0) as late_won
+from pairs p
+left join open_total t using (k)
+left join late l using (k)
+"""
+
 LearnedRows = list[tuple[str, str, int, int]]  # (stage, segment, observations, won)
 
 
@@ -171,6 +220,7 @@ class Learner:
     def __init__(self, con: duckdb.DuckDBPyConnection, defs: Definitions) -> None:
         self.con, self.defs = con, defs
         self.rows: dict[TrainingQuarter, LearnedRows] = {}
+        self.late: dict[TrainingQuarter, tuple[float, float]] = {}  # (open amount, late won)
 
     def prefetch(self, training: list[TrainingQuarter]) -> None:
         todo = sorted({t for t in training if t not in self.rows}, key=lambda t: t.quarter)
@@ -195,6 +245,22 @@ class Learner:
             self.rows[t] = []
         for k, stage, seg, n, won in self.con.execute(sql, params).fetchall():
             self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
+        late_sql = _LATE_SQL.format(
+            observed_in=", ".join("?" * len(observed)), outcome_in=", ".join("?" * len(outcome))
+        )
+        stages = open_stage_names(self.defs)
+        late_params: list[Any] = [*params[:5], *observed, stages, *outcome, *observed, stages]
+        for k, open_amount, late_won in self.con.execute(late_sql, late_params).fetchall():
+            self.late[todo[k]] = (float(open_amount), float(late_won))
+
+    def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
+        """Late wins / whole open pipeline at the comparable point, per training quarter."""
+        self.prefetch(training)
+        out: list[float | None] = []
+        for t in training:
+            open_amount, late_won = self.late[t]
+            out.append(late_won / open_amount if open_amount > 0 else None)
+        return out
 
     def learned(self, training: list[TrainingQuarter]) -> pd.DataFrame:
         """Summed over the training quarters, by (stage, segment)."""
@@ -257,6 +323,15 @@ with open_deals as (
 )
 select * from open_deals order by opportunity_id
 """
+_OPEN_ALL_SQL = """
+with open_deals as (
+  select coalesce(s.amount, 0) as amount
+  from snapshots s
+  where s.snapshot_date = ? and not s.is_closed
+    and list_contains(?::varchar[], s.stage){filters}
+)
+select coalesce(sum(amount), 0) from open_deals
+"""
 _WON_SQL = """
 with won as (
   select coalesce(s.amount, 0) as amount
@@ -283,20 +358,25 @@ def simulate(
     draws: int = DRAWS,
     seed: int = SEED,
     multipliers: list[float] | None = None,
+    extra: list[float] | None = None,
 ) -> np.ndarray:
     """`draws` simulated totals of Σ Bernoulli(p_i) × amount_i (deterministic for a seed).
 
     With `multipliers`, each draw first picks one of them at random (a past quarter's
     won / expected ratio) and scales every p_i by it, capped at 1: good and bad quarters
-    move all deals together, as they do in life.
+    move all deals together, as they do in life. `extra` (same length) is an amount that
+    the picked quarter adds to the draw (its late wins, scaled to today's pipeline).
     """
     rng = np.random.default_rng(seed)
     totals = np.zeros(draws)
-    if len(p) == 0:
-        return totals
     scale = None
     if multipliers:
-        scale = np.asarray(multipliers, dtype=float)[rng.integers(0, len(multipliers), draws)]
+        pick = rng.integers(0, len(multipliers), draws)
+        scale = np.asarray(multipliers, dtype=float)[pick]
+        if extra:
+            totals += np.asarray(extra, dtype=float)[pick]
+    if len(p) == 0:
+        return totals
     variance = p * (1.0 - p) * amounts**2
     order = np.argsort(-variance, kind="stable")
     exact, rest = order[:EXACT_DEALS], order[EXACT_DEALS:]
@@ -332,17 +412,20 @@ def quarter_multipliers(
     learner: Learner,
     training: list[TrainingQuarter],
     probs: dict[tuple[str, str], tuple[float, str, int]],
-) -> list[float]:
-    """Each training quarter's deals won / deals expected under the pooled probabilities."""
-    out = []
+) -> list[float | None]:
+    """Per training quarter: deals won / deals expected under the pooled probabilities."""
+    out: list[float | None] = []
     for t in training:
         expected = sum(
             n * probs.get((st, seg), probs[(st, "*")])[0] for st, seg, n, _ in learner.rows[t]
         )
         won = sum(w for *_, w in learner.rows[t])
-        if expected > 0:
-            out.append(won / expected)
+        out.append(won / expected if expected > 0 else None)
     return out
+
+
+def _is_on(q: Query, name: str) -> bool:
+    return str(q.option(name, True)).strip().lower() not in ("false", "0", "no", "off")
 
 
 @dataclass
@@ -355,6 +438,7 @@ class HistoricalForecast:
     p90: float
     training: list[TrainingQuarter]
     multipliers: list[float] | None = None  # past quarters' won / expected, when used
+    late_expected: float = 0.0  # expected wins from deals not yet open in P (late wins)
 
 
 def historical_forecast(
@@ -378,10 +462,9 @@ def historical_forecast(
     learner = learner or Learner(con, defs)
     learned = learner.learned(training)
     probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
-    multipliers = None
-    if str(q.option("quarter_variation", True)).lower() not in ("false", "0", "no", "off"):
-        ratios = quarter_multipliers(learner, training, probs)
-        multipliers = ratios if len(ratios) >= 2 else None
+    ratios = quarter_multipliers(learner, training, probs)
+    use_late = _is_on(q, "late_wins")
+    lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
     fsql, fparams = q.filters.sql("s")
     cols = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
@@ -406,13 +489,39 @@ def historical_forecast(
     won = won_in_period(con, q.as_of, period, q)
     p = deals["p_win"].to_numpy(dtype=float)
     amounts = deals["amount"].to_numpy(dtype=float)
+    pipeline_now = 0.0  # the whole open pipeline (any close date): the late-win base
+    if use_late:
+        rows = con.execute(
+            _OPEN_ALL_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+            [q.as_of, open_stage_names(defs), *fparams],
+        ).fetchall()
+        pipeline_now = float(rows[0][0]) if rows else 0.0
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
+        lates = [0.0] * len(training)
+    # scenarios: the training quarters with both a multiplier and a late-win ratio
+    scenarios = [
+        (r, late)
+        for r, late in zip(ratios, lates, strict=True)
+        if r is not None and late is not None
+    ]
+    known_lates = [late for late in lates if late is not None]
+    late_mean = sum(known_lates) / len(known_lates) if known_lates else 0.0
+    multipliers: list[float] | None = None
+    extra: list[float] | None = None
+    if _is_on(q, "quarter_variation") and len(scenarios) >= 2:
+        multipliers = [r for r, _ in scenarios]
+        extra = [late * pipeline_now for _, late in scenarios]
     draws, seed = int(q.option("draws", DRAWS)), int(q.option("seed", SEED))
-    totals = won + simulate(p, amounts, draws, seed, multipliers)
+    totals = won + simulate(p, amounts, draws, seed, multipliers, extra)
+    if extra is None:
+        totals += late_mean * pipeline_now
     p10, p50, p90 = (round(float(x), 2) for x in np.percentile(totals, [10, 50, 90]))
-    expected = round(won + float((p * amounts).sum()), 2)
-    return HistoricalForecast(won, deals, expected, p10, p50, p90, training, multipliers)
+    late_expected = round(late_mean * pipeline_now, 2)
+    expected = round(won + float((p * amounts).sum()) + late_expected, 2)
+    return HistoricalForecast(
+        won, deals, expected, p10, p50, p90, training, multipliers, late_expected
+    )
 
 
 @metric(
@@ -434,13 +543,17 @@ def historical_forecast(
         "training quarter's won / expected ratio picked at random, so a good or bad quarter "
         "moves all deals together (option quarter_variation=false turns this off). The 400 "
         "deals with the largest variance are drawn one by one, the sum of any others from a "
-        "normal with the same mean and variance. 'expected' is won to date + Σ p × amount "
-        "with the learned p. When the period is already over, nothing open can still close "
+        "normal with the same mean and variance. Late wins: deals won in a quarter that were "
+        "not open in it at the comparable point (created later, pulled in, reopened) are "
+        "learned too, as a ratio to the whole open pipeline then (any close date: the size of "
+        "the business), and added at that ratio times today's whole open pipeline (each draw takes the picked quarter's ratio; option "
+        "late_wins=false leaves them out). 'expected' is won to date + Σ p × amount with the "
+        "learned p + the mean late wins (column late_expected). When the period is already over, nothing open can still close "
         "in it. Only snapshots up to the as-of date are read. Probabilities are learned from "
         "all deals; filters choose which deals are forecast."
     ),
-    formula="won_to_date + P50 of Σ Bernoulli(min(1, r × p_stage,segment)) × amount over open "
-    "deals in P; r drawn from past quarters' won / expected",
+    formula="won_to_date + P50 of [Σ Bernoulli(min(1, r_k × p_stage,segment)) × amount over open "
+    "deals in P + late_k × whole open pipeline], k a past quarter drawn at random",
     unit="usd",
 )
 def forecast_historical(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
@@ -452,6 +565,7 @@ def forecast_historical(con: duckdb.DuckDBPyConnection, q: Query, defs: Definiti
                 "open_deals": len(f.deals),
                 "open_amount": round(float(f.deals["amount"].astype(float).sum()), 2),
                 "expected": f.expected,
+                "late_expected": f.late_expected,
                 "p10": f.p10,
                 "p50": f.p50,
                 "p90": f.p90,
