@@ -197,3 +197,21 @@ def test_both_files_from_one_data_export_zip(defs: Definitions) -> None:
     )
     assert p.ok, p.summary()
     assert _rows(p) == EXPECTED
+
+
+def test_direction_read_per_opportunity_not_from_first_and_last_row(defs: Definitions) -> None:
+    # Sorted by opportunity, each block newest-first: 006D (01-05 08:00), then 006B
+    # (01-28, 01-15, 01-07), then 006A (01-24, 01-14 Value Proposition, 01-14 Needs
+    # Analysis, 01-09, 01-05 09:00). First row 01-05 08:00 is earlier than the last row
+    # 01-05 09:00, so comparing first and last rows would call it oldest-first and let Needs
+    # Analysis win the 01-14 tie. The steps within each opportunity (all going down) say
+    # newest-first, so Value Proposition wins and the snapshots are the paper ones.
+    lines = _lines()
+    body = lines[1:]
+    d_rows = [r for r in body if '"006D"' in r]
+    b_rows = [r for r in body if '"006B"' in r]
+    a_rows = [r for r in body if '"006A"' in r]
+    ordered = [*d_rows, *reversed(b_rows), *reversed(a_rows)]
+    p = _run(defs, ("\n".join([lines[0], *ordered]) + "\n").encode())
+    assert p.ok
+    assert _rows(p) == EXPECTED

@@ -10,8 +10,8 @@ opportunities file.
 Rules (also in docs/import-formats.md):
 - History keyed by opportunity name instead of id is matched to the current file's names;
   a name that fits several opportunities is an error for its history rows.
-- File order can be oldest-first or newest-first: the direction is read from the
-  timestamps (first vs last row). Rows with identical timestamps for one opportunity are
+- File order can be oldest-first or newest-first: the direction is what most consecutive
+  rows of the same opportunity say (timestamps going down = newest first). Rows with identical timestamps for one opportunity are
   ordered by their position in the file read chronologically (so in a newest-first file
   the row nearer the top is the later one); the later one wins. Deterministic for a file.
 - A history row is the full state at that moment (that is what Salesforce writes). Only a
@@ -128,7 +128,7 @@ def reconstruct(
     events = _events(raw, cols, current.frame, defs, log)
     if log.extra_errors or any(i.severity == "error" for i in log.items):
         return _failed(raw.name, current, log)
-    events["pos"] = _chronological_positions(events["ts"])
+    events["pos"] = _chronological_positions(events)
     events = events[events["opportunity_id"].notna()]
     report(0.6, "history parsed")
 
@@ -256,11 +256,15 @@ def _keys(
     return ids.where(~unknown, None)
 
 
-def _chronological_positions(ts: pd.Series) -> np.ndarray:
-    """File position read in the file's own time direction (newest-first files bottom-up)."""
-    n = len(ts)
-    valid = ts.dropna()
-    newest_first = len(valid) > 1 and valid.iloc[0] > valid.iloc[-1]
+def _chronological_positions(events: pd.DataFrame) -> np.ndarray:
+    """File position read in the file's own time direction (newest-first files bottom-up).
+
+    The direction is what most consecutive rows of the same opportunity say (timestamps
+    going down = newest first), so a file sorted by opportunity and then by date reads
+    right whatever its first and last rows are."""
+    n = len(events)
+    step = events.groupby("opportunity_id", sort=False)["ts"].diff()
+    newest_first = int((step < pd.Timedelta(0)).sum()) > int((step > pd.Timedelta(0)).sum())
     return np.arange(n - 1, -1, -1) if newest_first else np.arange(n)
 
 
