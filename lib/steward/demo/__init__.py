@@ -43,6 +43,12 @@ CHUNK_WEEKS = 13
 
 @dataclass
 class DemoData:
+    """The generated tables, each with exactly the store's columns (store.SNAPSHOT_COLUMNS,
+    TARGET_COLUMNS, TOUCH_COLUMNS, LEAD_COLUMNS) as Arrow-backed pandas dtypes: date32
+    dates, decimal128(18, 2) money, string[pyarrow] text, double and bool. Snapshots are
+    ordered by (snapshot_date, opportunity_id). `special` names the opportunities that
+    carry each deliberate data-quality problem (and the story's big pushed deal)."""
+
     snapshots: pd.DataFrame
     targets: pd.DataFrame
     touches: pd.DataFrame
