@@ -257,6 +257,20 @@ def test_forecast_short_of_target():
     )
 
 
+def test_forecast_above_target_is_said_as_plainly_as_a_shortfall():
+    # P50 11.5M - target 10M = 1.5M above
+    f = base(
+        forecast_p50=fact("forecast_historical", 11_500_000),
+        coverage_prev=fact("coverage", 2.2, "multiple", Q.with_(as_of=date(2026, 11, 13))),
+    )
+    assert (
+        "Coverage fell from 2.2x to 2.0x since Nov 13 (goal 3.0x); the historical forecast "
+        "puts FY2026-Q4 bookings at $11.5M (P50), $1.5M above the $10.0M target."
+        in texts(f, "changes")
+    )
+    assert "risk_forecast_short" not in rules(f, "risks")
+
+
 def test_next_quarter_coverage_below_goal():
     nq = Q.with_(period="FY2027-Q1")
     f = base(

@@ -199,7 +199,25 @@ def coverage_change(f: Facts) -> Sentence | None:
     if f.goal.num is not None:
         tmpl += " (goal {goal})"
         parts["goal"] = f.goal
+    if forecast_beats_target(f):
+        # The win is stated as plainly as a shortfall would be (that one is a risk).
+        assert f.forecast_p50 is not None
+        tmpl += "; the historical forecast puts {p} bookings at {p50} (P50), {above} above the "
+        tmpl += "{target} target"
+        parts.update(
+            p=period(f),
+            p50=f.forecast_p50,
+            above=(derived("minus", f.forecast_p50, f.target), "money"),
+            target=f.target,
+        )
     return say("changes", "change_coverage", tmpl + ".", **parts)  # type: ignore[arg-type]
+
+
+def forecast_beats_target(f: Facts) -> bool:
+    p50, target = f.forecast_p50, f.target.num
+    if not target_applies(f) or period_closed(f) or target_met(f) or p50 is None:
+        return False
+    return p50.num is not None and target is not None and p50.num >= target
 
 
 def conversion_change(f: Facts) -> Sentence | None:
