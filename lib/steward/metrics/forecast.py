@@ -133,75 +133,62 @@ def training_quarters(
 
 # --- learning the probabilities ---------------------------------------------------------
 
-_LEARN_SQL = """
+# One pass over the training snapshots. Per training quarter k: (1) 'cell' rows: deals
+# open at the comparable point with a close date in the quarter, and how many of them were
+# won in it, by stage and segment; (2) one 'late' row: the whole open pipeline (any close
+# date) at the comparable point, a measure of the business's size then, and the amount
+# won in the quarter by deals that were then neither open with a close date in it nor
+# already won in it (created later, pulled in from a later quarter, reopened).
+# The dates are repeated as a literal `in (?, ?, ...)` list so that DuckDB prunes the scan
+# to those snapshots (the join alone would read the whole table).
+_TRAINING_SQL = """
 with pairs as (
   select unnest(?::integer[]) as k, unnest(?::date[]) as observed_on,
          unnest(?::date[]) as outcome_on, unnest(?::date[]) as q_start,
          unnest(?::date[]) as q_end
 ),
-observed as (
-  select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment
-  from snapshots s
-  join pairs p on s.snapshot_date = p.observed_on
-  where s.snapshot_date in ({observed_in}) and not s.is_closed
-    and list_contains(?::varchar[], s.stage)
-    and s.close_date >= p.q_start and s.close_date < p.q_end
-),
-won as (
-  select p.k, s.opportunity_id
-  from snapshots s
-  join pairs p on s.snapshot_date = p.outcome_on
-  where s.snapshot_date in ({outcome_in}) and s.is_won
-    and s.close_date >= p.q_start and s.close_date < p.q_end
-)
-select o.k, o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
-from observed o
-left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
-group by o.k, o.stage, o.segment
-"""
-
-# Per training quarter: the whole open pipeline (any close date) at the comparable point,
-# a measure of the business's size then, and the amount won in the quarter by deals that
-# were then neither open with a close date in it nor already won in it (created later,
-# pulled in from a later quarter, reopened): the "late" wins.
-_LATE_SQL = """
-with pairs as (
-  select unnest(?::integer[]) as k, unnest(?::date[]) as observed_on,
-         unnest(?::date[]) as outcome_on, unnest(?::date[]) as q_start,
-         unnest(?::date[]) as q_end
-),
-known as (
-  select p.k, s.opportunity_id
+at_observed as materialized (
+  select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
+         coalesce(s.amount, 0) as amount,
+         s.close_date >= p.q_start and s.close_date < p.q_end as is_in_quarter,
+         not s.is_closed and list_contains(?::varchar[], s.stage) as is_open
   from snapshots s
   join pairs p on s.snapshot_date = p.observed_on
   where s.snapshot_date in ({observed_in})
-    and s.close_date >= p.q_start and s.close_date < p.q_end
-    and (s.is_won or (not s.is_closed and list_contains(?::varchar[], s.stage)))
+    and ((not s.is_closed and list_contains(?::varchar[], s.stage))
+         or (s.is_won and s.close_date >= p.q_start and s.close_date < p.q_end))
 ),
-won as (
+won as materialized (
   select p.k, s.opportunity_id, coalesce(s.amount, 0) as amount
   from snapshots s
   join pairs p on s.snapshot_date = p.outcome_on
   where s.snapshot_date in ({outcome_in}) and s.is_won
     and s.close_date >= p.q_start and s.close_date < p.q_end
 ),
-open_total as (
-  select p.k, sum(coalesce(s.amount, 0)) as open_amount
-  from snapshots s
-  join pairs p on s.snapshot_date = p.observed_on
-  where s.snapshot_date in ({observed_in}) and not s.is_closed
-    and list_contains(?::varchar[], s.stage)
-  group by p.k
+cells as (
+  select o.k, o.stage, o.segment, count(*) as observations, count(w.opportunity_id) as won
+  from at_observed o
+  left join won w on w.k = o.k and w.opportunity_id = o.opportunity_id
+  where o.is_open and o.is_in_quarter
+  group by o.k, o.stage, o.segment
+),
+open_totals as (
+  select k, sum(amount) filter (where is_open) as open_amount from at_observed group by k
 ),
 late as (
   select w.k, sum(w.amount) as late_won
   from won w
-  anti join known o on o.k = w.k and o.opportunity_id = w.opportunity_id
+  anti join at_observed o
+    on o.k = w.k and o.opportunity_id = w.opportunity_id and o.is_in_quarter
   group by w.k
 )
-select p.k, coalesce(t.open_amount, 0) as open_amount, coalesce(l.late_won, 0) as late_won
+select 'cell' as kind, k, stage, segment, observations, won,
+       null::double as open_amount, null::double as late_won
+from cells
+union all
+select 'late', p.k, null, null, null, null, coalesce(t.open_amount, 0), coalesce(l.late_won, 0)
 from pairs p
-left join open_total t using (k)
+left join open_totals t using (k)
 left join late l using (k)
 """
 
@@ -209,12 +196,10 @@ LearnedRows = list[tuple[str, str, int, int]]  # (stage, segment, observations, 
 
 
 class Learner:
-    """Observations and wins by (stage, segment) per training quarter, read once.
+    """What each training quarter teaches, read once (see _TRAINING_SQL).
 
     The backtest runs the method for several past quarters whose training quarters
-    overlap; `prefetch` reads all of them in one query. The dates are repeated as a
-    literal `in (?, ?, ...)` list so that DuckDB prunes the scan to those snapshots
-    (the join alone would read the whole table).
+    overlap; `prefetch` reads all of them in one query.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, defs: Definitions) -> None:
@@ -228,30 +213,30 @@ class Learner:
             return
         observed = sorted({t.observed_on for t in todo})
         outcome = sorted({t.outcome_on for t in todo})
-        sql = _LEARN_SQL.format(
+        sql = _TRAINING_SQL.format(
             observed_in=", ".join("?" * len(observed)), outcome_in=", ".join("?" * len(outcome))
         )
+        stages = open_stage_names(self.defs)
         params: list[Any] = [
             list(range(len(todo))),
             [t.observed_on for t in todo],
             [t.outcome_on for t in todo],
             [t.quarter.start for t in todo],
             [t.quarter.end for t in todo],
+            stages,
             *observed,
-            open_stage_names(self.defs),
+            stages,
             *outcome,
         ]
         for t in todo:
             self.rows[t] = []
-        for k, stage, seg, n, won in self.con.execute(sql, params).fetchall():
-            self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
-        late_sql = _LATE_SQL.format(
-            observed_in=", ".join("?" * len(observed)), outcome_in=", ".join("?" * len(outcome))
-        )
-        stages = open_stage_names(self.defs)
-        late_params: list[Any] = [*params[:5], *observed, stages, *outcome, *observed, stages]
-        for k, open_amount, late_won in self.con.execute(late_sql, late_params).fetchall():
-            self.late[todo[k]] = (float(open_amount), float(late_won))
+            self.late[t] = (0.0, 0.0)
+        rows = self.con.execute(sql, params).fetchall()
+        for kind, k, stage, seg, n, won, open_amount, late_won in rows:
+            if kind == "cell":
+                self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
+            else:
+                self.late[todo[k]] = (float(open_amount), float(late_won))
 
     def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
         """Late wins / whole open pipeline at the comparable point, per training quarter."""
