@@ -259,3 +259,15 @@ def test_speaker_notes_show_the_math(prs):
     assert "0.8x: coverage · value · as_of=2026-11-16, period=FY2026-Q4" in notes
     assert "risks" not in notes.lower().split("\n", 1)[1]
     assert prs.slides[7].has_notes_slide
+
+
+def test_forecast_title_states_a_win_too(con):
+    from steward.export import pptx
+
+    data = pptx.gather(con, Q, DEFS)
+    # fixture: historical P50 267,000 against the 600,000 target -> 333,000 below
+    assert pptx._forecast_title(data) == (
+        "FY2026-Q4 forecast: $267K (historical P50), $333K below the $600K target"
+    )
+    data.target = 200000.0  # a target the P50 beats by 67,000
+    assert pptx._forecast_title(data).endswith("$67K above the $200K target")

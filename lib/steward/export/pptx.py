@@ -511,11 +511,27 @@ def _chart_notes(data: PackData) -> dict[str, tuple[str, str]]:
         "forecast": (
             next(
                 (s.text for s in story.section("risks") if s.rule == "risk_forecast_short"),
-                f"{data.q.period} forecast by method against target",
+                _forecast_title(data),
             ),
             "Won to date plus each method's view of open deals; bars span P10-P90.",
         ),
     }
+
+
+def _forecast_title(data: PackData) -> str:
+    """'FY2026-Q4 forecast: $9.5M (historical P50) against an $8.5M target'."""
+    t = data.forecast
+    if t is None or t.empty or data.target is None or "method" not in t:
+        return f"{data.q.period} forecast by method against target"
+    hist = t[t["method"].astype(str).str.contains("historical")]
+    if hist.empty:
+        return f"{data.q.period} forecast by method against target"
+    p50 = float(hist["value"].iloc[0])
+    side = "above" if p50 >= data.target else "below"
+    return (
+        f"{data.q.period} forecast: {fmt.money(p50)} (historical P50), "
+        f"{fmt.money(abs(p50 - data.target))} {side} the {fmt.money(data.target)} target"
+    )
 
 
 def _bridge_title(data: PackData) -> str:
