@@ -101,19 +101,26 @@ def test_time_in_stage(con, defs):
 
 
 def test_stalled_deals(con, defs):
-    # Open at S4: D Negotiation since S4 (0 d), E Discovery since S3 (7 d, not > p75 7),
-    # F Discovery since S2 (14 d > 7) -> stalled, H Prospecting since S4 (0 d).
+    # Open at S4, days since first seen at the current stage vs that stage's p75:
+    # D Negotiation since S4 (0 d, p75 7), E Discovery since S3 (7 d, not > 7),
+    # F Discovery since S2 (14 d > 7) -> stalled, H Prospecting first seen S1 (21 d > 12.25;
+    # it went back from Discovery) -> stalled.
     r = compute(con, "stalled_deals", q(), defs)
-    assert r.value == 1
-    row = r.table.iloc[0]
-    assert (row.opportunity_id, row.stage, row.days_in_stage, row.p75_days) == (
-        "F",
-        "Discovery",
-        14,
-        7.0,
-    )
+    assert r.value == 2
+    got = [(x.opportunity_id, x.stage, x.days_in_stage, x.p75_days) for x in r.table.itertuples()]
+    assert got == [("H", "Prospecting", 21, 12.25), ("F", "Discovery", 14, 7.0)]
+    assert list(r.table.amount) == [60.0, 40.0]
     assert list(drill(con, "stalled_deals", q(), defs, stage="Proposal").opportunity_id) == []
     assert list(drill(con, "stalled_deals", q(), defs, stage="Discovery").opportunity_id) == ["F"]
+    # As of S3 (an earlier snapshot: deal columns from the raw rows). p75 from the stays
+    # ended by S3: Prospecting C 14, H 7 -> 12.25; Discovery A 7 -> 7; Solution A 7 -> 7.
+    # Open at S3: F and H Discovery since S2 (7 d, not > 7), E Discovery since S3,
+    # A and D at Proposal (no completed Proposal stay yet: no p75), B Solution since S1
+    # (14 d > 7) -> B, with its S3 row (close date 2027-01-15).
+    r3 = compute(con, "stalled_deals", q(hf.S3), defs).table
+    got = [(x.opportunity_id, x.stage, x.days_in_stage, x.p75_days) for x in r3.itertuples()]
+    assert got == [("B", "Solution", 14, 7.0)]
+    assert r3.close_date.iloc[0] == pd.Timestamp(2027, 1, 15)
 
 
 def test_sales_cycle_and_velocity(con, defs):

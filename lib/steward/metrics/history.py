@@ -24,6 +24,7 @@ from steward.metrics.history_sql import (
     add_reach,
     add_state,
     dec,
+    last_derived_date,
     ratio,
     snapshot_at,
     target_for,
@@ -325,41 +326,36 @@ def stalled_frame(
         [list(p75["stage"]), [float(x) for x in p75["p75_days"]]],
     )
     sql.cte(
-        "stay_start",
-        """
-        select c.opp_key, max(c.to_date) as since
-        from opp_changes c
-        semi join (select opp_key from state where present and not is_closed) o
-          on o.opp_key = c.opp_key
-        where c.present_b and c.to_date <= ?
-          and (not c.present_a or c.stage_a is distinct from c.stage_b)
-        group by c.opp_key
-        """,
-        [q.as_of],
-    )
-    sql.cte(
         "stalled",
         """
-        select st.opp_key, (?::date - ss.since) as days_in_stage, l.p75_days
+        select st.opp_key, (?::date - e.entered_date) as days_in_stage, l.p75_days
         from state st
         join cut using (opp_key)
-        join stay_start ss using (opp_key)
+        join stage_entries e on e.opp_key = st.opp_key and e.stage = st.stage
         join limits l on l.stage = st.stage
-        where st.present and not st.is_closed and (?::date - ss.since) > l.p75_days
+        where st.present and not st.is_closed and (?::date - e.entered_date) > l.p75_days
           and (?::varchar is null or st.stage = ?)
         """,
         [q.as_of, q.as_of, stage, stage],
     )
+    if q.as_of >= snap and snap == last_derived_date(con):
+        # The latest facts are the rows of the as-of snapshot: no join on the raw table.
+        source, params = "join opp_facts s using (opp_key)", []
+    else:
+        source = (
+            "join opp_facts f using (opp_key) "
+            "join snapshots s on s.snapshot_date = ? and s.opportunity_id = f.opportunity_id"
+        )
+        params = [snap]
     frame = sql.run(
         con,
         f"""
         select {deal_cols}, x.days_in_stage, x.p75_days
         from stalled x
-        join opp_facts f using (opp_key)
-        join snapshots s on s.snapshot_date = ? and s.opportunity_id = f.opportunity_id
+        {source}
         order by x.days_in_stage desc, s.opportunity_id
-        """,  # noqa: S608 - column names from DEAL_COLUMNS
-        [snap],
+        """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
+        params,
     ).df()
     frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
     return frame
@@ -369,9 +365,10 @@ def stalled_frame(
     "stalled_deals",
     label="Stalled deals",
     description="Open deals in the as-of snapshot whose days in their current stage (since "
-    "the snapshot where they last moved into it) exceed that stage's 75th-percentile time in "
-    "stage. Value = number of stalled deals; the table and the drill list them. " + LATEST_CUTS,
-    formula="open at S and (S − entry into current stage) > p75(time in stage)",
+    "the first snapshot they were seen at it, as time in stage counts) exceed that stage's "
+    "75th-percentile time in stage. Value = number of stalled deals; the table and the drill list them. "
+    + LATEST_CUTS,
+    formula="open at S and (S − first snapshot at the current stage) > p75(time in stage)",
     unit="table",
     scope="history",
 )
