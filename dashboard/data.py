@@ -11,6 +11,7 @@ is served from memory.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,11 @@ FILTER_DIMS: tuple[str, ...] = tuple(d for d in DIMENSIONS if d != "stage")
 # so an import in another process gets the lock between two reruns.
 
 _local = threading.local()
+# Concurrent prefetch of a page's metrics: opt-in (STEWARD_PREFETCH=1). On the shared
+# 2-core test machine it showed no clear gain (DuckDB already uses both cores per query).
+PREFETCH = os.environ.get("STEWARD_PREFETCH", "0") == "1"
+# Keys already computed in this process (so a cached rerun starts no prefetch at all).
+_DONE: set[tuple[str, ...]] = set()
 
 
 @contextmanager
@@ -76,6 +82,54 @@ def _reader(db: str) -> Iterator[Any]:
         yield con
 
 
+def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
+    """Compute a page's uncached metrics concurrently, each on a cursor of the run's
+    connection (DuckDB releases the GIL while it runs a query), so the page's own calls
+    that follow are cache hits. A failure here is ignored: the page's call raises it
+    again inside its error boundary.
+    """
+    base = (version(), defs().digest, _key(q))
+    calls: list[tuple[Any, tuple[Any, ...]]] = [
+        (metric, (m, q)) for m in metric_ids if (*base, m) not in _DONE
+    ]
+    if story:
+        calls += [
+            (f, (q,)) for f, n in ((kpis, "kpis"), (narrative, "story")) if (*base, n) not in _DONE
+        ]
+    if len(calls) < 2 or not getattr(_local, "batch", False) or not PREFETCH:
+        return
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    db, ctx = db_path(), get_script_run_ctx()
+    with _reader(db) as con:
+        pending = list(calls)
+        lock = threading.Lock()
+
+        def work() -> None:
+            cursor = con.cursor()
+            _local.con, _local.db, _local.batch = cursor, db, False
+            try:
+                while True:
+                    with lock:
+                        if not pending:
+                            return
+                        fn, args = pending.pop(0)
+                    try:
+                        fn(*args)
+                    except Exception:  # noqa: S112 - shown by the page's own call
+                        continue
+            finally:
+                _local.con = _local.db = None
+                cursor.close()
+
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(3)]
+        for t in threads:
+            add_script_run_ctx(t, ctx)
+            t.start()
+        for t in threads:
+            t.join()
+
+
 def db_path() -> str:
     return str(store.resolve_path(None))
 
@@ -92,8 +146,6 @@ def _defs(path: str | None, mtime_ns: int) -> Definitions:
 
 def defs() -> Definitions:
     """The governed definitions in force (reloaded when the file changes)."""
-    import os
-
     path = os.environ.get("STEWARD_DEFINITIONS")
     target = (
         Path(path)
@@ -182,7 +234,16 @@ def _metric(db: str, ver: str, digest: str, metric_id: str, qkey: str, _q: Query
 
 def metric(metric_id: str, q: Query) -> Result:
     """One metric through the registry, cached on (data version, definitions, query)."""
-    return _metric(db_path(), version(), defs().digest, metric_id, _key(q), q)
+    ver, digest, qkey = version(), defs().digest, _key(q)
+    result = _metric(db_path(), ver, digest, metric_id, qkey, q)
+    _remember(ver, digest, qkey, metric_id)
+    return result
+
+
+def _remember(*key: str) -> None:
+    if len(_DONE) > 20_000:
+        _DONE.clear()
+    _DONE.add(key)
 
 
 def has_metric(metric_id: str) -> bool:
@@ -282,7 +343,10 @@ def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[Any]:
 
 
 def kpis(q: Query) -> list[Any]:
-    return _kpis(db_path(), version(), defs().digest, _key(q), q)
+    ver, digest, qkey = version(), defs().digest, _key(q)
+    out = _kpis(db_path(), ver, digest, qkey, q)
+    _remember(ver, digest, qkey, "kpis")
+    return out
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -295,7 +359,10 @@ def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> Any:
 
 
 def narrative(q: Query) -> Any:
-    return _narrative(db_path(), version(), defs().digest, _key(q), q)
+    ver, digest, qkey = version(), defs().digest, _key(q)
+    out = _narrative(db_path(), ver, digest, qkey, q)
+    _remember(ver, digest, qkey, "story")
+    return out
 
 
 @st.cache_data(show_spinner="Building the board pack…", max_entries=8)

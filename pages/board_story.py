@@ -11,6 +11,7 @@ from steward import charts
 view = state.current()
 assert view is not None  # the entrypoint shows the empty state otherwise
 q = view.query
+data.prefetch(q, ["kpi_trend", "coverage_matrix", "waterfall", "trust_score"], story=True)
 widgets.page_header("Board story", view)
 
 with widgets.guard("the headline numbers"):

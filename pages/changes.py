@@ -11,6 +11,7 @@ from steward import charts
 view = state.current()
 assert view is not None
 q = view.query
+data.prefetch(q, ["waterfall", "slippage", "push_counts", "trust_score"])
 widgets.page_header(
     "Pipeline changes",
     view,

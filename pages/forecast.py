@@ -10,6 +10,10 @@ from steward import charts, fmt
 view = state.current()
 assert view is not None
 q = view.query
+data.prefetch(
+    q,
+    ["coverage_matrix", "kpi_trend", "forecast_range", "forecast_backtest", "trust_score"],
+)
 widgets.page_header("Forecast & coverage", view)
 
 with widgets.guard("coverage"):

@@ -10,6 +10,17 @@ from steward import charts, fmt
 view = state.current()
 assert view is not None
 q = view.query
+data.prefetch(
+    q,
+    [
+        "marketing_influenced_pipeline",
+        "pipeline_created",
+        "attribution",
+        "closed_won_curve",
+        "speed_to_lead",
+        "trust_score",
+    ],
+)
 widgets.page_header("Marketing contribution", view)
 
 with widgets.guard("sourced and influenced pipeline"):
