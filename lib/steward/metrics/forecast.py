@@ -534,8 +534,9 @@ def historical_forecast(
         "the business), and added at that ratio times today's whole open pipeline (each draw takes the picked quarter's ratio; option "
         "late_wins=false leaves them out). 'expected' is won to date + Σ p × amount with the "
         "learned p + the mean late wins (column late_expected). When the period is already over, nothing open can still close "
-        "in it. Only snapshots up to the as-of date are read. Probabilities are learned from "
-        "all deals; filters choose which deals are forecast."
+        "in it. Only snapshots up to the as-of date are read. Probabilities, quarter ratios and "
+        "late-win ratios are learned from all deals; filters choose which deals (and which "
+        "open pipeline, for the late wins) are forecast."
     ),
     formula="won_to_date + P50 of [Σ Bernoulli(min(1, r_k × p_stage,segment)) × amount over open "
     "deals in P + late_k × whole open pipeline], k a past quarter drawn at random",
