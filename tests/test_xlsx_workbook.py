@@ -115,6 +115,13 @@ def test_waterfall_bridge_and_detail_reconcile(wb):
     for d in deals:
         by_bucket.setdefault(d["Bucket"], []).append(d["Opportunity ID"])
     assert by_bucket["Pushed out"] == ["O03"]
+    # each bucket's deals add up to its bar, to the cent (e.g. Won: -90,000 O01 - 25,000 O15)
+    sums = {}
+    for d in deals:
+        sums[d["Bucket"]] = sums.get(d["Bucket"], Decimal(0)) + Decimal(str(d["Bridge amount"]))
+    for bucket, total in sums.items():
+        assert total == Decimal(str(bridge[bucket])), bucket
+    assert sums["Won"] == Decimal("-115000")
     assert by_bucket["Won"] == ["O01", "O15"] or sorted(by_bucket["Won"]) == ["O01", "O15"]
 
 

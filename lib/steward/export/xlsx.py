@@ -82,6 +82,7 @@ DEAL_HEADERS = {
 WATERFALL_DEAL_EXTRA = {
     "amount_from": ("Amount (from)", "usd"),
     "amount_to": ("Amount (to)", "usd"),
+    "amount_change": ("Amount change", "usd"),
     "stage_from": ("Stage (from)", None),
     "close_date_from": ("Close date (from)", "date"),
 }
@@ -447,8 +448,25 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
             continue
         for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
             rec["bucket"] = b["bucket"]
+            rec["bridge_amount"] = bridge_amount(str(b["kind"]), rec)
             deals.append(rec)
     return bridge, deals
+
+
+def _dec(x: Any) -> Decimal:
+    v = clean(x)
+    return Decimal("0") if v is None else Decimal(str(v)).quantize(Decimal("0.01"))
+
+
+def bridge_amount(kind: str, deal: dict[str, Any]) -> Decimal:
+    """A deal's signed contribution to the bridge, so each bucket's deals sum to its bar:
+    leaving at its amount in A (negative), entering at its amount in B, changes B - A."""
+    before, after = _dec(deal.get("amount_from")), _dec(deal.get("amount_to"))
+    if kind == "leaving":
+        return -before
+    if kind == "entering":
+        return after
+    return after - before
 
 
 def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
@@ -472,7 +490,7 @@ def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
     put(sh.ws, top - 1, 1, "Deal-level detail (one bucket per deal)").font = Font(
         name=FONT_NAME, bold=True, color=ACCENT
     )
-    cols = [Column("bucket", "Bucket")]
+    cols = [Column("bucket", "Bucket"), Column("bridge_amount", "Bridge amount", "usd")]
     cols += [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items() if k != "crm_url"]
     cols += [
         Column(k, h, u) for k, (h, u) in WATERFALL_DEAL_EXTRA.items() if deals and k in deals[0]
