@@ -355,9 +355,12 @@ def simulate(
     rng = np.random.default_rng(seed)
     totals = np.zeros(draws)
     scale = None
+    factors = np.ones(1)
+    pick = np.zeros(draws, dtype=np.int64)
     if multipliers:
+        factors = np.asarray(multipliers, dtype=float)
         pick = rng.integers(0, len(multipliers), draws)
-        scale = np.asarray(multipliers, dtype=float)[pick]
+        scale = factors[pick]
         if extra:
             totals += np.asarray(extra, dtype=float)[pick]
     if len(p) == 0:
@@ -376,9 +379,9 @@ def simulate(
         for row, k in enumerate(idx):
             if scale is None:
                 totals += (u[row] < threshold[k]) * amounts[k]
-            else:
-                level = np.round(np.minimum(p[k] * scale, 1.0) * 65536.0)
-                totals += (u[row] < level) * amounts[k]
+            else:  # the deal's threshold under each multiplier, gathered per draw
+                levels = np.round(np.minimum(p[k] * factors, 1.0) * 65536.0).astype(np.int32)
+                totals += (u[row] < levels[pick]) * amounts[k]
     if len(rest):
         normal = rng.standard_normal(draws)
         for r in [1.0] if scale is None else sorted(set(scale.tolist())):
