@@ -1,8 +1,14 @@
 """The metric layer. Importing this package registers every metric in REGISTRY."""
 
-from steward.metrics import history, history_changes  # noqa: F401  (registers metrics)
-
-from steward.metrics import asof, forecast, marketing, trust, waterfall  # noqa: F401  (register their metrics)
+from steward.metrics import (  # noqa: F401  (importing a module registers its metrics)
+    asof,
+    forecast,
+    history,
+    history_changes,
+    marketing,
+    trust,
+    waterfall,
+)
 from steward.metrics.core import (
     DIMENSIONS,
     REGISTRY,
