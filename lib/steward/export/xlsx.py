@@ -38,6 +38,7 @@ ACCENT = "1F3A5F"
 INPUT_FILL = "FFF2CC"
 INPUT_BLUE = "0000FF"
 RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+WRAP_CHARS = 62  # characters per line of a 60-wide wrapped column (Calibri 11)
 
 SHEETS = ("Summary", "Coverage", "Forecast", "Waterfall", "Pipeline", "Win rates", "Definitions")
 
@@ -570,9 +571,14 @@ def definitions_sheet(wb: Workbook, ctx: Context) -> None:
     for col in (4, 5):
         sh.widths[col] = 60
     sh.finish(freeze_row=3)
-    for row in sh.ws.iter_rows(min_row=top + 1, max_row=last, min_col=4, max_col=5):
+    for row in sh.ws.iter_rows(min_row=top + 1, max_row=last, min_col=1, max_col=5):
+        lines = 1
         for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = Alignment(wrap_text=cell.column >= 4, vertical="top")
+            if cell.column >= 4 and cell.value:
+                lines = max(lines, -(-len(str(cell.value)) // WRAP_CHARS))
+        # Spreadsheets do not grow a row for wrapped text written by a program: size it.
+        sh.ws.row_dimensions[row[0].row].height = 15 * lines
 
 
 def build_workbook(
