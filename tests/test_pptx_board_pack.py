@@ -39,9 +39,10 @@ TITLES = [
     "How these numbers are defined",
 ]
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="Chromium is not installed (kaleido needs it)"
-)
+
+def needs_chromium() -> None:
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium is not installed (kaleido needs it to render the charts)")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,7 @@ def con():
 
 @pytest.fixture(scope="module")
 def pack(con) -> bytes:
+    needs_chromium()
     return build_board_pack(con, Q, DEFS)
 
 
@@ -232,6 +234,7 @@ def test_pack_figures_are_the_dashboard_charts_trimmed_for_a_slide(con):
 
 
 def test_one_browser_session_for_many_charts(monkeypatch):
+    needs_chromium()
     import kaleido
     import plotly.graph_objects as go
 
