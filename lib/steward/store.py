@@ -116,6 +116,16 @@ def resolve_path(db: str | Path | None = None) -> Path:
     return Path(db or os.environ.get(ENV_VAR) or DEFAULT_DB).expanduser().resolve()
 
 
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First column of the first row, fetched completely.
+
+    DuckDB 2 keeps a half-read result open after fetchone(), and the next register()
+    on that connection fails; fetchall() closes it.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _is_lock_error(exc: Exception) -> bool:
     msg = str(exc).lower()
     return "lock" in msg or "being used by another process" in msg
@@ -171,13 +181,13 @@ def writer(
 
 def schema_version(con: duckdb.DuckDBPyConnection, check: bool = False) -> int:
     """The file's schema version (0 when empty). With check, refuse files newer than us."""
-    has = con.execute(
-        "select count(*) from information_schema.tables where table_name = 'schema_info'"
-    ).fetchone()
+    has = _scalar(
+        con, "select count(*) from information_schema.tables where table_name = 'schema_info'"
+    )
     version = 0
-    if has and has[0]:
-        row = con.execute("select max(version) from schema_info").fetchone()
-        version = int(row[0]) if row and row[0] is not None else 0
+    if has:
+        latest = _scalar(con, "select max(version) from schema_info")
+        version = int(latest) if latest is not None else 0
     if check and version > SCHEMA_VERSION:
         raise StoreError(
             f"the store has schema version {version}; this release reads up to {SCHEMA_VERSION}",
@@ -223,8 +233,7 @@ def _now() -> datetime:
 
 
 def _next_import_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("select coalesce(max(import_id), 0) + 1 from import_log").fetchone()
-    return int(row[0]) if row else 1
+    return int(_scalar(con, "select coalesce(max(import_id), 0) + 1 from import_log") or 1)
 
 
 def log_outcome(
@@ -425,10 +434,10 @@ def delete_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
     started_at = _now()
     con.execute("begin transaction")
     try:
-        row = con.execute(
-            "select count(*) from snapshots where snapshot_date = ?", [snapshot_date]
-        ).fetchone()
-        n = int(row[0]) if row else 0
+        n = int(
+            _scalar(con, "select count(*) from snapshots where snapshot_date = ?", [snapshot_date])
+            or 0
+        )
         if n == 0:
             raise ImportRejected(f"no snapshot dated {snapshot_date.isoformat()} is loaded")
         con.execute("delete from snapshots where snapshot_date = ?", [snapshot_date])
