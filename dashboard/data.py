@@ -272,6 +272,45 @@ def deals(metric_id: str, q: Query, **selection: Any) -> pd.DataFrame:
     return _drill(db_path(), version(), defs().digest, metric_id, _key(q), sel, q)
 
 
+def movers(q: Query, n: int = 15) -> pd.DataFrame:
+    """The deals that moved the bridge most, by their signed effect on it.
+
+    A leaving deal moved it by -amount_from, an entering one by +amount_to, a staying
+    one by amount_change (the waterfall's own rule), so a pushed-out $685K deal ranks
+    above a $20K increase even though its own amount did not change.
+    """
+    table = metric("waterfall", q).table
+    frame = deals("waterfall", q)
+    if frame is None or frame.empty or table is None:
+        return pd.DataFrame()
+    kind = dict(zip(table["bucket"], table["kind"], strict=False))
+
+    def money(v: Any) -> float:
+        return 0.0 if v is None or v != v else float(v)
+
+    def effect(row: pd.Series) -> float:
+        k = kind.get(row.get("bucket"))
+        if k == "leaving":
+            return -money(row.get("amount_from"))
+        if k == "entering":
+            return money(row.get("amount_to"))
+        return money(row.get("amount_change"))
+
+    out = frame.assign(effect=frame.apply(effect, axis=1))
+    out = out.loc[out["effect"].abs().sort_values(ascending=False).index[:n]]
+    wanted = (
+        "bucket",
+        "opportunity_name",
+        "account_name",
+        "effect",
+        "amount_from",
+        "amount_to",
+        "owner",
+        "crm_url",
+    )
+    return out[[c for c in wanted if c in out.columns]].reset_index(drop=True)
+
+
 def breakdown(q: Query, rows: str, cols: str) -> pd.DataFrame:
     """Open pipeline by two dimensions, from the open_pipeline drill (so it reconciles).
 

@@ -180,6 +180,7 @@ _HEADERS = {
     "created_date": "Created",
     "crm_url": "CRM",
     "bucket": "Bucket",
+    "effect": "Effect on bridge",
     "amount_from": "Amount (from)",
     "amount_to": "Amount (to)",
     "amount_change": "Change",
@@ -193,6 +194,7 @@ _SCREEN_FIRST = (
     "bucket",
     "opportunity_name",
     "account_name",
+    "effect",
     "amount_change",
     "amount",
     "amount_from",
@@ -211,7 +213,7 @@ def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
     first = [c for c in _SCREEN_FIRST if c in df.columns]
     out = df[first + [c for c in df.columns if c not in first]].copy()
     for c in out.columns:
-        if c.startswith("amount") or c in ("value", "pushed_amount"):
+        if c.startswith("amount") or c in ("value", "pushed_amount", "effect"):
             out[c] = pd.to_numeric(
                 out[c].map(lambda v: None if v is None else float(v)), errors="coerce"
             )
@@ -230,7 +232,7 @@ def deal_table(
         st.caption("No deals.")
         return
     n = len(df)
-    summary = f"{fmt.count(n)} deals"
+    summary = f"{fmt.count(n)} deal" + ("" if n == 1 else "s")
     money_col = next((c for c in ("amount", "amount_change") if c in df), None)
     if money_col:
         total = sum(float(v) for v in df[money_col] if v is not None and v == v)
@@ -263,7 +265,7 @@ def deal_table(
     config: dict[str, Any] = {}
     for c in view.columns:
         label = _HEADERS.get(c, c.replace("_", " ").capitalize())
-        if c.startswith("amount") or c == "value":
+        if c.startswith("amount") or c in ("value", "effect"):
             config[c] = st.column_config.NumberColumn(label, format="dollar")
         elif c == "probability":
             config[c] = st.column_config.NumberColumn(label, format="percent")
@@ -318,7 +320,7 @@ def table(df: pd.DataFrame, key: str, units: dict[str, str] | None = None) -> No
 
 def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
     """Draw a figure; selectable charts rerun on a click and return the event."""
-    config = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+    config = {"displayModeBar": False}  # no chart junk: Streamlit's toolbar has fullscreen
     if selectable:
         return st.plotly_chart(
             fig,

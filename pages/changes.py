@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data, state, widgets
@@ -64,22 +63,10 @@ with left, widgets.guard("slippage"):
         st.caption(slip.note)
 with right, widgets.guard("the biggest movers"):
     st.subheader("Biggest movers")
-    moved = data.deals("waterfall", q)
-    if moved is not None and len(moved) and "amount_change" in moved:
-        size = moved["amount_change"].map(lambda v: abs(float(v)) if v is not None else 0.0)
-        top = moved.loc[size.sort_values(ascending=False).index[:15]]
-        wanted = (
-            "bucket",
-            "opportunity_name",
-            "account_name",
-            "amount_change",
-            "amount_from",
-            "amount_to",
-            "owner",
-            "crm_url",
-        )
-        cols = [c for c in wanted if c in top]
-        widgets.deal_table(pd.DataFrame(top[cols]), key="changes_movers", file_name="movers.csv")
+    top = data.movers(q)
+    if len(top):
+        st.caption("Ranked by effect on the bridge: leaving deals at their old amount.")
+        widgets.deal_table(top, key="changes_movers", file_name="movers.csv")
     else:
         st.caption("No deal moved between these snapshots.")
 

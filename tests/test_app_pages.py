@@ -305,3 +305,19 @@ def test_error_boundary_shows_a_message_not_a_traceback() -> None:
     assert at.warning[0].value.startswith("Could not show the numbers")
     assert at.expander[0].label.startswith("Details")
     assert at.markdown[-1].value == "after"  # the rest of the page still renders
+
+
+def test_biggest_movers_rank_by_effect_on_the_bridge(facts: dict[str, Any]) -> None:
+    at = run("changes")
+    movers = next(f for f in frames(at) if "effect" in f.columns)
+    effects = [abs(v) for v in movers["effect"]]
+    assert effects == sorted(effects, reverse=True) and len(effects) > 0
+    kinds = dict(
+        zip(*[metric(facts, "waterfall").table[c] for c in ("bucket", "kind")], strict=True)
+    )
+    for _, row in movers.iterrows():
+        # Leaving deals move the bridge by minus their old amount, entering by the new one.
+        if kinds[row["bucket"]] == "leaving":
+            assert row["effect"] == -row["amount_from"]
+        elif kinds[row["bucket"]] == "entering":
+            assert row["effect"] == row["amount_to"]

@@ -725,13 +725,17 @@ def slippage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         )
     )
     _money_axis(fig, values=pushed)
+    top = max([r for r in ratio if r is not None] + [0.0])
+    ticks = nice_ticks(0.0, top if top > 0 else 0.1, n=4)
     fig.update_layout(
         yaxis2=dict(
             overlaying="y",
             side="right",
-            tickformat=".0%",
+            tickmode="array",
+            tickvals=ticks,
+            ticktext=[fmt.pct(t) for t in ticks],
+            range=[0, ticks[-1] * 1.05],
             showgrid=False,
-            rangemode="tozero",
             title=None,
         ),
         height=380,
