@@ -177,7 +177,7 @@ def test_big_push_is_a_risk_and_a_decision_named_by_segment():
         "Globex renewal ($700K)." in texts(f, "risks")
     )
     assert texts(f, "decisions")[0] == (
-        "Review the 3 Enterprise deals worth $1.0M pushed out of FY2026-Q4 (4 pushed in all)."
+        "Review the 3 Enterprise deals worth $1.0M pushed out of FY2026-Q4 (of 4 deals pushed)."
     )
 
 

@@ -382,7 +382,7 @@ def decide_pushed(f: Facts) -> Sentence | None:
         return say(
             "decisions",
             "decide_pushed",
-            "Review the {n} {seg} {deals} worth {amt} pushed out of {p} ({all} pushed in all).",
+            "Review the {n} {seg} {deals} worth {amt} pushed out of {p} (of {all} deals pushed).",
             n=g.count,
             seg=g.segment,
             deals=deals(g.count),
