@@ -301,7 +301,6 @@ def movers(q: Query, n: int = 15) -> pd.DataFrame:
     wanted = (
         "bucket",
         "opportunity_name",
-        "account_name",
         "effect",
         "amount_from",
         "amount_to",
