@@ -321,3 +321,15 @@ def test_biggest_movers_rank_by_effect_on_the_bridge(facts: dict[str, Any]) -> N
             assert row["effect"] == -row["amount_from"]
         elif kinds[row["bucket"]] == "entering":
             assert row["effect"] == row["amount_to"]
+
+
+def test_finance_workbook_is_built_on_request(demo_db: Path) -> None:
+    at = run("finance")
+    download = at.get("download_button")
+    assert download and download[0].proto.disabled  # nothing to download before the build
+    at.button(key="finance_build").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == []
+    data = at.session_state["finance_xlsx"]
+    assert data[:2] == b"PK"  # an .xlsx is a zip
+    assert not at.get("download_button")[0].proto.disabled
