@@ -270,3 +270,16 @@ def test_cohort_reached_never_increases(paths, defs):
     for k in range(len(reached) - 1):
         assert reached[k] == t.advanced_count[k] + t.in_progress_count[k] + t.lost_count[k]
     con.close()
+
+
+def test_time_in_stage_memo_follows_imports(defs):
+    # The memo is keyed on the derived tables' version, replaced on every import/delete.
+    c = hf.build()
+    before = compute(c, "time_in_stage", q(), defs).table
+    assert before.median_days[3] == 14.0  # Proposal: A 7, D 21 (exits at S4)
+    store.delete_snapshot(c, hf.S4)
+    after = compute(c, "time_in_stage", q(), defs).table
+    # Without S4 nobody has left Proposal yet; Negotiation still has G (7 d).
+    assert pd.isna(after.median_days[3]) and after.deals[3] == 0
+    assert after.median_days[4] == 7.0
+    c.close()

@@ -30,6 +30,7 @@ opportunity tables from the raw table (slower, always correct).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date
 
@@ -37,6 +38,8 @@ import duckdb
 
 _DDL = [
     "create table if not exists derived_dates (snapshot_date date not null)",
+    # A random token replaced on every refresh: lets readers memoise derived results.
+    "create table if not exists derived_version (token varchar not null)",
     "create table if not exists opp_keys (opp_key integer not null, opportunity_id varchar not null)",
     """create table if not exists opp_changes (
   opp_key integer not null,
@@ -357,6 +360,20 @@ def _recompute_pairs(
             _pair(con, existing[i - 1] if i > 0 else None, d)
 
 
+def _new_version(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("delete from derived_version")
+    con.execute("insert into derived_version values (?)", [uuid.uuid4().hex])
+
+
+def version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The token of the derived tables' current content (None when unknown)."""
+    try:
+        rows = con.execute("select max(token) from derived_version").fetchall()
+    except duckdb.CatalogException:
+        return None
+    return rows[0][0] if rows else None
+
+
 def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     """Recompute what depends on the given snapshot dates (added, replaced or deleted).
 
@@ -365,6 +382,7 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     changed = sorted(set(snapshot_dates))
     if not changed:
         return
+    _new_version(con)
     known = _dates(con, "derived_dates")
     last_known = known[-1] if known else None
     if last_known is None or changed[0] > last_known:
@@ -419,6 +437,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         ensure(con)
         for table in DERIVED_TABLES:
             con.execute(f"delete from {table}")  # noqa: S608 - names from the constant
+        _new_version(con)
         existing = _dates(con, "snapshots")
         if existing:
             con.execute(_NEW_KEYS_SQL, [existing])

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from steward import derived
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, drill_for, metric
 from steward.metrics.history_sql import (
@@ -217,10 +218,32 @@ def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 
 # ---- time in stage and stalled deals ---------------------------------------------------
+_TIS_MEMO: dict[tuple[Any, ...], pd.DataFrame] = {}
+
+
 def time_in_stage_table(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> pd.DataFrame:
-    """Completed stays per open stage, exited in the look-back window up to as_of."""
+    """Completed stays per open stage, exited in the look-back window up to as_of.
+
+    Memoised on the derived tables' version token (random, replaced on every import),
+    the query and the definitions: the stalled deals reuse the p75 of the same page.
+    """
+    token = derived.version(con)
+    key = (token, q.as_of, q.filters, _lookback(q), defs.digest)
+    if token is not None and key in _TIS_MEMO:
+        return _TIS_MEMO[key].copy()
+    table = _time_in_stage_table(con, q, defs)
+    if token is not None:
+        if len(_TIS_MEMO) >= 32:
+            _TIS_MEMO.pop(next(iter(_TIS_MEMO)))
+        _TIS_MEMO[key] = table.copy()
+    return table
+
+
+def _time_in_stage_table(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> pd.DataFrame:
     since = q.as_of - timedelta(days=_lookback(q))
     sql = add_ranks(Sql(), defs)
     add_cut(sql, q)
