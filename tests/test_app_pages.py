@@ -266,11 +266,14 @@ def test_import_page_widgets(demo_db: Path) -> None:
     assert at.button(key="import_delete").disabled  # delete waits for the confirmation
 
 
-def test_exports_are_offered(demo_db: Path) -> None:
+def test_board_pack_is_built_on_request(demo_db: Path) -> None:
     at = run("finance")
     assert at.button(key="finance_build") is not None
     at = run()
-    assert at.button(key="board_pack_build") is not None
+    at.button(key="board_pack_build").click().run()
+    assert not at.exception and [w.value for w in at.warning] == []
+    assert at.session_state["board_pack_bytes"][:2] == b"PK"  # a .pptx is a zip
+    assert not at.get("download_button")[0].proto.disabled
 
 
 def test_empty_store_explains_how_to_load(tmp_path: Path, demo_db: Path) -> None:
