@@ -144,12 +144,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def forget_memos() -> None:
+    """Drop in-process memos so every timed call pays the full price."""
+    from steward.metrics import history
+
+    history._TIS_MEMO.clear()
+
+
 def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, float]:
-    """(median ms, p90 ms) of `repeat` calls after `warmup` unmeasured ones."""
+    """(median ms, p90 ms) of `repeat` cold calls (memos dropped) after `warmup` ones."""
     for _ in range(warmup):
+        forget_memos()
         fn()
     runs = []
     for _ in range(repeat):
+        forget_memos()
         t0 = time.perf_counter()
         fn()
         runs.append((time.perf_counter() - t0) * 1000.0)
