@@ -41,7 +41,11 @@ with widgets.guard("the funnel"):
             file_name=f"deals-{stage}-{view.as_of.isoformat()}.csv",
         )
     else:
-        st.caption("Click a bar to see the deals behind it.")
+        st.caption(
+            "Open deals as of the snapshot, by the stage they sit in now; % of previous and "
+            "% of top compare stage sizes. Conversion from stage to stage is the cohort view "
+            "below. Click a bar to see its deals."
+        )
 
 st.subheader("Conversion by segment")
 st.caption(
@@ -84,7 +88,6 @@ with widgets.guard("conversion by segment"):
 
 left, right = st.columns(2, gap="large")
 with left, widgets.guard("time in stage"):
-    st.subheader("Time in stage")
     widgets.chart(
         data.figure(
             "funnel_tis", q, charts.time_in_stage_chart, data.metric("time_in_stage", q).table
