@@ -336,3 +336,11 @@ def test_finance_workbook_is_built_on_request(demo_db: Path) -> None:
     data = at.session_state["finance_xlsx"]
     assert data[:2] == b"PK"  # an .xlsx is a zip
     assert not at.get("download_button")[0].proto.disabled
+
+
+def test_pages_are_thin() -> None:
+    """Pages read state, call lib and render: no SQL, no groupby, no store access."""
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        text = path.read_text(encoding="utf-8").lower()
+        for banned in ("select ", ".groupby(", "store.reader", "store.writer", "duckdb"):
+            assert banned not in text, f"{path.name} contains {banned!r}"
