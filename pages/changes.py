@@ -38,8 +38,8 @@ with widgets.guard("the pipeline bridge"):
         selectable=True,
     )
     bucket = state.selection(event, url="bucket", key="changes_waterfall")
-    if bucket in ("Start", "End"):
-        bucket = None
+    if bucket in ("Start", "End") or (wf is not None and bucket not in set(wf["bucket"])):
+        bucket = None  # the totals have no deals of their own; a bad link shows none
     if bucket:
         head = st.columns([4, 1])
         head[0].subheader(f"Deals: {bucket}")

@@ -29,6 +29,8 @@ with widgets.guard("the funnel"):
         selectable=True,
     )
     stage = state.selection(event, url="stage_sel", key="funnel_chart")
+    if funnel is None or stage not in set(funnel["stage"]):
+        stage = None  # a link naming a stage that has no open deals here
     if stage:
         head = st.columns([4, 1])
         head[0].subheader(f"Open deals in {stage}")

@@ -344,3 +344,21 @@ def test_pages_are_thin() -> None:
         text = path.read_text(encoding="utf-8").lower()
         for banned in ("select ", ".groupby(", "store.reader", "store.writer", "duckdb"):
             assert banned not in text, f"{path.name} contains {banned!r}"
+
+
+@pytest.mark.parametrize("page", ["funnel", "changes", "drilldown"])
+def test_bad_url_values_fall_back_to_defaults(facts: dict[str, Any], page: str) -> None:
+    at = run(
+        page,
+        asof="garbage",
+        period="FY1999-Q9",
+        vs="2026-13-01",
+        stage_sel="Nope",
+        bucket="Bogus",
+        rows="zzz",
+        measure="weird",
+    )
+    assert [w.value for w in at.warning] == []
+    assert at.query_params["asof"] == facts["q"].as_of.isoformat()
+    assert at.query_params["period"] == facts["q"].period
+    assert not any(s.value.startswith(("Deals:", "Open deals in")) for s in at.subheader)
