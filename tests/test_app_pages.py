@@ -362,3 +362,25 @@ def test_bad_url_values_fall_back_to_defaults(facts: dict[str, Any], page: str) 
     assert at.query_params["asof"] == facts["q"].as_of.isoformat()
     assert at.query_params["period"] == facts["q"].period
     assert not any(s.value.startswith(("Deals:", "Open deals in")) for s in at.subheader)
+
+
+def test_delete_a_snapshot_behind_a_confirmation(tmp_path: Path, demo_db: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, copy)
+    os.environ["STEWARD_DB"] = str(copy)
+    try:
+        with store.reader(copy) as con:
+            before = len(store.list_snapshots(con))
+        at = run("import")
+        victim = at.selectbox(key="import_delete_date").value
+        at.checkbox(key="import_delete_confirm").check().run()
+        assert not at.button(key="import_delete").disabled
+        at.button(key="import_delete").click().run()
+        assert not at.exception
+        with store.reader(copy) as con:
+            dates = set(store.list_snapshots(con)["snapshot_date"].dt.date)
+        assert len(dates) == before - 1 and victim not in dates
+    finally:
+        os.environ["STEWARD_DB"] = str(demo_db)
