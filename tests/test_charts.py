@@ -95,6 +95,8 @@ def test_waterfall_zooms_axis_when_moves_are_small():
     # pad = 325, so the axis runs from 850 - 195 = 655 to 1175 + 97.5 = 1272.5.
     fig = charts.waterfall_chart(_waterfall())
     assert list(fig.layout.yaxis.range) == [655.0, 1272.5]
+    # ... and says so, since the bars no longer start at zero.
+    assert fig.layout.annotations[0].text == "axis starts at $655"
 
 
 def _matrix() -> pd.DataFrame:

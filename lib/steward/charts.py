@@ -271,6 +271,17 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         bottom, top = max(0.0, lo - 0.6 * pad), hi + 0.3 * pad
         fig.update_yaxes(range=[bottom, top])
         _money_axis(fig, span=(bottom, top))
+        fig.add_annotation(
+            text=f"axis starts at {fmt.money(bottom)}",
+            x=1.0,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font=dict(size=12, color=MUTED),
+        )
     else:
         _money_axis(fig, span=(min(0.0, lo), max(0.0, hi)))
     fig.update_layout(showlegend=False, height=460, margin=dict(t=70))
