@@ -141,3 +141,18 @@ def test_any_import_order_matches_rebuild(order, replace_at, delete_at):
         store.delete_snapshot(con, hf.DATES[delete_at])
     assert content(con) == rebuilt(con)
     con.close()
+
+
+def test_delete_the_only_snapshot_leaves_empty_tables():
+    # One snapshot loaded (S1); deleting it empties every derived table without an error
+    # (it used to fail inserting an empty list of dates).
+    con = store.init_memory()
+    store.commit_snapshots(con, hf.frame_for(hf.S1), file_name="s1")
+    assert store.delete_snapshot(con, hf.S1) == len(hf.STATES[hf.S1])
+    assert all(rows == [] for rows in content(con).values())
+    assert content(con) == rebuilt(con)
+    # and the store takes a new first snapshot afterwards
+    store.commit_snapshots(con, hf.frame_for(hf.S2), file_name="s2")
+    assert content(con)["derived_dates"] == [(hf.S2,)]
+    assert content(con) == rebuilt(con)
+    con.close()

@@ -427,7 +427,8 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
         )
     _rebuild_per_opportunity(con)
     con.execute("delete from derived_dates")
-    con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
+    if existing:  # the last snapshot deleted: nothing to insert (executemany refuses [])
+        con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
