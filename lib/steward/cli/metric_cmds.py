@@ -88,7 +88,8 @@ def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
 
 
 def _latest(con: duckdb.DuckDBPyConnection) -> date:
-    row = con.execute("select max(snapshot_date) from snapshots").fetchone()
+    fetched = con.execute("select max(snapshot_date) from snapshots").fetchall()
+    row = fetched[0] if fetched else None
     if not row or row[0] is None:
         raise StewardError(
             "no snapshots are loaded",
@@ -101,14 +102,18 @@ def _loaded(con: duckdb.DuckDBPyConnection, as_of: date | None) -> date:
     """The as-of date, which must be a loaded snapshot (default: the latest)."""
     if as_of is None:
         return _latest(con)
-    row = con.execute("select count(*) from snapshots where snapshot_date = ?", [as_of]).fetchone()
+    fetched = con.execute(
+        "select count(*) from snapshots where snapshot_date = ?", [as_of]
+    ).fetchall()
+    row = fetched[0] if fetched else None
     if row and row[0]:
         return as_of
-    near = con.execute(
+    near_rows = con.execute(
         "select max(snapshot_date) filter (where snapshot_date < ?), "
         "min(snapshot_date) filter (where snapshot_date > ?) from snapshots",
         [as_of, as_of],
-    ).fetchone()
+    ).fetchall()
+    near = near_rows[0] if near_rows else None
     hint = ", ".join(d.isoformat() for d in (near or ()) if d is not None)
     raise StewardError(
         f"no snapshot dated {as_of.isoformat()} is loaded",

@@ -176,7 +176,8 @@ def load(
     if path.exists():
         if not replace:
             with store.reader(path) as con:
-                row = con.execute("select count(*) from snapshots").fetchone()
+                fetched = con.execute("select count(*) from snapshots").fetchall()
+                row = fetched[0] if fetched else None
             if row and row[0]:
                 raise StewardError(
                     f"{path} already holds {row[0]:,} snapshot rows",

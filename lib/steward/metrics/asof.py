@@ -95,7 +95,8 @@ def _one(con: duckdb.DuckDBPyConnection, select: str, q: Query, cut: Cut, post: 
         )
         select {select} from scoped s
     """  # noqa: S608 - select/cut built from literals and whitelisted names
-    row = con.execute(sql, [q.as_of, *cut.params, *post]).fetchone()
+    fetched = con.execute(sql, [q.as_of, *cut.params, *post]).fetchall()
+    row = fetched[0] if fetched else None
     return row[0] if row else None
 
 
@@ -134,7 +135,8 @@ def open_and_won(
                coalesce(sum(amount) filter (where is_won), 0)::decimal(18,2)
         from scoped
     """  # noqa: S608 - cut built from whitelisted names
-    row = con.execute(sql, [*qparams, q.as_of, *cut.params]).fetchone()
+    fetched = con.execute(sql, [*qparams, q.as_of, *cut.params]).fetchall()
+    row = fetched[0] if fetched else None
     assert row is not None
     return Decimal(row[0]), Decimal(row[1])
 

@@ -243,10 +243,11 @@ def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> 
     if not calendar:
         return False
     try:
-        row = con.execute(
+        fetched = con.execute(
             "select count(distinct snapshot_date) from derived_dates where snapshot_date <= ?",
             [calendar[-1]],
-        ).fetchone()
+        ).fetchall()
+        row = fetched[0] if fetched else None
     except duckdb.CatalogException:
         return False
     return row is not None and int(row[0]) == len(calendar)
@@ -338,7 +339,8 @@ def _vanished(
     select (select count(*) from gone), (select coalesce(sum(amt), 0) from gone),
            (select coalesce(sum(amt), 0) from prev_open)
     """  # noqa: S608
-    row = con.execute(sql, [prev, *fparams, q.as_of]).fetchone()
+    fetched = con.execute(sql, [prev, *fparams, q.as_of]).fetchall()
+    row = fetched[0] if fetched else None
     assert row is not None
     return int(row[0]), float(row[1]), float(row[2])
 
@@ -368,10 +370,12 @@ def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     taken as the real one)."""
     fsql, fparams = q.filters.sql("s")
     # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
-    screen = con.execute(_SCREEN_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
+    screen_rows = con.execute(_SCREEN_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchall()
+    screen = screen_rows[0] if screen_rows else None
     if screen is not None and screen[0]:
         return 0, 0.0
-    row = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchone()
+    fetched = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchall()
+    row = fetched[0] if fetched else None
     assert row is not None
     return int(row[0]), float(row[1])
 
@@ -405,7 +409,8 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
            coalesce(sum(amt) filter (where is_open and ({any_flag})), 0)
     from flags
     """  # noqa: S608 - check ids are module constants
-    row = con.execute(sql + final, params).fetchone()
+    fetched = con.execute(sql + final, params).fetchall()
+    row = fetched[0] if fetched else None
     assert row is not None
     got: dict[str, tuple[int, float]] = {}
     for i, c in enumerate(DEAL_CHECKS):

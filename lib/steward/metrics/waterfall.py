@@ -142,9 +142,10 @@ def compare_date(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[date | None,
     """The snapshot to compare with: the latest loaded on or before compare_to, else the
     snapshot before as_of. Returns (date or None, note)."""
     if q.compare_to is not None:
-        row = con.execute(
+        fetched = con.execute(
             "select max(snapshot_date) from snapshots where snapshot_date <= ?", [q.compare_to]
-        ).fetchone()
+        ).fetchall()
+        row = fetched[0] if fetched else None
         found = row[0] if row else None
         if found is None:
             return None, f"no snapshot on or before {q.compare_to.isoformat()}"
@@ -154,9 +155,10 @@ def compare_date(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[date | None,
             else f"compared with {found.isoformat()}, the latest snapshot on or before {q.compare_to.isoformat()}"
         )
         return found, note
-    row = con.execute(
+    fetched = con.execute(
         "select max(snapshot_date) from snapshots where snapshot_date < ?", [q.as_of]
-    ).fetchone()
+    ).fetchall()
+    row = fetched[0] if fetched else None
     found = row[0] if row else None
     if found is None:
         return None, "no earlier snapshot to compare with"
