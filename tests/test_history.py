@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steward import definitions, store
+from steward import definitions, derived, store
 from steward.definitions import Definitions
 from steward.metrics import Filters, Query, compute, drill
 from steward.metrics.history_sql import Sql, add_state
@@ -230,6 +230,61 @@ def test_state_from_changes_equals_latest_facts(con, defs):
         return sorted(sql.run(con, "select * from state").fetchall())
 
     assert state(True) == state(False)
+
+
+def _state(c: duckdb.DuckDBPyConnection, as_of: date, **force: bool) -> list[tuple]:
+    sql = add_state(Sql(), c, as_of, **force)
+    rows = sql.run(
+        c,
+        "select k.opportunity_id, s.* exclude (opp_key) from state s "
+        "join opp_keys k using (opp_key)",
+    ).fetchall()
+    return sorted(rows)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [date(2026, 10, 1), hf.S1, date(2026, 10, 8), hf.S2, hf.S3, date(2026, 10, 25), hf.S4],
+)
+def test_state_by_validity_range_equals_last_change_row(con, as_of):
+    # "State at S" read as the change row whose [to_date, next_date) holds S equals the
+    # last change row at or before S (the group-by), at, between and before snapshots.
+    ranged = _state(con, as_of, force_changes=True)
+    assert ranged == _state(con, as_of, force_changes=True, force_group=True)
+    if as_of < hf.S1:
+        assert ranged == []
+
+
+def test_state_at_older_snapshots_by_hand(con):
+    # D vanished at S2 and came back at S3: absent at S2 with its S1 state (Proposal 300);
+    # E closed lost at S1 and S2, open at Discovery from S3 (fixture table).
+    at = {r[0]: r[1:] for r in _state(con, hf.S2, force_changes=True)}
+    assert at["D"][:3] == (False, "Proposal", 300)
+    assert at["E"][0:2] == (True, "Closed Lost") and at["E"][4] is True
+    at3 = {r[0]: r[1:] for r in _state(con, date(2026, 10, 20), force_changes=True)}
+    assert at3["D"][:2] == (True, "Proposal") and at3["E"][:2] == (True, "Discovery")
+
+
+def test_old_store_without_next_date_is_migrated(defs):
+    # A store made before opp_changes.next_date: readers fall back to the group-by (same
+    # answers); derived.ensure (run by every writer) adds the column and fills it.
+    c = hf.build()
+    want = {d: _state(c, d, force_changes=True) for d in hf.DATES}
+    win = compute(c, "win_rate_count", q(hf.S3), defs).value
+    c.execute("alter table opp_changes drop column next_date")
+    assert not derived.has_next_date(c)
+    assert {d: _state(c, d, force_changes=True) for d in hf.DATES} == want
+    assert compute(c, "win_rate_count", q(hf.S3), defs).value == win
+    derived.ensure(c)
+    assert derived.has_next_date(c)
+    # one open-ended row per opportunity (8 deals), every other row closed by a later one
+    rows = c.execute(
+        "select count(*) filter (where next_date is null), "
+        "count(*) filter (where next_date <= to_date) from opp_changes"
+    ).fetchall()
+    assert rows == [(8, 0)]
+    assert {d: _state(c, d, force_changes=True) for d in hf.DATES} == want
+    c.close()
 
 
 # ---- property: cohort reached counts never increase down the stages ----------------

@@ -10,6 +10,10 @@ table (10M rows) on every call. Instead, each import keeps four small tables cur
                     amount, close date, closed/won. The first appearance is a change
                     (present_a false), so the rows are a complete history: the state of
                     any opportunity at any snapshot S is its last change row at or before S.
+                    ``next_date`` is the to_date of the opportunity's next change row (null
+                    for its latest), so that row is the one with
+                    ``to_date <= S and (next_date is null or next_date > S)``: a plain
+                    range filter, no group-by over the history.
 - ``stage_entries`` one row per opportunity and stage it was ever seen at: the first
                     snapshot at that stage, and the amount / source / segment then.
 - ``opp_facts``     one row per opportunity: first and last snapshot seen, and every
@@ -56,7 +60,8 @@ _DDL = [
   closed_a boolean,
   closed_b boolean,
   won_a boolean,
-  won_b boolean
+  won_b boolean,
+  next_date date
 )""",
     """create table if not exists stage_entries (
   opp_key integer not null,
@@ -134,7 +139,8 @@ joined as (
   from a full outer join b on a.opportunity_id = b.opportunity_id
 )
 select k.opp_key, ?::date, ?::date, j.present_a, j.present_b, j.stage_a, j.stage_b,
-       j.amount_a, j.amount_b, j.close_a, j.close_b, j.closed_a, j.closed_b, j.won_a, j.won_b
+       j.amount_a, j.amount_b, j.close_a, j.close_b, j.closed_a, j.closed_b, j.won_a, j.won_b,
+       null::date
 from joined j
 join opp_keys k on k.opportunity_id = j.opportunity_id
 where not (j.present_a and j.present_b)
@@ -221,10 +227,59 @@ group by k.opp_key, k.opportunity_id
 """  # noqa: S608 - column names from the constant above
 
 
+# After the pair ending at `d` is inserted: the previous change row of every opportunity
+# that changed in that pair now ends at `d`. Only valid when `d` is the latest pair.
+_LINK_SQL = """
+update opp_changes set next_date = ?
+where next_date is null and to_date < ?
+  and opp_key in (select opp_key from opp_changes where to_date = ?)
+"""
+
+# Every row's next_date from scratch (rebuilds, middle replacements, migration).
+_LINK_ALL_SQL = """
+update opp_changes c set next_date = n.next_date
+from (
+  select opp_key, to_date,
+         lead(to_date) over (partition by opp_key order by to_date) as next_date
+  from opp_changes
+) n
+where c.opp_key = n.opp_key and c.to_date = n.to_date
+  and c.next_date is distinct from n.next_date
+"""
+
+
+def _link(con: duckdb.DuckDBPyConnection, d: date) -> None:
+    con.execute(_LINK_SQL, [d, d, d])
+
+
+def _link_all(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_LINK_ALL_SQL)
+
+
+def has_next_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether opp_changes has the next_date column (stores made before it lack it until
+    a writer opens them; readers then use the slower group-by)."""
+    rows = con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() "
+        "and schema_name = 'main' and table_name = 'opp_changes' and column_name = 'next_date'"
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the derived tables if missing (called by store.migrate)."""
+    """Create the derived tables if missing, and add opp_changes.next_date (filled in one
+    transaction) to stores made before it (called by store.migrate, outside a transaction)."""
     for stmt in _DDL:
         con.execute(stmt)
+    if not has_next_date(con):
+        con.execute("begin transaction")
+        try:
+            con.execute("alter table opp_changes add column next_date date")
+            _link_all(con)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
 
 
 def _dates(con: duckdb.DuckDBPyConnection, table: str) -> list[date]:
@@ -272,7 +327,7 @@ joined as (
   from a full outer join b on a.opp_key = b.opp_key
 )
 select opp_key, ?::date, ?::date, present_a, present_b, stage_a, stage_b,
-       amount_a, amount_b, close_a, close_b, closed_a, closed_b, won_a, won_b
+       amount_a, amount_b, close_a, close_b, closed_a, closed_b, won_a, won_b, null::date
 from joined
 where not (present_a and present_b)
    or stage_a is distinct from stage_b
@@ -290,6 +345,7 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
     cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
     con.execute(_DAY_SQL.format(cols=cols), [d])
     con.execute(_PAIR_FROM_FACTS_SQL, [prev, prev, d])
+    _link(con, d)
     con.execute(
         "insert into stage_entries "
         "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
@@ -322,6 +378,7 @@ def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]
     con.execute(_NEW_KEYS_SQL, [dates])
     for d in dates:
         _pair(con, prev, d)
+        _link(con, d)
         prev = d
     con.execute(_ENTRIES_APPEND_SQL, [dates])
     con.execute(
@@ -418,6 +475,7 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
         if later:
             affected.add(later[0])
     _recompute_pairs(con, existing, affected)
+    _link_all(con)
     # opp_keys keeps the keys of opportunities no longer loaded (harmless, never joined
     # from snapshots); the per-opportunity tables are rebuilt from the raw rows.
     if gone:
@@ -433,9 +491,9 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every derived table from the raw snapshots (own transaction)."""
+    ensure(con)
     con.execute("begin transaction")
     try:
-        ensure(con)
         for table in DERIVED_TABLES:
             con.execute(f"delete from {table}")  # noqa: S608 - names from the constant
         _new_version(con)
@@ -443,6 +501,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         if existing:
             con.execute(_NEW_KEYS_SQL, [existing])
             _recompute_pairs(con, existing, existing)
+            _link_all(con)
             _rebuild_per_opportunity(con)
             con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
         con.execute("commit")

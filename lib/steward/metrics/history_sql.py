@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from steward import derived
 from steward.definitions import Definitions
 from steward.metrics.core import Query
 from steward.periods import Quarter
@@ -96,17 +97,32 @@ def snapshot_at(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
     return row[0][0] if row else None
 
 
+_STATE_COLS = (
+    "  select opp_key, present_b as present,\n"
+    "         case when present_b then stage_b else stage_a end as stage,\n"
+    "         case when present_b then amount_b else amount_a end as amount,\n"
+    "         case when present_b then close_b else close_a end as close_date,\n"
+    "         case when present_b then closed_b else closed_a end as is_closed,\n"
+    "         case when present_b then won_b else won_a end as is_won\n"
+)
+
+
 def add_state(
     sql: Sql,
     con: duckdb.DuckDBPyConnection,
     as_of: date,
     name: str = "state",
     force_changes: bool = False,
+    force_group: bool = False,
 ) -> Sql:
     """CTE `<name>(opp_key, present, stage, amount, close_date, is_closed, is_won)` at as_of.
 
-    At or after the last snapshot the latest facts are the state; otherwise the last
-    change row at or before as_of (both give the same answer; tests check it).
+    At or after the last snapshot the latest facts are the state; otherwise each deal's
+    last change row at or before as_of: the row whose validity range holds as_of
+    (`to_date <= as_of < next_date`), a plain range filter. Stores whose opp_changes lack
+    next_date (made before it, opened read-only) take the last row by a group-by. All
+    three give the same answer (tests check it); `force_changes` / `force_group` pick
+    the slower ones for those tests.
     """
     last = last_derived_date(con)
     if last is not None and as_of >= last and not force_changes:
@@ -116,6 +132,13 @@ def add_state(
             "         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won\n"
             "  from opp_facts",
             [last],
+        )
+    if not force_group and derived.has_next_date(con):
+        return sql.cte(
+            name,
+            _STATE_COLS + "  from opp_changes\n"
+            "  where to_date <= ? and (next_date is null or next_date > ?)",
+            [as_of, as_of],
         )
     return sql.cte(
         name,
