@@ -111,3 +111,37 @@ def test_a_failing_tile_shows_a_note(pipeline_con, defs, monkeypatch):
     monkeypatch.setattr(kpis, "compute", flaky)
     vel = by_id(pipeline_con, defs)["velocity"]
     assert (vel.value, vel.note) == (None, "pipeline_velocity could not be computed: boom")
+
+
+def test_forecast_deltas_from_one_shared_learner(pipeline_con, defs, monkeypatch):
+    # The forecast tile reads the three as-of points with one learner; each value must be
+    # forecast_historical's own (compute one by one), at 11-16, 11-09 and 08-17.
+    insert_snapshots(
+        pipeline_con,
+        snapshot_rows(
+            date(2026, 8, 17), [("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-09-15")]
+        ),
+    )
+
+    def one(as_of, period):
+        return compute(
+            pipeline_con, "forecast_historical", Q.with_(as_of=as_of, period=period), defs
+        )
+
+    now, prev, qoq = (
+        one(AS_OF, PERIOD).value,
+        one(PREV, PERIOD).value,
+        one(date(2026, 8, 17), "FY2026-Q3").value,
+    )
+    calls = []
+    real = kpis.compute
+
+    def spy(con, metric_id, q, d):
+        calls.append(metric_id)
+        return real(con, metric_id, q, d)
+
+    monkeypatch.setattr(kpis, "compute", spy)
+    fc = by_id(pipeline_con, defs)["forecast"]
+    assert "forecast_historical" not in calls  # the shared-learner path, not the fallback
+    assert (fc.value, fc.delta_prev, fc.delta_qoq) == (now, now - prev, now - qoq)
+    assert (fc.prev_as_of, fc.qoq_as_of) == (PREV, date(2026, 8, 17))

@@ -10,6 +10,7 @@ as_of − 13 weeks, if one lies within 10 days of it.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -146,6 +147,48 @@ def _value(
     return res.value, res.note
 
 
+def _forecast_values(
+    con: duckdb.DuckDBPyConnection, queries: list[Query], defs: Definitions
+) -> list[float]:
+    """forecast_historical's value (the P50) at several as-of points with one shared
+    learner: the training snapshots of all points are read in one query, once each (the
+    same week last quarter shares most training quarters with today). The values equal
+    compute()'s: the learner only caches what it reads."""
+    from steward.metrics import forecast
+
+    dates = forecast.snapshot_dates(con, max(x.as_of for x in queries))
+    learner = forecast.Learner(con, defs)
+    learner.prefetch(
+        [
+            t
+            for x in queries
+            for t in forecast.training_quarters(
+                dates[: bisect.bisect_right(dates, x.as_of)], x.quarter(defs), x.as_of
+            )
+        ]
+    )
+    return [
+        forecast.historical_forecast(con, x, defs, known_dates=dates, learner=learner).p50
+        for x in queries
+    ]
+
+
+def _values(
+    con: duckdb.DuckDBPyConnection, metric_id: str, queries: list[Query], defs: Definitions
+) -> list[tuple[float | None, str | None]]:
+    """The metric at each query; the first is the KPI's own value, the others are only
+    computed when it has one (they serve the deltas)."""
+    if metric_id == "forecast_historical" and "forecast_historical" in REGISTRY:
+        try:
+            return [(v, None) for v in _forecast_values(con, queries, defs)]
+        except Exception:  # noqa: S110 - the one-by-one path below reports the error
+            pass
+    first = _value(con, metric_id, queries[0], defs)
+    if first[0] is None:
+        return [first] + [(None, None)] * (len(queries) - 1)
+    return [first] + [_value(con, metric_id, x, defs) for x in queries[1:]]
+
+
 def _forecast_note(
     con: duckdb.DuckDBPyConnection, spec: _Spec, q: Query, value: float | None, defs: Definitions
 ) -> str:
@@ -164,18 +207,20 @@ def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
     out = []
     for spec in _specs(defs):
         now_q = _query_at(q, spec, q.as_of, defs)
-        value, note = _value(con, spec.metric_id, now_q, defs)
+        thens = [w for w in (prev, qoq) if w is not None]
+        got = _values(
+            con, spec.metric_id, [now_q, *(_query_at(q, spec, w, defs) for w in thens)], defs
+        )
+        value, note = got[0]
+        at = dict(zip(thens, (v for v, _ in got[1:]), strict=True))
         ids: tuple[str, ...] = (spec.metric_id,)
         if spec.id == "forecast":
             note = _forecast_note(con, spec, now_q, value, defs)
             ids = (spec.metric_id, "bookings_target")
         deltas: list[float | None] = []
         for when in (prev, qoq):
-            if when is None or value is None:
-                deltas.append(None)
-                continue
-            then, _ = _value(con, spec.metric_id, _query_at(q, spec, when, defs), defs)
-            deltas.append(None if then is None else value - then)
+            then = None if when is None or value is None else at[when]
+            deltas.append(None if then is None or value is None else value - then)
         unit = REGISTRY[spec.metric_id].unit
         out.append(
             KPI(
