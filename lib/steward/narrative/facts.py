@@ -91,10 +91,11 @@ class Facts:
 
 def previous_snapshot(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
     """The latest loaded snapshot before as_of (week-over-week comparison)."""
-    row = con.execute(
+    # fetchall, not fetchone: DuckDB 2 keeps an unfinished result open after fetchone.
+    rows = con.execute(
         "select max(snapshot_date) as prev from snapshots where snapshot_date < ?", [as_of]
-    ).fetchone()
-    return row[0] if row and row[0] else None
+    ).fetchall()
+    return rows[0][0] if rows and rows[0][0] else None
 
 
 def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
