@@ -24,6 +24,8 @@ _READ = {
     "from opp_changes c join opp_keys k using (opp_key)",
     "stage_entries": "select k.opportunity_id, e.* exclude (opp_key) "
     "from stage_entries e join opp_keys k using (opp_key)",
+    "stage_exits": "select k.opportunity_id, x.* exclude (opp_key) "
+    "from stage_exits x join opp_keys k using (opp_key)",
     "opp_facts": "select * exclude (opp_key) from opp_facts",
     "opp_keys": "select opportunity_id from opp_keys",
 }
@@ -156,3 +158,29 @@ def test_delete_the_only_snapshot_leaves_empty_tables():
     assert content(con)["derived_dates"] == [(hf.S2,)]
     assert content(con) == rebuilt(con)
     con.close()
+
+
+def test_stage_exits_by_hand():
+    # The first later move to another stage of each stage entry (fixture table):
+    # H Prospecting (S1) -> Discovery at S2; H Discovery (S2) -> back to Prospecting at S4;
+    # D Proposal (S1): vanished at S2, back at Proposal at S3 (same stage: no exit),
+    # Negotiation at S4; E Closed Lost (S1) -> Discovery at S3; F and E at Discovery: none.
+    con = hf.build(one_by_one=True)
+    exits = {(r[0], r[1]): r[2:] for r in content(con)["stage_exits"]}
+    assert exits[("H", "Prospecting")] == (hf.S1, hf.S2, "Discovery")
+    assert exits[("H", "Discovery")] == (hf.S2, hf.S4, "Prospecting")
+    assert exits[("D", "Proposal")] == (hf.S1, hf.S4, "Negotiation")
+    assert exits[("E", "Closed Lost")] == (hf.S1, hf.S3, "Discovery")
+    assert ("F", "Discovery") not in exits and ("E", "Discovery") not in exits
+
+
+def test_older_store_gets_stage_exits_and_next_date():
+    # A store made before stage_exits and opp_changes.next_date: derived.ensure (every
+    # writer runs it) adds and fills both, equal to a rebuild.
+    con = hf.build()
+    want = content(con)
+    con.execute("drop table stage_exits")
+    con.execute("alter table opp_changes drop column next_date")
+    assert not derived.has_stage_exits(con) and not derived.has_next_date(con)
+    derived.ensure(con)
+    assert content(con) == want == rebuilt(con)

@@ -338,3 +338,51 @@ def test_time_in_stage_memo_follows_imports(defs):
     assert pd.isna(after.median_days[3]) and after.deals[3] == 0
     assert after.median_days[4] == 7.0
     c.close()
+
+
+# ---- time in stage: stage_exits (fast) and the join with every later move agree ---------
+def _tis_both(c, q_, defs, monkeypatch) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from steward.metrics import history
+
+    fast = history._time_in_stage_table(c, q_, defs)
+    with monkeypatch.context() as m:
+        m.setattr(derived, "has_stage_exits", lambda _con: False)
+        slow = history._time_in_stage_table(c, q_, defs)
+    return fast, slow
+
+
+@pytest.mark.parametrize("as_of", list(hf.DATES))
+@pytest.mark.parametrize("cut", [{}, {"segment": "SMB"}, {"source": ["Outbound"]}])
+def test_time_in_stage_from_exits_equals_join(con, defs, monkeypatch, as_of, cut):
+    fast, slow = _tis_both(con, q(as_of, **cut), defs, monkeypatch)
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+deal_paths4 = st.lists(
+    st.lists(st.one_of(st.none(), st.sampled_from(STAGES)), min_size=4, max_size=4),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(paths=deal_paths4)
+def test_time_in_stage_from_exits_equals_join_random(paths, defs, monkeypatch):
+    # Random stage paths over four weeks (backward moves, vanishing, reopening): the
+    # stays read from stage_exits equal the join of every entry with every later move.
+    c = store.init_memory()
+    for i, d in enumerate(hf.DATES):
+        states = {
+            f"X{n}": (path[i], 10 * (n + 1), date(2026, 12, 1))
+            for n, path in enumerate(paths)
+            if path[i] is not None
+        }
+        if states:
+            deals = {k: ("SMB", "Inbound", date(2026, 10, 1)) for k in states}
+            store.commit_snapshots(c, hf.frame_for(d, states, deals), file_name=f"{d}")
+    for as_of in hf.DATES[1:]:
+        fast, slow = _tis_both(c, q(as_of), defs, monkeypatch)
+        pd.testing.assert_frame_equal(fast, slow)
+    c.close()

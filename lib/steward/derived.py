@@ -16,6 +16,11 @@ table (10M rows) on every call. Instead, each import keeps four small tables cur
                     range filter, no group-by over the history.
 - ``stage_entries`` one row per opportunity and stage it was ever seen at: the first
                     snapshot at that stage, and the amount / source / segment then.
+- ``stage_exits``   one row per stage entry the deal has left: the first later move
+                    (stage change or reappearance) to a different stage, its date and
+                    that stage. Time in stage then needs a join with the later moves only
+                    for the few deals whose first move was backwards (stage ranks come
+                    from the definitions at query time).
 - ``opp_facts``     one row per opportunity: first and last snapshot seen, and every
                     attribute as of the last snapshot it appears in (the "latest" values
                     that history metrics filter by).
@@ -71,6 +76,13 @@ _DDL = [
   source varchar,
   segment varchar
 )""",
+    """create table if not exists stage_exits (
+  opp_key integer not null,
+  stage varchar not null,
+  entered_date date not null,
+  left_date date not null,
+  left_stage varchar
+)""",
     """create table if not exists opp_facts (
   opp_key integer not null,
   opportunity_id varchar not null,
@@ -94,7 +106,14 @@ _DDL = [
 )""",
 ]
 
-DERIVED_TABLES = ("derived_dates", "opp_keys", "opp_changes", "stage_entries", "opp_facts")
+DERIVED_TABLES = (
+    "derived_dates",
+    "opp_keys",
+    "opp_changes",
+    "stage_entries",
+    "stage_exits",
+    "opp_facts",
+)
 
 # Attributes of the latest row kept in opp_facts, in table order.
 _FACT_ATTRS = (
@@ -200,6 +219,38 @@ group by k.opp_key, s.stage
 """
 
 
+# The moves of a deal: present in B and at a different stage than in A, or back after
+# being absent (the same rows time in stage treats as moves).
+_MOVE = "c.present_b and (not c.present_a or c.stage_a is distinct from c.stage_b)"
+
+# Exits of every stage entry that has none yet, from all change rows.
+_EXITS_FILL_SQL = f"""
+insert into stage_exits
+select e.opp_key, e.stage, e.entered_date, min(c.to_date),
+       arg_min_null(c.stage_b, c.to_date)
+from stage_entries e
+join opp_changes c on c.opp_key = e.opp_key and c.to_date > e.entered_date
+where {_MOVE} and c.stage_b is distinct from e.stage
+  and not exists (
+    select 1 from stage_exits x where x.opp_key = e.opp_key and x.stage = e.stage
+  )
+group by e.opp_key, e.stage, e.entered_date
+"""  # noqa: S608 - fixed text
+
+# Exits taken in the (latest) pair ending at ?: entries without an exit that moved then.
+_EXITS_PAIR_SQL = f"""
+insert into stage_exits
+select e.opp_key, e.stage, e.entered_date, c.to_date, c.stage_b
+from opp_changes c
+join stage_entries e on e.opp_key = c.opp_key
+where c.to_date = ? and e.entered_date < c.to_date
+  and {_MOVE} and c.stage_b is distinct from e.stage
+  and not exists (
+    select 1 from stage_exits x where x.opp_key = e.opp_key and x.stage = e.stage
+  )
+"""  # noqa: S608 - fixed text
+
+
 def _facts_rebuild_sql() -> str:
     latest = ",\n       ".join(f"arg_max_null(s.{c}, s.snapshot_date)" for c in _FACT_ATTRS)
     return f"""
@@ -256,30 +307,46 @@ def _link_all(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_LINK_ALL_SQL)
 
 
-def has_next_date(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether opp_changes has the next_date column (stores made before it lack it until
-    a writer opens them; readers then use the slower group-by)."""
+def _has(con: duckdb.DuckDBPyConnection, table: str, column: str | None = None) -> bool:
     rows = con.execute(
         "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and schema_name = 'main' and table_name = 'opp_changes' and column_name = 'next_date'"
+        "and schema_name = 'main' and table_name = ? and (?::varchar is null or column_name = ?)",
+        [table, column, column],
     ).fetchall()
     return bool(rows and rows[0][0])
 
 
+def has_next_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether opp_changes has the next_date column (stores made before it lack it until
+    a writer opens them; readers then use the slower group-by)."""
+    return _has(con, "opp_changes", "next_date")
+
+
+def has_stage_exits(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store has stage_exits (same story as has_next_date)."""
+    return _has(con, "stage_exits")
+
+
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the derived tables if missing, and add opp_changes.next_date (filled in one
-    transaction) to stores made before it (called by store.migrate, outside a transaction)."""
-    for stmt in _DDL:
-        con.execute(stmt)
-    if not has_next_date(con):
-        con.execute("begin transaction")
-        try:
+    """Create the derived tables if missing; in stores made before them, add and fill
+    opp_changes.next_date and stage_exits. One transaction (called by store.migrate and
+    rebuild, outside a transaction)."""
+    older = _has(con, "stage_entries")
+    add_next = older and not has_next_date(con)
+    add_exits = older and not has_stage_exits(con)
+    con.execute("begin transaction")
+    try:
+        for stmt in _DDL:
+            con.execute(stmt)
+        if add_next:
             con.execute("alter table opp_changes add column next_date date")
             _link_all(con)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
+        if add_exits:
+            con.execute(_EXITS_FILL_SQL)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def _dates(con: duckdb.DuckDBPyConnection, table: str) -> list[date]:
@@ -346,6 +413,7 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
     con.execute(_DAY_SQL.format(cols=cols), [d])
     con.execute(_PAIR_FROM_FACTS_SQL, [prev, prev, d])
     _link(con, d)
+    con.execute(_EXITS_PAIR_SQL, [d])
     con.execute(
         "insert into stage_entries "
         "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
@@ -381,6 +449,7 @@ def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]
         _link(con, d)
         prev = d
     con.execute(_ENTRIES_APPEND_SQL, [dates])
+    con.execute(_EXITS_FILL_SQL)
     con.execute(
         "create or replace temp table _old_first_seen as "
         "select f.opp_key, f.first_seen from opp_facts f "
@@ -399,6 +468,8 @@ def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]
 def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("delete from stage_entries")
     con.execute(_ENTRIES_REBUILD_SQL)
+    con.execute("delete from stage_exits")
+    con.execute(_EXITS_FILL_SQL)
     con.execute("delete from opp_facts")
     con.execute(_facts_rebuild_sql())
 

@@ -247,39 +247,10 @@ def _time_in_stage_table(
     since = q.as_of - timedelta(days=_lookback(q))
     sql = add_ranks(Sql(), defs)
     add_cut(sql, q)
-    sql.cte(
-        "entries",
-        """
-        select e.opp_key, e.stage, r.reach_rank, e.entered_date
-        from stage_entries e
-        join ranks r on r.stage = e.stage
-        join cut using (opp_key)
-        where not r.is_closed_stage and e.entered_date <= ?
-        """,
-        [q.as_of],
-    )
-    sql.cte(
-        "moves",
-        """
-        select c.opp_key, c.to_date, r.reach_rank, r.is_closed_stage
-        from opp_changes c
-        join ranks r on r.stage = c.stage_b
-        where c.present_b and c.to_date <= ?
-          and (not c.present_a or c.stage_a is distinct from c.stage_b)
-        """,
-        [q.as_of],
-    )
-    sql.cte(
-        "stays",
-        """
-        select e.opp_key, e.reach_rank, min(e.entered_date) as entered_date,
-               min(m.to_date) as exit_date
-        from entries e
-        join moves m on m.opp_key = e.opp_key and m.to_date > e.entered_date
-         and (m.is_closed_stage or m.reach_rank > e.reach_rank)
-        group by e.opp_key, e.reach_rank
-        """,
-    )
+    if derived.has_stage_exits(con):
+        _add_stays_from_exits(sql, q)
+    else:
+        _add_stays_from_moves(sql, q)
     frame = sql.run(
         con,
         """
@@ -310,6 +281,87 @@ def _time_in_stage_table(
             }
         )
     return pd.DataFrame(out)
+
+
+# A stay at an open stage ends at the first later move (stage change or reappearance)
+# to a later stage or a closed one. Both builders give the CTE
+# `stays(opp_key, reach_rank, entered_date, exit_date)` of the stays ended by as_of.
+_MOVES_CTE = """
+        select c.opp_key, c.to_date, r.reach_rank, r.is_closed_stage
+        from opp_changes c
+        join ranks r on r.stage = c.stage_b
+        where c.present_b and c.to_date <= ?
+          and (not c.present_a or c.stage_a is distinct from c.stage_b)
+        """
+
+
+def _add_stays_from_exits(sql: Sql, q: Query) -> None:
+    """From stage_exits: when the first move away from a stage goes forward (or closes),
+    it is the exit; only the entries whose first move went backwards (or to a stage the
+    definitions no longer know) are joined with their later moves."""
+    sql.cte(
+        "left_by",
+        """
+        select x.opp_key, r.reach_rank, x.entered_date, x.left_date,
+               coalesce(n.is_closed_stage or n.reach_rank > r.reach_rank, false) as forward
+        from stage_exits x
+        join ranks r on r.stage = x.stage
+        join cut using (opp_key)
+        left join ranks n on n.stage = x.left_stage
+        where not r.is_closed_stage and x.left_date <= ?
+        """,
+        [q.as_of],
+    )
+    sql.cte(
+        "back",
+        "select * from left_by where not forward",
+    )
+    sql.cte(
+        "moves",
+        _MOVES_CTE + "          and c.opp_key in (select opp_key from back)",  # noqa: S608
+        [q.as_of],
+    )
+    sql.cte(
+        "stays",
+        """
+        select opp_key, reach_rank, entered_date, left_date as exit_date
+        from left_by where forward
+        union all
+        select b.opp_key, b.reach_rank, b.entered_date, min(m.to_date) as exit_date
+        from back b
+        join moves m on m.opp_key = b.opp_key and m.to_date > b.entered_date
+         and (m.is_closed_stage or m.reach_rank > b.reach_rank)
+        group by b.opp_key, b.reach_rank, b.entered_date
+        """,
+    )
+
+
+def _add_stays_from_moves(sql: Sql, q: Query) -> None:
+    """Stores without stage_exits (opened read-only before a writer added it): every
+    entry joined with every later move of the same deal."""
+    sql.cte(
+        "entries",
+        """
+        select e.opp_key, e.stage, r.reach_rank, e.entered_date
+        from stage_entries e
+        join ranks r on r.stage = e.stage
+        join cut using (opp_key)
+        where not r.is_closed_stage and e.entered_date <= ?
+        """,
+        [q.as_of],
+    )
+    sql.cte("moves", _MOVES_CTE, [q.as_of])
+    sql.cte(
+        "stays",
+        """
+        select e.opp_key, e.reach_rank, min(e.entered_date) as entered_date,
+               min(m.to_date) as exit_date
+        from entries e
+        join moves m on m.opp_key = e.opp_key and m.to_date > e.entered_date
+         and (m.is_closed_stage or m.reach_rank > e.reach_rank)
+        group by e.opp_key, e.reach_rank
+        """,
+    )
 
 
 @metric(
