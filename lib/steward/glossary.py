@@ -66,7 +66,7 @@ CHOICES: tuple[tuple[str, str], ...] = (
     (
         "Coverage goal",
         "The goal for the period's offset from the as-of quarter (0 = this quarter). In the "
-        "coverage matrix, a cell with a target but no goal for its offset is 'at or above goal'.",
+        "coverage matrix, a cell with a target but no goal for its offset has the status 'no goal'.",
     ),
     (
         "Funnel as of",

@@ -322,7 +322,9 @@ def coverage_status(cov: float | None, goal: float | None, note: str | None) -> 
         return "no target"
     if note == "target already met":
         return "target met"
-    if cov is not None and goal is not None and cov < goal:
+    if goal is None:
+        return "no goal"
+    if cov is not None and cov < goal:
         return "below goal"
     return "at or above goal"
 
