@@ -222,3 +222,12 @@ def test_coverage_never_divides_by_zero(open_amt, won, target):
         assert (val, note) == (None, "target already met")
     else:
         assert val == pytest.approx(float(open_amt) / float(target - won)) and note is None
+
+
+def test_coverage_status_words():
+    # The matrix status for each case a board reads: no target, target met, no goal, vs goal.
+    assert asof.coverage_status(None, 3.0, "no target") == "no target"
+    assert asof.coverage_status(None, 3.0, "target already met") == "target met"
+    assert asof.coverage_status(0.0, None, None) == "no goal"  # offset beyond the governed goals
+    assert asof.coverage_status(2.9, 3.0, None) == "below goal"
+    assert asof.coverage_status(3.0, 3.0, None) == "at or above goal"
