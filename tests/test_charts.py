@@ -52,6 +52,63 @@ def test_funnel_by_value_uses_amounts_and_money_ticks():
     assert fig.layout.xaxis.ticktext[-1] == "$1.0M"
 
 
+def test_funnel_share_labels_for_an_asof_snapshot():
+    # Open counts 10, 5, 2 of 17: 59%, 29%, 12% of open deals; no % prev / % top.
+    fig = charts.funnel_chart(_funnel(), measure="count", labels="share")
+    bar = fig.data[0]
+    assert list(bar.x) == [10.0, 5.0, 2.0]
+    assert list(bar.text) == [
+        "10  ·  59% of open deals",
+        "5  ·  29% of open deals",
+        "2  ·  12% of open deals",
+    ]
+    assert [c[0] for c in bar.customdata] == ["Prospecting", "Discovery", "Solution"]
+    # By value: 1,000,000 / 2,000,000.50 = 50%; 750,000.50 / 2,000,000.50 = 0.3750001 -> 38%.
+    value = charts.funnel_chart(_funnel(), measure="amount", labels="share").data[0]
+    assert value.text[0] == "$1.0M  ·  50% of open pipeline"
+    assert value.text[1] == "$750K  ·  38% of open pipeline"
+
+
+def _cohort() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Discovery", "Solution", "Closed Won"],
+            "reached_count": [200, 120, 30, 6],
+            "reached_amount": [D("4000000.00"), D("3000000.00"), D("900000.00"), D("150000.00")],
+            "conversion_to_next": [0.6, 0.25, 0.2, None],
+            "pct_of_top": [1.0, 0.6, 0.15, 0.03],
+        }
+    )
+
+
+def test_cohort_funnel_draws_reached_counts_with_conversion_labels():
+    fig = charts.cohort_funnel_chart(_cohort())
+    (f,) = fig.data
+    assert f.type == "funnel"
+    assert list(f.y) == ["Prospecting", "Discovery", "Solution", "Closed Won"]
+    assert list(f.x) == [200.0, 120.0, 30.0, 6.0]
+    # 120/200 = 60% of prev and of top; 30/120 = 25% of prev, 30/200 = 15% of top;
+    # 6/30 = 20% of prev, 6/200 = 3% of top.
+    assert list(f.text) == [
+        "200  ·  100% of top",
+        "120  ·  60% of prev · 60% of top",
+        "30  ·  25% of prev · 15% of top",
+        "6  ·  20% of prev · 3% of top",
+    ]
+    # Bars narrower than 45% of the top carry their label outside.
+    assert list(f.textposition) == ["inside", "inside", "outside", "outside"]
+
+
+def test_cohort_funnel_by_value_and_empty():
+    f = charts.cohort_funnel_chart(_cohort(), measure="amount").data[0]
+    assert list(f.x) == [4000000.0, 3000000.0, 900000.0, 150000.0]
+    # 3.0M / 4.0M = 75%; 0.9M / 3.0M = 30% of prev, 0.9M / 4.0M = 22.5% -> 22% of top.
+    assert f.text[1] == "$3.0M  ·  75% of prev · 75% of top"
+    assert f.text[2] == "$900K  ·  30% of prev · 22% of top"
+    empty = charts.cohort_funnel_chart(_cohort().assign(reached_count=0))
+    assert not empty.data and "No deals" in empty.layout.annotations[0].text
+
+
 def _waterfall() -> pd.DataFrame:
     # Start 1,000 - Won 100 - Pushed 50 + New 300 + Increased 25 = End 1,175.
     rows = [
@@ -131,6 +188,20 @@ def test_coverage_bars_by_segment_with_goal_rules():
     assert [a.text for a in fig.layout.annotations] == ["goal 3.0x", "goal 2.0x"]
 
 
+def test_coverage_small_bars_label_outside_or_not_at_all():
+    m = _matrix()
+    m.loc[0, "coverage"] = 0.02  # SMB FY2026-Q4: under 0.05x, no label
+    m.loc[2, "coverage"] = 0.1  # SMB FY2027-Q1: short, label above the bar
+    smb = next(t for t in charts.coverage_chart(m).data if t.name == "SMB")
+    assert list(smb.text) == ["", "0.1x"]
+    assert list(smb.textposition) == ["outside", "outside"]
+    all_ = next(t for t in charts.coverage_chart(m).data if t.name == "All")
+    assert list(all_.text) == ["2.5x", "3.5x"]
+    assert list(all_.textposition) == ["inside", "inside"]
+    # The hover still gives the value of the unlabelled bar.
+    assert smb.customdata[0][5] == "0.0x"
+
+
 def test_coverage_trend_marks_goal():
     trend = pd.DataFrame(
         {"snapshot_date": [date(2026, 10, 2), date(2026, 10, 9)], "coverage": [2.0, 2.4]}
@@ -158,6 +229,41 @@ def test_forecast_range_bars_whisker_and_target():
     assert list(whisker.x) == [90.0, 160.0, None]
     # The target row becomes the vertical line.
     assert fig.layout.shapes[0].x0 == 150.0
+
+
+def test_forecast_axis_has_few_horizontal_compact_ticks():
+    table = pd.DataFrame(
+        {
+            "method": ["commit", "best_case", "historical"],
+            "label": ["Commit", "Best case", "Historical"],
+            "value": [6_900_000.0, 11_200_000.0, 9_500_000.0],
+            "p10": [None, None, 8_400_000.0],
+            "p90": [None, None, 11_170_000.0],
+        }
+    )
+    fig = charts.forecast_range_chart(table, target=8_500_000.0)
+    # Span 0..11.2M in about 3 steps: raw 3.73M -> step 5M -> $0, $5M, $10M.
+    assert list(fig.layout.xaxis.tickvals) == [0, 5_000_000, 10_000_000]
+    assert list(fig.layout.xaxis.ticktext) == ["$0", "$5M", "$10M"]
+    assert fig.layout.xaxis.tickangle == 0
+
+
+def test_backtest_chart_actual_bars_and_a_line_per_method():
+    bt = pd.DataFrame(
+        {
+            "period": ["FY2026-Q3", "FY2026-Q3", "FY2026-Q2", "FY2026-Q2"],
+            "method": ["forecast_commit", "forecast_weighted"] * 2,
+            "forecast": [7.0e6, 9.0e6, 6.0e6, 8.0e6],
+            "actual": [8.0e6, 8.0e6, 7.5e6, 7.5e6],
+        }
+    )
+    labels = {"forecast_commit": "Forecast: commit", "forecast_weighted": "Forecast: weighted"}
+    fig = charts.backtest_chart(bt, labels=labels)
+    actual, commit, weighted = fig.data
+    assert actual.type == "bar" and list(actual.x) == ["FY2026-Q2", "FY2026-Q3"]
+    assert list(actual.y) == [7.5e6, 8.0e6]
+    assert commit.name == "Forecast: commit" and list(commit.y) == [6.0e6, 7.0e6]
+    assert weighted.name == "Forecast: weighted" and list(weighted.y) == [8.0e6, 9.0e6]
 
 
 def test_breakdown_heatmap_pivots_and_keeps_click_targets():

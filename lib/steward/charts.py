@@ -119,11 +119,14 @@ def _money_axis(
     axis: str = "yaxis",
     values: Sequence[float | None] | None = None,
     span: tuple[float, float] | None = None,
+    n: int = 5,
+    compact: bool = False,
 ) -> None:
     """Money ticks labelled like the rest of the product ($1.2M, $850K).
 
     With the values drawn (or an explicit span), the ticks are computed here so they read
-    exactly as fmt.money prints; otherwise d3's SI format is the fallback.
+    exactly as fmt.money prints; otherwise d3's SI format is the fallback. `n` is about
+    how many ticks; `compact` drops a trailing ".0" ($5M rather than $5.0M).
     """
     if span is None and values:
         vals = [v for v in values if v is not None and math.isfinite(v)]
@@ -132,10 +135,17 @@ def _money_axis(
     if span is None:
         fig.update_layout({axis: MONEY_TICKS})
         return
-    ticks = nice_ticks(span[0], span[1])
-    fig.update_layout(
-        {axis: dict(tickmode="array", tickvals=ticks, ticktext=[fmt.money(t) for t in ticks])}
-    )
+    ticks = nice_ticks(span[0], span[1], n)
+    text = [_money_tick(t) if compact else fmt.money(t) for t in ticks]
+    fig.update_layout({axis: dict(tickmode="array", tickvals=ticks, ticktext=text)})
+
+
+def _money_tick(x: float) -> str:
+    """fmt.money without a trailing .0 on round values: $5M, $10M, $2.5M, $850K."""
+    text = fmt.money(x)
+    for suffix in ("M", "B", "K"):
+        text = text.replace(f".0{suffix}", suffix)
+    return text
 
 
 def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
@@ -159,12 +169,18 @@ def empty_figure(message: str, title: str | None = None, height: int = 300) -> g
 
 
 def funnel_chart(
-    table: pd.DataFrame, measure: str = "count", title: str | None = None
+    table: pd.DataFrame,
+    measure: str = "count",
+    title: str | None = None,
+    labels: str = "conversion",
 ) -> go.Figure:
-    """Open pipeline by stage (funnel_asof), by count or by value, with % prev / % top.
+    """Open pipeline by stage (funnel_asof), by count or by value.
 
     Horizontal bars, top stage first; a bar's customdata[0] is its stage (drill key).
-    Stages before the qualified stage are drawn in grey.
+    Stages before the qualified stage are drawn in grey. `labels="conversion"` (the
+    default, used by the board pack) labels each bar with % of previous / % of top;
+    `labels="share"` labels it with its share of all open deals (or value) instead, which
+    is the honest reading of an as-of snapshot: stage sizes there are not conversions.
     """
     if table is None or table.empty:
         return empty_figure("No open deals for this selection.", title)
@@ -183,10 +199,25 @@ def funnel_chart(
         [fmt.pct(_opt(v)) for v in table[prev]] if prev in table else [fmt.DASH] * len(stages)
     )
     pct_top = [fmt.pct(_opt(v)) for v in table[top]] if top in table else [fmt.DASH] * len(stages)
-    text = [
-        f"{s}  ·  {p} of prev · {t} of top"
-        for s, p, t in zip(shown, pct_prev, pct_top, strict=True)
-    ]
+    total = sum(values)
+    share = [fmt.pct(v / total if total else None) for v in values]
+    if labels == "share":
+        what = "open deals" if measure == "count" else "open pipeline"
+        text = [f"{s}  ·  {sh} of {what}" for s, sh in zip(shown, share, strict=True)]
+        pct_prev = share  # the hover's second line carries the share
+        pct_top = [what] * len(stages)
+        hover = (
+            "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]} of %{customdata[3]}"
+        )
+    else:
+        text = [
+            f"{s}  ·  {p} of prev · {t} of top"
+            for s, p, t in zip(shown, pct_prev, pct_top, strict=True)
+        ]
+        hover = (
+            "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
+            "%{customdata[2]} of previous stage · %{customdata[3]} of top"
+        )
     fig = _figure(
         title or ("Open deals by stage" if measure == "count" else "Open pipeline by stage")
     )
@@ -203,8 +234,7 @@ def funnel_chart(
             customdata=[
                 [s, v, p, t] for s, v, p, t in zip(stages, shown, pct_prev, pct_top, strict=True)
             ],
-            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
-            "%{customdata[2]} of previous stage · %{customdata[3]} of top<extra></extra>",
+            hovertemplate=hover + "<extra></extra>",
             name="count" if measure == "count" else "amount",
         )
     )
@@ -213,6 +243,62 @@ def funnel_chart(
     if measure != "count":
         _money_axis(fig, "xaxis", values)
     fig.update_layout(height=max(300, 70 * len(stages) + 100), showlegend=False)
+    return fig
+
+
+def cohort_funnel_chart(
+    table: pd.DataFrame, measure: str = "count", title: str | None = None
+) -> go.Figure:
+    """The cohort funnel (funnel_cohort): how many deals reached each stage, as a funnel.
+
+    Reached counts never grow down the funnel (a deal that reached Proposal also reached
+    every stage before it), so % of previous is a conversion and % of top the share of
+    the cohort that got this far. `measure` is "count" (reached_count) or "amount"
+    (reached_amount). A stage's customdata[0] is its name.
+    """
+    col = "reached_count" if measure == "count" else "reached_amount"
+    if table is None or table.empty or col not in table:
+        return empty_figure("No deals were created in this period.", title)
+    df = table[table[col].notna()]
+    stages = [str(s) for s in df["stage"]]
+    values = [_num(v) for v in df[col]]
+    if not values or values[0] <= 0:
+        return empty_figure("No deals were created in this period.", title)
+    shown = [fmt.count(v) if measure == "count" else fmt.money(v) for v in values]
+    prev = [None, *(b / a if a else None for a, b in zip(values, values[1:], strict=False))]
+    top = [v / values[0] for v in values]
+    text = [
+        f"{s}  ·  {fmt.pct(t)} of top"
+        if p is None
+        else f"{s}  ·  {fmt.pct(p)} of prev · {fmt.pct(t)} of top"
+        for s, p, t in zip(shown, prev, top, strict=True)
+    ]
+    fig = _figure(
+        title
+        or ("Cohort funnel: deals reaching each stage" if measure == "count" else "Cohort funnel")
+    )
+    fig.add_trace(
+        go.Funnel(
+            x=values,
+            y=stages,
+            text=text,
+            textinfo="text",
+            # Narrow bars (a small share of the top) carry their label outside.
+            textposition=["inside" if t >= 0.45 else "outside" for t in top],
+            textfont=dict(color=["white" if t >= 0.45 else INK for t in top]),
+            marker=dict(color=NAVY),
+            connector=dict(fillcolor="#E3E8EE", line=dict(width=0)),
+            customdata=[
+                [s, v, fmt.pct(p), fmt.pct(t)]
+                for s, v, p, t in zip(stages, shown, prev, top, strict=True)
+            ],
+            hovertemplate="<b>%{customdata[0]}</b><br>reached: %{customdata[1]}<br>"
+            "%{customdata[2]} of previous stage · %{customdata[3]} of top<extra></extra>",
+            name="reached",
+        )
+    )
+    fig.update_yaxes(showgrid=False, ticksuffix="  ")
+    fig.update_layout(height=max(300, 62 * len(stages) + 100), showlegend=False, funnelmode="stack")
     return fig
 
 
@@ -333,7 +419,7 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
             cov = _opt(row["coverage"]) if row is not None else None
             status = str(row["status"]) if row is not None and "status" in row else ""
             ys.append(cov)
-            texts.append(fmt.multiple(cov) if cov is not None else status)
+            texts.append(_coverage_label(cov, status))
             custom.append(
                 [
                     p,
@@ -350,11 +436,17 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
                 name=seg,
                 marker=dict(color=NAVY if seg == "All" else colors[i % len(colors)]),
                 text=texts,
-                textposition="auto",
+                # Short bars carry their label above them; bars under 0.05x carry none.
+                textposition=[
+                    "inside" if y is not None and y >= COVERAGE_LABEL_INSIDE else "outside"
+                    for y in ys
+                ],
+                textangle=0,
                 insidetextanchor="end",
                 cliponaxis=False,
-                customdata=custom,
-                hovertemplate="<b>%{customdata[1]} · %{customdata[0]}</b><br>coverage %{text}"
+                customdata=[[*c, fmt.multiple(y)] for c, y in zip(custom, ys, strict=True)],
+                hovertemplate="<b>%{customdata[1]} · %{customdata[0]}</b><br>"
+                "coverage %{customdata[5]}"
                 "<br>open %{customdata[2]} vs remaining %{customdata[3]}"
                 "<br>%{customdata[4]}<extra></extra>",
             )
@@ -403,6 +495,16 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     fig.update_layout(barmode="group", bargap=0.25, height=440)
     fig.update_yaxes(ticksuffix="x", rangemode="tozero")
     return fig
+
+
+COVERAGE_LABEL_MIN = 0.05  # coverage bars below this carry no label (it would be "0.0x")
+COVERAGE_LABEL_INSIDE = 0.6  # shorter bars carry their label above the bar
+
+
+def _coverage_label(cov: float | None, status: str) -> str:
+    if cov is None:
+        return status
+    return fmt.multiple(cov) if cov >= COVERAGE_LABEL_MIN else ""
 
 
 def coverage_trend_chart(
@@ -515,10 +617,66 @@ def forecast_range_chart(
             annotation_position="top",
             annotation_font_color=RED,
         )
-    _money_axis(fig, "xaxis", [*values, *[v for v in p90 if v is not None], target])
+    # Few, short, horizontal ticks ($0, $5M, $10M): the chart often sits in a half column.
+    _money_axis(
+        fig, "xaxis", [*values, *[v for v in p90 if v is not None], target], n=3, compact=True
+    )
     fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
-    fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", rangemode="tozero")
+    fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", rangemode="tozero", tickangle=0)
     fig.update_layout(showlegend=False, height=max(300, 70 * len(labels) + 120))
+    return fig
+
+
+def backtest_chart(
+    table: pd.DataFrame,
+    labels: dict[str, str] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Forecast vs actual by past quarter (forecast_backtest): the actual bookings as grey
+    bars, each method's forecast (made at the same week of that quarter) as a line.
+
+    `labels` maps method ids to display names (e.g. REGISTRY labels).
+    """
+    if table is None or table.empty:
+        return empty_figure("No past quarters to backtest against.", title)
+    df = table.copy()
+    df["period"] = df["period"].astype(str)
+    periods = sorted(dict.fromkeys(df["period"]))
+    fig = _figure(title or "Forecast vs actual, past quarters")
+    actual = {str(r["period"]): _opt(r["actual"]) for _, r in df.iterrows()}
+    ys = [actual.get(p) for p in periods]
+    fig.add_trace(
+        go.Bar(
+            x=periods,
+            y=ys,
+            name="Actual bookings",
+            marker=dict(color=GREY),
+            customdata=[fmt.money(v) for v in ys],
+            hovertemplate="<b>%{x}</b><br>actual %{customdata}<extra></extra>",
+        )
+    )
+    colors = [NAVY, BLUE, SAND, TEAL, SLATE]
+    shown: list[float | None] = list(ys)
+    for i, method in enumerate(dict.fromkeys(str(m) for m in df["method"])):
+        rows = {str(r["period"]): r for _, r in df[df["method"].astype(str) == method].iterrows()}
+        ys_m = [_opt(rows[p]["forecast"]) if p in rows else None for p in periods]
+        shown += ys_m
+        name = (labels or {}).get(method, method)
+        fig.add_trace(
+            go.Scatter(
+                x=periods,
+                y=ys_m,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=colors[i % len(colors)], width=2.5),
+                marker=dict(size=8),
+                customdata=[[name, fmt.money(v)] for v in ys_m],
+                hovertemplate="<b>%{x}</b><br>%{customdata[0]}: %{customdata[1]}<extra></extra>",
+            )
+        )
+    _money_axis(fig, "yaxis", shown, compact=True)
+    fig.update_xaxes(type="category", tickangle=0)
+    fig.update_layout(height=400, legend=dict(font=dict(size=13)))
     return fig
 
 
