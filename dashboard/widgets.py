@@ -126,11 +126,16 @@ def kpi_tiles(
             tcol = (trend_columns or {}).get(kid, kid)
             if trend is not None and tcol in trend.columns:
                 spark = [None if pd.isna(v) else float(v) for v in trend[tcol]]
+            raw_delta = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
+            unchanged = _is_no_change(raw_delta, delta)
+            if unchanged:
+                delta = NO_CHANGE
             col.metric(
                 label,
                 text,
                 delta=delta if delta not in (None, fmt.DASH, "") else None,
-                delta_color=_delta_color(k),
+                delta_color="off" if unchanged else _delta_color(k),
+                delta_arrow="off" if unchanged else "auto",
                 help=help_text,
                 border=True,
                 height=200 if has_trend else "content",
@@ -139,6 +144,23 @@ def kpi_tiles(
             )
             shown.append({"id": kid, "label": label, "value": text, "delta": delta})
     return shown
+
+
+NO_CHANGE = "no change"
+
+
+def _is_no_change(raw: Any, text: str | None) -> bool:
+    """A delta that rounds to nothing on screen ("+0 pts", "+$0", "+0.0x") is no change."""
+    if text is None or text == fmt.DASH:
+        return False
+    if raw is not None:
+        try:
+            if float(raw) == 0:
+                return True
+        except (TypeError, ValueError):
+            pass
+    digits = [ch for ch in str(text) if ch.isdigit()]
+    return bool(digits) and set(digits) == {"0"}
 
 
 def _fmt_delta(raw: Any, unit: str) -> str | None:
@@ -285,37 +307,88 @@ def deal_table(
     st.dataframe(view, key=f"{key}_table", hide_index=True, column_config=config, width="stretch")
 
 
-def table(df: pd.DataFrame, key: str, units: dict[str, str] | None = None) -> None:
-    """A small summary table with board formatting by column unit."""
+_TABLE_HEADERS = {
+    "pct_of_top": "% of top",
+    "conversion_to_next": "Conversion to next",
+    "abs_pct_error": "Abs. % error",
+    "p10": "P10",
+    "p90": "P90",
+    "in_range": "Actual in P10–P90",
+    "as_of": "As of",
+    "open_pipeline": "Open pipeline",
+    "won_to_date": "Won to date",
+    "bookings_target": "Bookings target",
+    "remaining_target": "Remaining target",
+    "sla_compliance": "SLA compliance",
+    "median_hours": "Median hours",
+    "u_shaped": "U-shaped",
+    "w_shaped": "W-shaped",
+    "row_count": "Rows",
+}
+
+_UNIT_FORMAT: dict[str, Any] = {
+    "usd": fmt.money,
+    "usd_exact": fmt.money_exact,
+    "ratio": lambda v: fmt.pct(v, 1),
+    "multiple": fmt.multiple,
+    "count": fmt.count,
+    "days": fmt.days,
+    "hours": lambda v: fmt.DASH if v is None else f"{v:,.1f} h",
+}
+
+
+def _cell(v: Any) -> str:
+    """A blank as an em dash, a flag as yes/no, dates as ISO, anything else as text."""
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        return fmt.DASH
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if hasattr(v, "isoformat"):
+        return str(v.isoformat())[:10]
+    try:
+        if pd.isna(v):
+            return fmt.DASH
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def table_frame(
+    df: pd.DataFrame, units: dict[str, str] | None = None, labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """What `table` shows: every cell as board text (money as $, ratios as %, blanks as
+    an em dash), columns renamed to their headers. Pure, for the page and the tests."""
+    units = units or {}
+    out = pd.DataFrame(index=range(len(df)))
+    for c in df.columns:
+        u = units.get(c)
+        f = _UNIT_FORMAT.get(u or "")
+        values = list(df[c])
+        if f is not None:
+            text = [f(None if _cell(v) == fmt.DASH else float(v)) for v in values]
+        else:
+            text = [_cell(v) for v in values]
+        header = (labels or {}).get(c) or _TABLE_HEADERS.get(c) or c.replace("_", " ").capitalize()
+        out[header] = text
+    return out
+
+
+def table(
+    df: pd.DataFrame,
+    key: str,
+    units: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> None:
+    """A small summary table with board formatting by column unit ($12.4M, 38.1%, 2.7x,
+    blanks as —). Columns with a unit are right-aligned; `labels` renames columns."""
     if df is None or df.empty:
         st.caption("Nothing to show.")
         return
-    units = units or {}
+    view = table_frame(df, units, labels)
     config: dict[str, Any] = {}
-    view = df.copy()
-    for c in view.columns:
-        u = units.get(c)
-        label = c.replace("_", " ").capitalize()
-        if u == "usd":
-            view[c] = pd.to_numeric(
-                view[c].map(lambda v: None if v is None else float(v)), errors="coerce"
-            )
-            config[c] = st.column_config.NumberColumn(label, format="dollar")
-        elif u == "ratio":
-            config[c] = st.column_config.NumberColumn(label, format="percent")
-        elif u == "multiple":
-            config[c] = st.column_config.NumberColumn(label, format="%.1fx")
-        elif u == "count":
-            config[c] = st.column_config.NumberColumn(label, format="localized")
-        elif u == "hours":
-            config[c] = st.column_config.NumberColumn(label, format="%.1f h")
-        elif u == "days":
-            config[c] = st.column_config.NumberColumn(label, format="%.0f d")
-        elif u == "date":
-            view[c] = pd.to_datetime(view[c], errors="coerce")
-            config[c] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
-        else:
-            config[c] = st.column_config.Column(label)
+    for c, header in zip(df.columns, view.columns, strict=True):
+        right = (units or {}).get(c) in _UNIT_FORMAT
+        config[header] = st.column_config.TextColumn(header, alignment="right" if right else "left")
     st.dataframe(view, key=key, hide_index=True, column_config=config, width="stretch")
 
 

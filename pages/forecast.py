@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import data, state, widgets
 from steward import charts, fmt
+from steward.metrics import REGISTRY
 
 view = state.current()
 assert view is not None
@@ -80,10 +81,34 @@ with right, widgets.guard("the forecast"):
 st.subheader("Backtest: how each method did in past quarters")
 with widgets.guard("the backtest"):
     bt = data.metric("forecast_backtest", q)
-    if bt.note:
-        st.caption(bt.note)
+    names = {m: REGISTRY[m].label for m in REGISTRY if m.startswith("forecast_")}
+    note = bt.note or ""
+    for method_id, name in names.items():
+        note = note.replace(f"{method_id} ", f"{name} ")
+    widgets.chart(
+        data.figure("forecast_backtest", q, charts.backtest_chart, bt.table, labels=names),
+        key="forecast_backtest_chart",
+    )
+    if note:
+        st.caption(
+            "Each method's forecast made at the same week of a past quarter, against what "
+            f"that quarter actually booked. {note}"
+        )
+    shown = bt.table
+    if shown is not None and not shown.empty:
+        shown = shown.drop(columns=[c for c in ("as_of",) if c in shown.columns]).assign(
+            method=[names.get(str(m), str(m)) for m in shown["method"]]
+        )
     widgets.table(
-        bt.table,
+        shown,
         key="forecast_backtest",
-        units={"forecast": "usd", "actual": "usd", "error": "usd", "abs_pct_error": "ratio"},
+        units={
+            "forecast": "usd",
+            "actual": "usd",
+            "error": "usd",
+            "abs_pct_error": "ratio",
+            "p10": "usd",
+            "p90": "usd",
+        },
+        labels={"method": "Method", "error": "Forecast − actual"},
     )

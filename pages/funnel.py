@@ -1,4 +1,4 @@
-"""Funnel & conversion: open pipeline by stage, cohort conversion, time in stage, stalls."""
+"""Funnel & conversion: the cohort funnel, open deals by stage, conversion, time in stage."""
 
 from __future__ import annotations
 
@@ -21,10 +21,31 @@ measure = state.choice(
     labels={"count": "Number of deals", "amount": "Pipeline value"},
 )
 
-with widgets.guard("the funnel"):
+with widgets.guard("the cohort funnel"):
+    cohort = data.metric("funnel_cohort", q)
+    widgets.chart(
+        data.figure("funnel_cohort", q, charts.cohort_funnel_chart, cohort.table, measure=measure),
+        key="funnel_cohort_chart",
+    )
+    st.caption(
+        "Cohort funnel: opportunities created in the period, by the furthest stage each "
+        "has reached so far. % of previous is the stage-to-stage conversion, % of top the "
+        "share of the cohort that got this far." + (f" {cohort.note}" if cohort.note else "")
+    )
+
+st.subheader("Where open deals sit now")
+with widgets.guard("open deals by stage"):
     funnel = data.metric("funnel_asof", q).table
     event = widgets.chart(
-        data.figure("funnel", q, charts.funnel_chart, funnel, measure=measure),
+        data.figure(
+            "funnel",
+            q,
+            charts.funnel_chart,
+            funnel,
+            measure=measure,
+            labels="share",
+            title="Open deals by stage" if measure == "count" else "Open pipeline by stage",
+        ),
         key="funnel_chart",
         selectable=True,
     )
@@ -44,9 +65,10 @@ with widgets.guard("the funnel"):
         )
     else:
         st.caption(
-            "Open deals as of the snapshot, by the stage they sit in now; % of previous and "
-            "% of top compare stage sizes. Conversion from stage to stage is the cohort view "
-            "below. Click a bar to see its deals."
+            "A snapshot, not a funnel: open deals as of "
+            f"{view.as_of:%d %b %Y} by the stage they sit in now, each bar's share of all "
+            "open deals. Stage sizes here are not conversion rates (see the cohort funnel "
+            "above). Click a bar to see its deals."
         )
 
 st.subheader("Conversion by segment")
@@ -71,11 +93,8 @@ with widgets.guard("conversion by segment"):
         ),
         key="funnel_conversion",
     )
-    cohort = data.metric("funnel_cohort", q)
-    if cohort.note:
-        st.caption(cohort.note)
     widgets.table(
-        cohort.table,
+        data.metric("funnel_cohort", q).table,
         key="funnel_cohort_table",
         units={
             "reached_amount": "usd",

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from browser_helpers import ROOT, small_store
 from streamlit.testing.v1 import AppTest
@@ -25,8 +26,8 @@ APP = str(ROOT / "dashboard" / "app.py")
 # page file -> plotly charts it draws on the small demo store
 PAGES = {
     "board_story": 2,
-    "funnel": 3,
-    "forecast": 3,
+    "funnel": 4,
+    "forecast": 4,
     "changes": 2,
     "drilldown": 1,
     "marketing": 3,
@@ -152,10 +153,24 @@ def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
 def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
     at = run("funnel")
     assert at.radio(key="funnel_measure").value == "count"
+    # The lead chart is the cohort funnel: reached counts per stage, never growing.
+    lead = chart(at, "funnel_cohort_chart")["data"][0]
+    cohort = metric(facts, "funnel_cohort").table
+    reached = cohort[cohort["reached_count"].notna()]
+    assert lead["type"] == "funnel" and lead["y"] == list(reached["stage"])
+    assert lead["x"] == [float(c) for c in reached["reached_count"]]
+    assert all(a >= b for a, b in zip(lead["x"], lead["x"][1:], strict=False))
+    assert lead["text"][0].endswith("100% of top")
+    # The as-of chart: bars labelled with their share of open deals, not % prev / % top.
     bar = chart(at, "funnel_chart")["data"][0]
     table = metric(facts, "funnel_asof").table
     assert bar["type"] == "bar" and bar["y"] == list(table["stage"])
     assert bar["x"] == [float(c) for c in table["count_open"]]
+    total = sum(bar["x"])
+    assert bar["text"][0] == (
+        f"{fmt.count(bar['x'][0])}  ·  {fmt.pct(bar['x'][0] / total)} of open deals"
+    )
+    assert not any("of prev" in t for t in bar["text"])
 
     segment = facts["segments"][0]
     at.multiselect(key="f_segment").set_value([segment]).run()
@@ -171,6 +186,10 @@ def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
     table = metric(facts, "funnel_asof", cut).table
     assert value_bar["x"] == [float(a) for a in table["amount_open"]]
     assert at.query_params["measure"] == "amount"
+    value_lead = chart(at, "funnel_cohort_chart")["data"][0]
+    cohort = metric(facts, "funnel_cohort", cut).table
+    reached = cohort[cohort["reached_amount"].notna()]
+    assert value_lead["x"] == [float(a) for a in reached["reached_amount"]]
 
 
 def test_url_restores_the_view_and_the_drill(facts: dict[str, Any]) -> None:
@@ -244,6 +263,18 @@ def test_forecast_page_charts(facts: dict[str, Any]) -> None:
         round(float(v), 6) if v == v and v is not None else 0 for v in all_rows["coverage"]
     ]
     assert chart(at, "forecast_range")["data"][0]["type"] == "bar"
+    # The backtest: method labels, not ids; money and blanks formatted, no raw None.
+    bt = metric(facts, "forecast_backtest").table
+    shown = next(f for f in frames(at) if "Method" in f.columns)
+    assert len(shown) == len(bt)
+    assert not set(shown["Method"]) & set(bt["method"])
+    assert "Forecast: commit" in set(shown["Method"])
+    assert all(v.startswith(("$", "-$")) for v in shown["Actual"])
+    cells = {str(v) for col in shown.columns for v in shown[col]}
+    assert not cells & {"None", "nan", "NaN"}
+    lines = chart(at, "forecast_backtest_chart")["data"]
+    assert lines[0]["name"] == "Actual bookings"
+    assert {t["name"] for t in lines[1:]} <= set(shown["Method"])
 
 
 def test_marketing_and_trust_pages(facts: dict[str, Any]) -> None:
@@ -384,3 +415,41 @@ def test_delete_a_snapshot_behind_a_confirmation(tmp_path: Path, demo_db: Path) 
         assert len(dates) == before - 1 and victim not in dates
     finally:
         os.environ["STEWARD_DB"] = str(demo_db)
+
+
+def test_summary_tables_format_money_ratios_and_blanks() -> None:
+    from dashboard import widgets
+
+    df = pd.DataFrame(
+        {
+            "stage": ["Discovery", "Closed Won"],
+            "reached_amount": [15_085_872.31, 162_150.0],
+            "conversion_to_next": [0.5394, None],
+            "p10": [614_611.49, float("nan")],
+            "in_range": [True, None],
+        }
+    )
+    shown = widgets.table_frame(
+        df, units={"reached_amount": "usd", "conversion_to_next": "ratio", "p10": "usd"}
+    )
+    assert list(shown.columns) == [
+        "Stage",
+        "Reached amount",
+        "Conversion to next",
+        "P10",
+        "Actual in P10–P90",
+    ]
+    # 15,085,872.31 -> $15.1M; 0.5394 -> 53.9%; 614,611.49 -> $615K; blanks -> em dash.
+    assert shown.iloc[0].tolist() == ["Discovery", "$15.1M", "53.9%", "$615K", "yes"]
+    assert shown.iloc[1].tolist() == ["Closed Won", "$162K", "—", "—", "—"]
+
+
+def test_zero_kpi_delta_reads_no_change() -> None:
+    from dashboard import widgets
+
+    assert widgets._is_no_change(0.0, "+0 pts")
+    assert widgets._is_no_change(0.001, "+0 pts")  # rounds to nothing on screen
+    assert widgets._is_no_change(None, "+0.0x")
+    assert not widgets._is_no_change(0.02, "+2 pts")
+    assert not widgets._is_no_change(None, None)
+    assert not widgets._is_no_change(12_000.0, "+$12K")
