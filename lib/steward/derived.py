@@ -307,19 +307,22 @@ def _link_all(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_LINK_ALL_SQL)
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str, column: str | None = None) -> bool:
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     rows = con.execute(
-        "select count(*) from duckdb_columns() where database_name = current_database() "
-        "and schema_name = 'main' and table_name = ? and (?::varchar is null or column_name = ?)",
-        [table, column, column],
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = 'main' and table_name = ?",
+        [table],
     ).fetchall()
     return bool(rows and rows[0][0])
 
 
 def has_next_date(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether opp_changes has the next_date column (stores made before it lack it until
-    a writer opens them; readers then use the slower group-by)."""
-    return _has(con, "opp_changes", "next_date")
+    a writer opens them; readers then use the slower group-by). Needs opp_changes."""
+    rows = con.execute(
+        "select count(*) from pragma_table_info('opp_changes') where name = 'next_date'"
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def has_stage_exits(con: duckdb.DuckDBPyConnection) -> bool:
