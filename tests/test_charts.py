@@ -145,6 +145,10 @@ def test_waterfall_has_start_and_end_totals_in_bucket_order():
     # Empty buckets carry no label; moves are signed.
     assert wf.text[2] == "" and wf.text[1] == "-$100" and wf.text[4] == "+$300"
     assert [c[0] for c in wf.customdata] == list(wf.x)
+    # Bucket names read horizontally, two-word names on two lines.
+    assert fig.layout.xaxis.tickangle == 0
+    assert "Pushed<br>out" in list(fig.layout.xaxis.ticktext)
+    assert list(fig.layout.xaxis.tickvals) == list(wf.x)
 
 
 def test_waterfall_zooms_axis_when_moves_are_small():

@@ -371,7 +371,15 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     else:
         _money_axis(fig, span=(min(0.0, lo), max(0.0, hi)))
     fig.update_layout(showlegend=False, height=460, margin=dict(t=70))
-    fig.update_xaxes(tickangle=-30 if len(buckets) > 8 else 0)
+    # Horizontal bucket names, two-word ones on two lines ("Pushed<br>out"): a board
+    # reads them without tilting its head. The x values stay the bucket names (drill keys).
+    fig.update_xaxes(
+        tickangle=0,
+        tickmode="array",
+        tickvals=buckets,
+        ticktext=[b.replace(" ", "<br>") for b in buckets],
+        tickfont=dict(size=13 if len(buckets) > 8 else BASE_FONT_SIZE),
+    )
     return fig
 
 
@@ -903,7 +911,7 @@ def slippage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
             tickmode="array",
             tickvals=ticks,
             ticktext=[fmt.pct(t) for t in ticks],
-            range=[0, ticks[-1] * 1.05],
+            range=[0, max(ticks[-1], top) * 1.12],  # room for the top marker
             showgrid=False,
             title=None,
         ),
@@ -947,7 +955,14 @@ def attribution_chart(table: pd.DataFrame, title: str | None = None) -> go.Figur
                 hovertemplate=f"<b>%{{x}}</b><br>{lbl}: %{{customdata}}<extra></extra>",
             )
         )
-    _money_axis(fig, values=[_num(v) for c, _ in models for v in df[c]])
+    _money_axis(fig, values=[_num(v) for c, _ in models for v in df[c]], compact=True)
+    # Channel names horizontal, multi-word ones on two lines (no tilted labels).
+    fig.update_xaxes(
+        tickangle=0,
+        tickmode="array",
+        tickvals=channels,
+        ticktext=[str(c).replace(" ", "<br>") for c in channels],
+    )
     fig.update_layout(barmode="group", bargap=0.2, height=420)
     return fig
 
@@ -1052,7 +1067,14 @@ def bar_chart(
         )
     axis = "xaxis" if horizontal else "yaxis"
     if unit == "usd":
-        _money_axis(fig, axis, [_num(v) for c in ys for v in table[c]])
+        # Horizontal bars often sit in a half column: few, short ticks ($0, $4M, $8M).
+        _money_axis(
+            fig,
+            axis,
+            [_num(v) for c in ys for v in table[c]],
+            n=3 if horizontal else 5,
+            compact=True,
+        )
     elif unit == "ratio":
         fig.update_layout({axis: dict(tickformat=".0%")})
     if horizontal:
