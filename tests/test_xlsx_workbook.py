@@ -38,6 +38,8 @@ def con():
     c.execute("update snapshots set account_name = '+1 555 0100' where opportunity_id = 'O06'")
     c.execute("update snapshots set owner = '@alice' where opportunity_id = 'O07'")
     c.execute("update snapshots set opportunity_name = '-5% deal' where opportunity_id = 'O11'")
+    # a target three quarters out, where no coverage goal is governed -> status 'no goal'
+    c.execute("insert into targets values ('FY2027-Q3', 'All', 100000, null)")
     return c
 
 
@@ -251,6 +253,7 @@ def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, 
         assert ws.cell(r, 10).value == row["status"].iloc[0]
         checked += 1
     assert checked == len(matrix)
+    assert "no goal" in set(matrix["status"])  # the FY2027-Q3 'All' row was checked too
     names = [c.value for row in wb["Pipeline"].iter_rows() for c in row]
     assert EVIL in names  # still text, not a hyperlink formula result "y"
     assert "y" not in names

@@ -391,7 +391,7 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
         rec["remaining_target"] = f'=IF(F{r}="","",F{r}-E{r})'
         rec["coverage"] = f'=IF(F{r}="","no target",IF(F{r}-E{r}<=0,"target met",D{r}/(F{r}-E{r})))'
         rec["status"] = (
-            f'=IF(ISNUMBER(H{r}),IF(I{r}="","",IF(H{r}>=I{r},"at or above goal","below goal")),H{r})'
+            f'=IF(ISNUMBER(H{r}),IF(I{r}="","no goal",IF(H{r}>=I{r},"at or above goal","below goal")),H{r})'
         )
         rows.append(rec)
     sh.table(top, "tblCoverage", COVERAGE_COLUMNS, rows)
