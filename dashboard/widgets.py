@@ -6,6 +6,7 @@ same formatter the exports and the narrative use.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -315,6 +316,7 @@ _TABLE_HEADERS = {
     "p90": "P90",
     "in_range": "Actual in P10–P90",
     "as_of": "As of",
+    "offset": "Quarters ahead",
     "open_pipeline": "Open pipeline",
     "won_to_date": "Won to date",
     "bookings_target": "Bookings target",
@@ -390,6 +392,18 @@ def table(
         right = (units or {}).get(c) in _UNIT_FORMAT
         config[header] = st.column_config.TextColumn(header, alignment="right" if right else "left")
     st.dataframe(view, key=key, hide_index=True, column_config=config, width="stretch")
+
+
+_RAW_MONEY = re.compile(r"\$?\b\d{1,3}(?:,\d{3})+\.\d{2}\b|\$?\b\d{4,}\.\d{2}\b")
+
+
+def note_text(note: str | None) -> str:
+    """A metric's note as a board reads it: raw amounts like 26,570,000.00 or
+    $13,047,412.17 become $26.6M / $13.0M (counts and percentages are left alone)."""
+    if not note:
+        return ""
+    text = _RAW_MONEY.sub(lambda m: fmt.money(float(m.group(0).lstrip("$").replace(",", ""))), note)
+    return text[:1].upper() + text[1:]
 
 
 # --- charts ---------------------------------------------------------------------------

@@ -52,8 +52,7 @@ with widgets.guard("the pipeline bridge"):
             file_name=f"bridge-{bucket.lower().replace(' ', '-')}.csv",
         )
 
-left, right = st.columns(2, gap="large")
-with left, widgets.guard("slippage"):
+with widgets.guard("slippage"):
     slip = data.metric("slippage", q)
     widgets.chart(
         data.figure("changes_slippage", q, charts.slippage_chart, slip.table),
@@ -61,7 +60,7 @@ with left, widgets.guard("slippage"):
     )
     if slip.note:
         st.caption(slip.note)
-with right, widgets.guard("the biggest movers"):
+with widgets.guard("the biggest movers"):
     st.subheader("Biggest movers")
     top = data.movers(q)
     if len(top):

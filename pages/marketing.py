@@ -59,12 +59,14 @@ with left, widgets.guard("pipeline created"):
             x="source",
             y="amount",
             horizontal=True,
-            title=f"Qualified pipeline created in {view.period} by source",
+            title=f"Pipeline created in {view.period}, by source",
         ),
         key="mkt_created",
     )
-    if created.note:
-        st.caption(created.note)
+    st.caption(
+        "Qualified pipeline created in the period, by source."
+        + (f" {widgets.note_text(created.note)}." if created.note else "")
+    )
 with right, widgets.guard("attribution"):
     attr = data.metric("attribution", q)
     widgets.chart(
@@ -72,7 +74,7 @@ with right, widgets.guard("attribution"):
         key="mkt_attribution",
     )
     if attr.note:
-        st.caption(attr.note)
+        st.caption(widgets.note_text(attr.note))
 
 with widgets.guard("closed-won curves"):
     curve = data.metric("closed_won_curve", q)
@@ -99,11 +101,16 @@ with widgets.guard("speed to lead"):
     sla = data.metric("sla_compliance", q) if data.has_metric("sla_compliance") else None
     speed = data.metric("speed_to_lead", q)
     if sla is not None:
-        st.metric("SLA compliance", fmt.pct(sla.value), help=sla.note, border=True)
+        st.columns(4)[0].metric("SLA compliance", fmt.pct(sla.value), help=sla.note, border=True)
     if speed.note:
-        st.caption(speed.note)
+        st.caption(widgets.note_text(speed.note))
+    speed_table = speed.table
+    if speed_table is not None and "dimension" in speed_table:
+        speed_table = speed_table.assign(
+            dimension=[str(v).capitalize() for v in speed_table["dimension"]]
+        )
     widgets.table(
-        speed.table,
+        speed_table,
         key="mkt_speed",
         units={
             "sla_compliance": "ratio",
@@ -114,4 +121,5 @@ with widgets.guard("speed to lead"):
             "pending": "count",
             "within_sla": "count",
         },
+        labels={"dimension": "By", "value": "Source / owner", "within_sla": "Within SLA"},
     )

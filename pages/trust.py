@@ -71,7 +71,7 @@ with widgets.guard("the definitions"):
     import pandas as pd
 
     st.dataframe(
-        pd.DataFrame(d.as_rows(), columns=["setting", "value"]).astype(str),
+        pd.DataFrame(d.as_rows(), columns=["Setting", "Value"]).astype(str),
         key="trust_definitions",
         hide_index=True,
         width="stretch",

@@ -453,3 +453,16 @@ def test_zero_kpi_delta_reads_no_change() -> None:
     assert not widgets._is_no_change(0.02, "+2 pts")
     assert not widgets._is_no_change(None, None)
     assert not widgets._is_no_change(12_000.0, "+$12K")
+
+
+def test_metric_notes_show_money_as_a_board_reads_it() -> None:
+    from dashboard import widgets
+
+    # 26,570,000.00 -> $26.6M; $13,047,412.17 -> $13.0M; 78.6% and "209 deals" untouched.
+    assert widgets.note_text("pipeline target 26,570,000.00; created 78.6% of it") == (
+        "Pipeline target $26.6M; created 78.6% of it"
+    )
+    assert widgets.note_text("209 deals; total $13,047,412.17 credited") == (
+        "209 deals; total $13.0M credited"
+    )
+    assert widgets.note_text(None) == ""
