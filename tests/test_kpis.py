@@ -145,3 +145,18 @@ def test_forecast_deltas_from_one_shared_learner(pipeline_con, defs, monkeypatch
     assert "forecast_historical" not in calls  # the shared-learner path, not the fallback
     assert (fc.value, fc.delta_prev, fc.delta_qoq) == (now, now - prev, now - qoq)
     assert (fc.prev_as_of, fc.qoq_as_of) == (PREV, date(2026, 8, 17))
+
+
+def test_comparison_dates_window(pipeline_con):
+    # as of 2026-11-16: previous snapshot 11-09; 13 weeks back = 2026-08-17, ±10 days.
+    row = [("O16", "Discovery", 22000, 0.2, "Pipeline", "2026-09-15")]
+    insert_snapshots(pipeline_con, snapshot_rows(date(2026, 8, 6), row))  # −11 days: too far
+    assert kpis.comparison_dates(pipeline_con, AS_OF) == (PREV, None)
+    insert_snapshots(pipeline_con, snapshot_rows(date(2026, 8, 27), row))  # +10 days
+    assert kpis.comparison_dates(pipeline_con, AS_OF) == (PREV, date(2026, 8, 27))
+    insert_snapshots(pipeline_con, snapshot_rows(date(2026, 8, 7), row))  # −10: a tie
+    assert kpis.comparison_dates(pipeline_con, AS_OF) == (PREV, date(2026, 8, 7))  # earlier
+    # as of a date between snapshots (11-12): the previous one is 11-09; nothing before
+    # the first snapshot
+    assert kpis.comparison_dates(pipeline_con, date(2026, 11, 12))[0] == PREV
+    assert kpis.comparison_dates(pipeline_con, date(2026, 8, 6)) == (None, None)

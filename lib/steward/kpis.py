@@ -89,11 +89,26 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
 def comparison_dates(
     con: duckdb.DuckDBPyConnection, as_of: date
 ) -> tuple[date | None, date | None]:
-    """(previous snapshot, snapshot closest to as_of − 13 weeks within 10 days)."""
-    earlier = [d for d in snapshot_dates(con, as_of) if d < as_of]
-    prev = earlier[-1] if earlier else None
+    """(previous snapshot, snapshot closest to as_of − 13 weeks within 10 days).
+
+    Two narrow reads (zone maps skip the rest of the table) instead of listing every
+    snapshot date: the last date before as_of, and the dates within 10 days of the target.
+    """
     target = as_of - timedelta(weeks=QOQ_WEEKS)
-    near = [d for d in earlier if abs((d - target).days) <= QOQ_TOLERANCE_DAYS]
+    rows = con.execute(
+        "select max(snapshot_date) from snapshots where snapshot_date < ?", [as_of]
+    ).fetchall()
+    prev = rows[0][0] if rows else None
+    lo = target - timedelta(days=QOQ_TOLERANCE_DAYS)
+    hi = min(target + timedelta(days=QOQ_TOLERANCE_DAYS), as_of - timedelta(days=1))
+    near = [
+        r[0]
+        for r in con.execute(
+            "select distinct snapshot_date from snapshots "
+            "where snapshot_date >= ? and snapshot_date <= ?",
+            [lo, hi],
+        ).fetchall()
+    ]
     qoq = min(near, key=lambda d: (abs((d - target).days), d)) if near else None
     return prev, qoq
 
