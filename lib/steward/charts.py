@@ -1067,12 +1067,12 @@ def bar_chart(
         )
     axis = "xaxis" if horizontal else "yaxis"
     if unit == "usd":
-        # Horizontal bars often sit in a half column: few, short ticks ($0, $4M, $8M).
+        # Horizontal bars often sit in a half column: few, short ticks ($0, $2.5M, $5M).
         _money_axis(
             fig,
             axis,
             [_num(v) for c in ys for v in table[c]],
-            n=3 if horizontal else 5,
+            n=4 if horizontal else 5,
             compact=True,
         )
     elif unit == "ratio":
