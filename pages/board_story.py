@@ -7,6 +7,15 @@ import streamlit as st
 
 from dashboard import data, state, widgets
 from steward import charts
+from steward.metrics import REGISTRY
+
+
+def _metric_name(metric_id: str) -> str:
+    """ "Open pipeline (open_pipeline)": the label a board reads, the id the data team greps."""
+    spec = REGISTRY.get(metric_id)
+    label = getattr(spec, "label", None)
+    return f"{label} ({metric_id})" if label and label != metric_id else metric_id
+
 
 view = state.current()
 assert view is not None  # the entrypoint shows the empty state otherwise
@@ -44,7 +53,7 @@ with left, widgets.guard("the narrative"):
                 {
                     "sentence": s.text,
                     "number": n.formatted,
-                    "metric": n.fact.metric_id,
+                    "metric": _metric_name(n.fact.metric_id),
                     "read": n.fact.how(),
                     "value": n.fact.num,
                     "query": ", ".join(f"{k}={v}" for k, v in n.fact.query.describe().items()),
@@ -52,7 +61,20 @@ with left, widgets.guard("the narrative"):
                 for s in story.sentences
                 for n in s.numbers
             ]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="story_math", width="stretch")
+            st.dataframe(
+                pd.DataFrame(rows),
+                hide_index=True,
+                key="story_math",
+                width="stretch",
+                column_config={
+                    "sentence": st.column_config.TextColumn("Sentence", width="large"),
+                    "number": st.column_config.TextColumn("Shown as"),
+                    "metric": st.column_config.TextColumn("Metric"),
+                    "read": st.column_config.TextColumn("How it is read"),
+                    "value": st.column_config.NumberColumn("Exact value", format="localized"),
+                    "query": st.column_config.TextColumn("Query"),
+                },
+            )
 
 with right:
     with widgets.guard("coverage"):

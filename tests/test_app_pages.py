@@ -148,6 +148,8 @@ def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
     assert math and len(math[0].dataframe) == 1
     shown = math[0].dataframe[0].value
     assert {"metric", "value", "number"} <= set(shown.columns) and len(shown) > 0
+    # Metrics are named as a board reads them, with the id for the data team.
+    assert all(m.endswith(")") and " (" in m for m in shown["metric"])
 
 
 def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:

@@ -450,7 +450,8 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
                     for y in ys
                 ],
                 textangle=0,
-                insidetextanchor="end",
+                # Inside labels sit at the base of the bar, clear of the goal rule.
+                insidetextanchor="start",
                 cliponaxis=False,
                 customdata=[[*c, fmt.multiple(y)] for c, y in zip(custom, ys, strict=True)],
                 hovertemplate="<b>%{customdata[1]} · %{customdata[0]}</b><br>"
