@@ -67,8 +67,9 @@ with widgets.guard("open deals by stage"):
         st.caption(
             "A snapshot, not a funnel: open deals as of "
             f"{view.as_of:%d %b %Y} by the stage they sit in now, each bar's share of all "
-            "open deals. Stage sizes here are not conversion rates (see the cohort funnel "
-            "above). Click a bar to see its deals."
+            "open deals. Grey stages come before qualified and are not in the qualified "
+            "pipeline figures. Stage sizes here are not conversion rates (see the cohort "
+            "funnel above). Click a bar to see its deals."
         )
 
 st.subheader("Conversion by segment")

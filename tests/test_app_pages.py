@@ -170,7 +170,7 @@ def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
     assert bar["x"] == [float(c) for c in table["count_open"]]
     total = sum(bar["x"])
     assert bar["text"][0] == (
-        f"{fmt.count(bar['x'][0])}  ·  {fmt.pct(bar['x'][0] / total)} of open deals"
+        f"{fmt.count(bar['x'][0])}  ·  {fmt.pct(bar['x'][0] / total)} of all open deals"
     )
     assert not any("of prev" in t for t in bar["text"])
 

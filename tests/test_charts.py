@@ -53,20 +53,20 @@ def test_funnel_by_value_uses_amounts_and_money_ticks():
 
 
 def test_funnel_share_labels_for_an_asof_snapshot():
-    # Open counts 10, 5, 2 of 17: 59%, 29%, 12% of open deals; no % prev / % top.
+    # Open counts 10, 5, 2 of 17: 59%, 29%, 12% of all open deals; no % prev / % top.
     fig = charts.funnel_chart(_funnel(), measure="count", labels="share")
     bar = fig.data[0]
     assert list(bar.x) == [10.0, 5.0, 2.0]
     assert list(bar.text) == [
-        "10  ·  59% of open deals",
-        "5  ·  29% of open deals",
-        "2  ·  12% of open deals",
+        "10  ·  59% of all open deals",
+        "5  ·  29% of all open deals",
+        "2  ·  12% of all open deals",
     ]
     assert [c[0] for c in bar.customdata] == ["Prospecting", "Discovery", "Solution"]
     # By value: 1,000,000 / 2,000,000.50 = 50%; 750,000.50 / 2,000,000.50 = 0.3750001 -> 38%.
     value = charts.funnel_chart(_funnel(), measure="amount", labels="share").data[0]
-    assert value.text[0] == "$1.0M  ·  50% of open pipeline"
-    assert value.text[1] == "$750K  ·  38% of open pipeline"
+    assert value.text[0] == "$1.0M  ·  50% of all open value"
+    assert value.text[1] == "$750K  ·  38% of all open value"
 
 
 def _cohort() -> pd.DataFrame:

@@ -202,7 +202,9 @@ def funnel_chart(
     total = sum(values)
     share = [fmt.pct(v / total if total else None) for v in values]
     if labels == "share":
-        what = "open deals" if measure == "count" else "open pipeline"
+        # "all open": the bars include stages before qualified, which the qualified
+        # open pipeline KPI leaves out.
+        what = "all open deals" if measure == "count" else "all open value"
         text = [f"{s}  ·  {sh} of {what}" for s, sh in zip(shown, share, strict=True)]
         pct_prev = share  # the hover's second line carries the share
         pct_top = [what] * len(stages)
@@ -275,7 +277,11 @@ def cohort_funnel_chart(
     ]
     fig = _figure(
         title
-        or ("Cohort funnel: deals reaching each stage" if measure == "count" else "Cohort funnel")
+        or (
+            "Cohort funnel: deals reaching each stage"
+            if measure == "count"
+            else "Cohort funnel: value reaching each stage"
+        )
     )
     fig.add_trace(
         go.Funnel(
