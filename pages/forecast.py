@@ -30,6 +30,11 @@ with widgets.guard("coverage"):
         ),
         key="forecast_coverage",
     )
+    st.caption(
+        "Open pipeline closing in each quarter ÷ the target still to book, by segment; the "
+        "red rule is the goal for that quarter. Bars under 0.05x carry no label (hover for "
+        "the value)."
+    )
     with st.expander("Coverage table"):
         widgets.table(
             matrix,

@@ -638,6 +638,10 @@ def forecast_range_chart(
     )
     fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
     fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3", rangemode="tozero", tickangle=0)
+    drawn = [v for v in [*values, *p90, target] if v is not None and math.isfinite(v)]
+    if drawn and max(drawn) > 0:
+        # A little room past the longest bar or whisker so its end is not cut.
+        fig.update_xaxes(range=[0, max(drawn) * 1.06])
     fig.update_layout(showlegend=False, height=max(300, 70 * len(labels) + 120))
     return fig
 
