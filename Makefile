@@ -2,6 +2,7 @@
 #   make run    set up everything (venv, packages, demo database) and open the app
 #   make test   set up everything (incl. chromium + LibreOffice) and run lint, types and every test
 #   make bench  build the 10M-row benchmark database and print latency figures
+#   make bench-app DB=PATH   server-side rerun time of every page on a store
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -9,7 +10,7 @@ DB      ?= data/steward.duckdb
 PORT    ?= 8501
 export STEWARD_DB := $(abspath $(DB))
 
-.PHONY: setup system-deps run demo test lint typecheck bench clean
+.PHONY: setup system-deps run demo test lint typecheck bench bench-app clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,6 +47,9 @@ test: setup system-deps lint typecheck
 
 bench: setup
 	$(BIN)/python -m steward.bench $(BENCH_ARGS)
+
+bench-app: setup $(DB)
+	$(BIN)/python -m dashboard.bench --db $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
