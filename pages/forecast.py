@@ -104,16 +104,18 @@ with widgets.guard("the backtest"):
         shown = shown.drop(columns=[c for c in ("as_of",) if c in shown.columns]).assign(
             method=[names.get(str(m), str(m)) for m in shown["method"]]
         )
-    widgets.table(
-        shown,
-        key="forecast_backtest",
-        units={
-            "forecast": "usd",
-            "actual": "usd",
-            "error": "usd",
-            "abs_pct_error": "ratio",
-            "p10": "usd",
-            "p90": "usd",
-        },
-        labels={"method": "Method", "error": "Forecast − actual"},
-    )
+    rows = 0 if shown is None else len(shown)
+    with st.expander(f"Backtest table ({rows} rows: quarter × method)"):
+        widgets.table(
+            shown,
+            key="forecast_backtest",
+            units={
+                "forecast": "usd",
+                "actual": "usd",
+                "error": "usd",
+                "abs_pct_error": "ratio",
+                "p10": "usd",
+                "p90": "usd",
+            },
+            labels={"method": "Method", "error": "Forecast − actual"},
+        )
