@@ -16,18 +16,19 @@ if view is not None:
     with widgets.guard("the trust checks"):
         score = data.metric("trust_score", view.query)
         checks = data.metric("trust_checks", view.query)
-        c = st.columns([1, 3])
-        c[0].metric("Trust score", fmt.score(score.value), border=True, help=score.note)
-        with c[1]:
-            table = checks.table
-            if table is not None and len(table):
-                wanted = ["label", "count", "amount", "severity", "description"]
-                table = table[[c for c in wanted if c in table.columns]]
-            widgets.table(
-                table,
-                key="trust_checks",
-                units={"count": "count", "amount": "usd"},
-            )
+        # The score as a tile, the checks full width below it so their descriptions
+        # can be read without scrolling sideways.
+        st.columns(4)[0].metric("Trust score", fmt.score(score.value), border=True, help=score.note)
+        table = checks.table
+        if table is not None and len(table):
+            wanted = ["label", "count", "amount", "severity", "description"]
+            table = table[[c for c in wanted if c in table.columns]]
+        widgets.table(
+            table,
+            key="trust_checks",
+            units={"count": "count", "amount": "usd"},
+            labels={"label": "Check"},
+        )
 else:
     st.info("No snapshots loaded yet: the checks appear after the first import.")
 
