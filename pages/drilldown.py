@@ -46,6 +46,7 @@ with widgets.guard("the breakdown"):
             title=f"Open pipeline by {rows} × {cols}",
             row_order=stage_order if rows == "stage" else None,
             col_order=stage_order if cols == "stage" else None,
+            totals=True,
         ),
         key="drill_matrix",
         selectable=True,

@@ -293,6 +293,24 @@ def test_breakdown_heatmap_pivots_and_keeps_click_targets():
     ]
 
 
+def test_breakdown_heatmap_totals_on_the_labels():
+    long = pd.DataFrame(
+        {
+            "segment": ["SMB", "SMB", "Enterprise"],
+            "stage": ["Discovery", "Proposal", "Proposal"],
+            "amount": [D("100000"), D("200000"), D("2000000")],
+        }
+    )
+    fig = charts.breakdown_heatmap(long, row="segment", col="stage", totals=True)
+    # Rows by size: Enterprise 2,000,000; SMB 100,000 + 200,000 = 300,000.
+    assert list(fig.layout.yaxis.ticktext) == ["Enterprise · $2.0M", "SMB · $300K"]
+    # Columns: Proposal 200,000 + 2,000,000 = 2,200,000 -> $2.2M; Discovery 100,000.
+    assert [t.split("<br>")[0] for t in fig.layout.xaxis.ticktext] == ["Proposal", "Discovery"]
+    assert "$2.2M" in fig.layout.xaxis.ticktext[0] and "$100K" in fig.layout.xaxis.ticktext[1]
+    # The cells and their drill keys are unchanged.
+    assert list(fig.data[0].y) == ["Enterprise", "SMB"]
+
+
 def test_breakdown_heatmap_governed_order_and_empty_columns_dropped():
     long = pd.DataFrame(
         {

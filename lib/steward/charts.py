@@ -801,8 +801,12 @@ def breakdown_heatmap(
     sort: bool = True,
     row_order: Sequence[str] | None = None,
     col_order: Sequence[str] | None = None,
+    totals: bool = False,
 ) -> go.Figure:
     """A rows x columns matrix of one measure (long table in, pivot here).
+
+    With totals (for additive measures: money, counts), each row and column label carries
+    its total ("Enterprise · $7.9M"); the cells and their drill keys are unchanged.
 
     With sort, the biggest rows and columns come first; otherwise the table's order is
     kept (e.g. stages in funnel order).
@@ -875,6 +879,22 @@ def breakdown_heatmap(
     )
     fig.update_yaxes(autorange="reversed", showgrid=False, title=None)
     fig.update_xaxes(side="top", showgrid=False)
+    if totals:
+        row_sum = [sum(r) for r in z]
+        col_sum = [sum(r[j] for r in z) for j in range(len(cols))]
+        fig.update_yaxes(
+            tickmode="array",
+            tickvals=rows,
+            ticktext=[f"{r} · {fmt.value(t, unit)}" for r, t in zip(rows, row_sum, strict=True)],
+        )
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=cols,
+            ticktext=[
+                f"{c}<br><span style='font-size:13px'>{fmt.value(t, unit)}</span>"
+                for c, t in zip(cols, col_sum, strict=True)
+            ],
+        )
     fig.update_layout(height=max(280, 50 * len(rows) + 120), showlegend=False)
     return fig
 
