@@ -391,7 +391,11 @@ def table(
     for c, header in zip(df.columns, view.columns, strict=True):
         right = (units or {}).get(c) in _UNIT_FORMAT
         config[header] = st.column_config.TextColumn(header, alignment="right" if right else "left")
-    st.dataframe(view, key=key, hide_index=True, column_config=config, width="stretch")
+    # A summary table shows every row when it is short (no inner scrollbar to miss).
+    height: Any = 35 * (len(view) + 1) + 3 if len(view) <= 25 else "auto"
+    st.dataframe(
+        view, key=key, hide_index=True, column_config=config, width="stretch", height=height
+    )
 
 
 _RAW_MONEY = re.compile(r"\$?\b\d{1,3}(?:,\d{3})+\.\d{2}\b|\$?\b\d{4,}\.\d{2}\b")
