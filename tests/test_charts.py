@@ -293,6 +293,22 @@ def test_breakdown_heatmap_pivots_and_keeps_click_targets():
     ]
 
 
+def test_breakdown_heatmap_shows_a_real_zero_rate_and_blanks_a_missing_one():
+    long = pd.DataFrame(
+        {
+            "segment": ["SMB", "SMB", "Enterprise", "Enterprise"],
+            "stage": ["Discovery", "Solution", "Discovery", "Solution"],
+            "conversion_to_next": [0.5, 0.25, 0.0, None],
+        }
+    )
+    fig = charts.breakdown_heatmap(
+        long, row="segment", col="stage", value="conversion_to_next", unit="ratio", sort=False
+    )
+    heat = fig.data[0]
+    # SMB: 50%, 25%; Enterprise: a computed 0% is shown, the missing Solution cell is blank.
+    assert [list(r) for r in heat.text] == [["50%", "25%"], ["0%", ""]]
+
+
 def test_breakdown_heatmap_totals_on_the_labels():
     long = pd.DataFrame(
         {

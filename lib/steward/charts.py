@@ -823,6 +823,12 @@ def breakdown_heatmap(
     df = df[df[row].isin(df.loc[present, row]) & df[col].isin(df.loc[present, col])]
     if df.empty:
         return empty_figure("Nothing to break down for this selection.", title)
+    # Cells the metric gave a value for (a real 0% conversion is shown; a missing one is blank).
+    known_cells = {
+        (str(r), str(c))
+        for r, c, v in zip(df[row], df[col], df[value], strict=True)
+        if _opt(v) is not None
+    }
     df[value] = df[value].map(_num)
     grid = df.pivot_table(
         index=row, columns=col, values=value, aggfunc="sum", fill_value=0.0, sort=False
@@ -840,7 +846,13 @@ def breakdown_heatmap(
     rows = [str(r) for r in grid.index]
     cols = [str(c) for c in grid.columns]
     z = grid.to_numpy().tolist()
-    text = [[fmt.value(v, unit) if v else "" for v in r] for r in z]
+    text = [
+        [
+            fmt.value(v, unit) if v or (unit == "ratio" and (r, c) in known_cells) else ""
+            for c, v in zip(cols, zr, strict=True)
+        ]
+        for r, zr in zip(rows, z, strict=True)
+    ]
     fig = _figure(title)
     fig.add_trace(
         go.Heatmap(
