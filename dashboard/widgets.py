@@ -246,7 +246,19 @@ def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
             )
         elif c.endswith("_date") or c in ("close_date_from", "close_date_to"):
             out[c] = pd.to_datetime(out[c], errors="coerce")
+        elif c != "crm_url" and (out[c].dtype == object or pd.api.types.is_string_dtype(out[c])):
+            # Blank text (no loss reason, no product) reads as a dash, not "None".
+            out[c] = [fmt.DASH if _blank(v) else v for v in out[c]]
     return out
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def deal_table(

@@ -468,3 +468,19 @@ def test_metric_notes_show_money_as_a_board_reads_it() -> None:
         "209 deals; total $13.0M credited"
     )
     assert widgets.note_text(None) == ""
+
+
+def test_deal_tables_show_blank_text_as_a_dash() -> None:
+    from dashboard import widgets
+
+    df = pd.DataFrame(
+        {
+            "opportunity_name": ["Deal A", "Deal B"],
+            "loss_reason": [None, "Price"],
+            "amount": [1000.0, None],
+        }
+    )
+    shown = widgets._display_frame(df)
+    assert list(shown["loss_reason"]) == ["—", "Price"]
+    assert list(shown["opportunity_name"]) == ["Deal A", "Deal B"]
+    assert shown["amount"].isna().tolist() == [False, True]  # numbers stay numbers
