@@ -108,15 +108,14 @@ with widgets.guard("conversion by segment"):
         },
     )
 
-left, right = st.columns(2, gap="large")
-with left, widgets.guard("time in stage"):
+with widgets.guard("time in stage"):
     widgets.chart(
         data.figure(
             "funnel_tis", q, charts.time_in_stage_chart, data.metric("time_in_stage", q).table
         ),
         key="funnel_tis",
     )
-with right, widgets.guard("stalled deals"):
+with widgets.guard("stalled deals"):
     stalled = data.metric("stalled_deals", q)
     st.subheader(f"Stalled deals ({widgets.fmt.count(stalled.value)})")
     st.caption("Open deals in their stage longer than the 75th percentile for that stage.")

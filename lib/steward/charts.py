@@ -242,6 +242,9 @@ def funnel_chart(
     )
     fig.update_yaxes(autorange="reversed", showgrid=False, ticksuffix="  ")
     fig.update_xaxes(showgrid=True, gridcolor="#ECEFF3")
+    if labels == "share":
+        axis_title = "open deals" if measure == "count" else "open value"
+        fig.update_xaxes(title=dict(text=axis_title, font=dict(size=13, color=MUTED)))
     if measure != "count":
         _money_axis(fig, "xaxis", values)
     fig.update_layout(height=max(300, 70 * len(stages) + 100), showlegend=False)
