@@ -206,6 +206,16 @@ def test_coverage_small_bars_label_outside_or_not_at_all():
     assert smb.customdata[0][5] == "0.0x"
 
 
+def test_trend_axes_are_labelled_at_the_snapshot_dates():
+    # Ten Friday snapshots from Sep 18: at most 8 labels -> every 2nd, keeping the latest.
+    fridays = [date(2026, 9, 18) + pd.Timedelta(weeks=i) for i in range(10)]
+    trend = pd.DataFrame({"snapshot_date": fridays, "coverage": [2.0] * 10})
+    fig = charts.coverage_trend_chart(trend, goal=3.0)
+    assert list(fig.layout.xaxis.ticktext) == [
+        "Sep 25", "Oct 9", "Oct 23", "Nov 6", "Nov 20"
+    ]  # fmt: skip
+
+
 def test_coverage_trend_marks_goal():
     trend = pd.DataFrame(
         {"snapshot_date": [date(2026, 10, 2), date(2026, 10, 9)], "coverage": [2.0, 2.4]}

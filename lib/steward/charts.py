@@ -148,6 +148,17 @@ def _money_tick(x: float) -> str:
     return text
 
 
+def _snapshot_ticks(fig: go.Figure, dates: Sequence[Any], most: int = 8) -> None:
+    """Label the x axis at the snapshot dates themselves ("Nov 20"), not at Plotly's
+    Sunday week starts, thinning to at most `most` labels (always keeping the latest)."""
+    ds = sorted({pd.Timestamp(d) for d in dates if d is not None and not pd.isna(d)})
+    if not ds:
+        return
+    step = max(1, math.ceil(len(ds) / most))
+    shown = ds[::-1][::step][::-1]
+    fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=[f"{d:%b} {d.day}" for d in shown])
+
+
 def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
     """A figure that says there is nothing to draw (instead of an empty grid)."""
     fig = _figure(title, height)
@@ -558,7 +569,7 @@ def coverage_trend_chart(
             annotation_font_color=RED,
         )
     fig.update_yaxes(ticksuffix="x", rangemode="tozero")
-    fig.update_xaxes(tickformat="%b %d")
+    _snapshot_ticks(fig, list(x))
     fig.update_layout(showlegend=False, height=380)
     return fig
 
@@ -963,7 +974,7 @@ def slippage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         ),
         height=380,
     )
-    fig.update_xaxes(tickformat="%b %d")
+    _snapshot_ticks(fig, list(x))
     return fig
 
 
