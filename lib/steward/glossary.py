@@ -206,7 +206,11 @@ def render(registry: dict[str, Metric] | None = None) -> str:
         for m in group:
             out += _metric_md(m)
     out += ["## Data-trust checks", "", "| check | what it flags | severity |", "|---|---|---|"]
-    out += [f"| {c.label} (`{c.id}`) | {c.description} | {c.severity} |" for c in CHECKS]
+    out += [
+        f"| {c.label.format(push_count='N', stale_weeks='N')} (`{c.id}`) | {c.description} "
+        f"| {c.severity} |"
+        for c in CHECKS
+    ]
     out += ["", "## Choices we made", ""]
     out += [f"- **{title}.** {text}" for title, text in CHOICES]
     return "\n".join(out) + "\n"

@@ -89,7 +89,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "pushed_often",
-        "Close date pushed repeatedly",
+        "Close date pushed {push_count}+ times",
         "Open deals whose close date moved to a later quarter at least the governed number "
         "of times (definitions: trust.push_count) across the snapshots up to the as-of date.",
         "medium",
@@ -97,7 +97,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "stale",
-        "No change in weeks",
+        "No change in {stale_weeks}+ weeks",
         "Open deals whose stage, amount, close date and open/won status have not changed for "
         "the governed number of weeks (definitions: trust.stale_weeks).",
         "low",
@@ -438,7 +438,7 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     rows = [
         {
             "check_id": c.id,
-            "label": c.label,
+            "label": c.label.format(push_count=defs.push_count, stale_weeks=defs.stale_weeks),
             "description": c.description,
             "count": got[c.id][0],
             "amount": got[c.id][1],
