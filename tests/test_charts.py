@@ -207,13 +207,20 @@ def test_coverage_small_bars_label_outside_or_not_at_all():
 
 
 def test_trend_axes_are_labelled_at_the_snapshot_dates():
-    # Ten Friday snapshots from Sep 18: at most 8 labels -> every 2nd, keeping the latest.
+    # Ten Friday snapshots Sep 18 .. Nov 20; at most 5 labels -> every 2nd (ceil(10/5)),
+    # counted back from the latest so Nov 20 is always labelled.
     fridays = [date(2026, 9, 18) + pd.Timedelta(weeks=i) for i in range(10)]
     trend = pd.DataFrame({"snapshot_date": fridays, "coverage": [2.0] * 10})
     fig = charts.coverage_trend_chart(trend, goal=3.0)
     assert list(fig.layout.xaxis.ticktext) == [
         "Sep 25", "Oct 9", "Oct 23", "Nov 6", "Nov 20"
     ]  # fmt: skip
+    assert fig.layout.xaxis.tickangle == 0
+    # Slippage (full width) keeps up to 8: ceil(10/8) = 2 as well here.
+    slip = pd.DataFrame(
+        {"to_date": fridays, "pushed_amount": [1000.0] * 10, "slippage_ratio": [0.01] * 10}
+    )
+    assert charts.slippage_chart(slip).layout.xaxis.ticktext[-1] == "Nov 20"
 
 
 def test_coverage_trend_marks_goal():

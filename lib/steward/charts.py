@@ -569,7 +569,9 @@ def coverage_trend_chart(
             annotation_font_color=RED,
         )
     fig.update_yaxes(ticksuffix="x", rangemode="tozero")
-    _snapshot_ticks(fig, list(x))
+    # This chart usually sits in a half column: few, horizontal date labels.
+    _snapshot_ticks(fig, list(x), most=5)
+    fig.update_xaxes(tickangle=0)
     fig.update_layout(showlegend=False, height=380)
     return fig
 
