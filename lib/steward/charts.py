@@ -1022,6 +1022,7 @@ def attribution_chart(table: pd.DataFrame, title: str | None = None) -> go.Figur
         tickvals=channels,
         ticktext=[str(c).replace(" ", "<br>") for c in channels],
     )
+    fig.update_yaxes(title=dict(text="pipeline credited", font=dict(size=13, color=MUTED)))
     fig.update_layout(barmode="group", bargap=0.2, height=420)
     return fig
 
