@@ -19,6 +19,7 @@ import streamlit as st
 from steward import fmt
 from steward.definitions import Definitions
 from steward.errors import StewardError
+from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
 
@@ -187,30 +188,13 @@ def _delta_color(k: Any) -> str:
 
 # --- deal table -----------------------------------------------------------------------
 
+# Deal-table headers: the metric layer's (shared with the workbook), plus screen-only columns.
 _HEADERS = {
-    "opportunity_id": "Opportunity ID",
-    "opportunity_name": "Opportunity",
-    "account_name": "Account",
-    "segment": "Segment",
-    "region": "Region",
-    "owner": "Owner",
-    "source": "Source",
-    "stage": "Stage",
-    "amount": "Amount",
-    "probability": "Probability",
-    "forecast_category": "Forecast category",
-    "close_date": "Close date",
-    "created_date": "Created",
+    **DEAL_HEADERS,
     "crm_url": "CRM",
-    "bucket": "Bucket",
     "effect": "Effect on bridge",
     "push_count": "Times pushed",
     "days_in_stage": "Days in stage",
-    "amount_from": "Amount (from)",
-    "amount_to": "Amount (to)",
-    "amount_change": "Change",
-    "stage_from": "Stage (from)",
-    "close_date_from": "Close date (from)",
 }
 
 

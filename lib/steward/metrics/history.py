@@ -17,6 +17,7 @@ import pandas as pd
 from steward import derived
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.deals import DEAL_COLUMNS, select_list
 from steward.metrics.history_sql import (
     ZERO,
     Sql,
@@ -35,22 +36,6 @@ LOOKBACK_DAYS = 365  # trailing window for time in stage and the velocity averag
 LATEST_CUTS = (
     "Filters apply to each deal's attributes in the latest snapshot it appears in "
     "(stage filter: its latest stage)."
-)
-
-DEAL_COLUMNS: tuple[str, ...] = (
-    "opportunity_id",
-    "opportunity_name",
-    "account_name",
-    "segment",
-    "region",
-    "owner",
-    "source",
-    "stage",
-    "amount",
-    "probability",
-    "forecast_category",
-    "close_date",
-    "created_date",
 )
 
 
@@ -394,7 +379,7 @@ def stalled_frame(
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    deal_cols = ", ".join(f"s.{c}" for c in DEAL_COLUMNS)
+    deal_cols = select_list("s")
     sql.cte(
         "limits",
         "select unnest(?::varchar[]) as stage, unnest(?::double[]) as p75_days",
