@@ -337,7 +337,7 @@ def commit_snapshots(
             from steward import derived
 
             derived.refresh(con, dates)
-            msg = f"{len(data)} rows, {len(dates)} snapshot(s)" + (" (replaced)" if clash else "")
+            msg = f"{len(data):,} rows, {len(dates)} snapshot(s)" + (" (replaced)" if clash else "")
             log_outcome(
                 con,
                 kind="snapshot",
@@ -417,7 +417,7 @@ def commit_table(
                 snapshot_dates=[],
                 started_at=started_at,
                 outcome="committed",
-                message=f"{len(data)} {table} rows",
+                message=f"{len(data):,} {table} rows",
             )
             con.execute("commit")
             return iid
