@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -147,33 +148,31 @@ def run_narrative(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_xlsx(args: argparse.Namespace) -> int:
-    from steward.export.xlsx import build_workbook
-
+def _export(args: argparse.Namespace, build: Callable[..., bytes]) -> bytes:
+    """Build one export from the store with the command's query, write it, say so."""
     defs = definitions.load()
     t0 = time.perf_counter()
     with store.reader(args.db) as con:
         q = build_query(con, args, defs)
-        data = build_workbook(con, q, defs)
+        data = build(con, q, defs)
     _write(args.out, data)
     print(
         f"wrote {args.out} ({len(data):,} bytes, {time.perf_counter() - t0:.1f} s)", file=sys.stderr
     )
+    return data
+
+
+def run_xlsx(args: argparse.Namespace) -> int:
+    from steward.export.xlsx import build_workbook
+
+    _export(args, build_workbook)
     return 0
 
 
 def run_pack(args: argparse.Namespace) -> int:
     from steward.export.pptx import board_pack_pdf, build_board_pack
 
-    defs = definitions.load()
-    t0 = time.perf_counter()
-    with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
-        data = build_board_pack(con, q, defs)
-    _write(args.out, data)
-    print(
-        f"wrote {args.out} ({len(data):,} bytes, {time.perf_counter() - t0:.1f} s)", file=sys.stderr
-    )
+    data = _export(args, build_board_pack)
     if args.pdf:
         pdf = board_pack_pdf(data)
         out = args.out.with_suffix(".pdf")
