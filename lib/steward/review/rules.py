@@ -307,7 +307,7 @@ def sla_breach(inp: Inputs) -> list[Item]:
             "agenda",
             "sla_breach",
             "{value} ({dim}) reached {within} of {leads} leads within the {h}-hour SLA: {rate} "
-            "against a {goal} goal; median first contact {med} hours.",
+            "against the {goal} goal; median first contact {med} hours.",
             value=str(top["value"]),
             dim=dim,
             within=cell("within_sla", "count"),
