@@ -230,6 +230,7 @@ OUTCOME_ORDER = (
     "pushed again",
     "now in Commit",
     "advanced",
+    "fell back",
     "pulled in",
     "no change",
 )
@@ -272,6 +273,8 @@ def deal_outcomes(
             out[oid] = "now in Commit"
         elif rank.get(n["stage"], -1) > rank.get(t["stage"], -1):
             out[oid] = "advanced"
+        elif rank.get(n["stage"], -1) < rank.get(t["stage"], -1):
+            out[oid] = "fell back"
         elif q_now.start < q_then.start:
             out[oid] = "pulled in"
         else:
