@@ -166,7 +166,8 @@ def build(
     msg["Date"] = formatdate(localtime=False)
     msg.set_content(text_body(data.story, agenda))
     msg.add_alternative(html_body(data.story, agenda, cids), subtype="html")
-    html_part = msg.get_payload()[1]  # type: ignore[index]
+    html_part = msg.get_body(("html",))
+    assert isinstance(html_part, EmailMessage)
     for key, png in zip(keys, pngs, strict=True):
         html_part.add_related(png, "image", "png", cid=cids[key], filename=f"{key}.png")
     msg.add_attachment(
