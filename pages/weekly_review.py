@@ -15,7 +15,7 @@ STATUS_ICON = {"done": "✅", "slipping": "⚠️", "overdue": "🛑", "recorded
 view = state.current()
 assert view is not None  # the entrypoint shows the empty state otherwise
 q = view.query
-widgets.page_header("Weekly review", view, "rules and thresholds: [review] in the definitions")
+widgets.page_header("Weekly review", view, "each rule and threshold is in the glossary")
 
 with widgets.guard("the agenda"):
     agenda = review.agenda(q)
@@ -45,20 +45,19 @@ with widgets.guard("the agenda"):
         st.info("No agenda rule fired this week.")
     for i, item in enumerate(agenda.items, 1):
         impact = f" · {fmt.money(item.impact_usd)} at stake" if item.impact_usd > 0 else ""
-        with st.expander(f"{i}. {item.title}{impact} · owner: {item.owner_role}"):
-            st.markdown(item.evidence.text)
-            st.caption(
-                "Numbers from: "
-                + ", ".join(sorted({n.fact.metric_id for n in item.evidence.numbers}))
-                + f" · decision metric: {item.reading.describe()}"
-            )
-            for note in item.notes:
-                st.caption(note)
-            if item.drill is not None:
+        st.markdown(f"**{i}. {item.title}**{impact} · owner: {item.owner_role}  \n"
+                    f"{item.evidence.text}")  # fmt: skip
+        st.caption(
+            "Numbers from: "
+            + ", ".join(sorted({n.fact.metric_id for n in item.evidence.numbers}))
+            + f" · a decision here should move: {item.reading.describe()}"
+            + "".join(f" · {note}" for note in item.notes)
+        )
+        if item.drill is not None:
+            with st.expander(f"The deals behind item {i}: {item.drill.label}"):
                 widgets.deal_table(
                     review.item_deals(q, item.key),
                     key=f"review_deals_{i}",
-                    title=item.drill.label.capitalize(),
                     file_name=f"agenda_{item.rule_id}.csv",
                 )
 
@@ -72,7 +71,7 @@ with widgets.guard("recording a decision"):
                 "Agenda item", keys, format_func=lambda k: titles[k], key="decision_item"
             )
             what = st.text_input("What will be done", key="decision_what")
-            who = st.text_input("Owner", key="decision_owner")
+            who = st.text_input("Decision owner (who does it)", key="decision_owner")
             due = st.date_input("Due", value=q.as_of + timedelta(days=7), key="decision_due")
             if st.form_submit_button("Record decision", key="decision_submit"):
                 try:

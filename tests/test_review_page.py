@@ -53,11 +53,11 @@ def test_page_renders_the_agenda_and_records_a_decision(review_db: Path) -> None
 
         agenda = review.build_agenda(con, Query(dates[-1], current_period(dates[-1], d)), d)
     assert agenda.items, "the small demo store should put something on the agenda"
-    # one expander per item, titled by the item, in the ranked order
-    labels = [e.label for e in at.expander if e.label[:1].isdigit()]
-    assert [lbl.split(". ", 1)[1].split(" · ")[0] for lbl in labels] == [
-        i.title for i in agenda.items
-    ]
+    # every item, in the ranked order, with its evidence word for word
+    text = "\n".join(m.value for m in at.markdown)
+    positions = [text.find(f"**{n}. {i.title}**") for n, i in enumerate(agenda.items, 1)]
+    assert -1 not in positions and positions == sorted(positions)
+    assert all(i.evidence.text in text for i in agenda.items)
 
     key = agenda.items[0].key
     at.selectbox(key="decision_item").set_value(key)

@@ -7,8 +7,9 @@ again and the deals are compared with their state at the decision. Status, by ru
 
 - done:     the metric moved the intended way (by the last snapshot on or before the
             due date, once that date has passed);
-- slipping: not yet moved, due date not passed;
-- overdue:  due date passed and the metric had not moved by then;
+- slipping: not yet moved, due date still ahead;
+- overdue:  due date reached and the metric had not moved by then (the same test as
+            the follow-through rate, so a status and the rate never disagree);
 - recorded: no snapshot after the decision yet.
 
 Writes are all-or-nothing (one transaction, validated first), like imports.
@@ -311,7 +312,7 @@ def follow(
                              "snapshot; follow-through shows from the next one")  # fmt: skip
     now = d.reading.value(con, as_of, defs)
     is_moved = moved(d.reading.direction, d.baseline_value, now)
-    if as_of <= d.due_date:
+    if as_of < d.due_date:
         status = "done" if is_moved else "slipping"
     else:
         status = "done" if moved_by_due(con, d, defs) else "overdue"
