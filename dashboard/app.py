@@ -35,7 +35,10 @@ def _page(file: str, title: str, icon: str, url: str, default: bool = False) -> 
 
 
 NAV = {
-    "Board": [_page("board_story.py", "Board story", ":material/slideshow:", "board", True)],
+    "Board": [
+        _page("weekly_review.py", "Weekly review", ":material/event_note:", "weekly_review"),
+        _page("board_story.py", "Board story", ":material/slideshow:", "board", True),
+    ],
     "Pipeline": [
         _page("funnel.py", "Funnel & conversion", ":material/filter_alt:", "funnel"),
         _page("forecast.py", "Forecast & coverage", ":material/trending_up:", "forecast"),

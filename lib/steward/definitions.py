@@ -33,6 +33,7 @@ _TOP_KEYS = {
     "influence",
     "trust",
     "crm",
+    "review",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -43,6 +44,15 @@ _SECTION_KEYS = {
     "influence": {"lookback_days"},
     "trust": {"stale_weeks", "push_count", "outlier_multiple"},
     "crm": {"record_url_template"},
+    "review": {
+        "conversion_drop_pts",
+        "sla_compliance_goal",
+        "owner_stalled_share",
+        "segment_slippage_share",
+        "slippage_ratio",
+        "created_behind_share",
+        "max_items",
+    },
 }
 _STAGE_KEYS = {"name", "probability", "is_closed", "is_won"}
 
@@ -59,6 +69,19 @@ class Stage:
     probability: float
     is_closed: bool = False
     is_won: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewThresholds:
+    """The Monday agenda's thresholds ([review] in the definitions): signed off, not tuned in code."""
+
+    conversion_drop_pts: float = 0.10  # stage conversion this quarter vs its trailing four
+    sla_compliance_goal: float = 0.80  # share of leads contacted within the SLA hours
+    owner_stalled_share: float = 0.25  # one owner's share of the stalled dollars
+    segment_slippage_share: float = 0.50  # one segment's share of the pushed-out dollars
+    slippage_ratio: float = 0.05  # pushed-out share of the start pipeline worth a review
+    created_behind_share: float = 0.10  # pipeline created behind its pro-rated target by this share
+    max_items: int = 8  # the agenda a meeting can get through
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,7 @@ class Definitions:
     push_count: int = 3
     outlier_multiple: float = 20.0
     record_url_template: str = ""
+    review: ReviewThresholds = field(default_factory=ReviewThresholds)
     owner: str = ""
     source_path: str = ""
 
@@ -282,9 +306,23 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         push_count=int(trust.get("push_count", 3)),
         outlier_multiple=float(trust.get("outlier_multiple", 20.0)),
         record_url_template=str(raw.get("crm", {}).get("record_url_template", "")),
+        review=_review(path, raw.get("review", {})),
         owner=str(raw.get("owner", "")),
         source_path=path,
     )
+
+
+def _review(path: str, raw: dict[str, Any]) -> ReviewThresholds:
+    """[review] thresholds: shares in 0-1, max_items a positive whole number."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "max_items":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise _fail(path, f"[review] max_items must be a whole number >= 1, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise _fail(path, f"[review] {key} must be a share between 0 and 1, got {value!r}")
+        values[key] = value
+    return ReviewThresholds(**values)
 
 
 def load(path: str | Path | None = None) -> Definitions:

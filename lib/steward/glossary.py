@@ -11,6 +11,7 @@ from pathlib import Path
 
 from steward.metrics.core import REGISTRY, Metric
 from steward.metrics.trust import CHECKS
+from steward.review.rules import RULES
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
@@ -210,6 +211,19 @@ def render(registry: dict[str, Metric] | None = None) -> str:
         f"| {c.label.format(push_count='N', stale_weeks='N')} (`{c.id}`) | {c.description} "
         f"| {c.severity} |"
         for c in CHECKS
+    ]
+    out += ["", "## Weekly review agenda rules", ""]
+    out += [
+        "The Weekly review page and `steward agenda` list the week's bottlenecks, each found "
+        "by one of these rules over the metrics above and ranked by dollar impact. Thresholds "
+        "are governed: `[review]` (and `[coverage_goals]`, `[sla]`) in the definitions.",
+        "",
+        "| rule | what fires it | threshold | owner role |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| {r.label} (`{r.id}`) | {r.description} | {r.threshold} | {r.owner_role} |"
+        for r in RULES
     ]
     out += ["", "## Choices we made", ""]
     out += [f"- **{title}.** {text}" for title, text in CHOICES]

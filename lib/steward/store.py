@@ -24,7 +24,6 @@ import pandas as pd
 
 from steward.errors import ImportRejected, StoreError
 
-SCHEMA_VERSION = 1
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "steward.duckdb"
 ENV_VAR = "STEWARD_DB"
 
@@ -108,7 +107,29 @@ MIGRATIONS: list[list[str]] = [
   message varchar
 )""",
     ],
+    # Weekly review: decisions recorded against an agenda item (steward.review.decisions).
+    [
+        """create table if not exists decisions (
+  decision_id integer primary key,
+  recorded_at timestamp not null,
+  as_of date not null,
+  period varchar not null,
+  rule_id varchar not null,
+  item_key varchar not null,
+  item_title varchar not null,
+  what varchar not null,
+  owner varchar not null,
+  due_date date not null,
+  metric_id varchar not null,
+  metric_read varchar not null,
+  direction varchar not null check (direction in ('up', 'down')),
+  baseline_value double,
+  opportunity_ids varchar[] not null
+)""",
+    ],
 ]
+# The schema version a file reaches once every migration above has run.
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def resolve_path(db: str | Path | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from steward.metrics import (  # noqa: F401  (importing a module registers its metrics)
     asof,
+    decisions,
     forecast,
     history,
     history_changes,

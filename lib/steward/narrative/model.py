@@ -38,6 +38,13 @@ def _num(x: Any) -> float | None:
     return None if v != v else v  # NaN -> None
 
 
+def _decided_rate(v: list[float | None]) -> float | None:
+    half = len(v) // 2
+    adv = sum(x or 0.0 for x in v[:half])
+    lost = sum(x or 0.0 for x in v[half:])
+    return None if adv + lost == 0 else adv / (adv + lost)
+
+
 OPS: dict[str, Callable[[list[float | None]], float | None]] = {
     # remaining bookings target = target - won to date
     "minus": lambda v: None if v[0] is None or v[1] is None else v[0] - v[1],
@@ -48,6 +55,9 @@ OPS: dict[str, Callable[[list[float | None]], float | None]] = {
     # share of the start amount: abs(part) / start
     "share": lambda v: None if v[0] is None or not v[1] else abs(v[0]) / v[1],
     "abs": lambda v: None if v[0] is None else abs(v[0]),
+    # conversion of decided deals: sum(advanced) / (sum(advanced) + sum(lost)); inputs are
+    # the advanced counts then the lost counts, in pairs (the weekly review's cohort rule)
+    "decided_rate": lambda v: _decided_rate(v),
     # change in points between two ratios as shown (48% vs 51% reads -3 pts, not -2)
     "pts_shown": lambda v: (
         None if v[0] is None or v[1] is None else (round(v[0] * 100) - round(v[1] * 100)) / 100

@@ -1,0 +1,208 @@
+"""CLI: `steward agenda`, `steward decide`, `steward decisions`, `steward digest`.
+
+The weekly review from the command line: the Monday agenda drawn from the data, a
+decision recorded against one of its items, the decisions with their follow-through, and
+the week's e-mail digest (an .eml file, or sent through SMTP with --settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from steward import definitions, store
+from steward.cli.export_cmds import _date, _write, build_query, query_args
+from steward.errors import StewardError
+
+DEFAULT_SCOPE_DEALS = 25  # the largest deals of an item's drill, when --deals is not given
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """Add this group's commands to the parser."""
+    p = sub.add_parser(
+        "agenda",
+        parents=[common],
+        help="the Monday bottleneck agenda (last week's decisions, then ranked items)",
+        description="Bottlenecks found by the declared agenda rules (docs/metrics.md), ranked "
+        "by dollar impact, each with its evidence, owner role and the item key to decide on.",
+    )
+    query_args(p)
+    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(func=run_agenda)
+
+    p = sub.add_parser(
+        "decide",
+        parents=[common],
+        help="record a decision against an agenda item",
+        description="Recorded at the --as-of snapshot (default: the latest) against the item "
+        "KEY of that week's agenda (`steward agenda --format json` lists the keys). All or "
+        "nothing: a bad field changes nothing.",
+    )
+    p.add_argument("item", help="agenda item key, e.g. coverage_below_goal:FY2026-Q4:Enterprise")
+    query_args(p, compare=False)
+    p.add_argument("--what", required=True, help="what will be done")
+    p.add_argument(
+        "--who", required=True, help="who owns the decision (the --owner option filters deals)"
+    )
+    p.add_argument("--due", type=_date, required=True, help="due date, e.g. 2026-11-27")
+    p.add_argument(
+        "--deals",
+        action="append",
+        default=[],
+        metavar="ID",
+        help=f"deals in scope (repeat or comma-separate; default: the item's {DEFAULT_SCOPE_DEALS} "
+        "largest deals)",
+    )
+    p.add_argument("--direction", choices=("up", "down"), help="override the metric's direction")
+    p.set_defaults(func=run_decide)
+
+    p = sub.add_parser(
+        "decisions",
+        parents=[common],
+        help="decisions with their follow-through at a snapshot",
+        description="Every decision recorded before --as-of, read again at it: what happened "
+        "to its deals and its metric, and done / slipping / overdue by rule.",
+    )
+    p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
+    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    p.set_defaults(func=run_decisions)
+
+    p = sub.add_parser(
+        "digest",
+        parents=[common],
+        help="the week's e-mail digest (.eml, or sent through SMTP)",
+        description="Headline, what changed, the agenda, open decisions, three charts inline "
+        "and the board pack PDF attached. Needs Chromium and LibreOffice. With --settings "
+        "(a TOML file with a [digest] table) it is sent; the SMTP password comes from the "
+        "environment variable the settings name, never from the file.",
+    )
+    query_args(p)
+    p.add_argument("-o", "--output", type=Path, help="write the .eml here")
+    p.add_argument("--settings", type=Path, help="TOML file with [digest] SMTP settings: send")
+    p.add_argument("--sender", default="steward@localhost", help="From, when not sending")
+    p.add_argument("--to", action="append", default=[], help="To, when not sending")
+    p.set_defaults(func=run_digest)
+
+
+def run_agenda(args: argparse.Namespace) -> int:
+    from steward.review import build_agenda
+
+    defs = definitions.load()
+    with store.reader(args.db) as con:
+        agenda = build_agenda(con, build_query(con, args, defs), defs)
+    text = agenda.to_json() + "\n" if args.format == "json" else agenda.to_markdown()
+    if args.output:
+        _write(args.output, text.encode("utf-8"))
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_decide(args: argparse.Namespace) -> int:
+    from steward import review
+
+    defs = definitions.load()
+    with store.reader(args.db) as con:
+        q = build_query(con, args, defs)
+        agenda = review.build_agenda(con, q, defs)
+        item = agenda.item(args.item)
+        if item is None:
+            keys = [i.key for i in agenda.items]
+            raise StewardError(
+                f"no agenda item {args.item!r} at {q.as_of.isoformat()}",
+                ["Items this week: " + (", ".join(keys) or "none")],
+            )
+        ids = [v.strip() for raw in args.deals for v in raw.split(",") if v.strip()]
+        if not ids and item.drill is not None:
+            deals = item.drill.deals(con, defs)
+            if not deals.empty:
+                deals = deals.sort_values("amount", ascending=False, na_position="last")
+                ids = [str(x) for x in deals["opportunity_id"].head(DEFAULT_SCOPE_DEALS)]
+    reading = replace(item.reading, direction=args.direction or item.reading.direction)
+    with store.writer(args.db) as con:
+        new_id = review.record(
+            con,
+            defs,
+            as_of=q.as_of,
+            item=item,
+            what=args.what,
+            owner=args.who,
+            due_date=args.due,
+            reading=reading,
+            opportunity_ids=ids,
+        )
+    print(
+        f"recorded decision {new_id} on {item.key} at {q.as_of.isoformat()} "
+        f"({len(ids)} deals in scope; metric {reading.describe()})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_decisions(args: argparse.Namespace) -> int:
+    from steward.review import follow_all
+
+    defs = definitions.load()
+    with store.reader(args.db) as con:
+        loaded = [
+            r[0]
+            for r in con.execute(
+                "select distinct snapshot_date from snapshots order by 1"
+            ).fetchall()
+        ]
+        if not loaded:
+            raise StewardError("the store holds no snapshots")
+        as_of: date = args.as_of or loaded[-1]
+        follows = follow_all(con, as_of, defs)
+        from steward.review.decisions import load
+
+        recorded_now = [d for d in load(con) if d.as_of == as_of]
+    if args.format == "json":
+        out = {
+            "as_of": as_of.isoformat(),
+            "followed": [f.to_dict() for f in follows],
+            "recorded_at_this_snapshot": [d.decision_id for d in recorded_now],
+        }
+        sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+        return 0
+    lines = [f"# Decisions read at {as_of.isoformat()}", ""]
+    lines += [
+        f"- #{f.decision.decision_id} **{f.status.upper()}** · {f.decision.what} "
+        f"({f.decision.owner}, due {f.decision.due_date.isoformat()}, recorded "
+        f"{f.decision.as_of.isoformat()}): {f.summary}"
+        for f in follows
+    ] or ["No decision was recorded before this snapshot."]
+    if recorded_now:
+        lines += ["", f"Recorded at this snapshot: {', '.join(d.what for d in recorded_now)}"]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def run_digest(args: argparse.Namespace) -> int:
+    from steward.review import digest
+
+    if not args.output and not args.settings:
+        raise StewardError("say where the digest goes: -o FILE.eml, --settings FILE, or both")
+    settings = digest.load_settings(args.settings) if args.settings else None
+    sender = settings.sender if settings else args.sender
+    to = list(settings.recipients) if settings else (args.to or ["team@localhost"])
+    defs = definitions.load()
+    with store.reader(args.db) as con:
+        q = build_query(con, args, defs)
+        msg = digest.build(con, q, defs, sender=sender, recipients=to)
+    if args.output:
+        n = digest.write_eml(msg, args.output)
+        print(f"wrote {args.output} ({n:,} bytes)", file=sys.stderr)
+    if settings:
+        digest.send(msg, settings)
+        print(
+            f"sent to {', '.join(settings.recipients)} via {settings.host}:{settings.port}",
+            file=sys.stderr,
+        )
+    return 0

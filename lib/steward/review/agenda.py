@@ -1,0 +1,124 @@
+"""The Monday agenda: last week's decisions first, then this week's bottlenecks.
+
+    agenda = review.build_agenda(con, q, defs)
+    agenda.to_markdown() / agenda.to_dict()
+
+`gather` asks the metric layer for everything the rules read (and nothing else);
+`steward.review.rules.apply` turns that into ranked items.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from steward.definitions import Definitions
+from steward.metrics.core import REGISTRY, Filters, Query, Result, compute, drill
+from steward.narrative.facts import previous_snapshot
+from steward.narrative.model import day
+from steward.review.decisions import FollowThrough, follow_all
+from steward.review.model import Item
+from steward.review.rules import Inputs, apply
+
+
+def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
+    return compute(con, mid, q, defs) if mid in REGISTRY else None
+
+
+def _segments(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
+    if q.filters.segment:
+        return list(q.filters.segment)
+    rows = con.execute(
+        "select distinct coalesce(segment, 'Unassigned') as segment from snapshots "
+        "where snapshot_date = $as_of order by 1",
+        {"as_of": q.as_of},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, compare_to: date | None = None
+) -> Inputs:
+    """The metric results the agenda rules read, for one as-of snapshot and period."""
+    compare_to = compare_to or q.compare_to or previous_snapshot(con, q.as_of)
+    q = q.with_(compare_to=None)
+    inp = Inputs(q=q, defs=defs, compare_to=compare_to)
+    quarter = q.quarter(defs)
+    for seg in _segments(con, q):
+        sq = q.with_(filters=Filters.of(**{**q.filters.as_dict(), "segment": [seg]}))
+        cur = compute(con, "funnel_cohort", sq, defs)
+        trailing = [
+            compute(con, "funnel_cohort", sq.with_(period=quarter.shift(-k).label), defs)
+            for k in range(1, 5)
+        ]
+        inp.cohorts[seg] = (cur, trailing)
+    inp.coverage = _result(con, "coverage_matrix", q, defs)
+    inp.stalled = _result(con, "stalled_deals", q, defs)
+    inp.speed = _result(con, "speed_to_lead", q, defs)
+    inp.created = _result(con, "pipeline_created", q, defs)
+    inp.trust_now = _result(con, "trust_checks", q, defs)
+    if compare_to is not None:
+        wq = q.with_(compare_to=compare_to)
+        inp.waterfall = _result(con, "waterfall", wq, defs)
+        inp.pushed = drill(con, "waterfall", wq, defs, bucket="Pushed out")
+        inp.trust_before = _result(con, "trust_checks", q.with_(as_of=compare_to), defs)
+    return inp
+
+
+@dataclass
+class Agenda:
+    q: Query
+    compare_to: date | None
+    items: list[Item]
+    decisions: list[FollowThrough] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"Weekly review: {self.q.period} as of {day(self.q.as_of)}"
+
+    def item(self, key: str) -> Item | None:
+        return next((i for i in self.items if i.key == key), None)
+
+    def to_markdown(self) -> str:
+        since = f"changes since {day(self.compare_to)}" if self.compare_to else "first snapshot"
+        lines = [f"# {self.title}", "", f"*{self.q.filters.describe()} · {since}*", ""]
+        lines += ["## Last week's decisions", ""]
+        if not self.decisions:
+            lines += ["No open decisions.", ""]
+        for d in self.decisions:
+            lines.append(
+                f"- **{d.status.upper()}** · {d.decision.what} ({d.decision.owner}, "
+                f"due {day(d.decision.due_date)}): {d.summary}"
+            )
+        if self.decisions:
+            lines.append("")
+        lines += ["## This week's bottlenecks (ranked by dollar impact)", ""]
+        if not self.items:
+            lines += ["No agenda rule fired this week.", ""]
+        for i, it in enumerate(self.items, 1):
+            lines.append(f"{i}. **{it.title}** — {it.evidence.text} *Owner: {it.owner_role}.*")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "query": self.q.describe(),
+            "compare_to": self.compare_to.isoformat() if self.compare_to else None,
+            "decisions": [d.to_dict() for d in self.decisions],
+            "items": [i.to_dict() for i in self.items],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def build_agenda(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, compare_to: date | None = None
+) -> Agenda:
+    """The agenda for one as-of snapshot: decisions taken before it, then ranked items."""
+    inp = gather(con, q, defs, compare_to)
+    return Agenda(inp.q, inp.compare_to, apply(inp), follow_all(con, q.as_of, defs))

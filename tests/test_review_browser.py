@@ -1,0 +1,68 @@
+"""The Weekly review page in a real headless Chromium (Debian's), driven by Playwright:
+it renders the agenda, a decision is recorded from the form and is listed after a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (make system-deps)")
+    db = small_store(tmp_path_factory.mktemp("review_browser") / "steward.duckdb")
+    with streamlit_server(db) as url:
+        yield url
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = b.new_page(viewport={"width": 1500, "height": 2200})
+        yield pg
+        b.close()
+
+
+def settled(pg: Any, timeout_ms: int = 90_000) -> None:
+    """The script finished: the footer is drawn and no run is in progress."""
+    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
+        timeout=timeout_ms
+    )
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] svg')",
+        timeout=timeout_ms,
+    )
+
+
+def test_record_a_decision_and_see_it_after_a_reload(server: str, page: Any) -> None:
+    page.goto(f"{server}/weekly_review")
+    settled(page)
+    page.get_by_role("heading", name="This week's bottlenecks").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stExpander"]').count() >= 1  # at least one item
+
+    page.get_by_label("What will be done").fill("Pull two Q1 deals into this quarter")
+    page.get_by_label("Decision owner (who does it)").fill("VP Sales")
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("recorded on").wait_for(timeout=60_000)
+
+    page.reload()
+    settled(page)
+    page.get_by_text("Recorded at this snapshot").wait_for(timeout=60_000)
+    page.get_by_text("Pull two Q1 deals into this quarter").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "weekly_review.png"), full_page=True)
