@@ -84,6 +84,8 @@ def test_one_snapshot_cohort_has_lost_deals(defs: Definitions) -> None:
     assert list(t.lost_count) == [0, 2, 0, 0, 0, 0]
     # Discovery reached amount: 100 + 200 + 300 + 50 + 150 + 400 = 1,200
     assert t.set_index("stage").loc["Discovery"].reached_amount == 1200.0
+    note = compute(con, "funnel_cohort", Query(as_of=S, period=P), defs).note
+    assert note == "2 lost deals never seen open counted as lost at Discovery"
 
 
 def test_one_snapshot_velocity_uses_the_same_win_rate(defs: Definitions) -> None:
@@ -144,6 +146,7 @@ def test_switch_excludes_lost_deals_never_seen_open(defs: Definitions) -> None:
     t = compute(con, "funnel_cohort", q, ex).table
     assert list(t.reached_count) == [5, 4, 3, 3, 3, 3]  # L1, L2 out of the cohort
     assert list(t.lost_count) == [0, 0, 0, 0, 0, 0]
+    assert compute(con, "funnel_cohort", q, ex).note == "2 lost deals never seen open left out"
 
 
 # ---- properties -----------------------------------------------------------------------

@@ -199,8 +199,10 @@ def win_rate_value(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
 # ---- cohort conversion -----------------------------------------------------------------
 def _cohort_groups(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
-) -> list[tuple[int, bool, int, Decimal]]:
-    """(reach_rank, in_progress, count, amount) for the cohort created in P."""
+) -> list[tuple[int, bool, int, Decimal, int]]:
+    """(reach_rank, in_progress, count, amount, lost never seen open) for the cohort
+    created in P; a group at rank -1 holds lost deals never seen open that the
+    definitions leave out (counted only for the note)."""
     qt = q.quarter(defs)
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
@@ -212,7 +214,8 @@ def _cohort_groups(
         f"""
         select {reach_sql} as reach_rank,
                coalesce(st.present and not st.is_closed, false) as in_progress,
-               coalesce(st.amount, 0) as amount
+               coalesce(st.amount, 0) as amount,
+               not coalesce(rc.seen_open, false) and not st.is_won as unseen_lost
         from opp_facts f
         join cut using (opp_key)
         join reach rc using (opp_key)
@@ -226,13 +229,14 @@ def _cohort_groups(
     rows = sql.run(
         con,
         """
-        select reach_rank, in_progress, count(*) as deals, coalesce(sum(amount), 0) as amount
+        select reach_rank, in_progress, count(*) as deals, coalesce(sum(amount), 0) as amount,
+               count(*) filter (where unseen_lost) as unseen_lost
         from cohort
-        where reach_rank >= 0
-        group by all
+        where reach_rank >= 0 or unseen_lost
+        group by reach_rank, in_progress
         """,
     ).fetchall()
-    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3])) for r in rows]
+    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3]), int(r[4])) for r in rows]
 
 
 @metric(
@@ -254,16 +258,18 @@ def _cohort_groups(
 )
 def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     groups = _cohort_groups(con, q, defs)
+    unseen = sum(g[4] for g in groups)
+    groups = [g for g in groups if g[0] >= 0]
     levels = [s.name for s in defs.open_stages] + [defs.won_stage.name]
     rows = []
     top = None
     for k, stage in enumerate(levels):
-        reached = sum(n for r, _p, n, _a in groups if r >= k)
-        amount = sum((a for r, _p, _n, a in groups if r >= k), ZERO)
+        reached = sum(n for r, _p, n, _a, _u in groups if r >= k)
+        amount = sum((a for r, _p, _n, a, _u in groups if r >= k), ZERO)
         last = k == len(levels) - 1
-        advanced = None if last else sum(n for r, _p, n, _a in groups if r >= k + 1)
-        in_prog = 0 if last else sum(n for r, p, n, _a in groups if r == k and p)
-        lost = 0 if last else sum(n for r, p, n, _a in groups if r == k and not p)
+        advanced = None if last else sum(n for r, _p, n, _a, _u in groups if r >= k + 1)
+        in_prog = 0 if last else sum(n for r, p, n, _a, _u in groups if r == k and p)
+        lost = 0 if last else sum(n for r, p, n, _a, _u in groups if r == k and not p)
         top = reached if top is None else top
         rows.append(
             {
@@ -278,6 +284,13 @@ def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
             }
         )
     note = None if top else "no opportunities created in the period"
+    if top and unseen:
+        deals = "deal" if unseen == 1 else "deals"
+        note = (
+            f"{unseen:,} lost {deals} never seen open counted as lost at {defs.qualified_stage}"
+            if defs.counts_unseen_lost
+            else f"{unseen:,} lost {deals} never seen open left out"
+        )
     return Result("funnel_cohort", q, None, pd.DataFrame(rows), note)
 
 
