@@ -95,7 +95,12 @@ def test_marketing_sources_case_insensitive():
             "maps to unknown stage 'Discovry'",
         ),
         ('"0" = 3.0', '"0" = 0', "goal for offset 0 must be > 0"),
-        ('version = "2026.11"', 'version = ""', "missing 'version'"),
+        ('version = "2026.12"', 'version = ""', "missing 'version'"),
+        (
+            'lost_never_seen_open = "count"',
+            'lost_never_seen_open = "maybe"',
+            "lost_never_seen_open must be one of count, exclude, got 'maybe'",
+        ),
         ("[pipeline]", "[pipeline", "not valid TOML"),
     ],
 )

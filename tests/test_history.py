@@ -5,6 +5,7 @@ Every expected number is worked out in the comments from the fixture's table.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import date
 
@@ -55,12 +56,33 @@ def test_win_rate_filtered_and_earlier(con, defs):
     # Enterprise only: A won 120, B lost 200 -> 1/2 by count, 120/320 by value.
     assert compute(con, "win_rate_count", q(segment="Enterprise"), defs).value == 0.5
     assert compute(con, "win_rate_value", q(segment="Enterprise"), defs).value == 120 / 320
-    # As of S2 only G has closed won; E is closed lost (close 10-02, in P) but was never
-    # qualified by then; C still open -> 1 / 1.
-    assert compute(con, "win_rate_count", q(hf.S2), defs).value == 1.0
-    # As of S1 E is lost and never qualified, nobody won: no value, a note.
+    # As of S2 G has closed won; E is closed lost (close 10-02, in P) and no snapshot up to
+    # S2 showed it open (first seen lost at S1): its stage before the loss is unknown, so
+    # it counts as a qualified loss (the governed default); C still open -> 1 / 2.
+    r2 = compute(con, "win_rate_count", q(hf.S2), defs)
+    assert r2.value == 0.5
+    assert r2.note == "1 lost deal never seen open counted as qualified"
+    row = r2.table.iloc[0]
+    # closed in P by S2: G won, E lost -> 2 closed, 1 never seen open (E, 80)
+    assert (row.closed_count, row.never_open_count, float(row.never_open_amount)) == (2, 1, 80.0)
+    assert row.never_open_share == 0.5
+    # As of S1 E is lost and never seen open, nobody won: 0 of 1, not "no value".
     r = compute(con, "win_rate_count", q(hf.S1), defs)
-    assert r.value is None and r.note
+    assert r.value == 0.0 and r.table.iloc[0].lost_count == 1
+
+
+def test_win_rate_switch_excludes_lost_deals_never_seen_open(con, defs):
+    # definitions win_rate.lost_never_seen_open = "exclude": E (never seen open by S2) is
+    # left out as a deal disqualified early would be -> G alone: 1 / 1; the note says so.
+    ex = dataclasses.replace(defs, lost_never_seen_open="exclude")
+    r = compute(con, "win_rate_count", q(hf.S2), ex)
+    assert r.value == 1.0
+    assert r.note == "1 lost deal never seen open left out"
+    # As of S1 nothing qualified closed: no value, a note.
+    r1 = compute(con, "win_rate_count", q(hf.S1), ex)
+    assert r1.value is None and r1.note == "no qualified deals closed in the period"
+    # At S4 every closed deal was seen open (E reopened at S3 and is open): no note.
+    assert compute(con, "win_rate_count", q(), ex).note is None
 
 
 def test_funnel_cohort(con, defs):

@@ -15,7 +15,7 @@ import pytest
 from steward import definitions
 from steward.metrics.core import Filters, Query
 from steward.narrative import from_facts
-from steward.narrative.facts import Facts, Move, PushedGroup
+from steward.narrative.facts import Facts, Move, PushedGroup, WinCounts
 from steward.narrative.model import Fact
 
 DEFS = definitions.load()
@@ -378,3 +378,50 @@ def test_markdown_and_json_shapes():
     data = json.loads(story.to_json())
     assert data["headline"] == story.headline
     assert {s["section"] for s in data["sentences"]} >= {"headline", "changes", "risks"}
+
+
+def counts(won: int, lost: int, closed: int, never: int, q: Query = Q) -> WinCounts:
+    def cell(v: float, unit: str = "count") -> Fact:
+        return fact("win_rate_count", v, unit, q)
+
+    return WinCounts(
+        cell(won), cell(lost), cell(closed), cell(never), cell(never / closed, "ratio"), "count"
+    )
+
+
+def test_a_100_or_0_percent_win_rate_names_the_deals_behind_it():
+    # One-snapshot import: 3 won, 0 lost counted -> 100% is never printed bare
+    pq = Q.with_(period="FY2026-Q3")
+    f = base(
+        win_rate=fact("win_rate_count", 1.0, "ratio"),
+        win_rate_prev=fact("win_rate_count", 0.0, "ratio", pq),
+        win_counts=counts(3, 0, 3, 0),
+        win_counts_prev=counts(0, 2, 2, 0, pq),
+    )
+    assert (
+        "Win rate by count is 100% (3 won, 0 lost) so far in FY2026-Q4, +100 pts against "
+        "FY2026-Q3 (0%, 0 won, 2 lost)." in texts(f, "changes")
+    )
+    # 99.6% prints as 100% too
+    f = replace(f, win_rate=fact("win_rate_count", 0.996, "ratio"))
+    assert "Win rate by count is 100% (3 won, 0 lost)" in " ".join(texts(f, "changes"))
+    # an ordinary rate keeps the short sentence
+    f = replace(f, win_rate=fact("win_rate_count", 0.6, "ratio"))
+    assert "Win rate by count is 60% so far in FY2026-Q4" in " ".join(texts(f, "changes"))
+
+
+def test_win_rate_resting_on_deals_never_seen_open_is_a_risk():
+    # 5 closed in P, 5 never seen open (100% >= 25%): the story says what the rate rests on
+    f = base(win_rate=fact("win_rate_count", 0.6, "ratio"), win_counts=counts(3, 2, 5, 5))
+    assert (
+        "5 of the 5 deals closed so far in FY2026-Q4 (100%) were never seen open in a "
+        "snapshot, so their stage before closing is unknown; the 60% win rate counts the "
+        "lost ones as qualified, as the definitions say." in texts(f, "risks")
+    )
+    # 1 of 5 = 20% < 25%: silent
+    f = base(win_rate=fact("win_rate_count", 0.6, "ratio"), win_counts=counts(3, 2, 5, 1))
+    assert "risk_unknown_past" not in rules(f, "risks")
+    # the other reading is named when it is in force
+    ex = replace(counts(3, 2, 5, 5), reading="exclude")
+    f = base(win_rate=fact("win_rate_count", 1.0, "ratio"), win_counts=ex)
+    assert any("leaves the lost ones out" in t for t in texts(f, "risks"))

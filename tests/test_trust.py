@@ -36,6 +36,11 @@ def test_every_check_counts_deals_and_amount(pipeline_con, defs):
         "stale": (0, 0.0, "ok"),  # no snapshot 8 weeks back (first is 10-19)
         "amount_outlier": (0, 0.0, "ok"),  # 20 x median 35,000 = 700,000: none above
         "created_after_close": (1, 12000.0, "medium"),  # O09 created 12-05, closes 12-01
+        # O15 Closed Won 25,000 in B with close date 2027-01-05, after the snapshot 11-16
+        "closed_in_future": (1, 25000.0, "high"),
+        # closed in Q4 by 11-16: O01 won, O02 lost (O15 closes in 2027: not Q4); both were
+        # seen open in A. O17 was never seen open but closed 09-10 (Q3): none
+        "closed_never_open": (0, 0.0, "ok"),
         "missing_weeks": (1, 0.0, "high"),  # 10-19 -> 11-02 skips the week of 10-26
     }
 
@@ -95,7 +100,12 @@ def test_missing_weeks_counts_whole_weeks():
 
 def test_trust_drill(pipeline_con, defs):
     flagged = drill(pipeline_con, "trust_checks", Q, defs)
-    assert flagged.opportunity_id.tolist() == ["O03", "O10", "O11", "O09", "O14", "O12"]
+    # by amount: O03 200k, O10 80k, O11 35k, O15 25k (closed, close date 2027-01-05 after
+    # the snapshot), O09 12k, O14 8k, O12 blank
+    assert flagged.opportunity_id.tolist() == ["O03", "O10", "O11", "O15", "O09", "O14", "O12"]
+    future = drill(pipeline_con, "trust_checks", Q, defs, check_id="closed_in_future")
+    assert future.opportunity_id.tolist() == ["O15"]
+    assert drill(pipeline_con, "trust_checks", Q, defs, check_id="closed_never_open").empty
     assert flagged.set_index("opportunity_id").loc["O03", "checks"] == "pushed_often"
     gone = drill(pipeline_con, "trust_checks", Q, defs, check_id="vanished")
     assert gone.opportunity_id.tolist() == ["O05"]

@@ -305,6 +305,11 @@ def test_win_rates_sheet(wb):
     assert q4["Win rate (by count)"] == pytest.approx(0.5)  # 1 / (1 + 1)
     assert q4["Win rate (by value)"] == pytest.approx(100000 / 150000)
     assert (q4["Won"], q4["Lost"]) == (100000, 50000)
+    # the deals behind the rate; O01 and O02 were both seen open, so none rests on the
+    # governed reading of an unknown past
+    assert (q4["Won deals (qualified)"], q4["Lost deals (qualified)"]) == (1, 1)
+    assert q4["Of them never seen open"] == 0
+    assert "win_rate.lost_never_seen_open = count" in wb["Win rates"].cell(3, 1).value
     assert wb["Win rates"].cell(8, 2).number_format == EXCEL_FORMATS["ratio"]
 
 

@@ -310,6 +310,11 @@ def _stage_arrays(defs: Definitions) -> tuple[list[str], list[int]]:
     return names, ranks
 
 
+def _unseen_rank(defs: Definitions) -> int:
+    """The rank a lost deal never seen open counts at (see history_sql.qualified_reach_sql)."""
+    return defs.qualified_rank if defs.counts_unseen_lost else -1
+
+
 def naive_win_rate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> float | None:
     qt = q.quarter(defs)
     names, ranks = _stage_arrays(defs)
@@ -317,11 +322,14 @@ def naive_win_rate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
         """
         with rows as (
           select opportunity_id, snapshot_date, amount, close_date, is_closed, is_won,
-                 (?::integer[])[list_position(?::varchar[], stage)] as reach_rank
+                 (?::integer[])[list_position(?::varchar[], stage)] as reach_rank,
+                 list_contains(?::varchar[], stage) as is_open_stage
           from snapshots where snapshot_date <= ?
         ),
         per_opp as (
-          select opportunity_id, max(reach_rank) as reach_rank,
+          select opportunity_id,
+                 case when not bool_or(is_open_stage) and coalesce(max(reach_rank), -1) < 0
+                      then ? else coalesce(max(reach_rank), -1) end as reach_rank,
                  arg_max(struct_pack(c := is_closed, w := is_won, d := close_date), snapshot_date)
                    as st
           from rows group by opportunity_id
@@ -330,7 +338,16 @@ def naive_win_rate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
         from per_opp
         where st.c and st.d >= ? and st.d < ? and (st.w or reach_rank >= ?)
         """,
-        [ranks, names, q.as_of, qt.start, qt.end, defs.qualified_rank],
+        [
+            ranks,
+            names,
+            [s.name for s in defs.open_stages],
+            q.as_of,
+            _unseen_rank(defs),
+            qt.start,
+            qt.end,
+            defs.qualified_rank,
+        ],
     ).fetchall()[0]
     won, lost = int(row[0]), int(row[1])
     return won / (won + lost) if won + lost else None
@@ -344,16 +361,29 @@ def naive_cohort_reached(con: duckdb.DuckDBPyConnection, q: Query, defs: Definit
         """
         with per_opp as (
           select opportunity_id,
-                 max((?::integer[])[list_position(?::varchar[], stage)]) as reach_rank,
+                 coalesce(max((?::integer[])[list_position(?::varchar[], stage)]), -1) as rank,
+                 bool_or(list_contains(?::varchar[], stage)) as seen_open,
                  coalesce(arg_max_null(created_date, snapshot_date), min(snapshot_date)) as created
           from snapshots where snapshot_date <= ?
           group by opportunity_id
+        ),
+        counted as (
+          select case when not seen_open and rank < 0 then ? else rank end as reach_rank, created
+          from per_opp
         )
-        select reach_rank, count(*) from per_opp
+        select reach_rank, count(*) from counted
         where created >= ? and created < ? and reach_rank >= 0
         group by 1
         """,
-        [ranks, names, q.as_of, qt.start, qt.end],
+        [
+            ranks,
+            names,
+            [s.name for s in defs.open_stages],
+            q.as_of,
+            _unseen_rank(defs),
+            qt.start,
+            qt.end,
+        ],
     ).fetchall()
     return [sum(n for r, n in rows if r >= k) for k in range(levels)]
 

@@ -34,6 +34,7 @@ _TOP_KEYS = {
     "trust",
     "crm",
     "review",
+    "win_rate",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -53,7 +54,12 @@ _SECTION_KEYS = {
         "created_behind_share",
         "max_items",
     },
+    "win_rate": {"lost_never_seen_open"},
 }
+# How a lost deal that no snapshot ever showed open counts in win rates and cohorts:
+# "count" = as qualified (its stage before the loss is unknown; the conservative
+# reading), "exclude" = left out like a deal disqualified early.
+LOST_NEVER_SEEN_OPEN = ("count", "exclude")
 _STAGE_KEYS = {"name", "probability", "is_closed", "is_won"}
 
 
@@ -105,6 +111,7 @@ class Definitions:
     outlier_multiple: float = 20.0
     record_url_template: str = ""
     review: ReviewThresholds = field(default_factory=ReviewThresholds)
+    lost_never_seen_open: str = "count"
     owner: str = ""
     source_path: str = ""
 
@@ -157,6 +164,11 @@ class Definitions:
             return False
         return normalize_label(source) in {normalize_label(m) for m in self.marketing_sources}
 
+    @property
+    def counts_unseen_lost(self) -> bool:
+        """Whether lost deals never seen open count as qualified losses (the default)."""
+        return self.lost_never_seen_open == "count"
+
     def coverage_goal(self, offset: int) -> float | None:
         return self.coverage_goals.get(offset)
 
@@ -188,6 +200,7 @@ class Definitions:
         rows.append(("Stalled / stale after (weeks)", str(self.stale_weeks)))
         rows.append(("Pushed too often (times)", str(self.push_count)))
         rows.append(("Amount outlier (x median)", f"{self.outlier_multiple:g}"))
+        rows.append(("Lost deals never seen open (win rate)", self.lost_never_seen_open))
         rows.append(("Stage aliases", str(len(self.aliases))))
         return rows
 
@@ -282,6 +295,14 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
             raise _fail(path, f"[coverage_goals] goal for offset {key} must be > 0, got {goal!r}")
         goals[int(key)] = float(goal)
 
+    unseen = raw.get("win_rate", {}).get("lost_never_seen_open", "count")
+    if unseen not in LOST_NEVER_SEEN_OPEN:
+        raise _fail(
+            path,
+            f"[win_rate] lost_never_seen_open must be one of "
+            f"{', '.join(LOST_NEVER_SEEN_OPEN)}, got {unseen!r}",
+        )
+
     fc = raw.get("forecast", {})
     sla = raw.get("sla", {})
     infl = raw.get("influence", {})
@@ -307,6 +328,7 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         outlier_multiple=float(trust.get("outlier_multiple", 20.0)),
         record_url_template=str(raw.get("crm", {}).get("record_url_template", "")),
         review=_review(path, raw.get("review", {})),
+        lost_never_seen_open=unseen,
         owner=str(raw.get("owner", "")),
         source_path=path,
     )

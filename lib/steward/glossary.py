@@ -112,9 +112,41 @@ CHOICES: tuple[tuple[str, str], ...] = (
     ),
     (
         "Trust checks scope",
-        "Checks read the whole as-of snapshot (the period does not apply; filters do). Past "
+        "Checks read the whole as-of snapshot (the period does not apply, except to closed "
+        "deals with no open history; filters do). Past "
         "close date, blank amount, pushes, staleness and outliers look at open deals; unknown "
         "stage, probability, duplicates and created-after-close at every deal.",
+    ),
+    (
+        "Deals with an unknown past",
+        "A deal no snapshot showed open (first seen already closed: every closed deal of a "
+        "one-snapshot import of a current-state export, or of a history that starts at the "
+        "loss). A won one reaches every stage, as always. A lost one counts, by default, as a "
+        "qualified loss in the win rate and as lost at the qualified stage in cohort "
+        "conversion: its stage before the loss is unknown, and counting it is the "
+        'conservative choice. Definitions `win_rate.lost_never_seen_open = "exclude"` '
+        "leaves them out of both instead. Lost deals seen open only below the qualified stage "
+        "are out either way (disqualified early). Velocity, the KPI tiles, the narrative, the "
+        "workbook and the board pack take the same numbers; a win rate's note and the "
+        "workbook's Win rates sheet say how many lost deals never seen open it holds and "
+        "which reading is in force.",
+    ),
+    (
+        "Closed deals with no open history",
+        "The trust check that shows how much of a win rate rests on that assumption: deals "
+        "closed in the period (the only check that reads the period) that no snapshot up to "
+        "the as-of date showed open, with their amount and their share of the period's "
+        "closed deals. The narrative says so when the share is 25% or more, and never prints "
+        "a 0% or 100% win rate without the won and lost deals behind it. Example: a "
+        "one-snapshot file with 3 won and 2 lost deals closed in the quarter has a win rate "
+        "of 3 / 5 = 60% (100% under the old reading), and this check shows 5 deals, 100%.",
+    ),
+    (
+        "Closed deals with a future close date",
+        "Closed deals in the snapshot whose close date is after the snapshot date. A closed "
+        "deal's close date is the day it closed, so such a row cannot be true (in a "
+        "reconstruction: a closed state carried back before the history row that records it). "
+        "Not part of the score (it counts closed deals only).",
     ),
     (
         "Probability contradicts the stage",

@@ -154,6 +154,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     r.add_argument("--weekday", default="fri", help="week end day: mon..sun (default fri)")
     r.add_argument("--preset", choices=list(ingest.PRESETS), help="format of --opportunities")
+    r.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML mapping file for --opportunities (the same file `import --mapping` reads)",
+    )
     r.add_argument("--replace", action="store_true", help="replace snapshot dates already loaded")
     r.add_argument("--dry-run", action="store_true", help="check, write nothing")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -245,6 +250,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         end=args.end,
         weekday=args.weekday.lower()[:3],
         preset=args.preset,
+        mapping=args.mapping,
         progress=Progress("reconstruct", args.quiet, _size(args.history)),
     )
     return _finish(prepared, args, args.replace)

@@ -520,16 +520,31 @@ def win_rate_sheet(wb: Workbook, ctx: Context) -> None:
     rows = []
     for k in range(-3, 1):
         qq = ctx.q.with_(period=quarter.shift(k).label, compare_to=None)
+        rate = compute(ctx.con, "win_rate_count", qq, ctx.defs)
+        deals = rate.table.iloc[0] if rate.table is not None and len(rate.table) else None
         rows.append(
             {
                 "period": qq.period,
-                "count": _scalar(ctx.con, "win_rate_count", qq, ctx.defs),
+                "count": rate.value,
                 "value": _scalar(ctx.con, "win_rate_value", qq, ctx.defs),
                 "won": _scalar(ctx.con, "won_to_date", qq, ctx.defs),
                 "lost": _scalar(ctx.con, "lost_to_date", qq, ctx.defs),
+                "won_n": None if deals is None else int(deals["won_count"]),
+                "lost_n": None if deals is None else int(deals["lost_count"]),
+                "never_open_lost_n": None if deals is None else int(deals["never_open_lost_count"]),
             }
         )
-    sh.note(3, "By count: won / (won + lost). By value: won amount / (won + lost) amount.")
+    reading = (
+        "counted as qualified losses"
+        if ctx.defs.counts_unseen_lost
+        else "left out, like deals disqualified early"
+    )
+    sh.note(
+        3,
+        "By count: won / (won + lost). By value: won amount / (won + lost) amount. Lost deals "
+        f"never seen open in a snapshot are {reading} (definitions "
+        f"win_rate.lost_never_seen_open = {ctx.defs.lost_never_seen_open}).",
+    )
     sh.table(
         4,
         "tblWinRates",
@@ -539,6 +554,9 @@ def win_rate_sheet(wb: Workbook, ctx: Context) -> None:
             Column("value", "Win rate (by value)", "ratio"),
             Column("won", "Won", "usd"),
             Column("lost", "Lost", "usd"),
+            Column("won_n", "Won deals (qualified)", "count"),
+            Column("lost_n", "Lost deals (qualified)", "count"),
+            Column("never_open_lost_n", "Of them never seen open", "count"),
         ],
         rows,
     )

@@ -7,24 +7,33 @@ probability and forecast category. Everything the history does not track (name, 
 owner, segment, region, source, created date, currency, product) comes from the current
 opportunities file.
 
-Rules (also in docs/import-formats.md):
-- History keyed by opportunity name instead of id is matched to the current file's names;
-  a name that fits several opportunities is an error for its history rows.
-- File order can be oldest-first or newest-first: the direction is what most consecutive
-  rows of the same opportunity say (timestamps going down = newest first). Rows with identical timestamps for one opportunity are
-  ordered by their position in the file read chronologically (so in a newest-first file
-  the row nearer the top is the later one); the later one wins. Deterministic for a file.
+Rules (also in docs/import-formats.md, with a worked example). Reconstruction invents
+nothing: a week shows only what the history (or the current file) is evidence of.
+- At week end W a deal with a history row dated on or before W shows its latest such row
+  (the history is the evidence it existed, even when its created date is later).
+- Before its first history row a deal shows that row's state from its created date only
+  when that state is open; a closed state is never carried back before the row that
+  records it.
+- A deal with no history rows: open now -> its current state from its created date;
+  closed now -> its current state from its close date on, and absent before.
+- Rows with the same timestamp keep the file's order (the later one wins). File order can
+  be oldest-first or newest-first: the direction is what most consecutive rows of the same
+  opportunity say (timestamps going down = newest first), so in a newest-first file the
+  upper row is the later one.
+- History keyed by opportunity name (OpportunityName, Opportunity Name, Opportunity.Name)
+  is matched to the current file's names; a name that fits several opportunities is an
+  error for its history rows. A current file without an Id column (a report export) is
+  keyed by name, and a repeated name there is refused, naming the rows.
 - A history row is the full state at that moment (that is what Salesforce writes). Only a
   blank stage or close date is filled from the previous row; a blank amount stays blank,
   a blank probability falls back to the stage default.
-- Before an opportunity's first history row (created earlier than its history starts) its
-  first history row is used; an opportunity with no history at all uses its current values.
 - Closed Lost and later reopened is just another stage change.
 - is_closed / is_won follow the governed stage; loss_reason is kept only in closed-lost weeks.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -36,15 +45,17 @@ from steward import store
 from steward.definitions import Definitions, normalize_label
 from steward.errors import ImportRejected
 from steward.ingest import parse, validate
-from steward.ingest.importer import prepare, typed
-from steward.ingest.model import IssueLog, Prepared, Progress
+from steward.ingest.importer import build_snapshots, choose_preset, typed
+from steward.ingest.mapping import Mapping
+from steward.ingest.model import Issue, IssueLog, Prepared, Progress
+from steward.ingest.presets import COLUMNS, resolve_columns
 from steward.ingest.readers import RawTable, read_table
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 HISTORY_COLUMNS: dict[str, tuple[str, ...]] = {
     "opportunity_id": ("OpportunityId", "Opportunity ID", "Opportunity.Id", "Opportunity Id"),
-    "opportunity_name": ("Opportunity Name", "Opportunity.Name", "Name"),
+    "opportunity_name": ("OpportunityName", "Opportunity Name", "Opportunity.Name", "Name"),
     "ts": (
         "CreatedDate",
         "Created Date",
@@ -95,19 +106,16 @@ def reconstruct(
     end: date | None = None,
     weekday: str = "fri",
     preset: str | None = None,
+    mapping: Mapping | str | Path | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
-    """Rebuild weekly snapshots; a Prepared of many snapshot dates, ready for commit()."""
+    """Rebuild weekly snapshots; a Prepared of many snapshot dates, ready for commit().
+
+    `preset` and `mapping` describe the opportunities file, as for `steward import`."""
     report = progress or (lambda _f, _m: None)
     if weekday not in WEEKDAYS:
         raise ImportRejected(f"--weekday {weekday!r}: use one of {', '.join(WEEKDAYS)}")
-    current = prepare(
-        opportunities_source,
-        defs,
-        name=opportunities_name,
-        preset=preset,
-        snapshot_date=end or date.today(),
-    )
+    current = _current(opportunities_source, opportunities_name, defs, preset, mapping, end)
     report(0.3, "current opportunities read")
     raw = read_table(history_source, history_name, member="OpportunityHistory.csv")
     log = IssueLog(raw.name)
@@ -136,9 +144,9 @@ def reconstruct(
     last_day = end or (events["ts"].max().date() if len(events) else date.today())
     weeks = week_ends(first_day, last_day, weekday)
     if not weeks:
-        log.add(f"no {weekday} between {first_day} and {last_day}", column="--from/--to")
+        log.add(_no_week_end(weekday, first_day, last_day, start, end), column="--weekday")
         return _failed(raw.name, current, log)
-    frame = _rebuild(current.frame, events, weeks, defs)
+    frame = _rebuild(current.frame, events, weeks, defs, set(cols))
     report(0.95, "snapshots rebuilt")
     return Prepared(
         file_name=f"{raw.name} + {current.file_name}",
@@ -154,6 +162,79 @@ def reconstruct(
             f"{len(events):,} history rows for {events['opportunity_id'].nunique():,} opportunities",
         ],
     )
+
+
+def _no_week_end(
+    weekday: str, first: date, last: date, start: date | None, end: date | None
+) -> str:
+    """Which flag fixes a range without the week-end day (e.g. history on one Saturday)."""
+    days = list(WEEKDAYS)
+    have = sorted({(first + timedelta(days=i)).weekday() for i in range((last - first).days + 1)})
+    span = f"{first}" if first == last else f"{first} .. {last}"
+    fix = f"pass --weekday {days[have[-1]] if last == first else days[last.weekday()]}"
+    widen = "widen the range with --from / --to" if start or end else "pass --from / --to"
+    return (
+        f"no {weekday} in {span} (the range the history covers), so there is no week end to "
+        f"snapshot: {fix} to end the weeks on a day in the range, or {widen} to include a {weekday}"
+    )
+
+
+def _current(
+    source: str | Path | bytes,
+    name: str | None,
+    defs: Definitions,
+    preset: str | None,
+    mapping: Mapping | str | Path | None,
+    end: date | None,
+) -> Prepared:
+    """The current opportunities, read as `steward import` reads them (same presets and
+    mapping file). A file without an Id column (a report export) is keyed by the
+    opportunity name; a repeated name is then refused, naming its rows."""
+    if isinstance(mapping, str | Path):
+        mapping = Mapping.from_toml(mapping)
+    raw = read_table(source, name, member="Opportunity.csv")
+    used = choose_preset(raw, preset, mapping)
+    cols = resolve_columns(raw.headers, COLUMNS[used])
+    by_name = "opportunity_id" not in cols and "opportunity_name" in cols
+    if mapping is not None and "opportunity_id" in mapping.columns:
+        by_name = False
+    if by_name:
+        mapping = copy.deepcopy(mapping) if mapping is not None else Mapping()
+        mapping.columns["opportunity_id"] = cols["opportunity_name"]
+        mapping.columns.setdefault("opportunity_name", cols["opportunity_name"])
+    current = build_snapshots(raw, defs, used, mapping, end or date.today(), lambda _f, _m: None)
+    if by_name:
+        _refuse_repeated_names(raw, current, cols["opportunity_name"])
+        current.notes.append(
+            f"no Id column: opportunities keyed by {cols['opportunity_name']!r} "
+            "(the history must name them the same way)"
+        )
+    return current
+
+
+def _refuse_repeated_names(raw: RawTable, current: Prepared, header: str) -> None:
+    """Names are the key: two rows with the same name (case and spaces aside) are refused."""
+    names = current.frame["opportunity_id"]
+    keys = names.map(normalize_label, na_action="ignore")
+    repeated = keys.notna() & keys.duplicated(keep=False)
+    # build_snapshots reported exact repeats as duplicate ids: say it in terms of names
+    current.issues[:] = [
+        i for i in current.issues if not i.message.startswith("duplicate opportunity id")
+    ]
+    for _key, group in keys[repeated].groupby(keys[repeated], sort=False):
+        rows = [int(raw.lines[i]) for i in group.index]
+        value = str(names[group.index[0]])
+        current.issues.append(
+            Issue(
+                raw.name,
+                rows[0],
+                header,
+                value,
+                f"opportunity name repeated (the file has no Id column, so the name is the key): "
+                f"rows {' and '.join(str(r) for r in rows)}",
+                "error",
+            )
+        )
 
 
 def _events(
@@ -278,6 +359,14 @@ def _first_day(current: pd.DataFrame, events: pd.DataFrame) -> date:
     return min(valid)
 
 
+# The rule, per opportunity and week end W (cutoff = the end of day W):
+#   1. a history row at or before the cutoff -> the latest such row (ties: file order);
+#   2. else, before its first history row: that row's state from the created date, only
+#      when the state is open (a closed state is never carried back before its row);
+#   3. a deal without history rows: open now -> its current row from the created date;
+#      closed now -> its current row from the close date; absent before.
+# `born` is the first day a deal shows (the grid starts there); rule 2/3 rows exist only
+# from `born` on, so the cases below need no date tests of their own.
 REBUILD_SQL = """
 with chained as (
     select opportunity_id, ts, pos, amount, probability, forecast_category,
@@ -293,12 +382,19 @@ collapsed as (
     qualify row_number() over (partition by opportunity_id, ts order by pos desc) = 1
 ),
 first_event as (
-    select *
+    select *, not list_contains(?::varchar[], stage) as first_open
     from collapsed
     qualify row_number() over (partition by opportunity_id order by ts, pos) = 1
 ),
 starts as (
-    select c.*, coalesce(c.created_date, f.ts::date) as born
+    select c.*, f.opportunity_id is not null as has_history,
+           case
+             when f.opportunity_id is not null and f.first_open and c.created_date is not null
+               then least(c.created_date, f.ts::date)
+             when f.opportunity_id is not null then f.ts::date
+             when list_contains(?::varchar[], c.stage) then coalesce(c.close_date, ?::date)
+             else coalesce(c.created_date, ?::date)
+           end as born
     from current_opps c
     left join first_event f using (opportunity_id)
 ),
@@ -317,31 +413,42 @@ select a.week_end as snapshot_date,
        a.opportunity_id, a.opportunity_name, a.account_id, a.account_name, a.segment,
        a.region, a.owner, a.source, a.lead_source,
        case when a.e_ts is not null then a.e_stage
-            when f.opportunity_id is not null then f.stage
+            when a.has_history then f.stage
             else a.stage end as stage,
        case when a.e_ts is not null then a.e_amount
-            when f.opportunity_id is not null then f.amount
+            when a.has_history then f.amount
             else a.amount end as amount,
        a.currency,
        case when a.e_ts is not null then a.e_prob
-            when f.opportunity_id is not null then f.probability
+            when a.has_history then f.probability
             else a.probability end as probability,
        case when a.e_ts is not null then a.e_fc
-            when f.opportunity_id is not null then f.forecast_category
+            when a.has_history then f.forecast_category
             else a.forecast_category end as forecast_category,
        case when a.e_ts is not null then a.e_close
-            when f.opportunity_id is not null then f.close_date
+            when a.has_history then f.close_date
             else a.close_date end as close_date,
        a.created_date, a.loss_reason, a.product,
-       f.opportunity_id is not null as has_history
+       a.has_history
 from asof_state a
 left join first_event f using (opportunity_id)
 order by snapshot_date, a.row_order
 """
 
 
+# Amount and close date: when the history file has no column for one, it comes from the
+# current opportunities file, like name, account and owner. (A missing probability falls
+# back to the stage default and a missing forecast category stays blank: the current
+# values belong to the current stage.)
+TRACKED = ("amount", "close_date")
+
+
 def _rebuild(
-    current: pd.DataFrame, events: pd.DataFrame, weeks: list[date], defs: Definitions
+    current: pd.DataFrame,
+    events: pd.DataFrame,
+    weeks: list[date],
+    defs: Definitions,
+    carried: set[str],
 ) -> pd.DataFrame:
     con = duckdb.connect(":memory:")
     try:
@@ -363,9 +470,15 @@ def _rebuild(
             ],
         )
         con.execute("create temp table weeks as select unnest(?::date[]) as week_end", [weeks])
-        out = con.execute(REBUILD_SQL).df()
+        closed = [st.name for st in defs.stages if st.is_closed]
+        # deals with no created / close date to start from show from the last week on
+        out = con.execute(REBUILD_SQL, [closed, closed, weeks[-1], weeks[-1]]).df()
     finally:
         con.close()
+    now = current.set_index("opportunity_id")
+    for col in TRACKED:
+        if col not in carried:
+            out[col] = out["opportunity_id"].map(now[col]).to_numpy()
     closed, won, default_prob = validate.stage_flags(out["stage"], defs)
     out["probability"] = out["probability"].astype(float).fillna(default_prob)
     out["is_closed"] = closed

@@ -18,6 +18,7 @@ from steward import derived
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, drill_for, metric
 from steward.metrics.deals import DEAL_COLUMNS, select_list
+from steward.metrics.deals import finish as finish_deals
 from steward.metrics.history_sql import (
     ZERO,
     Sql,
@@ -27,6 +28,7 @@ from steward.metrics.history_sql import (
     add_state,
     dec,
     last_derived_date,
+    qualified_reach_sql,
     ratio,
     snapshot_at,
     target_for,
@@ -50,35 +52,74 @@ def win_loss(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> dic
     return _win_loss_between(con, q, defs, qt.start, qt.end)
 
 
-def _win_loss_between(
+def _closed_sql(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
-) -> dict[str, Any]:
+) -> Sql:
+    """CTE `closed(opp_key, is_won, amount, close_date, qualified, unseen)`: the deals
+    closed with a close date in [start, end) by their state at as_of; `unseen` = no
+    snapshot up to as_of showed the deal open."""
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
     add_reach(sql, q.as_of)
-    sql.cte(
+    reach_sql, reach_params = qualified_reach_sql(defs)
+    return sql.cte(
         "closed",
-        """
-        select st.is_won, coalesce(st.amount, 0) as amount
+        f"""
+        select st.opp_key, st.is_won, coalesce(st.amount, 0) as amount, st.stage,
+               st.close_date,
+               st.is_won or {reach_sql} >= ? as qualified,
+               not coalesce(rc.seen_open, false) as unseen
         from state st
         join cut using (opp_key)
         left join reach rc using (opp_key)
         where st.is_closed and st.close_date >= ? and st.close_date < ?
-          and (st.is_won or rc.reach_rank >= ?)
-        """,
-        [start, end, defs.qualified_rank],
+        """,  # noqa: S608 - fixed text
+        [*reach_params, defs.qualified_rank, start, end],
     )
+
+
+def never_open_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
+    """The deals behind `never_open_count`: closed in P, never seen open by as_of (stage,
+    amount and close date as of as_of; the other columns from the latest snapshot)."""
+    qt = q.quarter(defs)
+    sql = _closed_sql(con, q, defs, qt.start, qt.end)
+    latest = ", ".join(
+        f"c.{c}" if c in ("stage", "amount", "close_date") else f"f.{c}" for c in DEAL_COLUMNS
+    )
+    frame = sql.run(
+        con,
+        f"""
+        select {latest}
+        from closed c join opp_facts f using (opp_key)
+        where c.unseen
+        order by c.amount desc, f.opportunity_id
+        """,  # noqa: S608 - column names from DEAL_COLUMNS
+    ).df()
+    return finish_deals(frame, defs)
+
+
+def _win_loss_between(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
+) -> dict[str, Any]:
+    """Every deal closed in [start, end) by its state at as_of, sorted into won, qualified
+    lost and left out, plus how many of them no snapshot ever showed open (the deals
+    whose place in the win rate rests on the governed assumption)."""
+    sql = _closed_sql(con, q, defs, start, end)
     row = sql.run(
         con,
         """
-        select count(*) filter (where is_won), count(*) filter (where not is_won),
+        select count(*) filter (where is_won), count(*) filter (where qualified and not is_won),
                coalesce(sum(amount) filter (where is_won), 0),
-               coalesce(sum(amount) filter (where not is_won), 0)
+               coalesce(sum(amount) filter (where qualified and not is_won), 0),
+               count(*), count(*) filter (where unseen),
+               coalesce(sum(amount) filter (where unseen), 0),
+               count(*) filter (where unseen and not is_won)
         from closed
         """,
     ).fetchall()[0]
     won_n, lost_n, won_amt, lost_amt = int(row[0]), int(row[1]), dec(row[2]), dec(row[3])
+    closed_n, unseen_n, unseen_amt, unseen_lost = int(row[4]), int(row[5]), dec(row[6]), int(row[7])
     return {
         "won_count": won_n,
         "lost_count": lost_n,
@@ -86,7 +127,31 @@ def _win_loss_between(
         "lost_amount": lost_amt,
         "win_rate_count": ratio(won_n, won_n + lost_n),
         "win_rate_value": ratio(float(won_amt), float(won_amt + lost_amt)),
+        "closed_count": closed_n,
+        "never_open_count": unseen_n,
+        "never_open_amount": unseen_amt,
+        "never_open_lost_count": unseen_lost,
+        "never_open_share": ratio(unseen_n, closed_n),
+        "lost_never_seen_open": defs.lost_never_seen_open,
     }
+
+
+def unseen_note(wl: dict[str, Any]) -> str | None:
+    """Which reading of an unknown past is in force, said only when it matters: when some
+    lost deal closed in the period was never seen open."""
+    n = wl["never_open_lost_count"]
+    if not n:
+        return None
+    deals = "deal" if n == 1 else "deals"
+    if wl["lost_never_seen_open"] == "count":
+        return f"{n:,} lost {deals} never seen open counted as qualified"
+    return f"{n:,} lost {deals} never seen open left out"
+
+
+def _win_note(wl: dict[str, Any], key: str, empty: str) -> str | None:
+    if wl[key] is None:
+        return empty
+    return unseen_note(wl)
 
 
 def _win_table(wl: dict[str, Any]) -> pd.DataFrame:
@@ -99,15 +164,19 @@ def _win_table(wl: dict[str, Any]) -> pd.DataFrame:
     description="Of the qualified deals that closed in the period, the share won, by count. "
     "A deal's state is its last snapshot row up to the as-of date (a deal that vanished keeps "
     "its last state); closed in P = closed with close date in P. A won deal always counts; a "
-    "lost deal only if it was seen at or after the qualified stage in some snapshot. "
-    + LATEST_CUTS,
+    "lost deal counts when a snapshot showed it open at or after the qualified stage, or when "
+    "no snapshot ever showed it open (its stage before the loss is unknown: counted, the "
+    'conservative choice; definitions win_rate.lost_never_seen_open = "exclude" leaves those '
+    "out). Lost deals seen open only below the qualified stage are out. The note says how "
+    "many lost deals were never seen open; the trust check 'Closed deals with no open "
+    "history' gives their share. " + LATEST_CUTS,
     formula="won / (won + lost), qualified deals with close date in P, state as of S",
     unit="ratio",
     scope="history",
 )
 def win_rate_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     wl = win_loss(con, q, defs)
-    note = None if wl["win_rate_count"] is not None else "no qualified deals closed in the period"
+    note = _win_note(wl, "win_rate_count", "no qualified deals closed in the period")
     return Result("win_rate_count", q, wl["win_rate_count"], _win_table(wl), note)
 
 
@@ -123,27 +192,30 @@ def win_rate_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
 )
 def win_rate_value(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     wl = win_loss(con, q, defs)
-    note = None if wl["win_rate_value"] is not None else "no qualified amount closed in the period"
+    note = _win_note(wl, "win_rate_value", "no qualified amount closed in the period")
     return Result("win_rate_value", q, wl["win_rate_value"], _win_table(wl), note)
 
 
 # ---- cohort conversion -----------------------------------------------------------------
 def _cohort_groups(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
-) -> list[tuple[int, bool, int, Decimal]]:
-    """(reach_rank, in_progress, count, amount) for the cohort created in P."""
+) -> list[tuple[int, bool, int, Decimal, int]]:
+    """(reach_rank, in_progress, count, amount, lost never seen open) for the cohort
+    created in P; a group at rank -1 holds lost deals never seen open that the
+    definitions leave out (counted only for the note)."""
     qt = q.quarter(defs)
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
     add_reach(sql, q.as_of)
-    rows = sql.run(
-        con,
-        """
-        select rc.reach_rank,
+    reach_sql, reach_params = qualified_reach_sql(defs)
+    sql.cte(
+        "cohort",
+        f"""
+        select {reach_sql} as reach_rank,
                coalesce(st.present and not st.is_closed, false) as in_progress,
-               count(*) as deals,
-               coalesce(sum(coalesce(st.amount, 0)), 0) as amount
+               coalesce(st.amount, 0) as amount,
+               not coalesce(rc.seen_open, false) and not st.is_won as unseen_lost
         from opp_facts f
         join cut using (opp_key)
         join reach rc using (opp_key)
@@ -151,12 +223,20 @@ def _cohort_groups(
         where coalesce(f.created_date, f.first_seen) >= ?
           and coalesce(f.created_date, f.first_seen) < ?
           and f.first_seen <= ?
-          and rc.reach_rank >= 0
-        group by all
+        """,  # noqa: S608 - fixed text
+        [*reach_params, qt.start, qt.end, q.as_of],
+    )
+    rows = sql.run(
+        con,
+        """
+        select reach_rank, in_progress, count(*) as deals, coalesce(sum(amount), 0) as amount,
+               count(*) filter (where unseen_lost) as unseen_lost
+        from cohort
+        where reach_rank >= 0 or unseen_lost
+        group by reach_rank, in_progress
         """,
-        [qt.start, qt.end, q.as_of],
     ).fetchall()
-    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3])) for r in rows]
+    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3]), int(r[4])) for r in rows]
 
 
 @metric(
@@ -167,7 +247,10 @@ def _cohort_groups(
     "at it or a later open stage in any snapshot up to the as-of date; closed won reaches "
     "every stage), the share that reached the next. A deal that stopped at a stage is 'in "
     "progress' when still open in the as-of snapshot, else lost (closed lost or gone from the "
-    "CRM). Amounts are each deal's last amount up to the as-of date. " + LATEST_CUTS,
+    "CRM). A deal no snapshot showed open counts as having reached the qualified stage (a won "
+    "one every stage) and, if lost, as lost there (definitions win_rate.lost_never_seen_open "
+    '= "exclude" leaves lost ones out, as the win rate does). Amounts are each deal\'s last amount up to the as-of date. '
+    + LATEST_CUTS,
     formula="reached(k) = cohort deals with max stage reached ≥ k by S; conversion = "
     "reached(k+1) / reached(k); % of top = reached(k) / reached(first stage)",
     unit="table",
@@ -175,16 +258,18 @@ def _cohort_groups(
 )
 def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     groups = _cohort_groups(con, q, defs)
+    unseen = sum(g[4] for g in groups)
+    groups = [g for g in groups if g[0] >= 0]
     levels = [s.name for s in defs.open_stages] + [defs.won_stage.name]
     rows = []
     top = None
     for k, stage in enumerate(levels):
-        reached = sum(n for r, _p, n, _a in groups if r >= k)
-        amount = sum((a for r, _p, _n, a in groups if r >= k), ZERO)
+        reached = sum(n for r, _p, n, _a, _u in groups if r >= k)
+        amount = sum((a for r, _p, _n, a, _u in groups if r >= k), ZERO)
         last = k == len(levels) - 1
-        advanced = None if last else sum(n for r, _p, n, _a in groups if r >= k + 1)
-        in_prog = 0 if last else sum(n for r, p, n, _a in groups if r == k and p)
-        lost = 0 if last else sum(n for r, p, n, _a in groups if r == k and not p)
+        advanced = None if last else sum(n for r, _p, n, _a, _u in groups if r >= k + 1)
+        in_prog = 0 if last else sum(n for r, p, n, _a, _u in groups if r == k and p)
+        lost = 0 if last else sum(n for r, p, n, _a, _u in groups if r == k and not p)
         top = reached if top is None else top
         rows.append(
             {
@@ -199,6 +284,13 @@ def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
             }
         )
     note = None if top else "no opportunities created in the period"
+    if top and unseen:
+        deals = "deal" if unseen == 1 else "deals"
+        note = (
+            f"{unseen:,} lost {deals} never seen open counted as lost at {defs.qualified_stage}"
+            if defs.counts_unseen_lost
+            else f"{unseen:,} lost {deals} never seen open left out"
+        )
     return Result("funnel_cohort", q, None, pd.DataFrame(rows), note)
 
 
@@ -495,7 +587,8 @@ def sales_cycle_days(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
     description="Dollars per day the open qualified pipeline converts at: open qualified "
     "deals in the as-of snapshot (any close date) × average won deal size × win rate (count) "
     "/ mean sales cycle, the averages and the win rate over deals closed in the 365 days up "
-    "to the as-of date (option lookback_days). " + LATEST_CUTS,
+    "to the as-of date (option lookback_days). The win rate is the win rate (count)'s, with "
+    "the same reading of lost deals never seen open. " + LATEST_CUTS,
     formula="open qualified count × avg won amount × win rate (count) / mean cycle days",
     unit="usd_per_day",
     scope="history",
@@ -536,6 +629,7 @@ def pipeline_velocity(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
         note = "no deals won in the look-back window"
     else:
         value = n_open * avg_size * rate / avg_cycle
+        note = unseen_note(wl)
     return Result("pipeline_velocity", q, value, pd.DataFrame([parts]), note)
 
 

@@ -12,7 +12,8 @@ Semantics shared by every history metric (documented in docs/metrics.md):
 - *Reach rank*: an open stage's rank; Closed Won counts as reaching every open stage
   (rank = number of open stages); Closed Lost reaches nothing (-1).
 - *Qualified*: ever seen (at or before S) at an open stage at or after the qualified
-  stage, or won.
+  stage, or won, or (governed, on by default) lost without ever being seen open: its
+  stage before the loss is unknown, so it counts as reaching the qualified stage.
 """
 
 from __future__ import annotations
@@ -169,14 +170,35 @@ def add_cut(sql: Sql, q: Query) -> Sql:
 
 
 def add_reach(sql: Sql, as_of: date) -> Sql:
-    """CTE `reach(opp_key, reach_rank)`: the highest stage reached by as_of (needs ranks)."""
+    """CTE `reach(opp_key, reach_rank, seen_open)`: the highest stage reached by as_of and
+    whether any snapshot up to as_of showed the deal open (needs ranks).
+
+    A deal first seen already closed (a one-snapshot import of a current-state export, a
+    history that starts at the loss) has seen_open false: its past is unknown, and the
+    win rate and the cohort decide how to count it (`lost_counts_sql`)."""
     return sql.cte(
         "reach",
-        "  select e.opp_key, max(r.reach_rank) as reach_rank\n"
+        "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
+        "         bool_or(not r.is_closed_stage) as seen_open\n"
         "  from stage_entries e join ranks r on r.stage = e.stage\n"
         "  where e.entered_date <= ?\n"
         "  group by e.opp_key",
         [as_of],
+    )
+
+
+def qualified_reach_sql(defs: Definitions, alias: str = "rc") -> tuple[str, list[Any]]:
+    """The reach rank a deal counts at, given the governed reading of an unknown past.
+
+    A lost deal never seen open reached the qualified stage when the definitions count
+    such deals (win_rate.lost_never_seen_open = "count"), else nothing (-1). Every other
+    deal counts at the highest stage it was seen at (a won deal at every open stage)."""
+    unseen_rank = defs.qualified_rank if defs.counts_unseen_lost else -1
+    return (
+        f"case when not coalesce({alias}.seen_open, false) "
+        f"and coalesce({alias}.reach_rank, -1) < 0 then ?::integer "
+        f"else coalesce({alias}.reach_rank, -1) end",
+        [unseen_rank],
     )
 
 

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics import deals
+from steward.metrics import deals, history
 from steward.metrics.core import Query, Result, drill_for, metric
 
 PROBABILITY_TOLERANCE = 0.25
@@ -119,6 +119,26 @@ CHECKS: tuple[Check, ...] = (
         True,
     ),
     Check(
+        "closed_in_future",
+        "Closed deals with a future close date",
+        "Closed deals whose close date is after the snapshot date: a closed deal's close date "
+        "is the day it closed, so the row cannot be true as of the snapshot (in a "
+        "reconstruction: a closed state carried back before the history row that records it).",
+        "high",
+        False,
+    ),
+    Check(
+        "closed_never_open",
+        "Closed deals with no open history",
+        "Deals closed in the period (close date in P, state as of the as-of date) that no "
+        "snapshot up to the as-of date showed open, e.g. every closed deal of a one-snapshot "
+        "import. Their stage before closing is unknown, so the win rate counts the lost ones "
+        "by the governed reading (definitions win_rate.lost_never_seen_open); the label gives "
+        "their share of the period's closed deals. The only check that uses the period.",
+        "medium",
+        False,
+    ),
+    Check(
         "missing_weeks",
         "Missing snapshot weeks",
         "Weeks with no snapshot between the first snapshot and the as-of date (gaps over 7 "
@@ -130,9 +150,8 @@ CHECKS: tuple[Check, ...] = (
 CHECK_IDS = tuple(c.id for c in CHECKS)
 # checks computed per deal in one pass over the snapshot (duplicates, vanished deals and
 # missing weeks have their own queries)
-DEAL_CHECKS = tuple(
-    c.id for c in CHECKS if c.id not in ("duplicate_ids", "vanished", "missing_weeks")
-)
+OWN_QUERY_CHECKS = ("duplicate_ids", "vanished", "missing_weeks", "closed_never_open")
+DEAL_CHECKS = tuple(c.id for c in CHECKS if c.id not in OWN_QUERY_CHECKS)
 COLUMNS = ("check_id", "label", "description", "count", "amount", "severity")
 
 
@@ -297,7 +316,9 @@ def _flags_sql(
                not coalesce(c.is_closed, false) and p.opportunity_id is not null as pushed_often,
                not coalesce(c.is_closed, false) and z.opportunity_id is not null as stale,
                coalesce(not coalesce(c.is_closed, false) and c.amount > ? * m.median_amount, false) as amount_outlier,
-               coalesce(c.created_date > c.close_date, false) as created_after_close
+               coalesce(c.created_date > c.close_date, false) as created_after_close,
+               coalesce(coalesce(c.is_closed, false) and c.close_date > ?, false)
+                 as closed_in_future
         from cur c
         cross join med m
         left join stage_defaults sd on sd.stage = c.stage
@@ -313,6 +334,7 @@ def _flags_sql(
         q.as_of,
         PROBABILITY_TOLERANCE,
         defs.outlier_multiple,
+        q.as_of,
     ]
     return sql, params
 
@@ -393,6 +415,56 @@ class TrustReport:
     previous: date | None
 
 
+def _label(c: Check, defs: Definitions, never: tuple[int, int, float]) -> str:
+    """The check's label with the governed thresholds, and for closed deals with no open
+    history their share of the period's closed deals (what the win rate rests on)."""
+    label = c.label.format(push_count=defs.push_count, stale_weeks=defs.stale_weeks)
+    closed, unseen, _amount = never
+    if c.id == "closed_never_open" and unseen:
+        label += f" ({unseen / closed:.0%} of the {closed:,} deals closed in the period)"
+    return label
+
+
+_NEVER_OPEN_PLAIN_SQL = """
+    with upto as (
+        select s.* from snapshots s where s.snapshot_date <= ?
+    ),
+    latest as (
+        select * from upto
+        qualify row_number() over (partition by opportunity_id order by snapshot_date desc) = 1
+    ),
+    cut as (
+        select s.opportunity_id from latest s where true{fsql}
+    ),
+    seen as (
+        select opportunity_id, bool_or(stage in (select unnest(?::varchar[]))) as seen_open
+        from upto group by opportunity_id
+    ),
+    closed as (
+        select l.opportunity_id, coalesce(l.amount, 0) as amt, s.seen_open
+        from latest l join cut using (opportunity_id) join seen s using (opportunity_id)
+        where coalesce(l.is_closed, false) and l.close_date >= ? and l.close_date < ?
+    )
+    select count(*), count(*) filter (where not seen_open),
+           coalesce(sum(amt) filter (where not seen_open), 0)
+    from closed
+"""
+
+
+def _never_open_plain(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> tuple[int, int, float]:
+    """(closed in P, of them never seen open, their amount) from the raw snapshots, for
+    stores whose derived tables lag (same answer as history.win_loss; a test checks it)."""
+    fsql, fparams = q.filters.sql("s")
+    qt = q.quarter(defs)
+    rows = con.execute(
+        _NEVER_OPEN_PLAIN_SQL.format(fsql=fsql),
+        [q.as_of, *fparams, [s.name for s in defs.open_stages], qt.start, qt.end],
+    ).fetchall()
+    return int(rows[0][0]), int(rows[0][1]), float(rows[0][2])
+
+
 def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
@@ -427,6 +499,12 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     got["vanished"] = (v_count, round(v_amount, 2))
     weeks = missing_weeks(calendar)
     got["missing_weeks"] = (weeks, 0.0)
+    if derived_is_current(con, calendar):
+        wl = history.win_loss(con, q, defs)
+        never = (wl["closed_count"], wl["never_open_count"], float(wl["never_open_amount"]))
+    else:
+        never = _never_open_plain(con, q, defs)
+    got["closed_never_open"] = (never[1], round(never[2], 2))
 
     f = 0.0
     if open_count:
@@ -438,7 +516,7 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     rows = [
         {
             "check_id": c.id,
-            "label": c.label.format(push_count=defs.push_count, stale_weeks=defs.stale_weeks),
+            "label": _label(c, defs, never),
             "description": c.description,
             "count": got[c.id][0],
             "amount": got[c.id][1],
@@ -517,6 +595,10 @@ def trust_deals(
         )
         frame = deals.deal_list(con, defs, q.as_of, fsql + dup, [*fparams, q.as_of])
         frame["checks"] = "duplicate_ids"
+        return frame
+    if check_id == "closed_never_open":
+        frame = history.never_open_deals(con, q, defs)
+        frame["checks"] = "closed_never_open"
         return frame
     if check_id == "vanished":
         prev = max((d for d in calendar if d < q.as_of), default=None)

@@ -54,6 +54,18 @@ class PushedGroup:
 
 
 @dataclass
+class WinCounts:
+    """The deals behind a win rate (cells of the win_rate_count table)."""
+
+    won: Fact
+    lost: Fact
+    closed: Fact
+    never_open: Fact
+    never_open_share: Fact
+    reading: str  # definitions win_rate.lost_never_seen_open: count | exclude
+
+
+@dataclass
 class Facts:
     q: Query
     defs: Definitions
@@ -73,6 +85,10 @@ class Facts:
     largest_pushed: tuple[str, Fact] | None = None
     win_rate: Fact | None = None
     win_rate_prev: Fact | None = None
+    # cells of win_rate_count's table: the deals behind the rate, and how many of the
+    # period's closed deals no snapshot showed open (the rate rests on an assumption)
+    win_counts: WinCounts | None = None
+    win_counts_prev: WinCounts | None = None
     forecast_p50: Fact | None = None
     stalled_count: Fact | None = None
     stalled_amount: Fact | None = None
@@ -177,6 +193,31 @@ def _waterfall(con: duckdb.DuckDBPyConnection, f: Facts, wq: Query) -> None:
         )
 
 
+def _win_rate(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> tuple[Fact | None, WinCounts | None]:
+    r = _result(con, "win_rate_count", q, defs)
+    if r is None:
+        return None, None
+    fact = Fact("win_rate_count", q, r.value, "ratio", r.note)
+    t = r.table
+    if t is None or t.empty:
+        return fact, None
+
+    def cell(col: str, unit: str = "count") -> Fact:
+        return table_cell("win_rate_count", q, t, (), col, unit)
+
+    counts = WinCounts(
+        cell("won_count"),
+        cell("lost_count"),
+        cell("closed_count"),
+        cell("never_open_count"),
+        cell("never_open_share", "ratio"),
+        defs.lost_never_seen_open,
+    )
+    return fact, counts
+
+
 def _trust(con: duckdb.DuckDBPyConnection, f: Facts) -> None:
     f.trust_score = _value(con, "trust_score", f.q, f.defs, "score")
     r = _result(con, "trust_checks", f.q, f.defs)
@@ -235,9 +276,9 @@ def gather(
     if compare_to is not None:
         f.coverage_prev = _value(con, "coverage", q.with_(as_of=compare_to), defs, "multiple")
         _waterfall(con, f, q.with_(compare_to=compare_to))
-    f.win_rate = _value(con, "win_rate_count", q, defs, "ratio")
+    f.win_rate, f.win_counts = _win_rate(con, q, defs)
     pq = q.with_(period=quarter.shift(-1).label, compare_to=None)
-    f.win_rate_prev = _value(con, "win_rate_count", pq, defs, "ratio")
+    f.win_rate_prev, f.win_counts_prev = _win_rate(con, pq, defs)
     f.forecast_p50 = _value(con, "forecast_historical", q, defs, "usd")
     _stalled(con, f)
     _trust(con, f)

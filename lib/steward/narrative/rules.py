@@ -12,6 +12,9 @@ from steward.narrative.model import Fact, Sentence, day, derived, say
 
 TRUST_LOW = 80.0  # below this the story warns that the numbers need care
 TRUST_FIX = 90.0  # below this the top trust issue becomes a Monday decision
+# share of the period's closed deals never seen open above which the story says the win
+# rate rests on the governed assumption about their unknown past
+UNKNOWN_PAST_SHARE = 0.25
 PUSHED_RISK_SHARE = 0.05  # pushed-out share of the start pipeline that counts as a risk
 MAX_CHANGES = 5
 MAX_DECISIONS = 4
@@ -220,21 +223,40 @@ def forecast_beats_target(f: Facts) -> bool:
     return p50.num is not None and target is not None and p50.num >= target
 
 
+def extreme_rate(rate: Fact) -> bool:
+    """A win rate that prints as 0% or 100%: never stated without the deals behind it."""
+    return rate.num is not None and fmt.pct(rate.num) in (fmt.pct(0.0), fmt.pct(1.0))
+
+
 def conversion_change(f: Facts) -> Sentence | None:
     wr, prev = f.win_rate, f.win_rate_prev
     if wr is None or prev is None or wr.num is None or prev.num is None:
         return None
     delta = derived("pts_shown", wr, prev, unit="ratio")
+    parts: dict[str, object] = {
+        "so_far": "in " if period_closed(f) else "so far in ",
+        "wr": wr,
+        "p": period(f),
+        "d": (delta, "pts"),
+        "pp": prev.query.period,
+        "prev": prev,
+    }
+    wr_n = prev_n = ""
+    if extreme_rate(wr) and f.win_counts is not None:
+        wr_n = " ({won} won, {lost} lost)"
+        parts.update(won=f.win_counts.won, lost=f.win_counts.lost)
+    if extreme_rate(prev) and f.win_counts_prev is not None:
+        prev_n = ", {pwon} won, {plost} lost"
+        parts.update(pwon=f.win_counts_prev.won, plost=f.win_counts_prev.lost)
     return say(
         "changes",
         "change_win_rate",
-        "Win rate by count is {wr} {so_far}{p}, {d} against {pp} ({prev}).",
-        so_far="in " if period_closed(f) else "so far in ",
-        wr=wr,
-        p=period(f),
-        d=(delta, "pts"),
-        pp=prev.query.period,
-        prev=prev,
+        "Win rate by count is {wr}"
+        + wr_n
+        + " {so_far}{p}, {d} against {pp} ({prev}"
+        + prev_n
+        + ").",
+        **parts,  # type: ignore[arg-type]
     )
 
 
@@ -353,6 +375,34 @@ def risk_stalled(f: Facts) -> Sentence | None:
     return say("risks", "risk_stalled", tmpl, **parts)  # type: ignore[arg-type]
 
 
+def risk_unknown_past(f: Facts) -> Sentence | None:
+    """Much of the win rate rests on deals no snapshot showed open (a one-snapshot import,
+    a reconstruction with gaps): say so, and which reading the definitions chose."""
+    c = f.win_counts
+    if c is None or f.win_rate is None or f.win_rate.num is None:
+        return None
+    share = c.never_open_share.num
+    if share is None or share < UNKNOWN_PAST_SHARE:
+        return None
+    reading = (
+        "counts the lost ones as qualified, as the definitions say"
+        if c.reading == "count"
+        else "leaves the lost ones out, as the definitions say"
+    )
+    return say(
+        "risks",
+        "risk_unknown_past",
+        "{n} of the {closed} deals closed {so_far}{p} ({share}) were never seen open in a "
+        "snapshot, so their stage before closing is unknown; the {wr} win rate " + reading + ".",
+        n=c.never_open,
+        closed=c.closed,
+        so_far="in " if period_closed(f) else "so far in ",
+        p=period(f),
+        share=c.never_open_share,
+        wr=f.win_rate,
+    )
+
+
 def risk_trust(f: Facts) -> Sentence | None:
     s = f.trust_score
     if s is None or s.num is None or s.num >= TRUST_LOW:
@@ -367,7 +417,15 @@ def risk_trust(f: Facts) -> Sentence | None:
 
 
 def risks(f: Facts) -> list[Sentence]:
-    rules = (risk_coverage, risk_next_quarter, risk_pushed, risk_forecast, risk_stalled, risk_trust)
+    rules = (
+        risk_coverage,
+        risk_next_quarter,
+        risk_pushed,
+        risk_forecast,
+        risk_stalled,
+        risk_unknown_past,
+        risk_trust,
+    )
     out = [s for s in (r(f) for r in rules) if s is not None]
     return out or [say("risks", "risk_none", "No risk crossed its threshold this week.")]
 
