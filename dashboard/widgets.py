@@ -18,7 +18,7 @@ import streamlit as st
 
 from steward import fmt
 from steward.definitions import Definitions
-from steward.errors import StewardError
+from steward.errors import StewardError, describe
 from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
@@ -39,15 +39,24 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except StewardError as exc:
-        st.warning(f"Could not show {what}: {exc.message}")
-        with st.expander("Details"):
-            st.text("\n".join([exc.message, *exc.details]))
+        show_error(what, exc)
     except Exception as exc:
         log.exception("dashboard block failed: %s", what)
         st.warning(f"Could not show {what}. The rest of the page is unaffected.")
         with st.expander("Details (for the data team)"):
             st.text(f"{type(exc).__name__}: {exc}")
             st.text("".join(traceback.format_exception(exc)[-6:]))
+
+
+def show_error(what: str, exc: StewardError) -> None:
+    """The one way a user-facing error renders on screen: the reason, details below.
+
+    Reads the error through `steward.errors.describe`, as the CLI does.
+    """
+    reason, details = describe(exc)
+    st.warning(f"Could not show {what}: {reason}")
+    with st.expander("Details"):
+        st.text("\n".join([reason, *details]))
 
 
 def not_available(what: str, why: str) -> None:
@@ -127,7 +136,9 @@ def kpi_tiles(
             spark = None
             tcol = (trend_columns or {}).get(kid, kid)
             if trend is not None and tcol in trend.columns:
-                spark = [None if pd.isna(v) else float(v) for v in trend[tcol]]
+                # Weeks without a value (no target yet: no coverage) are left out; a
+                # sparkline takes numbers only.
+                spark = [float(v) for v in trend[tcol] if v is not None and not pd.isna(v)]
             raw_delta = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
             unchanged = _is_no_change(raw_delta, delta)
             if unchanged:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from steward import __version__
 from steward.cli import data_cmds, demo_cmds, export_cmds, metric_cmds
-from steward.errors import StewardError
+from steward.errors import StewardError, describe
 
 GROUPS = (data_cmds, demo_cmds, metric_cmds, export_cmds)
 
@@ -60,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except StewardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for line in exc.details:
+        reason, details = describe(exc)
+        print(f"error: {reason}", file=sys.stderr)
+        for line in details:
             print(f"  {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,161 @@
+"""A new team's first month in AppTest: every page on thin stores, one error renderer.
+
+Issue 9 §2. A store with one snapshot, two snapshots, no targets, no touches, no leads
+(the hand-made store of browser_helpers has no touches and no leads at all) renders
+every page without an error boundary tripping; every user-facing error class the core
+raises renders the same way (reason, details, the rest of the page intact).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import browser_helpers as bh
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from steward import store
+from steward.errors import StewardError
+
+APP = str(bh.ROOT / "dashboard" / "app.py")
+PAGES = (
+    "board_story",
+    "funnel",
+    "forecast",
+    "changes",
+    "drilldown",
+    "marketing",
+    "trust",
+    "import",
+    "finance",
+)
+
+
+def thin_store(path: Path, weeks: int, targets: bool) -> Path:
+    """The first `weeks` snapshots of the hand-made store; targets only when asked."""
+    frame = bh._snapshots()
+    dates = sorted(frame["snapshot_date"].unique())[:weeks]
+    frame = frame[frame["snapshot_date"].isin(dates)]
+    with store.writer(path) as con:
+        store.commit_snapshots(con, frame, file_name="week.csv", source_format="fixture")
+        if targets:
+            store.commit_table(con, "targets", bh._targets(), file_name="targets.csv")
+    return path
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, bool], Path]:
+    base = tmp_path_factory.mktemp("first_month")
+    return {
+        (weeks, targets): thin_store(base / f"w{weeks}_t{int(targets)}.duckdb", weeks, targets)
+        for weeks in (1, 2)
+        for targets in (False, True)
+    }
+
+
+@pytest.fixture()
+def use_db() -> Iterator[None]:
+    old = os.environ.get("STEWARD_DB")
+    yield
+    if old is None:
+        os.environ.pop("STEWARD_DB", None)
+    else:
+        os.environ["STEWARD_DB"] = old
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page(f"../pages/{page}.py")
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("targets", [False, True], ids=["no-targets", "targets"])
+@pytest.mark.parametrize("weeks", [1, 2], ids=["one-snapshot", "two-snapshots"])
+def test_every_page_renders_on_a_thin_store(
+    stores: dict[tuple[int, bool], Path], use_db: None, weeks: int, targets: bool
+) -> None:
+    os.environ["STEWARD_DB"] = str(stores[(weeks, targets)])
+    for page in PAGES:
+        at = run_page(page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        # No error boundary tripped ("Could not show …"), no st.error on any page.
+        assert [w.value for w in at.warning] == [], page
+        assert [e.value for e in at.error] == [], page
+
+
+def test_board_tiles_with_two_snapshots_and_no_targets(
+    stores: dict[tuple[int, bool], Path], use_db: None
+) -> None:
+    """Seen: 'Could not show the headline numbers' (a sparkline with a None in it)."""
+    os.environ["STEWARD_DB"] = str(stores[(2, False)])
+    at = run_page("board_story")
+    tiles = {m.label: m.value for m in at.metric}
+    assert len(tiles) == 8
+    # No target for the company: coverage is not a number, and says why.
+    assert tiles["Coverage this quarter"] == "—"
+
+
+# --- one way every user-facing error renders -----------------------------------------
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _all_subclasses(sub)
+    return out
+
+
+def _error_script() -> None:
+    import os
+    import sys
+
+    sys.path[:0] = [os.environ["STEWARD_ROOT"], os.environ["STEWARD_ROOT"] + "/lib"]
+    import importlib
+
+    import streamlit as st
+
+    from dashboard import widgets
+
+    module, name = os.environ["STEWARD_ERROR_CLASS"].rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    with widgets.guard("the numbers"):
+        raise cls("row 3, column amount: 'abc' is not a number", ["first detail", "second"])
+    st.write("after")
+
+
+@pytest.mark.parametrize(
+    "cls", _all_subclasses(StewardError), ids=lambda c: c.__name__ if isinstance(c, type) else c
+)
+def test_each_error_class_renders_its_reason_and_details(cls: type) -> None:
+    """Seen: AttributeError: 'ImportRejected' object has no attribute 'message'."""
+    os.environ["STEWARD_ROOT"] = str(bh.ROOT)
+    os.environ["STEWARD_ERROR_CLASS"] = f"{cls.__module__}.{cls.__name__}"
+    at = AppTest.from_function(_error_script, default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [w.value for w in at.warning] == [
+        "Could not show the numbers: row 3, column amount: 'abc' is not a number"
+    ]
+    details = at.expander[0]
+    assert details.label == "Details"
+    assert [t.value for t in details.text] == [
+        "row 3, column amount: 'abc' is not a number\nfirst detail\nsecond"
+    ]
+    assert at.markdown[-1].value == "after"  # the rest of the page still renders
+
+
+def test_cli_and_screen_read_the_same_reason() -> None:
+    from steward.errors import describe
+
+    exc = StewardError("the reason", ["a", "b"])
+    assert describe(exc) == ("the reason", ["a", "b"])
+    # Errors from the metric layer's argument checks are the user's to fix too.
+    assert describe(ValueError("period 'x' is not a fiscal quarter")) == (
+        "period 'x' is not a fiscal quarter",
+        [],
+    )
+    # KeyError's str() wraps the message in quotes; the reason does not.
+    assert describe(KeyError("unknown metric 'x'")) == ("unknown metric 'x'", [])
