@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import browser_helpers as bh
@@ -159,3 +160,60 @@ def test_cli_and_screen_read_the_same_reason() -> None:
     )
     # KeyError's str() wraps the message in quotes; the reason does not.
     assert describe(KeyError("unknown metric 'x'")) == ("unknown metric 'x'", [])
+
+
+# --- a week imported while the app is open ----------------------------------------------
+
+
+def _add_week(path: Path, week: int) -> None:
+    """Commit snapshot number `week` (0-based) of the hand-made store into `path`."""
+    frame = bh._snapshots()
+    dates = sorted(frame["snapshot_date"].unique())
+    with store.writer(path) as con:
+        store.commit_snapshots(
+            con, frame[frame["snapshot_date"] == dates[week]], file_name="next.csv"
+        )
+
+
+def test_a_new_week_is_shown_unless_a_date_was_chosen(tmp_path: Path, use_db: None) -> None:
+    """Seen: the as-of stayed pinned (in the session and the URL) at the older date."""
+    db = thin_store(tmp_path / "s.duckdb", weeks=2, targets=False)
+    os.environ["STEWARD_DB"] = str(db)
+    first, second, third = (
+        bh.FIRST_SNAPSHOT,
+        *(bh.FIRST_SNAPSHOT + timedelta(weeks=n) for n in (1, 2)),
+    )
+    at = run_page("board_story")
+    assert at.selectbox(key="f_asof").value == second
+    assert at.selectbox(key="f_vs").value == first
+    # A default is not a choice: the URL does not pin it, so a reload follows the data too.
+    assert "asof" not in at.query_params and "vs" not in at.query_params
+
+    _add_week(db, 2)  # another process imports the next week while the page is open
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="f_asof").value == third
+    assert at.selectbox(key="f_vs").value == second  # the comparison follows as well
+    assert "asof" not in at.query_params
+
+
+def test_a_chosen_date_stays_after_an_import(tmp_path: Path, use_db: None) -> None:
+    db = thin_store(tmp_path / "s.duckdb", weeks=2, targets=False)
+    os.environ["STEWARD_DB"] = str(db)
+    first = bh.FIRST_SNAPSHOT
+    at = run_page("board_story")
+    at.selectbox(key="f_asof").set_value(first).run()
+    assert at.query_params["asof"] == first.isoformat()  # a choice is in the link
+    _add_week(db, 2)
+    at.run()
+    assert at.selectbox(key="f_asof").value == first
+    assert at.query_params["asof"] == first.isoformat()
+
+
+def test_a_link_with_a_date_pins_it(stores: dict[tuple[int, bool], Path], use_db: None) -> None:
+    os.environ["STEWARD_DB"] = str(stores[(2, False)])
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["asof"] = bh.FIRST_SNAPSHOT.isoformat()
+    at.run()
+    assert at.selectbox(key="f_asof").value == bh.FIRST_SNAPSHOT
+    assert at.query_params["asof"] == bh.FIRST_SNAPSHOT.isoformat()
