@@ -8,6 +8,7 @@ raises renders the same way (reason, details, the rest of the page intact).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -217,3 +218,43 @@ def test_a_link_with_a_date_pins_it(stores: dict[tuple[int, bool], Path], use_db
     at.run()
     assert at.selectbox(key="f_asof").value == bh.FIRST_SNAPSHOT
     assert at.query_params["asof"] == bh.FIRST_SNAPSHOT.isoformat()
+
+
+# --- coverage under a cut with no target, on screen ------------------------------------
+
+
+def test_region_cut_shows_no_target_for_this_cut_on_board_and_forecast(
+    stores: dict[tuple[int, bool], Path], use_db: None
+) -> None:
+    """Seen: a tile 0.2x against the company target beside 'not measured for this cut'."""
+    os.environ["STEWARD_DB"] = str(stores[(2, True)])
+    for page in ("board_story", "forecast"):
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.query_params["region"] = "EMEA"
+        at.switch_page(f"../pages/{page}.py")
+        at.run()
+        assert not at.exception and [w.value for w in at.warning] == []
+        spec = next(
+            json.loads(c.proto.spec) for c in at.get("plotly_chart") if "coverage" in c.proto.id
+        )
+        notes = [a["text"] for a in spec["layout"].get("annotations", [])]
+        assert any("no target for this cut" in t for t in notes), (page, notes)
+        if page == "board_story":
+            tiles = {m.label: m for m in at.metric}
+            assert tiles["Coverage this quarter"].value == "—"
+            assert "no target for this cut" in tiles["Coverage this quarter"].help
+            story = " ".join(m.value for m in at.markdown)
+            assert "no target for this cut" in story
+
+
+def test_finance_preview_under_a_segment_filter_has_no_all_row(
+    stores: dict[tuple[int, bool], Path], use_db: None
+) -> None:
+    """Seen: every row repeated as 'All' with the same values."""
+    os.environ["STEWARD_DB"] = str(stores[(2, True)])
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["segment"] = "SMB"
+    at.switch_page("../pages/finance.py")
+    at.run()
+    preview = next(d.value for d in at.dataframe if "Segment" in d.value.columns)
+    assert set(preview["Segment"]) == {"SMB"} and len(preview) == 4

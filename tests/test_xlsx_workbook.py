@@ -247,7 +247,7 @@ def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, 
         got = ws.cell(r, 8).value
         if want is None or want != want:
             # FY2026-Q4 Enterprise: won 100,000 >= target 80,000 -> "target met"
-            assert got in ("target met", "no target")
+            assert got in ("target met", "no target", "no target for this cut")
         else:
             assert got == pytest.approx(want, abs=1e-9)
         assert ws.cell(r, 10).value == row["status"].iloc[0]
