@@ -67,29 +67,32 @@ def not_available(what: str, why: str) -> None:
 # --- empty state ----------------------------------------------------------------------
 
 
-def empty_state(db_path: str) -> None:
+def empty_state(db_path: str, import_page: Any) -> None:
+    """A store with no snapshots: two ways to start, each one click away."""
     st.title("Pipeline Steward")
     st.subheader("No snapshots loaded yet")
-    st.markdown(
-        f"""
-There is no pipeline data in `{db_path}` yet. Two ways to start:
+    st.markdown(f"There is no pipeline data in `{db_path}` yet. Two ways to start:")
+    left, right = st.columns(2, gap="large")
+    with left, st.container(border=True):
+        st.markdown(
+            "**Load your own export** — a weekly opportunity report from Salesforce or "
+            "HubSpot, or any CSV/XLSX with one row per opportunity."
+        )
+        st.page_link(import_page, label="Go to the Import page", icon=":material/upload_file:")
+        st.caption("Or from a terminal: `steward import opportunities_2026-11-20.csv`")
+    with right, st.container(border=True):
+        st.markdown(
+            "**Try the demo** — two years of weekly snapshots for a fictional company "
+            "(Northwind Analytics), with targets, marketing touches and leads."
+        )
+        if st.button("Load the demo data", key="empty_load_demo", type="primary"):
+            with guard("the demo"), st.spinner("Building the demo store…"):
+                from dashboard import data
 
-1. **Try the demo** — two years of weekly snapshots for a fictional company:
-
-   ```
-   make demo            # or: steward demo
-   ```
-
-2. **Load your own export** — a weekly opportunity report from Salesforce or HubSpot,
-   or any CSV/XLSX with one row per opportunity — on the **Import** page, or:
-
-   ```
-   steward import opportunities_2026-11-20.csv --snapshot-date 2026-11-20
-   ```
-
-Then reload this page.
-"""
-    )
+                summary = data.load_demo()
+                st.success(f"Demo loaded: {fmt.count(summary.rows)} snapshot rows.")
+                st.rerun()
+        st.caption("Or from a terminal: `make demo` (or `steward demo`)")
 
 
 # --- KPI tiles ------------------------------------------------------------------------

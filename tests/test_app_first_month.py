@@ -258,3 +258,24 @@ def test_finance_preview_under_a_segment_filter_has_no_all_row(
     at.run()
     preview = next(d.value for d in at.dataframe if "Segment" in d.value.columns)
     assert set(preview["Segment"]) == {"SMB"} and len(preview) == 4
+
+
+# --- the empty store --------------------------------------------------------------------
+
+
+def test_empty_store_links_to_import_and_loads_the_demo(tmp_path: Path, use_db: None) -> None:
+    """Seen: the first page only printed CLI commands."""
+    os.environ["STEWARD_DB"] = str(tmp_path / "new.duckdb")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    links = at.get("page_link")
+    assert any("Import" in link.proto.label for link in links)
+    assert any(link.proto.page.endswith("import") for link in links)
+    at.button(key="empty_load_demo").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The demo is loaded: the sidebar offers its latest snapshot, the board shows tiles.
+    with store.reader(tmp_path / "new.duckdb") as con:
+        latest = con.execute("select max(snapshot_date) from snapshots").fetchone()[0]
+    assert at.selectbox(key="f_asof").value == latest
+    assert len(at.metric) == 8

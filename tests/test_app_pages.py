@@ -318,7 +318,7 @@ def test_empty_store_explains_how_to_load(tmp_path: Path, demo_db: Path) -> None
         at = AppTest.from_file(APP, default_timeout=60)
         at.run()
         assert not at.exception
-        text = " ".join(m.value for m in at.markdown)
+        text = " ".join(m.value for m in [*at.markdown, *at.caption])
         assert "make demo" in text and "steward import" in text
     finally:
         os.environ["STEWARD_DB"] = str(demo_db)
