@@ -281,7 +281,7 @@ def test_cli_export_xlsx(tmp_path, capsys):
     rows = table_rows(wb["Pipeline"], "tblPipeline")
     assert sum(r["Amount"] or 0 for r in rows) == 367000
     assert main(["export-xlsx", str(out), "--db", str(db), "--as-of", "2026-11-17"]) == 1
-    assert "no snapshot loaded for 2026-11-17" in capsys.readouterr().err
+    assert "no snapshot dated 2026-11-17 is loaded" in capsys.readouterr().err
 
 
 def test_summary_kpis_match_the_board_tiles(wb, con):
