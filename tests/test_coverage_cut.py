@@ -193,3 +193,20 @@ def test_coverage_trend_under_a_region_cut_says_why_it_is_empty(con):
     fig = charts.coverage_trend_chart(trend, goal=3.0, note=note)
     assert not fig.data
     assert any(NO_TARGET_FOR_CUT in t.lower() for t in _annotations(fig))
+
+
+def test_board_pack_under_a_region_cut(con):
+    import shutil
+
+    from pptx import Presentation
+
+    from steward.export.pptx import build_board_pack
+
+    if shutil.which("chromium") is None:
+        pytest.skip("Chromium is not installed (kaleido needs it to render the charts)")
+    prs = Presentation(io.BytesIO(build_board_pack(con, NA, DEFS)))
+    text = " ".join(
+        sh.text_frame.text for s in prs.slides for sh in s.shapes if sh.has_text_frame
+    ).lower()
+    assert NO_TARGET_FOR_CUT in text
+    assert "coverage is 0." not in text  # no ratio against a target nobody set
