@@ -210,3 +210,28 @@ def test_board_pack_under_a_region_cut(con):
     ).lower()
     assert NO_TARGET_FOR_CUT in text
     assert "coverage is 0." not in text  # no ratio against a target nobody set
+
+
+def test_coverage_chart_without_any_target_says_so_instead_of_empty_bars():
+    """Seen on the thin store's Board: bars at 0x labelled 'no target' for each quarter."""
+    import pandas as pd
+
+    from steward import charts
+
+    table = pd.DataFrame(
+        {
+            "period": ["FY2026-Q4", "FY2027-Q1"],
+            "offset": [0, 1],
+            "segment": ["All", "All"],
+            "open_pipeline": [4_100_000.0, 900_000.0],
+            "won_to_date": [0.0, 0.0],
+            "bookings_target": [None, None],
+            "remaining_target": [None, None],
+            "coverage": [None, None],
+            "goal": [3.0, 2.0],
+            "status": ["no target", "no target"],
+        }
+    )
+    fig = charts.coverage_chart(table)
+    assert not fig.data
+    assert _annotations(fig) == ["No coverage to show: no targets loaded for these periods."]

@@ -430,8 +430,12 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     """
     if table is None or table.empty:
         return empty_figure("No coverage to show: no targets loaded for these periods.", title)
-    if "status" in table and (table["status"] == NO_TARGET_FOR_CUT).all():
-        return empty_figure(f"No coverage to show: {NO_TARGET_FOR_CUT}.", title)
+    if "status" in table and table["coverage"].isna().all():
+        statuses = set(table["status"])
+        if statuses == {NO_TARGET_FOR_CUT}:
+            return empty_figure(f"No coverage to show: {NO_TARGET_FOR_CUT}.", title)
+        if statuses <= {NO_TARGET_FOR_CUT, "no target"}:
+            return empty_figure("No coverage to show: no targets loaded for these periods.", title)
     df = table.copy()
     periods = list(dict.fromkeys(str(p) for p in df["period"]))
     segments = list(dict.fromkeys(str(s) for s in df["segment"]))
