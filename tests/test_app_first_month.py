@@ -279,3 +279,50 @@ def test_empty_store_links_to_import_and_loads_the_demo(tmp_path: Path, use_db: 
         latest = con.execute("select max(snapshot_date) from snapshots").fetchone()[0]
     assert at.selectbox(key="f_asof").value == latest
     assert len(at.metric) == 8
+
+
+# --- the Import page, the seen crash and an import in the same session ------------------
+
+
+def _import_page(db: Path) -> AppTest:
+    os.environ["STEWARD_DB"] = str(db)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("../pages/import.py")
+    at.run()
+    return at
+
+
+def test_import_check_of_an_unknown_format_shows_the_reason(tmp_path: Path, use_db: None) -> None:
+    """Seen: AttributeError: 'ImportRejected' object has no attribute 'message', a
+    traceback, and the rest of the page gone."""
+    db = thin_store(tmp_path / "s.duckdb", weeks=1, targets=False)
+    at = _import_page(db)
+    at.file_uploader(key="import_file").set_value(
+        ("export.csv", b"Deal,Value,When\nA,100,2026-10-09\n", "text/csv")
+    ).run()
+    at.button(key="import_check").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and warnings[0].startswith("Could not show the import check: ")
+    assert "message" not in warnings[0]  # the reason, not an AttributeError
+    # The rest of the page still renders.
+    assert any(s.value == "Snapshots loaded" for s in at.subheader)
+
+
+def test_a_week_imported_on_the_import_page_becomes_the_view(tmp_path: Path, use_db: None) -> None:
+    db = thin_store(tmp_path / "s.duckdb", weeks=2, targets=False)
+    frame = bh._snapshots()
+    third = bh.FIRST_SNAPSHOT + timedelta(weeks=2)
+    week = frame[frame["snapshot_date"] == third]
+    at = _import_page(db)
+    assert at.selectbox(key="f_asof").value == bh.FIRST_SNAPSHOT + timedelta(weeks=1)
+    at.file_uploader(key="import_file").set_value(
+        (f"opportunities_{third.isoformat()}.csv", week.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    at.button(key="import_check").click().run()
+    assert not at.exception and [w.value for w in at.warning] == []
+    at.button(key="import_commit").click().run()
+    assert not at.exception
+    at.run()  # the next rerun: the sidebar shows the new latest snapshot
+    assert at.selectbox(key="f_asof").value == third
+    assert "asof" not in at.query_params
