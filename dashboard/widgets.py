@@ -146,6 +146,9 @@ def kpi_tiles(
             unchanged = _is_no_change(raw_delta, delta)
             if unchanged:
                 delta = NO_CHANGE
+            why = _why_blank(_attr(k, "value", default=None), note)
+            if why:  # no number: the tile says why where the change would be
+                delta, unchanged = why, True
             col.metric(
                 label,
                 text,
@@ -163,6 +166,14 @@ def kpi_tiles(
 
 
 NO_CHANGE = "no change"
+
+
+def _why_blank(value: Any, note: str | None) -> str | None:
+    """The short reason a KPI has no value ('no target for this cut'), from its note."""
+    if value is not None or not note:
+        return None
+    reason = note.split(":", 1)[0].split(";", 1)[0].strip()
+    return reason if reason.startswith(("no target", "target already met")) else None
 
 
 def _is_no_change(raw: Any, text: str | None) -> bool:

@@ -243,6 +243,9 @@ def test_region_cut_shows_no_target_for_this_cut_on_board_and_forecast(
             tiles = {m.label: m for m in at.metric}
             assert tiles["Coverage this quarter"].value == "—"
             assert "no target for this cut" in tiles["Coverage this quarter"].help
+            # The tile says it where the change would be, not only behind the (?) icon.
+            for label in ("Coverage this quarter", "Coverage next quarter"):
+                assert tiles[label].delta == "no target for this cut"
             story = " ".join(m.value for m in at.markdown)
             assert "no target for this cut" in story
 

@@ -150,6 +150,14 @@ def test_empty_store_links_to_import_and_loads_the_demo(
         assert link.count() == 1
         page.get_by_role("button", name="Load the demo data").click()
         page.locator('[data-testid="stMetric"]').nth(7).wait_for(timeout=120_000)
+        # The board's own footer (with the trust score) and both charts drawn.
+        page.locator('[data-testid="stCaptionContainer"]', has_text="trust score").wait_for(
+            timeout=120_000
+        )
+        page.wait_for_function(
+            "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+            timeout=120_000,
+        )
         settle(page)
         no_error_boxes(page, "board after the demo")
         shot(page, "empty-store-demo-loaded")
