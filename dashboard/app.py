@@ -51,7 +51,7 @@ NAV = {
     "Finance": [_page("finance.py", "Finance export", ":material/table_view:", "finance")],
     "Data": [
         _page("trust.py", "Data trust & definitions", ":material/verified:", "trust"),
-        _page("import.py", "Import", ":material/upload_file:", "import"),
+        IMPORT_PAGE := _page("import.py", "Import", ":material/upload_file:", "import"),
     ],
 }
 # Pages that work before any snapshot is loaded.
@@ -67,7 +67,7 @@ with data.run_scope():
     st.session_state["_view"] = view
 
     if view is None and pg.url_path not in WITHOUT_DATA:
-        widgets.empty_state(data.db_path())
+        widgets.empty_state(data.db_path(), IMPORT_PAGE)
     else:
         pg.run()
 

@@ -480,6 +480,17 @@ def commit_import(prepared: Any, replace: bool = False) -> int:
         clear_caches()
 
 
+def load_demo() -> Any:
+    """Build the bundled demo into the (empty) store, as `steward demo` does."""
+    from steward import demo
+
+    release()
+    try:
+        return demo.load(db_path())
+    finally:
+        clear_caches()
+
+
 def delete_snapshot(snapshot_date: date) -> int:
     """Delete one snapshot date in one transaction (derived tables follow)."""
     release()

@@ -10,6 +10,11 @@ every rerun. Parameters:
 
 A chart selection (a clicked bar, bucket or cell) is stored in the URL too, so the deal
 table behind it comes back when the link is opened.
+
+The as-of, period and comparison snapshot are written to the URL only when someone chose
+them (in the sidebar or through a link). Their defaults — the latest snapshot, its
+quarter, the snapshot before — follow the data: a week imported while the app is open
+becomes the view on the next rerun, and a reload does too.
 """
 
 from __future__ import annotations
@@ -94,6 +99,42 @@ def _init(key: str, value: Any) -> None:
 # --- the sidebar ----------------------------------------------------------------------
 
 
+def _choose(key: str) -> None:
+    """on_change of a sidebar picker: the user chose this value; it no longer follows."""
+    st.session_state[f"_chose_{key}"] = True
+
+
+def _followed(
+    key: str,
+    url: str,
+    options: Sequence[Any],
+    default: Any,
+    from_url: Any,
+    widget: Callable[[], Any],
+) -> Any:
+    """A sidebar picker whose value follows its default until someone chooses one.
+
+    A default (the latest snapshot, its quarter, the snapshot before) is recomputed on
+    every rerun, so a week imported while the app is open is shown; it is kept out of
+    the URL, so a reload follows the data as well. A value the user picked, or one a
+    link carried, is a choice: it stays (while it is still an option) and is written
+    to the URL so the link reproduces the view.
+    """
+    chose = f"_chose_{key}"
+    if key not in st.session_state and from_url in options:
+        st.session_state[chose] = True
+        st.session_state[key] = from_url
+    if not st.session_state.get(chose) or st.session_state.get(key) not in options:
+        st.session_state[chose] = False
+        st.session_state[key] = default
+    value = widget()
+    if st.session_state.get(chose) and value is not None:
+        set_param(url, value.isoformat() if isinstance(value, date) else str(value))
+    else:
+        set_param(url, None)
+    return value
+
+
 def sidebar(d: Definitions) -> View | None:
     """Render the shared sidebar; None when nothing is loaded yet."""
     dates = data.snapshot_dates()
@@ -101,43 +142,59 @@ def sidebar(d: Definitions) -> View | None:
         return None
     newest_first = sorted(dates, reverse=True)
 
-    url_asof = _iso(param("asof"))
-    _init("f_asof", url_asof if url_asof in dates else newest_first[0])
-    if st.session_state["f_asof"] not in dates:
-        st.session_state["f_asof"] = newest_first[0]
-    as_of: date = st.sidebar.selectbox(
-        "As of snapshot",
+    as_of: date = _followed(
+        "f_asof",
+        "asof",
         newest_first,
-        key="f_asof",
-        format_func=lambda x: x.strftime("%a %d %b %Y"),
-        help="The weekly snapshot every number is computed from. Default: the latest.",
+        default=newest_first[0],
+        from_url=_iso(param("asof")),
+        widget=lambda: st.sidebar.selectbox(
+            "As of snapshot",
+            newest_first,
+            key="f_asof",
+            format_func=lambda x: x.strftime("%a %d %b %Y"),
+            help="The weekly snapshot every number is computed from. Default: the latest "
+            "(a newly imported week is shown unless you chose a date).",
+            on_change=_choose,
+            args=("f_asof",),
+        ),
     )
 
     choices = data.period_choices(as_of, d)
     current = current_period(as_of, d)
-    url_period = param("period")
-    _init("f_period", url_period if url_period in choices else current)
-    if st.session_state["f_period"] not in choices:
-        st.session_state["f_period"] = current
-    period: str = st.sidebar.selectbox(
-        "Period (fiscal quarter of close date)",
+    period: str = _followed(
+        "f_period",
+        "period",
         choices,
-        key="f_period",
-        format_func=lambda p: f"{p} (current)" if p == current else p,
+        default=current,
+        from_url=param("period"),
+        widget=lambda: st.sidebar.selectbox(
+            "Period (fiscal quarter of close date)",
+            choices,
+            key="f_period",
+            format_func=lambda p: f"{p} (current)" if p == current else p,
+            on_change=_choose,
+            args=("f_period",),
+        ),
     )
 
     earlier = [x for x in newest_first if x < as_of]
-    url_vs = _iso(param("vs"))
-    _init("f_vs", url_vs if url_vs in earlier else (earlier[0] if earlier else None))
-    if st.session_state["f_vs"] not in earlier:
-        st.session_state["f_vs"] = earlier[0] if earlier else None
-    compare_to: date | None = st.sidebar.selectbox(
-        "Compare with snapshot",
+    compare_to: date | None = _followed(
+        "f_vs",
+        "vs",
         earlier,
-        key="f_vs",
-        format_func=lambda x: x.strftime("%a %d %b %Y"),
-        help="The earlier snapshot for the pipeline bridge and the changes.",
-        disabled=not earlier,
+        default=earlier[0] if earlier else None,
+        from_url=_iso(param("vs")),
+        widget=lambda: st.sidebar.selectbox(
+            "Compare with snapshot",
+            earlier,
+            key="f_vs",
+            format_func=lambda x: x.strftime("%a %d %b %Y"),
+            help="The earlier snapshot for the pipeline bridge and the changes.",
+            disabled=not earlier,
+            on_change=_choose,
+            args=("f_vs",),
+        ),
     )
 
     chosen: dict[str, list[str]] = {}
@@ -151,9 +208,6 @@ def sidebar(d: Definitions) -> View | None:
             )
     filters = Filters.of(**chosen)
 
-    set_param("asof", as_of.isoformat())
-    set_param("period", period)
-    set_param("vs", compare_to.isoformat() if compare_to else None)
     for dim in data.FILTER_DIMS:
         set_param(dim, list(getattr(filters, dim)))
     return View(as_of, period, compare_to, filters, tuple(dates))

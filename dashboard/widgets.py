@@ -18,7 +18,7 @@ import streamlit as st
 
 from steward import fmt
 from steward.definitions import Definitions
-from steward.errors import StewardError
+from steward.errors import StewardError, describe
 from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
@@ -39,15 +39,24 @@ def guard(what: str) -> Iterator[None]:
     try:
         yield
     except StewardError as exc:
-        st.warning(f"Could not show {what}: {exc.message}")
-        with st.expander("Details"):
-            st.text("\n".join([exc.message, *exc.details]))
+        show_error(what, exc)
     except Exception as exc:
         log.exception("dashboard block failed: %s", what)
         st.warning(f"Could not show {what}. The rest of the page is unaffected.")
         with st.expander("Details (for the data team)"):
             st.text(f"{type(exc).__name__}: {exc}")
             st.text("".join(traceback.format_exception(exc)[-6:]))
+
+
+def show_error(what: str, exc: StewardError) -> None:
+    """The one way a user-facing error renders on screen: the reason, details below.
+
+    Reads the error through `steward.errors.describe`, as the CLI does.
+    """
+    reason, details = describe(exc)
+    st.warning(f"Could not show {what}: {reason}")
+    with st.expander("Details"):
+        st.text("\n".join([reason, *details]))
 
 
 def not_available(what: str, why: str) -> None:
@@ -58,29 +67,32 @@ def not_available(what: str, why: str) -> None:
 # --- empty state ----------------------------------------------------------------------
 
 
-def empty_state(db_path: str) -> None:
+def empty_state(db_path: str, import_page: Any) -> None:
+    """A store with no snapshots: two ways to start, each one click away."""
     st.title("Pipeline Steward")
     st.subheader("No snapshots loaded yet")
-    st.markdown(
-        f"""
-There is no pipeline data in `{db_path}` yet. Two ways to start:
+    st.markdown(f"There is no pipeline data in `{db_path}` yet. Two ways to start:")
+    left, right = st.columns(2, gap="large")
+    with left, st.container(border=True):
+        st.markdown(
+            "**Load your own export** — a weekly opportunity report from Salesforce or "
+            "HubSpot, or any CSV/XLSX with one row per opportunity."
+        )
+        st.page_link(import_page, label="Go to the Import page", icon=":material/upload_file:")
+        st.caption("Or from a terminal: `steward import opportunities_2026-11-20.csv`")
+    with right, st.container(border=True):
+        st.markdown(
+            "**Try the demo** — two years of weekly snapshots for a fictional company "
+            "(Northwind Analytics), with targets, marketing touches and leads."
+        )
+        if st.button("Load the demo data", key="empty_load_demo", type="primary"):
+            with guard("the demo"), st.spinner("Building the demo store…"):
+                from dashboard import data
 
-1. **Try the demo** — two years of weekly snapshots for a fictional company:
-
-   ```
-   make demo            # or: steward demo
-   ```
-
-2. **Load your own export** — a weekly opportunity report from Salesforce or HubSpot,
-   or any CSV/XLSX with one row per opportunity — on the **Import** page, or:
-
-   ```
-   steward import opportunities_2026-11-20.csv --snapshot-date 2026-11-20
-   ```
-
-Then reload this page.
-"""
-    )
+                summary = data.load_demo()
+                st.success(f"Demo loaded: {fmt.count(summary.rows)} snapshot rows.")
+                st.rerun()
+        st.caption("Or from a terminal: `make demo` (or `steward demo`)")
 
 
 # --- KPI tiles ------------------------------------------------------------------------
@@ -127,11 +139,16 @@ def kpi_tiles(
             spark = None
             tcol = (trend_columns or {}).get(kid, kid)
             if trend is not None and tcol in trend.columns:
-                spark = [None if pd.isna(v) else float(v) for v in trend[tcol]]
+                # Weeks without a value (no target yet: no coverage) are left out; a
+                # sparkline takes numbers only.
+                spark = [float(v) for v in trend[tcol] if v is not None and not pd.isna(v)]
             raw_delta = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
             unchanged = _is_no_change(raw_delta, delta)
             if unchanged:
                 delta = NO_CHANGE
+            why = _why_blank(_attr(k, "value", default=None), note)
+            if why:  # no number: the tile says why where the change would be
+                delta, unchanged = why, True
             col.metric(
                 label,
                 text,
@@ -149,6 +166,14 @@ def kpi_tiles(
 
 
 NO_CHANGE = "no change"
+
+
+def _why_blank(value: Any, note: str | None) -> str | None:
+    """The short reason a KPI has no value ('no target for this cut'), from its note."""
+    if value is not None or not note:
+        return None
+    reason = note.split(":", 1)[0].split(";", 1)[0].strip()
+    return reason if reason.startswith(("no target", "target already met")) else None
 
 
 def _is_no_change(raw: Any, text: str | None) -> bool:

@@ -81,8 +81,10 @@ with right:
         matrix = data.metric("coverage_matrix", q).table
         shown = matrix
         if matrix is not None and len(matrix):
-            # The board sees the whole company, for the quarters that have a goal.
-            shown = matrix[(matrix["segment"] == "All") & matrix["goal"].notna()]
+            # The board sees the cut's total ('All': the company; under a segment filter
+            # there is no 'All' row, so the chosen segments), for quarters with a goal.
+            total = matrix["segment"] == "All"
+            shown = matrix[(total if total.any() else True) & matrix["goal"].notna()]
         widgets.chart(
             data.figure(
                 "board_coverage", q, charts.coverage_chart, shown, title="Coverage vs goal"

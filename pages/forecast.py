@@ -60,6 +60,7 @@ with left, widgets.guard("the coverage trend"):
             charts.coverage_trend_chart,
             trend,
             goal=goal,
+            note=data.metric("coverage", q).note,
             title=f"{view.period} coverage, week by week",
         ),
         key="forecast_trend",

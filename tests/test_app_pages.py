@@ -120,9 +120,12 @@ def test_sidebar_widgets_by_key_and_defaults(facts: dict[str, Any]) -> None:
     assert at.selectbox(key="f_vs").value == q.compare_to  # the snapshot before
     for dim in ("segment", "region", "source", "owner", "product"):
         assert at.multiselect(key=f"f_{dim}").value == []
-    # The defaults are written to the URL so a copied link pins the snapshot.
-    assert at.query_params["asof"] == q.as_of.isoformat()
-    assert at.query_params["period"] == q.period
+    # Defaults stay out of the URL: a reload (or a copied link) follows the latest
+    # snapshot; a date the user chooses is written there (tests/test_app_first_month.py).
+    assert "asof" not in at.query_params and "period" not in at.query_params
+    other = next(p for p in at.selectbox(key="f_period").options if p != q.period)
+    at.selectbox(key="f_period").set_value(other).run()
+    assert at.query_params["period"] == other
 
 
 def test_board_tiles_and_charts_match_metric_layer(facts: dict[str, Any]) -> None:
@@ -315,7 +318,7 @@ def test_empty_store_explains_how_to_load(tmp_path: Path, demo_db: Path) -> None
         at = AppTest.from_file(APP, default_timeout=60)
         at.run()
         assert not at.exception
-        text = " ".join(m.value for m in at.markdown)
+        text = " ".join(m.value for m in [*at.markdown, *at.caption])
         assert "make demo" in text and "steward import" in text
     finally:
         os.environ["STEWARD_DB"] = str(demo_db)
@@ -392,8 +395,10 @@ def test_bad_url_values_fall_back_to_defaults(facts: dict[str, Any], page: str) 
         measure="weird",
     )
     assert [w.value for w in at.warning] == []
-    assert at.query_params["asof"] == facts["q"].as_of.isoformat()
-    assert at.query_params["period"] == facts["q"].period
+    assert at.selectbox(key="f_asof").value == facts["q"].as_of
+    assert at.selectbox(key="f_period").value == facts["q"].period
+    # The bad values are dropped from the URL; the defaults are not written in their place.
+    assert "asof" not in at.query_params and "period" not in at.query_params
     assert not any(s.value.startswith(("Deals:", "Open deals in")) for s in at.subheader)
 
 

@@ -46,7 +46,9 @@ def test_metric_filters_and_notes(db, capsys):
     _, out, _ = run(
         capsys, *args, "--segment", "Mid-Market", "--segment", "SMB", "--format", "json"
     )
-    assert json.loads(out)["note"].startswith("no target for FY2026-Q4 segment SMB")
+    assert json.loads(out)["note"] == (
+        "no target for this cut: FY2026-Q4 has no target for segment SMB"
+    )
     _, out, _ = run(
         capsys, "metrics", "open_pipeline", "--db", db, "--owner", "Bob", "--region", "EMEA"
     )

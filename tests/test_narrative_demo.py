@@ -126,4 +126,7 @@ def test_cli_narrative_json_and_md(demo_db: Path, capsys: pytest.CaptureFixture[
 
 def test_cli_rejects_unloaded_snapshot(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["narrative", "--db", str(demo_db), "--as-of", "2026-11-21"]) == 1
-    assert "error: no snapshot loaded for 2026-11-21" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # The same message as every command (steward.cli.args): the date and the nearest ones.
+    assert "error: no snapshot dated 2026-11-21 is loaded (--as-of)" in err
+    assert "Nearest loaded: 2026-11-20." in err

@@ -103,7 +103,7 @@ def test_region_cut_does_not_claim_coverage_against_a_segment_target():
     )
     assert texts(f, "headline") == [
         "EMEA FY2026-Q4 qualified pipeline is $12.0M with $4.0M won so far, down $1.0M since "
-        "Nov 13; targets are set by segment, so coverage is not measured for this cut."
+        "Nov 13; there is no target for this cut (targets are set by segment), so no coverage."
     ]
     rest = " ".join(s.text for s in from_facts(f).sentences if s.section != "headline")
     assert "goal" not in rest and "target" not in rest and "coverage" not in rest.lower()

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from steward import fmt
+from steward.metrics.targets import NO_TARGET_FOR_CUT
 
 # --- theme ----------------------------------------------------------------------------
 
@@ -429,6 +430,12 @@ def coverage_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     """
     if table is None or table.empty:
         return empty_figure("No coverage to show: no targets loaded for these periods.", title)
+    if "status" in table and table["coverage"].isna().all():
+        statuses = set(table["status"])
+        if statuses == {NO_TARGET_FOR_CUT}:
+            return empty_figure(f"No coverage to show: {NO_TARGET_FOR_CUT}.", title)
+        if statuses <= {NO_TARGET_FOR_CUT, "no target"}:
+            return empty_figure("No coverage to show: no targets loaded for these periods.", title)
     df = table.copy()
     periods = list(dict.fromkeys(str(p) for p in df["period"]))
     segments = list(dict.fromkeys(str(s) for s in df["segment"]))
@@ -541,10 +548,18 @@ def coverage_trend_chart(
     goal: float | None = None,
     value_col: str = "coverage",
     title: str | None = None,
+    note: str | None = None,
 ) -> go.Figure:
-    """Coverage through the quarter: one point per snapshot (kpi_trend), goal as a line."""
+    """Coverage through the quarter: one point per snapshot (kpi_trend), goal as a line.
+
+    `note` is the coverage metric's note, shown when no week has a value (a cut with no
+    target, a target already met) instead of an empty grid.
+    """
     if table is None or table.empty or value_col not in table:
         return empty_figure("Not enough snapshots in this period for a trend.", title)
+    if table[value_col].isna().all():
+        why = note or "no week has a value"
+        return empty_figure(f"No coverage to show: {why.split(': ')[0]}.", title)
     x = pd.to_datetime(table["snapshot_date"])
     y = [_opt(v) for v in table[value_col]]
     fig = _figure(title or "Coverage through the quarter")

@@ -208,9 +208,9 @@ def _forecast_note(
     con: duckdb.DuckDBPyConnection, spec: _Spec, q: Query, value: float | None, defs: Definitions
 ) -> str:
     method = "historical P50" if spec.metric_id == "forecast_historical" else "stage-weighted"
-    target, _ = _value(con, "bookings_target", q, defs)
+    target, why = _value(con, "bookings_target", q, defs)
     if target is None:
-        return f"{method} forecast; no target for {q.period}"
+        return f"{method} forecast; {why or f'no target for {q.period}'}"
     share = "" if value is None or not target else f" ({fmt.pct(value / target)} of target)"
     return f"{method} forecast vs target {fmt.money(target)}{share}"
 

@@ -8,12 +8,14 @@ reason (stderr, exit 1) with the details below it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
 from steward import __version__
 from steward.cli import data_cmds, demo_cmds, export_cmds, metric_cmds, review_cmds
-from steward.errors import StewardError
+from steward.errors import StewardError, describe
 
 GROUPS = (data_cmds, demo_cmds, metric_cmds, export_cmds, review_cmds)
 
@@ -58,15 +60,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "db"):
         args.db = None
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except StewardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for line in exc.details:
+        reason, details = describe(exc)
+        print(f"error: {reason}", file=sys.stderr)
+        for line in details:
             print(f"  {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _reader_went_away() -> int:
+    """`steward ... | head`: the reader closed the pipe. Stop quietly, as a shell tool does.
+
+    stdout is pointed at /dev/null so the interpreter's final flush of what is still
+    buffered cannot raise a second time; 141 is 128 + SIGPIPE, the status shells report.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

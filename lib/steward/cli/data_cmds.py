@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from steward import definitions, ingest, store
+from steward.cli.args import date_arg
 from steward.errors import ImportRejected, StewardError
 from steward.ingest.importer import log_rejected
 from steward.ingest.model import Prepared
@@ -61,13 +61,6 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
-
-
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """Add this group's commands to the parser."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -88,7 +81,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument(
         "--snapshot-date",
-        type=_date,
+        type=date_arg,
         metavar="YYYY-MM-DD",
         help="snapshot date for rows without one (beats a date in the file name)",
     )
@@ -141,14 +134,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument(
         "--from",
         dest="start",
-        type=_date,
+        type=date_arg,
         metavar="YYYY-MM-DD",
         help="first day (default: the earliest created date)",
     )
     r.add_argument(
         "--to",
         dest="end",
-        type=_date,
+        type=date_arg,
         metavar="YYYY-MM-DD",
         help="last day (default: the latest history row)",
     )
@@ -179,7 +172,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="remove one snapshot date",
         description="Remove every row of one snapshot date (asks for --yes).",
     )
-    d.add_argument("date", type=_date)
+    d.add_argument("date", type=date_arg)
     d.add_argument("--yes", action="store_true", help="really delete")
     d.set_defaults(func=cmd_delete)
 

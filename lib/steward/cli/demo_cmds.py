@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
 from steward import demo, store
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
+from steward.cli.args import date_arg
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -34,7 +27,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="random seed (default 7)")
     p.add_argument(
         "--end-date",
-        type=_date,
+        type=date_arg,
         default=demo.DEFAULT_END_DATE,
         help="date of the last weekly snapshot (default 2026-11-20, a Friday)",
     )

@@ -12,78 +12,11 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from steward import definitions, store
+from steward.cli.args import query_args, query_from_args
 from steward.errors import StewardError
-from steward.metrics.core import DIMENSIONS, Filters, Query, current_period
-from steward.periods import parse_period
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
-
-
-def _period(text: str) -> str:
-    try:
-        return parse_period(text).label
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
-    p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
-    p.add_argument(
-        "--period", type=_period, help="fiscal quarter, e.g. FY2026-Q4 (default: as-of's)"
-    )
-    if compare:
-        p.add_argument(
-            "--compare-to",
-            type=_date,
-            help="earlier snapshot for 'what changed' (default: the previous snapshot)",
-        )
-    for dim in DIMENSIONS:
-        p.add_argument(
-            f"--{dim}",
-            action="append",
-            default=[],
-            metavar="VALUE",
-            help=f"only this {dim} (repeat the option or use commas for several)",
-        )
-
-
-def build_query(
-    con: duckdb.DuckDBPyConnection, args: argparse.Namespace, defs: definitions.Definitions
-) -> Query:
-    """The Query for these arguments; StewardError when the as-of snapshot is not loaded."""
-    loaded = [
-        r[0]
-        for r in con.execute("select distinct snapshot_date from snapshots order by 1").fetchall()
-    ]
-    if not loaded:
-        raise StewardError("the store holds no snapshots", ["Load one with `steward import FILE`."])
-    as_of = args.as_of or loaded[-1]
-    if as_of not in loaded:
-        before = [d for d in loaded if d <= as_of]
-        hint = f"the latest before it is {before[-1].isoformat()}" if before else "none is earlier"
-        raise StewardError(f"no snapshot loaded for {as_of.isoformat()}", [hint])
-    compare_to = getattr(args, "compare_to", None)
-    if compare_to is not None and compare_to not in loaded:
-        raise StewardError(f"no snapshot loaded for --compare-to {compare_to.isoformat()}")
-    values = {
-        d: [v.strip() for raw in getattr(args, d) for v in raw.split(",") if v.strip()]
-        for d in DIMENSIONS
-    }
-    period = args.period or current_period(as_of, defs)
-    if args.period:
-        period = parse_period(args.period, defs.fiscal_year_start_month).label
-    return Query(as_of=as_of, period=period, filters=Filters.of(**values), compare_to=compare_to)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -137,7 +70,7 @@ def run_narrative(args: argparse.Namespace) -> int:
 
     defs = definitions.load()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
+        q = query_from_args(con, args, defs)
         story = narrative.build(con, q, defs)
     text = story.to_json() + "\n" if args.format == "json" else story.to_markdown()
     if args.output:
@@ -153,7 +86,7 @@ def _export(args: argparse.Namespace, build: Callable[..., bytes]) -> bytes:
     defs = definitions.load()
     t0 = time.perf_counter()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
+        q = query_from_args(con, args, defs)
         data = build(con, q, defs)
     _write(args.out, data)
     print(

@@ -19,31 +19,20 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from steward import definitions, fmt, glossary, kpis, store
-from steward.definitions import Definitions
+from steward.cli.args import date_arg, loaded_snapshot, query_args, query_from_args
 from steward.errors import StewardError
 from steward.metrics.core import (
-    DIMENSIONS,
     REGISTRY,
-    Filters,
     Query,
     compute,
     current_period,
     drill,
 )
-from steward.periods import parse_period
 
 FORMATS = ("table", "json", "csv")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-16") from exc
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -66,83 +55,6 @@ def _option_value(text: str) -> Any:
         except ValueError:
             pass
     return text
-
-
-def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
-    p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
-    p.add_argument("--period", help="fiscal quarter like FY2026-Q4 (default: the as-of quarter)")
-    if compare:
-        p.add_argument(
-            "--compare-to",
-            type=_date,
-            help="earlier snapshot for the waterfall (default: previous)",
-        )
-    for dim in DIMENSIONS:
-        p.add_argument(
-            f"--{dim}",
-            nargs="+",
-            action="extend",
-            metavar=dim.upper(),
-            help=f"only deals with this {dim} (repeatable)",
-        )
-
-
-def _latest(con: duckdb.DuckDBPyConnection) -> date:
-    fetched = con.execute("select max(snapshot_date) from snapshots").fetchall()
-    row = fetched[0] if fetched else None
-    if not row or row[0] is None:
-        raise StewardError(
-            "no snapshots are loaded",
-            ["Load the demo with `steward demo`, or `steward import FILE`."],
-        )
-    return row[0]
-
-
-def _loaded(con: duckdb.DuckDBPyConnection, as_of: date | None) -> date:
-    """The as-of date, which must be a loaded snapshot (default: the latest)."""
-    if as_of is None:
-        return _latest(con)
-    fetched = con.execute(
-        "select count(*) from snapshots where snapshot_date = ?", [as_of]
-    ).fetchall()
-    row = fetched[0] if fetched else None
-    if row and row[0]:
-        return as_of
-    near_rows = con.execute(
-        "select max(snapshot_date) filter (where snapshot_date < ?), "
-        "min(snapshot_date) filter (where snapshot_date > ?) from snapshots",
-        [as_of, as_of],
-    ).fetchall()
-    near = near_rows[0] if near_rows else None
-    hint = ", ".join(d.isoformat() for d in (near or ()) if d is not None)
-    raise StewardError(
-        f"no snapshot dated {as_of.isoformat()} is loaded",
-        [f"Nearest loaded: {hint}." if hint else "No snapshots are loaded."],
-    )
-
-
-def build_query(
-    con: duckdb.DuckDBPyConnection,
-    args: argparse.Namespace,
-    defs: Definitions,
-    options: tuple[tuple[str, Any], ...] = (),
-) -> Query:
-    as_of = _loaded(con, args.as_of)
-    if args.period:
-        try:
-            period = parse_period(args.period, defs.fiscal_year_start_month).label
-        except ValueError as exc:
-            raise StewardError(str(exc)) from exc
-    else:
-        period = current_period(as_of, defs)
-    values = {d: getattr(args, d, None) for d in DIMENSIONS}
-    return Query(
-        as_of=as_of,
-        period=period,
-        filters=Filters.of(**values),
-        compare_to=getattr(args, "compare_to", None),
-        options=options,
-    )
 
 
 # ---- output --------------------------------------------------------------------------
@@ -236,7 +148,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Run the data-trust checks on a snapshot (default: the latest). Always "
         "exits 0 when it could run: findings are information, not failure.",
     )
-    c.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
+    c.add_argument("--as-of", type=date_arg, help="snapshot date (default: the latest loaded)")
     c.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     c.set_defaults(func=run_check)
 
@@ -281,7 +193,7 @@ def run_metrics(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
         options = tuple((k, _option_value(v)) for k, v in args.option)
-        q = build_query(con, args, defs, options)
+        q = query_from_args(con, args, defs, options)
         if args.drill is not None:
             if m.drill is None:
                 raise StewardError(f"metric {m.id!r} has no deal drill-down")
@@ -330,7 +242,7 @@ def run_metrics(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
+        q = query_from_args(con, args, defs)
         tiles = kpis.headline_kpis(con, q, defs)
     if args.format == "json":
         print(
@@ -361,7 +273,7 @@ def run_report(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
-        as_of = _loaded(con, args.as_of)
+        as_of = loaded_snapshot(con, args.as_of)
         q = Query(as_of=as_of, period=current_period(as_of, defs))
         res = compute(con, "trust_checks", q, defs)
     assert res.table is not None

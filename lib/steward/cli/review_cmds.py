@@ -11,11 +11,11 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 from steward import definitions, store
-from steward.cli.export_cmds import _date, _write, build_query, query_args
+from steward.cli.args import date_arg, loaded_snapshot, query_args, query_from_args
+from steward.cli.export_cmds import _write
 from steward.errors import StewardError
 
 DEFAULT_SCOPE_DEALS = 25  # the largest deals of an item's drill, when --deals is not given
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument(
         "--who", required=True, help="who owns the decision (the --owner option filters deals)"
     )
-    p.add_argument("--due", type=_date, required=True, help="due date, e.g. 2026-11-27")
+    p.add_argument("--due", type=date_arg, required=True, help="due date, e.g. 2026-11-27")
     p.add_argument(
         "--deals",
         action="append",
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Every decision recorded before --as-of, read again at it: what happened "
         "to its deals and its metric, and done / slipping / overdue by rule.",
     )
-    p.add_argument("--as-of", type=_date, help="snapshot date (default: the latest loaded)")
+    p.add_argument("--as-of", type=date_arg, help="snapshot date (default: the latest loaded)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
     p.set_defaults(func=run_decisions)
 
@@ -94,7 +94,7 @@ def run_agenda(args: argparse.Namespace) -> int:
 
     defs = definitions.load()
     with store.reader(args.db) as con:
-        agenda = build_agenda(con, build_query(con, args, defs), defs)
+        agenda = build_agenda(con, query_from_args(con, args, defs), defs)
     text = agenda.to_json() + "\n" if args.format == "json" else agenda.to_markdown()
     if args.output:
         _write(args.output, text.encode("utf-8"))
@@ -109,7 +109,7 @@ def run_decide(args: argparse.Namespace) -> int:
 
     defs = definitions.load()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
+        q = query_from_args(con, args, defs)
         agenda = review.build_agenda(con, q, defs)
         item = agenda.item(args.item)
         if item is None:
@@ -150,15 +150,7 @@ def run_decisions(args: argparse.Namespace) -> int:
 
     defs = definitions.load()
     with store.reader(args.db) as con:
-        loaded = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
-        if not loaded:
-            raise StewardError("the store holds no snapshots")
-        as_of: date = args.as_of or loaded[-1]
+        as_of = loaded_snapshot(con, args.as_of)
         follows = follow_all(con, as_of, defs)
         from steward.review.decisions import load
 
@@ -194,7 +186,7 @@ def run_digest(args: argparse.Namespace) -> int:
     to = list(settings.recipients) if settings else (args.to or ["team@localhost"])
     defs = definitions.load()
     with store.reader(args.db) as con:
-        q = build_query(con, args, defs)
+        q = query_from_args(con, args, defs)
         msg = digest.build(con, q, defs, sender=sender, recipients=to)
     if args.output:
         n = digest.write_eml(msg, args.output)

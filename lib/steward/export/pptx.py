@@ -464,8 +464,6 @@ def figures(data: PackData) -> dict[str, Any]:
     coverage = data.coverage
     if coverage is not None and not coverage.empty:  # the board looks at this and next quarter
         coverage = coverage[coverage["offset"] <= 1]
-        if len(data.q.filters.segment) == 1:  # 'All' would repeat the one segment's bars
-            coverage = coverage[coverage["segment"] != "All"]
     bridge = data.waterfall
     if bridge is not None and not bridge.empty:  # empty buckets are noise on a slide
         keep = bridge["kind"].isin(["start", "end"]) | (bridge["count"].fillna(0) > 0)

@@ -31,6 +31,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics.core import REGISTRY, Query, compute, drill
+from steward.metrics.targets import NO_TARGET_FOR_CUT
 from steward.narrative.facts import WATERFALL_MOVES, previous_snapshot
 
 FONT_NAME = "Calibri"
@@ -389,7 +390,10 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
         rec = dict(rec)
         rec["_formulas"] = ("remaining_target", "coverage", "status")
         rec["remaining_target"] = f'=IF(F{r}="","",F{r}-E{r})'
-        rec["coverage"] = f'=IF(F{r}="","no target",IF(F{r}-E{r}<=0,"target met",D{r}/(F{r}-E{r})))'
+        # A blank target reads as the metric layer says: "no target for this cut" when
+        # the cut can have none (typing a target in then computes coverage anyway).
+        blank = NO_TARGET_FOR_CUT if rec.get("status") == NO_TARGET_FOR_CUT else "no target"
+        rec["coverage"] = f'=IF(F{r}="","{blank}",IF(F{r}-E{r}<=0,"target met",D{r}/(F{r}-E{r})))'
         rec["status"] = (
             f'=IF(ISNUMBER(H{r}),IF(I{r}="","no goal",IF(H{r}>=I{r},"at or above goal","below goal")),H{r})'
         )

@@ -8,6 +8,7 @@ never pipeline. Null amounts count 0; a null probability takes its stage default
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 from steward.definitions import Definitions
 from steward.metrics import deals
 from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.targets import NO_TARGET_FOR_CUT, target_for, target_rows
 from steward.periods import Quarter, parse_period, quarter_of
 
 ZERO = Decimal("0.00")
@@ -209,49 +211,6 @@ def lost_to_date(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
 
 
 # ---- targets and coverage --------------------------------------------------------------
-def _target_rows(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, Decimal]:
-    rows = con.execute(
-        "select segment, bookings_target from targets where upper(period) = upper(?) "
-        "and bookings_target is not null",
-        [period],
-    ).fetchall()
-    return {
-        ("All" if str(seg).strip().casefold() == "all" else str(seg)): Decimal(v) for seg, v in rows
-    }
-
-
-def target_for(
-    con: duckdb.DuckDBPyConnection,
-    period: str,
-    segments: tuple[str, ...],
-    rows: dict[str, Decimal] | None = None,
-) -> tuple[Decimal | None, str | None]:
-    """Bookings target for a period and a segment cut: (value, note).
-
-    Segments filtered: the sum of those segments' rows (all must exist).
-    No segment filter: the 'All' row, else the sum of the segment rows.
-    """
-    rows = _target_rows(con, period) if rows is None else rows
-    if segments:
-        missing = [s for s in segments if s not in rows]
-        if missing:
-            return None, f"no target for {period} segment {', '.join(missing)}"
-        return sum((rows[s] for s in segments), ZERO), None
-    if "All" in rows:
-        return rows["All"], None
-    seg_rows = [v for k, v in rows.items() if k != "All"]
-    if seg_rows:
-        return sum(seg_rows, ZERO), "target = sum of segment targets"
-    return None, f"no target for {period}"
-
-
-def _other_filter_note(q: Query) -> str | None:
-    others = [d for d, _ in q.filters.items() if d != "segment"]
-    if others:
-        return f"targets are set by segment; the {', '.join(others)} filter does not cut the target"
-    return None
-
-
 def _join_notes(*notes: str | None) -> str | None:
     kept = [n for n in notes if n]
     return "; ".join(kept) if kept else None
@@ -262,12 +221,13 @@ def _join_notes(*notes: str | None) -> str | None:
     label="Bookings target",
     description="The bookings target for the period and segment cut, from the targets table.",
     formula="targets row for P and the filtered segment(s) (sum when several); no segment "
-    "filter: the 'All' row, else the sum of segment rows; none -> no value",
+    "filter: the 'All' row, else the sum of segment rows; a cut by any other dimension, or "
+    "a segment without a row: none ('no target for this cut')",
     unit="usd",
 )
 def bookings_target(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    val, note = target_for(con, q.quarter(defs).label, q.filters.segment)
-    return Result("bookings_target", q, _f(val), note=_join_notes(note, _other_filter_note(q)))
+    val, note = target_for(con, q.quarter(defs).label, q.filters)
+    return Result("bookings_target", q, _f(val), note=note)
 
 
 def coverage_value(
@@ -287,16 +247,17 @@ def coverage_value(
     label="Pipeline coverage",
     description="How many times the open pipeline covers the bookings still needed this period.",
     formula="open pipeline(P, S) / (bookings target(P) − won to date(P, S)); "
-    "'target already met' when the denominator is ≤ 0; 'no target' when there is none",
+    "'target already met' when the denominator is ≤ 0; 'no target for this cut' when the "
+    "cut has no target (a region, source, owner, product or stage cut never has one)",
     unit="multiple",
 )
 def coverage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    target, tnote = target_for(con, q.quarter(defs).label, q.filters.segment)
+    target, tnote = target_for(con, q.quarter(defs).label, q.filters)
     open_amt, won_amt = open_and_won(con, q, defs)
     val, cnote = coverage_value(open_amt, won_amt, target)
     if target is None:  # the target note says which target is missing
         cnote = None
-    return Result("coverage", q, val, note=_join_notes(cnote, tnote, _other_filter_note(q)))
+    return Result("coverage", q, val, note=_join_notes(cnote, tnote))
 
 
 def period_offset(q: Query, defs: Definitions) -> int:
@@ -318,6 +279,8 @@ def coverage_goal(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 
 def coverage_status(cov: float | None, goal: float | None, note: str | None) -> str:
+    if note is not None and note.startswith(NO_TARGET_FOR_CUT):
+        return NO_TARGET_FOR_CUT
     if note == "no target":
         return "no target"
     if note == "target already met":
@@ -379,19 +342,25 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
         for o, seg, a, w in con.execute(sql, params).fetchall()
     }
     segments = list(q.filters.segment) or sorted({seg for _, seg in cells})
+    # 'All' is the company: under a segment filter it would only repeat the chosen
+    # segments' rows (a double count waiting to happen in a sum), so it is left out.
+    totals = [] if q.filters.segment else ["All"]
     rows = []
     for k, qq in enumerate(quarters):
         goal = defs.coverage_goal(k)
-        period_rows = _target_rows(con, qq.label)
-        for seg in [*segments, "All"]:
+        period_rows = target_rows(con, qq.label)
+        for seg in [*segments, *totals]:
             if seg == "All":
                 open_amt = sum((a for (o, _), (a, _w) in cells.items() if o == k), ZERO)
                 won_amt = sum((w for (o, _), (_a, w) in cells.items() if o == k), ZERO)
-                target, _n = target_for(con, qq.label, q.filters.segment, period_rows)
+                cut_filters = q.filters
             else:
                 open_amt, won_amt = cells.get((k, seg), (ZERO, ZERO))
-                target, _n = target_for(con, qq.label, (seg,), period_rows)
+                cut_filters = dataclasses.replace(q.filters, segment=(seg,))
+            target, tnote = target_for(con, qq.label, cut_filters, rows=period_rows)
             cov, note = coverage_value(open_amt, won_amt, target)
+            if target is None and tnote is not None and tnote.startswith(NO_TARGET_FOR_CUT):
+                note = tnote
             rows.append(
                 {
                     "period": qq.label,
@@ -407,7 +376,7 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
                 }
             )
     table = pd.DataFrame(rows, columns=list(MATRIX_COLUMNS))
-    return Result("coverage_matrix", q, table=table, note=_other_filter_note(q))
+    return Result("coverage_matrix", q, table=table)
 
 
 # ---- funnel ----------------------------------------------------------------------------

@@ -685,7 +685,7 @@ def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
 def pipeline_created(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     frame = created_by_source(con, q, defs)
     total = sum((dec(x) for x in frame["amount"]), ZERO)
-    target, tnote = target_for(con, q.quarter(defs).label, q.filters.segment, "pipeline_target")
+    target, tnote = target_for(con, q.quarter(defs).label, q.filters, "pipeline_target")
     frame["pipeline_target"] = None if target is None else float(target)
     if target is not None and target > 0:
         note = f"pipeline target {target:,.2f}; created {float(total / target):.1%} of it"

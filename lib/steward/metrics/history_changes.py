@@ -350,7 +350,7 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
         """,  # noqa: S608 - filter clause built from whitelisted dimensions
         [probs, names, qualified, marketing, qt.start, qt.end, qt.start, qt.end, q.as_of, *fparams],
     ).fetchall()
-    target, tnote = target_for(con, qt.label, q.filters.segment, "bookings_target")
+    target, tnote = target_for(con, qt.label, q.filters, "bookings_target")
     rows = []
     for d, open_p, weighted, won, mkt in frame:
         open_d, won_d = dec(open_p), dec(won)

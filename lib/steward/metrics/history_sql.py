@@ -27,7 +27,8 @@ import duckdb
 
 from steward import derived
 from steward.definitions import Definitions
-from steward.metrics.core import Query
+from steward.metrics import targets
+from steward.metrics.core import Filters, Query
 from steward.periods import Quarter
 
 ZERO = Decimal("0.00")
@@ -223,29 +224,8 @@ def ratio(num: float, den: float) -> float | None:
 
 
 def target_for(
-    con: duckdb.DuckDBPyConnection, period: str, segments: tuple[str, ...], column: str
+    con: duckdb.DuckDBPyConnection, period: str, filters: Filters, column: str
 ) -> tuple[Decimal | None, str | None]:
-    """A target (bookings_target or pipeline_target) for a period and segment cut.
-
-    Same rule as the as-of metrics: segments filtered -> the sum of those segments'
-    rows (all must exist); no segment filter -> the 'All' row, else the sum of segments.
-    """
-    if column not in ("bookings_target", "pipeline_target"):
-        raise ValueError(f"unknown target column {column!r}")
-    rows = con.execute(
-        f"select segment, {column} from targets where upper(period) = upper(?) "  # noqa: S608
-        f"and {column} is not null",
-        [period],
-    ).fetchall()
-    by = {("All" if str(s).strip().casefold() == "all" else str(s)): Decimal(v) for s, v in rows}
-    if segments:
-        missing = [s for s in segments if s not in by]
-        if missing:
-            return None, f"no target for {period} segment {', '.join(missing)}"
-        return sum((by[s] for s in segments), ZERO), None
-    if "All" in by:
-        return by["All"], None
-    segs = [v for k, v in by.items() if k != "All"]
-    if segs:
-        return sum(segs, ZERO), "target = sum of segment targets"
-    return None, f"no target for {period}"
+    """A target (bookings_target or pipeline_target) for a period and a cut: the one rule
+    of steward.metrics.targets (a cut by anything but segment has none)."""
+    return targets.target_for(con, period, filters, column)

@@ -7,6 +7,7 @@ Setbacks are stated in the same voice as wins: the numbers decide the words.
 from __future__ import annotations
 
 from steward import fmt
+from steward.metrics.targets import uncut_dimensions
 from steward.narrative.facts import Facts, Move
 from steward.narrative.model import Fact, Sentence, day, derived, say
 
@@ -48,8 +49,9 @@ def period_closed(f: Facts) -> bool:
 
 
 def target_applies(f: Facts) -> bool:
-    """Targets are set by segment: a region/source/owner/... cut has no target of its own."""
-    return all(dim == "segment" for dim, _ in f.q.filters.items())
+    """Targets are set by segment: a region/source/owner/... cut has no target of its own
+    (the rule of steward.metrics.targets)."""
+    return not uncut_dimensions(f.q.filters)
 
 
 def _lt(a: Fact | None, b: Fact | None) -> bool:
@@ -103,7 +105,7 @@ def headline(f: Facts) -> list[Sentence]:
                 tmpl += (", up {delta}" if d > 0 else ", down {delta}") + " since {a}"
                 parts["delta"] = (delta, "money")
             parts["a"] = since(f)
-        tmpl += "; targets are set by segment, so coverage is not measured for this cut."
+        tmpl += "; there is no target for this cut (targets are set by segment), so no coverage."
         return [say("headline", "headline_no_target_for_cut", tmpl, **parts)]  # type: ignore[arg-type]
     if f.target.num is None or f.coverage.num is None:
         return [
