@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from steward import definitions, store
+from steward import definitions, pages, query, store
 from steward.definitions import Definitions
 from steward.metrics import DIMENSIONS, Filters, Query, Result, compute, drill
 from steward.periods import Quarter, quarter_of
@@ -80,6 +80,12 @@ def _reader(db: str) -> Iterator[Any]:
         return
     with _reader(db) as con:
         yield con
+
+
+def prefetch_page(page_id: str, q: Query) -> None:
+    """Prefetch what `steward.pages` declares for this page (the benchmark reads it too)."""
+    declared = pages.page(page_id)
+    prefetch(q, list(declared.metrics), story=declared.story)
 
 
 def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
@@ -219,6 +225,37 @@ def import_log() -> pd.DataFrame:
     return _import_log(db_path(), version()) if has_store() else pd.DataFrame()
 
 
+# --- the view's query -----------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _resolve(
+    db: str,
+    ver: str,
+    digest: str,
+    as_of: date | None,
+    period: str | None,
+    compare_to: date | None,
+    cut: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Query:
+    with _reader(db) as con:
+        return query.resolve(
+            con, defs(), as_of=as_of, period=period, compare_to=compare_to, filters=dict(cut)
+        )
+
+
+def resolve(
+    as_of: date | None = None,
+    period: str | None = None,
+    compare_to: date | None = None,
+    filters: Filters | None = None,
+) -> Query:
+    """The sidebar's choices through `steward.query.resolve`, the resolver the CLI,
+    the narrative and the exports use (its defaults are the sidebar's defaults)."""
+    cut = tuple((filters or Filters()).items())
+    return _resolve(db_path(), version(), defs().digest, as_of, period, compare_to, cut)
+
+
 # --- metrics --------------------------------------------------------------------------
 
 
@@ -275,29 +312,14 @@ def deals(metric_id: str, q: Query, **selection: Any) -> pd.DataFrame:
 def movers(q: Query, n: int = 15) -> pd.DataFrame:
     """The deals that moved the bridge most, by their signed effect on it.
 
-    A leaving deal moved it by -amount_from, an entering one by +amount_to, a staying
-    one by amount_change (the waterfall's own rule), so a pushed-out $685K deal ranks
-    above a $20K increase even though its own amount did not change.
+    The effect is the waterfall drill's own column (leaving −amount in A, entering
+    +amount in B, staying B − A), so a pushed-out $685K deal ranks above a $20K increase
+    even though its own amount did not change. Ranking is presentation: the top `n`.
     """
-    table = metric("waterfall", q).table
     frame = deals("waterfall", q)
-    if frame is None or frame.empty or table is None:
+    if frame.empty:
         return pd.DataFrame()
-    kind = dict(zip(table["bucket"], table["kind"], strict=False))
-
-    def money(v: Any) -> float:
-        return 0.0 if v is None or v != v else float(v)
-
-    def effect(row: pd.Series) -> float:
-        k = kind.get(row.get("bucket"))
-        if k == "leaving":
-            return -money(row.get("amount_from"))
-        if k == "entering":
-            return money(row.get("amount_to"))
-        return money(row.get("amount_change"))
-
-    out = frame.assign(effect=frame.apply(effect, axis=1))
-    out = out.loc[out["effect"].abs().sort_values(ascending=False).index[:n]]
+    top = frame["effect"].abs().sort_values(ascending=False, kind="stable").index[:n]
     wanted = (
         "bucket",
         "opportunity_name",
@@ -307,36 +329,7 @@ def movers(q: Query, n: int = 15) -> pd.DataFrame:
         "owner",
         "crm_url",
     )
-    return out[[c for c in wanted if c in out.columns]].reset_index(drop=True)
-
-
-def breakdown(q: Query, rows: str, cols: str) -> pd.DataFrame:
-    """Open pipeline by two dimensions, from the open_pipeline drill (so it reconciles).
-
-    Long table: rows, cols, amount (Decimal sum), count. Deals never leave the server.
-    """
-    if rows not in DIMENSIONS or cols not in DIMENSIONS:
-        raise ValueError("breakdown dimensions must come from DIMENSIONS")
-    return _breakdown(db_path(), version(), defs().digest, _key(q), rows, cols, q)
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def _breakdown(
-    db: str, ver: str, digest: str, qkey: str, rows: str, cols: str, _q: Query
-) -> pd.DataFrame:
-    frame = deals("open_pipeline", _q)
-    if frame.empty:
-        return pd.DataFrame(columns=[rows, cols, "amount", "count"])
-    keyed = frame.assign(
-        _r=frame[rows].fillna("(blank)").astype(str),
-        _c=frame[cols].fillna("(blank)").astype(str),
-        _a=frame["amount"].map(lambda v: v if v is not None and v == v else 0),
-    )
-    if rows == cols:
-        keyed["_c"] = "All"
-    grouped = keyed.groupby(["_r", "_c"], sort=True).agg(amount=("_a", "sum"), count=("_a", "size"))
-    out = grouped.reset_index().rename(columns={"_r": rows, "_c": cols if rows != cols else "all"})
-    return out
+    return frame.loc[top, [c for c in wanted if c in frame.columns]].reset_index(drop=True)
 
 
 def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:

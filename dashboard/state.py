@@ -29,7 +29,7 @@ import streamlit as st
 
 from dashboard import data
 from steward.definitions import Definitions
-from steward.metrics import Filters, Query, current_period
+from steward.metrics import Filters, Query
 
 LABELS = {
     "segment": "Segment",
@@ -53,9 +53,8 @@ class View:
 
     @property
     def query(self) -> Query:
-        return Query(
-            as_of=self.as_of, period=self.period, filters=self.filters, compare_to=self.compare_to
-        )
+        """Resolved once by `steward.query.resolve` (the CLI's resolver too)."""
+        return data.resolve(self.as_of, self.period, self.compare_to, self.filters)
 
 
 # --- URL helpers ----------------------------------------------------------------------
@@ -160,8 +159,9 @@ def sidebar(d: Definitions) -> View | None:
         ),
     )
 
+    defaults = data.resolve(as_of)  # the resolver's defaults for this snapshot
     choices = data.period_choices(as_of, d)
-    current = current_period(as_of, d)
+    current = defaults.period
     period: str = _followed(
         "f_period",
         "period",
@@ -183,7 +183,7 @@ def sidebar(d: Definitions) -> View | None:
         "f_vs",
         "vs",
         earlier,
-        default=earlier[0] if earlier else None,
+        default=defaults.compare_to,
         from_url=_iso(param("vs")),
         widget=lambda: st.sidebar.selectbox(
             "Compare with snapshot",

@@ -20,7 +20,7 @@ def _metric_name(metric_id: str) -> str:
 view = state.current()
 assert view is not None  # the entrypoint shows the empty state otherwise
 q = view.query
-data.prefetch(q, ["kpi_trend", "coverage_matrix", "waterfall", "trust_score"], story=True)
+data.prefetch_page("board_story", q)
 widgets.page_header("Board story", view)
 
 with widgets.guard("the headline numbers"):

@@ -10,7 +10,7 @@ from steward import charts
 view = state.current()
 assert view is not None
 q = view.query
-data.prefetch(q, ["waterfall", "slippage", "push_counts", "trust_score"])
+data.prefetch_page("changes", q)
 widgets.page_header(
     "Pipeline changes",
     view,

@@ -11,10 +11,7 @@ from steward.metrics import REGISTRY
 view = state.current()
 assert view is not None
 q = view.query
-data.prefetch(
-    q,
-    ["coverage_matrix", "kpi_trend", "forecast_range", "forecast_backtest", "trust_score"],
-)
+data.prefetch_page("forecast", q)
 widgets.page_header("Forecast & coverage", view)
 
 with widgets.guard("coverage"):

@@ -10,7 +10,7 @@ from steward import charts
 view = state.current()
 assert view is not None
 q = view.query
-data.prefetch(q, ["funnel_asof", "funnel_cohort", "time_in_stage", "stalled_deals", "trust_score"])
+data.prefetch_page("funnel", q)
 widgets.page_header("Funnel & conversion", view)
 
 measure = state.choice(

@@ -10,17 +10,7 @@ from steward import charts, fmt
 view = state.current()
 assert view is not None
 q = view.query
-data.prefetch(
-    q,
-    [
-        "marketing_influenced_pipeline",
-        "pipeline_created",
-        "attribution",
-        "closed_won_curve",
-        "speed_to_lead",
-        "trust_score",
-    ],
-)
+data.prefetch_page("marketing", q)
 widgets.page_header("Marketing contribution", view)
 
 with widgets.guard("sourced and influenced pipeline"):

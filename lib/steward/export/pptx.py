@@ -28,12 +28,11 @@ from pptx.presentation import Presentation as PresentationT
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
-from steward import charts, fmt
+from steward import charts, fmt, query
 from steward.definitions import Definitions
 from steward.export import render
 from steward.metrics.core import REGISTRY, Query, compute
 from steward.narrative import Narrative, build
-from steward.narrative.facts import previous_snapshot
 from steward.narrative.model import day
 
 FONT = "Calibri"
@@ -83,7 +82,8 @@ def _table(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions
 def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PackData:
     from steward.kpis import headline_kpis
 
-    compare_to = q.compare_to or previous_snapshot(con, q.as_of)
+    q = query.complete(con, q)
+    compare_to = q.compare_to
     wq = q.with_(compare_to=compare_to) if compare_to else None
     target = compute(con, "bookings_target", q, defs).value
     trust = compute(con, "trust_score", q, defs).value if "trust_score" in REGISTRY else None

@@ -28,11 +28,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from steward import query
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics.core import REGISTRY, Query, compute, drill
 from steward.metrics.targets import NO_TARGET_FOR_CUT
-from steward.narrative.facts import WATERFALL_MOVES, previous_snapshot
+from steward.narrative.facts import WATERFALL_MOVES
 
 FONT_NAME = "Calibri"
 ACCENT = "1F3A5F"
@@ -453,7 +454,7 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
             continue
         for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
             rec["bucket"] = b["bucket"]
-            rec["bridge_amount"] = bridge_amount(str(b["kind"]), rec)
+            rec["bridge_amount"] = _dec(rec.get("effect"))
             deals.append(rec)
     return bridge, deals
 
@@ -461,17 +462,6 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
 def _dec(x: Any) -> Decimal:
     v = clean(x)
     return Decimal("0") if v is None else Decimal(str(v)).quantize(Decimal("0.01"))
-
-
-def bridge_amount(kind: str, deal: dict[str, Any]) -> Decimal:
-    """A deal's signed contribution to the bridge, so each bucket's deals sum to its bar:
-    leaving at its amount in A (negative), entering at its amount in B, changes B - A."""
-    before, after = _dec(deal.get("amount_from")), _dec(deal.get("amount_to"))
-    if kind == "leaving":
-        return -before
-    if kind == "entering":
-        return after
-    return after - before
 
 
 def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
@@ -615,7 +605,7 @@ def build_workbook(
         con=con,
         q=q,
         defs=defs,
-        compare_to=compare_to or q.compare_to or previous_snapshot(con, q.as_of),
+        compare_to=query.complete(con, q.with_(compare_to=compare_to or q.compare_to)).compare_to,
         generated_at=generated_at or datetime.now(UTC),
         trust_score=_scalar(con, "trust_score", q, defs),
     )

@@ -2,6 +2,7 @@
 
 from steward.metrics import (  # noqa: F401  (importing a module registers its metrics)
     asof,
+    breakdown,
     decisions,
     forecast,
     history,

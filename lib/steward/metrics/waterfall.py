@@ -262,7 +262,10 @@ def waterfall_deals(
     bucket: str | None = None,
     **_: Any,
 ) -> pd.DataFrame:
-    """Deals in one bucket (or every moving deal), with amount_from/amount_to/amount_change."""
+    """Deals in one bucket (or every moving deal), with amount_from/amount_to/amount_change
+    and `effect`: the deal's signed contribution to the bridge (leaving: −amount in A,
+    entering: +amount in B, staying: B − A), so each bucket's deals sum to its bar and the
+    movers, the workbook and the screen rank deals by one rule."""
     if bucket is not None and bucket not in BUCKETS:
         raise ValueError(f"unknown waterfall bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     a_date, _note = compare_date(con, q)
@@ -283,7 +286,12 @@ def waterfall_deals(
         where s.snapshot_date = ? and s.opportunity_id in (select opportunity_id from moving)
     )
     select {b_cols}, m.bucket, m.amount_from, m.amount_to,
-           m.amount_to - m.amount_from as amount_change, m.stage_from, m.close_date_from
+           m.amount_to - m.amount_from as amount_change,
+           case when list_contains(?::varchar[], m.bucket) then -coalesce(m.amount_from, 0)
+                when list_contains(?::varchar[], m.bucket) then coalesce(m.amount_to, 0)
+                else coalesce(m.amount_to, 0) - coalesce(m.amount_from, 0)
+           end as effect,
+           m.stage_from, m.close_date_from
     from moving m
     left join a_attrs a on a.opportunity_id = m.opportunity_id
     left join b_attrs b on b.opportunity_id = m.opportunity_id
@@ -292,7 +300,7 @@ def waterfall_deals(
     """  # noqa: S608 - columns from deals.DEAL_COLUMNS
     sql, params = _sql(q, defs, "")
     a_date, b_date = resolve_dates(q)
-    args = [*params, bucket, bucket, a_date, b_date, list(BUCKETS)]
+    args = [*params, bucket, bucket, a_date, b_date, list(LEAVING), list(ENTERING), list(BUCKETS)]
     frame = con.execute(sql.rstrip() + final, args).df()
     return deals.finish(frame, defs)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
+from steward import query
 from steward.definitions import Definitions
 from steward.metrics.core import REGISTRY, Filters, Query, Result, compute, drill
-from steward.narrative.facts import previous_snapshot
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
 from steward.review.model import Item
@@ -44,7 +44,7 @@ def gather(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, compare_to: date | None = None
 ) -> Inputs:
     """The metric results the agenda rules read, for one as-of snapshot and period."""
-    compare_to = compare_to or q.compare_to or previous_snapshot(con, q.as_of)
+    compare_to = query.complete(con, q.with_(compare_to=compare_to or q.compare_to)).compare_to
     q = q.with_(compare_to=None)
     inp = Inputs(q=q, defs=defs, compare_to=compare_to)
     quarter = q.quarter(defs)
