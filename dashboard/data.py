@@ -10,7 +10,6 @@ is served from memory.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from collections.abc import Iterator
@@ -23,7 +22,10 @@ import pandas as pd
 import streamlit as st
 
 from steward import definitions, pages, query, store
+from steward import kpis as kpis_lib
+from steward import narrative as narrative_lib
 from steward.definitions import Definitions
+from steward.export import pptx, xlsx
 from steward.metrics import DIMENSIONS, Filters, Query, Result, compute, drill
 from steward.periods import Quarter, quarter_of
 
@@ -283,12 +285,6 @@ def _remember(*key: str) -> None:
     _DONE.add(key)
 
 
-def has_metric(metric_id: str) -> bool:
-    from steward.metrics import REGISTRY
-
-    return metric_id in REGISTRY
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _drill(
     db: str,
@@ -350,30 +346,16 @@ def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-# --- lib modules that other helpers deliver: looked up at call time -------------------
-
-
-def optional(module: str, attr: str) -> Any | None:
-    """A function from a lib module that may not exist yet (None when missing)."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, attr, None)
+# --- the story and the exports (lib functions, cached) ---------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[Any]:
-    fn = optional("steward.metrics.kpis", "headline_kpis") or optional(
-        "steward.kpis", "headline_kpis"
-    )
-    if fn is None:
-        return []
+def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[kpis_lib.KPI]:
     with _reader(db) as con:
-        return list(fn(con, _q, defs()))
+        return list(kpis_lib.headline_kpis(con, _q, defs()))
 
 
-def kpis(q: Query) -> list[Any]:
+def kpis(q: Query) -> list[kpis_lib.KPI]:
     ver, digest, qkey = version(), defs().digest, _key(q)
     out = _kpis(db_path(), ver, digest, qkey, q)
     _remember(ver, digest, qkey, "kpis")
@@ -381,15 +363,12 @@ def kpis(q: Query) -> list[Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> Any:
-    fn = optional("steward.narrative", "build")
-    if fn is None:
-        return None
+def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> narrative_lib.Narrative:
     with _reader(db) as con:
-        return fn(con, _q, defs())
+        return narrative_lib.build(con, _q, defs())
 
 
-def narrative(q: Query) -> Any:
+def narrative(q: Query) -> narrative_lib.Narrative:
     ver, digest, qkey = version(), defs().digest, _key(q)
     out = _narrative(db_path(), ver, digest, qkey, q)
     _remember(ver, digest, qkey, "story")
@@ -397,36 +376,23 @@ def narrative(q: Query) -> Any:
 
 
 @st.cache_data(show_spinner="Building the board pack…", max_entries=8)
-def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
-    fn = optional("steward.export.pptx", "build_board_pack")
-    if fn is None:
-        return None
+def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(fn(con, _q, defs()))
+        return bytes(pptx.build_board_pack(con, _q, defs()))
 
 
-def board_pack(q: Query) -> bytes | None:
+def board_pack(q: Query) -> bytes:
     return _board_pack(db_path(), version(), defs().digest, _key(q), q)
 
 
 @st.cache_data(show_spinner="Building the workbook…", max_entries=8)
-def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
-    fn = optional("steward.export.xlsx", "build_workbook")
-    if fn is None:
-        return None
+def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(fn(con, _q, defs()))
+        return bytes(xlsx.build_workbook(con, _q, defs()))
 
 
-def workbook(q: Query) -> bytes | None:
+def workbook(q: Query) -> bytes:
     return _workbook(db_path(), version(), defs().digest, _key(q), q)
-
-
-def exports_available() -> dict[str, bool]:
-    return {
-        "xlsx": optional("steward.export.xlsx", "build_workbook") is not None,
-        "pptx": optional("steward.export.pptx", "build_board_pack") is not None,
-    }
 
 
 # --- figures --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import re
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ import streamlit as st
 from steward import fmt
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
+from steward.kpis import KPI
 from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
@@ -59,11 +61,6 @@ def show_error(what: str, exc: StewardError) -> None:
         st.text("\n".join([reason, *details]))
 
 
-def not_available(what: str, why: str) -> None:
-    """Say plainly that something is not built yet (nothing pretends to work)."""
-    st.info(f"**{what}** is not available yet: {why}")
-
-
 # --- empty state ----------------------------------------------------------------------
 
 
@@ -98,17 +95,8 @@ def empty_state(db_path: str, import_page: Any) -> None:
 # --- KPI tiles ------------------------------------------------------------------------
 
 
-def _attr(obj: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return default
-
-
 def kpi_tiles(
-    kpis: Sequence[Any],
+    kpis: Sequence[KPI],
     trend: pd.DataFrame | None = None,
     per_row: int = 4,
     trend_columns: dict[str, str] | None = None,
@@ -122,38 +110,29 @@ def kpi_tiles(
     for start in range(0, len(kpis), per_row):
         cols = st.columns(per_row)
         for col, k in zip(cols, kpis[start : start + per_row], strict=False):
-            kid = str(_attr(k, "id", "metric_id", default=""))
-            label = str(_attr(k, "label", default=kid))
-            text = _attr(k, "formatted", "value_text", default=None) or fmt.DASH
-            delta = _attr(k, "delta_prev_formatted", "delta_prev_text", "delta_text", default=None)
-            if delta is None:
-                raw = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
-                delta = _fmt_delta(raw, str(_attr(k, "unit", default="usd")))
-            note = _attr(k, "note", default=None)
-            help_text = _attr(k, "description", "help", default=None)
-            qoq = _attr(k, "delta_qoq_formatted", "delta_qoq_text", default=None)
-            if qoq:
-                help_text = f"{help_text or ''}\n\nvs same week last quarter: {qoq}".strip()
-            if note:
-                help_text = f"{help_text or ''}\n\n{note}".strip()
+            delta: str | None = k.delta_prev_formatted
+            help_text = None
+            if k.delta_qoq_formatted:
+                help_text = f"vs same week last quarter: {k.delta_qoq_formatted}"
+            if k.note:
+                help_text = f"{help_text or ''}\n\n{k.note}".strip()
             spark = None
-            tcol = (trend_columns or {}).get(kid, kid)
+            tcol = (trend_columns or {}).get(k.id, k.id)
             if trend is not None and tcol in trend.columns:
                 # Weeks without a value (no target yet: no coverage) are left out; a
                 # sparkline takes numbers only.
                 spark = [float(v) for v in trend[tcol] if v is not None and not pd.isna(v)]
-            raw_delta = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
-            unchanged = _is_no_change(raw_delta, delta)
+            unchanged = _is_no_change(k.delta_prev, delta)
             if unchanged:
                 delta = NO_CHANGE
-            why = _why_blank(_attr(k, "value", default=None), note)
+            why = _why_blank(k.value, k.note)
             if why:  # no number: the tile says why where the change would be
                 delta, unchanged = why, True
             col.metric(
-                label,
-                text,
+                k.label,
+                k.formatted or fmt.DASH,
                 delta=delta if delta not in (None, fmt.DASH, "") else None,
-                delta_color="off" if unchanged else _delta_color(k),
+                delta_color="off" if unchanged else "normal",
                 delta_arrow="off" if unchanged else "auto",
                 help=help_text,
                 border=True,
@@ -161,7 +140,7 @@ def kpi_tiles(
                 chart_data=spark if spark and len(spark) > 1 else None,
                 chart_type="line",
             )
-            shown.append({"id": kid, "label": label, "value": text, "delta": delta})
+            shown.append({"id": k.id, "label": k.label, "value": k.formatted, "delta": delta})
     return shown
 
 
@@ -188,27 +167,6 @@ def _is_no_change(raw: Any, text: str | None) -> bool:
             pass
     digits = [ch for ch in str(text) if ch.isdigit()]
     return bool(digits) and set(digits) == {"0"}
-
-
-def _fmt_delta(raw: Any, unit: str) -> str | None:
-    if raw is None:
-        return None
-    try:
-        v = float(raw)
-    except (TypeError, ValueError):
-        return str(raw)
-    if unit == "usd":
-        return fmt.signed_money(v)
-    if unit in ("ratio", "score"):
-        return fmt.pts(v) if unit == "ratio" else f"{v:+.0f}"
-    if unit == "multiple":
-        return f"{v:+.1f}x"
-    return f"{v:+,.0f}"
-
-
-def _delta_color(k: Any) -> str:
-    # Lower is better for none of the headline KPIs; allow the metric layer to say so.
-    return "inverse" if _attr(k, "lower_is_better", default=False) else "normal"
 
 
 # --- deal table -----------------------------------------------------------------------
@@ -454,7 +412,7 @@ def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
 def page_header(title: str, view: Any, extra: str | None = None) -> None:
     """The page title and, under it, exactly what the numbers are for."""
     st.title(title)
-    bits = [f"**{view.period}**", f"as of {view.as_of:%d %b %Y}", view.filters.describe()]
+    bits = [f"**{view.period}**", f"as of {fmt.board_date(view.as_of)}", view.filters.describe()]
     if extra:
         bits.append(extra)
     st.caption(" · ".join(bits))
@@ -463,11 +421,11 @@ def page_header(title: str, view: Any, extra: str | None = None) -> None:
 # --- footer ---------------------------------------------------------------------------
 
 
-def footer(d: Definitions, trust: float | None = None, as_of: Any = None) -> None:
+def footer(d: Definitions, trust: float | None = None, as_of: date | None = None) -> None:
     parts = [d.stamp]
     if trust is not None:
         parts.append(f"trust score {fmt.score(trust)}")
     if as_of is not None:
-        parts.append(f"as of {as_of}")
+        parts.append(f"as of {fmt.board_date(as_of)}")
     st.divider()
     st.caption(" · ".join(parts))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state, widgets
-from steward import charts
+from steward import charts, fmt
 
 view = state.current()
 assert view is not None
@@ -14,7 +14,7 @@ data.prefetch_page("changes", q)
 widgets.page_header(
     "Pipeline changes",
     view,
-    f"from {view.compare_to:%d %b %Y}" if view.compare_to else "no earlier snapshot",
+    f"from {fmt.board_date(view.compare_to)}" if view.compare_to else "no earlier snapshot",
 )
 
 if view.compare_to is None:
@@ -32,7 +32,7 @@ with widgets.guard("the pipeline bridge"):
             q,
             charts.waterfall_chart,
             wf,
-            title=f"{view.period} open pipeline: {view.compare_to:%d %b} → {view.as_of:%d %b}",
+            title=f"{view.period} open pipeline: {fmt.date_span(view.compare_to, view.as_of)}",
         ),
         key="changes_waterfall",
         selectable=True,

@@ -42,18 +42,15 @@ with widgets.guard("the preview"):
     )
 
 with widgets.guard("the workbook"):
-    if not data.exports_available()["xlsx"]:
-        widgets.not_available("The finance workbook", "the exports module has not landed.")
-    else:
-        if st.button("Prepare the workbook", key="finance_build", type="primary"):
-            st.session_state["finance_xlsx"] = data.workbook(q)
-            st.session_state["finance_xlsx_for"] = repr(q)
-        ready = st.session_state.get("finance_xlsx_for") == repr(q)
-        st.download_button(
-            "Download workbook (.xlsx)",
-            st.session_state.get("finance_xlsx", b"") if ready else b"",
-            file_name=f"pipeline-{view.period}-{view.as_of.isoformat()}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key="finance_download",
-            disabled=not ready,
-        )
+    if st.button("Prepare the workbook", key="finance_build", type="primary"):
+        st.session_state["finance_xlsx"] = data.workbook(q)
+        st.session_state["finance_xlsx_for"] = repr(q)
+    ready = st.session_state.get("finance_xlsx_for") == repr(q)
+    st.download_button(
+        "Download workbook (.xlsx)",
+        st.session_state.get("finance_xlsx", b"") if ready else b"",
+        file_name=f"pipeline-{view.period}-{view.as_of.isoformat()}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="finance_download",
+        disabled=not ready,
+    )

@@ -13,17 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, widgets
-from steward import fmt
+from steward import fmt, ingest
 
 st.title("Import")
 st.caption(f"Store: `{data.db_path()}` · {data.defs().stamp}")
 
-ingest = None
-try:
-    from steward import ingest
-except ImportError:
-    widgets.not_available("Import", "the importer module is not installed.")
-    st.stop()
 
 KINDS = {
     "snapshot": "Opportunity snapshot (weekly CRM export)",

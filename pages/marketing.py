@@ -88,7 +88,7 @@ with widgets.guard("closed-won curves"):
 
 st.subheader("Speed to lead")
 with widgets.guard("speed to lead"):
-    sla = data.metric("sla_compliance", q) if data.has_metric("sla_compliance") else None
+    sla = data.metric("sla_compliance", q)
     speed = data.metric("speed_to_lead", q)
     if sla is not None:
         st.columns(4)[0].metric("SLA compliance", fmt.pct(sla.value), help=sla.note, border=True)

@@ -150,7 +150,13 @@ def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
     math = [e for e in at.expander if e.label.startswith("Show the math")]
     assert math and len(math[0].dataframe) == 1
     shown = math[0].dataframe[0].value
-    assert {"metric", "value", "number"} <= set(shown.columns) and len(shown) > 0
+    assert {"metric", "exact", "shown", "query"} <= set(shown.columns) and len(shown) > 0
+    # The exact value carries its unit: '$1,234.56', '2.71x', '38.46%', '12', '4.0 days'.
+    units = ("$", "x", "%", "/100", "days", "/day")
+    assert all(
+        v == "—" or any(u in v for u in units) or v.replace(",", "").isdigit()
+        for v in shown["exact"]
+    )
     # Metrics are named as a board reads them, with the id for the data team.
     assert all(m.endswith(")") and " (" in m for m in shown["metric"])
 

@@ -62,23 +62,6 @@ class _Spec:
     offset: int | None  # quarters from the snapshot's quarter; None = the query's period
 
 
-def format_delta(delta: float | None, unit: str) -> str:
-    """A change in the KPI's own unit: +$1.2M, +0.3x, +6 pts, +4.5."""
-    if delta is None:
-        return fmt.DASH
-    if unit == "usd":
-        return fmt.signed_money(delta)
-    if unit == "usd_per_day":
-        return fmt.signed_money(delta) + "/day"
-    if unit == "ratio":
-        return fmt.pts(delta)
-    if unit == "multiple":
-        return f"{delta:+.1f}x"
-    if unit == "count":
-        return f"{delta:+,.0f}"
-    return f"{delta:+.1f}"
-
-
 def snapshot_dates(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
     rows = con.execute(
         "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1", [as_of]
@@ -246,8 +229,8 @@ def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
                 formatted=fmt.value(value, unit),
                 delta_prev=deltas[0],
                 delta_qoq=deltas[1],
-                delta_prev_formatted=format_delta(deltas[0], unit),
-                delta_qoq_formatted=format_delta(deltas[1], unit),
+                delta_prev_formatted=fmt.delta(deltas[0], unit),
+                delta_qoq_formatted=fmt.delta(deltas[1], unit),
                 note=note,
                 metric_ids=ids,
                 period=now_q.period,

@@ -31,6 +31,7 @@ from pptx.util import Emu, Inches, Pt
 from steward import charts, fmt, query
 from steward.definitions import Definitions
 from steward.export import render
+from steward.metrics.asof import board_coverage_rows
 from steward.metrics.core import REGISTRY, Query, compute
 from steward.narrative import Narrative, build
 from steward.narrative.model import day
@@ -461,9 +462,7 @@ def _cell(
 # ---- assembly ------------------------------------------------------------------------------
 def figures(data: PackData) -> dict[str, Any]:
     """The dashboard's charts for this pack (titles live on the slides, not in the PNGs)."""
-    coverage = data.coverage
-    if coverage is not None and not coverage.empty:  # the board looks at this and next quarter
-        coverage = coverage[coverage["offset"] <= 1]
+    coverage = board_coverage_rows(data.coverage)  # the Board story's rows, same function
     bridge = data.waterfall
     if bridge is not None and not bridge.empty:  # empty buckets are noise on a slide
         keep = bridge["kind"].isin(["start", "end"]) | (bridge["count"].fillna(0) > 0)

@@ -392,6 +392,24 @@ FUNNEL_COLUMNS = (
 )
 
 
+BOARD_QUARTERS = 2  # the board looks at this quarter and the next
+
+
+def board_coverage_rows(matrix: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The coverage rows the board sees, on the Board story and in the board pack alike.
+
+    The cut's total ('All' for the company; under a segment filter there is no 'All'
+    row, so the chosen segments), for this quarter and the next, where a goal is set.
+    One function, so the slide a CMO presents is the chart on the screen.
+    """
+    if matrix is None or matrix.empty:
+        return matrix
+    total = matrix["segment"] == "All"
+    rows = matrix[total] if total.any() else matrix
+    keep = (rows["offset"] < BOARD_QUARTERS) & rows["goal"].notna()
+    return rows[keep].reset_index(drop=True)
+
+
 def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else a / b
 
