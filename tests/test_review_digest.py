@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from browser_helpers import CHROMIUM, free_port, small_store
 from system_tools import require
 
@@ -93,9 +94,8 @@ class Inbox:
 
 @pytest.fixture()
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    controller_mod = pytest.importorskip("aiosmtpd.controller")
     inbox, port = Inbox(), free_port()
-    server = controller_mod.Controller(inbox, hostname="127.0.0.1", port=port)
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
         yield port, inbox
