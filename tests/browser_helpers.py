@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -209,3 +210,25 @@ def streamlit_server(db: Path, timeout_s: float = 60.0) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# A chart is drawn when Plotly has laid it out and put its traces in the DOM: `gd.data`
+# filled and at least one trace group (bars, lines, funnel, pie) or heatmap image drawn.
+# Waiting for the `.main-svg` shell alone is not enough on a loaded machine: the shell
+# is there before the traces are (a seen flake: a funnel with 0 points).
+_CHARTS_DRAWN = """n => {
+  const graphs = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const drawn = graphs.filter(g => g._fullLayout && (g.data || []).length > 0
+                                   && g.querySelector('.trace, .hm'));
+  return drawn.length >= n
+         && !document.querySelector('[data-testid="stStatusWidget"] svg');
+}"""
+
+
+def wait_for_charts(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
+    """Wait until the script run finished (the footer is drawn, nothing is running) and
+    `charts` Plotly figures have their traces drawn. A condition, never a fixed sleep."""
+    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
+        timeout=timeout_ms
+    )
+    pg.wait_for_function(_CHARTS_DRAWN, arg=charts, timeout=timeout_ms)
