@@ -196,20 +196,8 @@ def snapshot_dates() -> list[date]:
 def _dim_values(db: str, ver: str, dim: str) -> list[str]:
     if dim not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dim!r}")
-    # The column name comes from the DIMENSIONS whitelist above; values are not bound.
-    sql = f"""
-        with latest as (
-          select max(snapshot_date) as d from snapshots
-        ),
-        vals as (
-          select distinct s.{dim} as v
-          from snapshots s, latest
-          where s.snapshot_date = latest.d and s.{dim} is not null
-        )
-        select v from vals order by v
-    """  # noqa: S608
     with _reader(db) as con:
-        return [str(r[0]) for r in con.execute(sql).fetchall()]
+        return store.dim_values(con, dim)
 
 
 def dim_values(dim: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -380,12 +381,39 @@ def test_finance_workbook_is_built_on_request(demo_db: Path) -> None:
     assert not at.get("download_button")[0].proto.disabled
 
 
+COMPUTING = (
+    "select ",
+    ".execute(",
+    ".groupby(",
+    ".pivot(",
+    ".pivot_table(",
+    ".crosstab(",
+    ".resample(",
+    "import duckdb",
+)
+
+
 def test_pages_are_thin() -> None:
     """Pages read state, call lib and render: no SQL, no groupby, no store access."""
     for path in sorted((ROOT / "pages").glob("*.py")):
         text = path.read_text(encoding="utf-8").lower()
-        for banned in ("select ", ".groupby(", "store.reader", "store.writer", "duckdb"):
+        for banned in (*COMPUTING, "duckdb", "store.reader", "store.writer"):
             assert banned not in text, f"{path.name} contains {banned!r}"
+
+
+def test_dashboard_is_thin_too() -> None:
+    """dashboard/ binds state, caches lib calls and renders: every number the screen shows
+    comes from a registered metric, so no SQL and no groupby/pivot of metric data here
+    either (the drilldown matrix and the movers used to be computed in dashboard/data.py)."""
+    for path in sorted((ROOT / "dashboard").glob("*.py")):
+        # 'multiselect bound …' is a widget, not SQL: look at whole words only
+        text = re.sub(
+            r"\w*select\b",
+            lambda m: m[0] if m[0] == "select" else "",
+            path.read_text(encoding="utf-8").lower(),
+        )
+        for banned in COMPUTING:
+            assert banned not in text, f"dashboard/{path.name} contains {banned!r}"
 
 
 @pytest.mark.parametrize("page", ["funnel", "changes", "drilldown"])

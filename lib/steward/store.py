@@ -500,6 +500,25 @@ def list_snapshots(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
+def dim_values(con: duckdb.DuckDBPyConnection, dim: str) -> list[str]:
+    """The distinct values of one snapshot column in the latest snapshot (filter pickers)."""
+    if dim not in SNAPSHOT_COLUMNS:
+        raise ValueError(f"unknown column {dim!r}")
+    # The column name comes from the SNAPSHOT_COLUMNS whitelist; nothing else is spliced.
+    sql = f"""
+        with latest as (
+          select max(snapshot_date) as d from snapshots
+        ),
+        vals as (
+          select distinct s.{dim} as v
+          from snapshots s, latest
+          where s.snapshot_date = latest.d and s.{dim} is not null
+        )
+        select v from vals order by v
+    """  # noqa: S608
+    return [str(r[0]) for r in con.execute(sql).fetchall()]
+
+
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     return con.execute("select * from import_log order by import_id desc limit ?", [limit]).df()
 
