@@ -32,6 +32,9 @@ ENTERING = ("New", "Pulled in", "Qualified", "Reopened")
 CHANGES = ("Increased", "Decreased")
 BUCKETS = (*LEAVING, *ENTERING, *CHANGES)
 ROW_ORDER = ("Start", *BUCKETS, "End")
+# One-line axis labels for the chart (a two-word name would wrap into a second line that
+# collides with its neighbours once the chart is phone-narrow and the labels turn).
+SHORT_LABELS = {"Pushed out": "Pushed", "Pulled in": "Pulled", "Disqualified": "Disqual."}
 COLUMNS = ("bucket", "kind", "amount", "count")
 
 
