@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ _TOP_KEYS = {
     "influence",
     "trust",
     "crm",
+    "import",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -43,6 +45,7 @@ _SECTION_KEYS = {
     "influence": {"lookback_days"},
     "trust": {"stale_weeks", "push_count", "outlier_multiple"},
     "crm": {"record_url_template"},
+    "import": {"earliest_date", "latest_date"},
 }
 _STAGE_KEYS = {"name", "probability", "is_closed", "is_won"}
 
@@ -81,6 +84,10 @@ class Definitions:
     push_count: int = 3
     outlier_multiple: float = 20.0
     record_url_template: str = ""
+    # The governed window for every date an import reads: outside it a date is a typo or
+    # a CRM placeholder (0000-01-01, 9999-12-31), refused rather than stored.
+    earliest_date: date = date(1990, 1, 1)
+    latest_date: date = date(2100, 12, 31)
     owner: str = ""
     source_path: str = ""
 
@@ -165,6 +172,7 @@ class Definitions:
         rows.append(("Pushed too often (times)", str(self.push_count)))
         rows.append(("Amount outlier (x median)", f"{self.outlier_multiple:g}"))
         rows.append(("Stage aliases", str(len(self.aliases))))
+        rows.append(("Dates accepted on import", f"{self.earliest_date} to {self.latest_date}"))
         return rows
 
 
@@ -262,6 +270,7 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
     sla = raw.get("sla", {})
     infl = raw.get("influence", {})
     trust = raw.get("trust", {})
+    earliest, latest = _window(path, raw.get("import", {}))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return Definitions(
         version=version,
@@ -282,9 +291,25 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         push_count=int(trust.get("push_count", 3)),
         outlier_multiple=float(trust.get("outlier_multiple", 20.0)),
         record_url_template=str(raw.get("crm", {}).get("record_url_template", "")),
+        earliest_date=earliest,
+        latest_date=latest,
         owner=str(raw.get("owner", "")),
         source_path=path,
     )
+
+
+def _window(path: str, section: dict[str, Any]) -> tuple[date, date]:
+    """[import] earliest_date / latest_date (TOML dates or YYYY-MM-DD text)."""
+    out = []
+    for key, default in (("earliest_date", date(1990, 1, 1)), ("latest_date", date(2100, 12, 31))):
+        value = section.get(key, default)
+        try:
+            out.append(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        except ValueError as exc:
+            raise _fail(path, f"[import] {key} {value!r} is not a date YYYY-MM-DD") from exc
+    if out[0] >= out[1]:
+        raise _fail(path, "[import] earliest_date must be before latest_date")
+    return out[0], out[1]
 
 
 def load(path: str | Path | None = None) -> Definitions:
