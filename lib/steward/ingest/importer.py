@@ -199,6 +199,7 @@ def build_snapshots(
     log = IssueLog(raw.name)
     notes = list(raw.notes)
     frame, lines = raw.frame, raw.lines
+    frame = rules.clean_controls(frame, lines, log)
     if mapping:
         frame, lines = rules.skip_rows(frame, lines, mapping, log, notes)
     window = (pd.Timestamp(defs.earliest_date), pd.Timestamp(defs.latest_date))

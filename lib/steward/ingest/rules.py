@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from steward import textsafe
 from steward.definitions import normalize_label
 from steward.errors import ImportRejected
 from steward.ingest import parse
@@ -26,6 +27,33 @@ def header_of(headers: list[str], wanted: str) -> str | None:
     """The file's header for a name (case- and space-insensitive), or None."""
     by_key = {normalize_label(h): h for h in headers}
     return by_key.get(normalize_label(wanted))
+
+
+def clean_controls(frame: pd.DataFrame, lines: np.ndarray, log: IssueLog) -> pd.DataFrame:
+    """Control characters (NUL, vertical tab, bell ... from CRM free-text fields) removed
+    from every text cell, each cleaned cell a warning: stored text stays writable to the
+    workbook and the board pack."""
+    out = frame
+    for col in frame.columns:
+        cells = frame[col]
+        if not (cells.dtype == object or pd.api.types.is_string_dtype(cells.dtype)):
+            continue
+        as_text = cells.astype(object).where(cells.notna(), "").astype(str)
+        hit = as_text.str.contains(textsafe.CONTROL_COLUMN, regex=True).to_numpy(dtype=bool)
+        if not hit.any():
+            continue
+        log.add_mask(
+            hit,
+            lines,
+            as_text.map(ascii),
+            column=str(col),
+            message="control character(s) removed (shown escaped)",
+            severity="warning",
+        )
+        if out is frame:
+            out = frame.copy()
+        out[col] = cells.where(~hit, as_text.str.replace(textsafe.CONTROL_COLUMN, "", regex=True))
+    return out
 
 
 def skip_columns(mapping: Mapping) -> list[str]:

@@ -15,7 +15,7 @@ import pandas as pd
 from steward import periods, store
 from steward.definitions import Definitions
 from steward.errors import ImportRejected
-from steward.ingest import parse
+from steward.ingest import parse, rules
 from steward.ingest.model import IssueLog, Prepared, Progress
 from steward.ingest.readers import read_table
 
@@ -74,7 +74,7 @@ def prepare_table(
     log = IssueLog(raw.name)
     by_key = {_key(h): h for h in raw.headers}
     spec = SPECS[kind]
-    src, lines = raw.frame, raw.lines
+    src, lines = rules.clean_controls(raw.frame, raw.lines, log), raw.lines
     out = pd.DataFrame(index=src.index)
     start_month = defs.fiscal_year_start_month if defs else 1
     for col, (typ, required) in spec.items():
