@@ -25,6 +25,7 @@ from steward.store import SNAPSHOT_COLUMNS
 
 CANONICAL = list(SNAPSHOT_COLUMNS)
 AUTO = "(decide per column)"
+MAX_ALIASES = 40  # more unknown stages than this is a wrong stage column, not aliases
 WHERE = "the mapping built on this page"
 
 COLUMNS = ("canonical column", "file column")
@@ -173,13 +174,13 @@ def build(raw: RawTable, defs: Definitions, suggested: dict[str, str]) -> Mappin
     known = {str(k).strip().casefold() for k in dict(so_far.get("stage_aliases", {}))}
     todo = [v for v in unknown_stages(raw, stage_header, defs) if v.casefold() not in known]
     with st.expander("Stage aliases (file value → governed stage)", expanded=bool(todo)):
-        if todo:
-            st.caption("Stages in the file the definitions do not know: " + ", ".join(todo))
-        e.aliases = _editor(
-            "import_stage_aliases",
-            pd.DataFrame({ALIASES[0]: todo or [""], ALIASES[1]: [""] * max(len(todo), 1)}),
-            **{ALIASES[1]: _pick(ALIASES[1], ["", *defs.stage_names])},
-        )
+        if not todo:
+            st.caption("Every stage in the file is a governed stage or already aliased.")
+        chosen = [
+            st.selectbox(f"{value} →", ["", *defs.stage_names], key=f"import_alias:{value}")
+            for value in todo[:MAX_ALIASES]
+        ]
+        e.aliases = pd.DataFrame({ALIASES[0]: todo[:MAX_ALIASES], ALIASES[1]: chosen})
     with st.expander("Value maps (per column: file value → stored value)"):
         e.values = _editor(
             "import_value_maps", _blank(VALUES), column=_pick("column", ["", *CANONICAL])

@@ -70,7 +70,7 @@ def test_current_state_export_loads_from_the_page(page: Any) -> None:
     _idle(pg)
     with pg.expect_download(timeout=WAIT_MS) as download:
         pg.get_by_role("button", name="Download this mapping").click()
-    got = Mapping.from_toml(Path(download.value.path()).read_text(encoding="utf-8") + "\n#=\n")
+    got = Mapping.from_toml(Path(download.value.path()))
     assert got == Mapping.from_toml(CURRENT / "crm_current.mapping.toml")
     pg.get_by_role("button", name="Check the file").click()
     report = pg.get_by_text("skipped 3 row(s)")
@@ -99,3 +99,30 @@ def test_refused_upload_appears_in_the_import_history(page: Any, tmp_path: Path)
     row.first.wait_for(timeout=WAIT_MS)
     assert "rejected" in row.first.inner_text()
     page.screenshot(path=str(SHOTS / "import_rejected_history.png"), full_page=True)
+
+
+def test_unknown_crm_stages_are_aliased_on_the_page(page: Any, tmp_path: Path) -> None:
+    # The seen failure: "unknown stage ... add an alias in the mapping", with no place on
+    # the page to add one. Now each unknown stage value gets a picker.
+    export = tmp_path / "crm_stages_2026-12-04.csv"
+    export.write_text(
+        "opportunity_id,stage,amount,close_date\n"
+        "S1,Demo Scheduled,1000,2026-12-31\n"
+        "S2,Verbal Yes,2500,2026-12-20\n"
+        "S3,Demo Scheduled,500,2027-01-15\n"
+    )
+    _choose(page, "CSV, XLSX or Parquet", export)
+    page.locator('[data-testid="stSelectbox"]', has_text="Verbal Yes →").wait_for(timeout=WAIT_MS)
+    for value, stage in (("Verbal Yes", "Negotiation"), ("Demo Scheduled", "Discovery")):
+        page.locator('[data-testid="stSelectbox"]', has_text=f"{value} →").click()
+        page.get_by_role("option", name=stage, exact=True).click()
+        _idle(page)
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="Download this mapping").click()
+    got = Mapping.from_toml(Path(download.value.path()))
+    assert got.stage_aliases == {"Verbal Yes": "Negotiation", "Demo Scheduled": "Discovery"}
+    page.get_by_role("button", name="Check the file").click()
+    page.get_by_text("0 error(s)", exact=False).wait_for(timeout=WAIT_MS)
+    page.screenshot(path=str(SHOTS / "import_stage_aliases.png"), full_page=True)
+    page.get_by_role("button", name="Commit import").click()
+    page.get_by_text("Imported 3 rows").wait_for(timeout=WAIT_MS)

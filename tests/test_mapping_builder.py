@@ -51,9 +51,7 @@ def _entries() -> Entries:
         aliases=_table(
             ALIASES,
             ("Demo Scheduled", "Discovery"),
-            ("Contract Sent", "Negotiation"),
-            ("Won", "Closed Won"),
-            ("Lost", "Closed Lost"),
+            ("Verbal Yes", "Negotiation"),
         ),
         values=_table(
             VALUES, ("source", "Web", "Marketing"), ("source", "Outbound", "SDR Outbound")
