@@ -234,3 +234,9 @@ def test_cli_refuses_a_default_that_would_be_ignored(
     err = capsys.readouterr().err
     assert code == 1
     assert "bad.toml: [defaults] close_date does not apply: close_date is read from a column" in err
+
+
+def test_optional_tables_use_the_window_too(defs: Definitions) -> None:
+    text = "lead_id,created_at\nL1,2026-11-20 09:00\nL2,1899-12-31 09:00\n"
+    p = ingest.prepare_table("leads", text.encode(), defs, name="leads.csv")
+    assert [(e.row, e.column, e.value) for e in p.errors] == [(3, "created_at", "1899-12-31 09:00")]
