@@ -240,3 +240,24 @@ def test_optional_tables_use_the_window_too(defs: Definitions) -> None:
     text = "lead_id,created_at\nL1,2026-11-20 09:00\nL2,1899-12-31 09:00\n"
     p = ingest.prepare_table("leads", text.encode(), defs, name="leads.csv")
     assert [(e.row, e.column, e.value) for e in p.errors] == [(3, "created_at", "1899-12-31 09:00")]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (
+            Mapping(defaults={"currency": "EUR"}, values={"currency": {"EUR": "USD"}}),
+            "[values.currency] does not apply: no column feeds currency",
+        ),
+        (
+            Mapping(probability_scale="percent"),
+            "probability_scale does not apply: no column feeds probability",
+        ),
+    ],
+)
+def test_keys_this_file_cannot_use_are_refused(
+    defs: Definitions, mapping: Mapping, message: str
+) -> None:
+    text = "opportunity_id,stage,close_date\nA1,Discovery,2026-12-31\n"
+    p = ingest.prepare(text.encode(), defs, name="x_2026-11-20.csv", mapping=mapping)
+    assert [e.message for e in p.errors] == [message]

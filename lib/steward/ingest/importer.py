@@ -328,8 +328,13 @@ def _apply_rules(src: _Source, mapping: Mapping, notes: list[str]) -> None:
         notes.append(f"filled {n:,} blank {name} cell(s) {how}")
     src.used.update(h for w in rules.skip_columns(mapping) if (h := rules.header_of(headers, w)))
     for name in mapping.values:
-        if name not in src.cells and name not in src.cols and name not in mapping.defaults:
+        if name not in src.cells and name not in src.cols:
             src.log.add(f"[values.{name}] does not apply: no column feeds {name}", column=name)
+    if mapping.probability_scale != "auto" and "probability" not in src.cols:
+        src.log.add(
+            "probability_scale does not apply: no column feeds probability",
+            column="probability",
+        )
 
 
 def _drop_deleted(src: _Source, notes: list[str]) -> None:
