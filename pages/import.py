@@ -98,6 +98,17 @@ if upload is not None:
             )
             mapping = mapping_builder.build(table, data.defs(), ingest.suggest_columns(headers))
 
+    # The check shown (and committed) is the one for this file *and* these settings: a
+    # changed mapping, format or date asks for a new check instead of committing the old.
+    checked_for = (
+        name,
+        len(raw_bytes),
+        kind,
+        preset,
+        snapshot_date,
+        mapping.to_toml() if mapping else "",
+        tuple(sorted(mapping.side_files)) if mapping else (),
+    )
     if st.button("Check the file", key="import_check", type="primary"):
         bar = st.progress(0.0, text="reading")
 
@@ -112,14 +123,10 @@ if upload is not None:
             )
             prepared = data.check_import(raw_bytes, name, kind, progress=progress, **options)
             st.session_state["import_prepared"] = prepared
-            st.session_state["import_prepared_for"] = (name, len(raw_bytes), kind)
+            st.session_state["import_prepared_for"] = checked_for
 
     prepared = st.session_state.get("import_prepared")
-    if prepared is not None and st.session_state.get("import_prepared_for") == (
-        name,
-        len(raw_bytes),
-        kind,
-    ):
+    if prepared is not None and st.session_state.get("import_prepared_for") == checked_for:
         st.subheader("Validation report")
         st.text(prepared.summary())
         report = _issues_frame(prepared)

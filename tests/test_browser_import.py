@@ -116,7 +116,11 @@ def test_unknown_crm_stages_are_aliased_on_the_page(page: Any, tmp_path: Path) -
     for value, stage in (("Verbal Yes", "Negotiation"), ("Demo Scheduled", "Discovery")):
         page.locator('[data-testid="stSelectbox"]', has_text=f"{value} →").click()
         page.get_by_role("option", name=stage, exact=True).click()
-        _idle(page)
+    # Wait for the rerun that has both choices: the mapping's TOML shows the aliases.
+    page.get_by_text("This mapping as a file").click()
+    page.get_by_text('"Demo Scheduled" = "Discovery"').wait_for(timeout=WAIT_MS)
+    page.get_by_text('"Verbal Yes" = "Negotiation"').wait_for(timeout=WAIT_MS)
+    _idle(page)
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download this mapping").click()
     got = Mapping.from_toml(Path(download.value.path()))
