@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from steward import fmt
+from steward import fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
 from steward.kpis import KPI
@@ -249,7 +249,7 @@ def deal_table(
     top[0].caption(summary)
     top[1].download_button(
         "Download CSV",
-        df.to_csv(index=False).encode("utf-8"),
+        textsafe.csv_bytes(df),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",
