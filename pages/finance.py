@@ -10,6 +10,7 @@ from steward import fmt
 view = state.current()
 assert view is not None
 q = view.query
+data.prefetch_page("finance", q)
 widgets.page_header("Finance export", view)
 st.markdown(
     "The workbook holds Summary, Coverage (targets as input cells, coverage as live "

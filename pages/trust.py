@@ -12,6 +12,7 @@ d = data.defs()
 st.title("Data trust & definitions")
 
 if view is not None:
+    data.prefetch_page("trust", view.query)
     st.caption(
         f"**{view.period}** · as of {fmt.board_date(view.as_of)} · {view.filters.describe()}"
     )
