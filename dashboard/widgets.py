@@ -21,6 +21,7 @@ from steward import fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
 from steward.kpis import KPI
+from steward.metrics import schema
 from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
@@ -175,7 +176,6 @@ def _is_no_change(raw: Any, text: str | None) -> bool:
 _HEADERS = {
     **DEAL_HEADERS,
     "crm_url": "CRM",
-    "effect": "Effect on bridge",
     "push_count": "Times pushed",
     "days_in_stage": "Days in stage",
 }
@@ -354,17 +354,34 @@ def table_frame(
     return out
 
 
+def schema_units(metric_id: str, exact: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    """(units, labels) of a table metric from its declared columns (`@metric(columns=…)`);
+    `exact` shows its money to the cent (the finance preview) instead of $12.4M."""
+    units, labels = {}, {}
+    for c in schema(metric_id).values():
+        labels[c.name] = c.label
+        if c.unit:
+            units[c.name] = "usd_exact" if exact and c.unit == "usd" else c.unit
+    return units, labels
+
+
 def table(
     df: pd.DataFrame,
     key: str,
     units: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
+    metric_id: str | None = None,
+    exact: bool = False,
 ) -> None:
     """A small summary table with board formatting by column unit ($12.4M, 38.1%, 2.7x,
-    blanks as —). Columns with a unit are right-aligned; `labels` renames columns."""
+    blanks as —). Columns with a unit are right-aligned; `labels` renames columns. With
+    `metric_id`, units and labels come from the metric's declared columns."""
     if df is None or df.empty:
         st.caption("Nothing to show.")
         return
+    if metric_id is not None:
+        declared_units, declared_labels = schema_units(metric_id, exact)
+        units, labels = {**declared_units, **(units or {})}, {**declared_labels, **(labels or {})}
     view = table_frame(df, units, labels)
     config: dict[str, Any] = {}
     for c, header in zip(df.columns, view.columns, strict=True):

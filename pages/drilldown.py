@@ -60,7 +60,7 @@ with widgets.guard("the breakdown"):
         key_of=lambda p: "|".join(str(v) for v in (p.get("customdata") or [])[:2]),
     )
     with st.expander("Breakdown table"):
-        widgets.table(long, key="drill_table", units={"amount": "usd", "count": "count"})
+        widgets.table(long, key="drill_table", metric_id="open_pipeline_matrix")
 
 if cell and "|" in cell:
     r, c = cell.split("|", 1)

@@ -29,18 +29,8 @@ with widgets.guard("the preview"):
     c[2].metric("Target", fmt.money_exact(data.metric("bookings_target", q).value), border=True)
     c[3].metric("Coverage", fmt.multiple(data.metric("coverage", q).value), border=True)
     matrix = data.metric("coverage_matrix", q).table
-    widgets.table(
-        matrix,
-        key="finance_preview",
-        units={
-            "open_pipeline": "usd_exact",
-            "won_to_date": "usd_exact",
-            "bookings_target": "usd_exact",
-            "remaining_target": "usd_exact",
-            "coverage": "multiple",
-            "goal": "multiple",
-        },
-    )
+    # The coverage_matrix's declared columns, its money to the cent (the workbook's).
+    widgets.table(matrix, key="finance_preview", metric_id="coverage_matrix", exact=True)
 
 with widgets.guard("the workbook"):
     if st.button("Prepare the workbook", key="finance_build", type="primary"):

@@ -33,18 +33,7 @@ with widgets.guard("coverage"):
         "the value)."
     )
     with st.expander("Coverage table"):
-        widgets.table(
-            matrix,
-            key="forecast_coverage_table",
-            units={
-                "open_pipeline": "usd",
-                "won_to_date": "usd",
-                "bookings_target": "usd",
-                "remaining_target": "usd",
-                "coverage": "multiple",
-                "goal": "multiple",
-            },
-        )
+        widgets.table(matrix, key="forecast_coverage_table", metric_id="coverage_matrix")
 
 left, right = st.columns(2, gap="large")
 with left, widgets.guard("the coverage trend"):

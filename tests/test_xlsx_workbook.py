@@ -147,7 +147,7 @@ def test_coverage_targets_are_inputs_and_coverage_is_a_formula(wb):
     ws = wb["Coverage"]
     assert headers(ws, 4) == [
         "Period",
-        "Quarter offset",
+        "Quarters ahead",
         "Segment",
         "Open pipeline",
         "Won to date",

@@ -32,6 +32,8 @@ from steward import query, textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics.core import REGISTRY, Query, compute, drill
+from steward.metrics.deals import DEAL_COLUMNS, DEAL_UNITS
+from steward.metrics.deals import DEAL_HEADERS as DEAL_HEADERS_LIB
 from steward.metrics.targets import NO_TARGET_FOR_CUT
 from steward.narrative.facts import WATERFALL_MOVES
 
@@ -66,29 +68,11 @@ SUMMARY_METRICS = (
     "trust_score",
 )
 
-DEAL_HEADERS = {
-    "opportunity_id": ("Opportunity ID", None),
-    "opportunity_name": ("Opportunity", None),
-    "account_name": ("Account", None),
-    "segment": ("Segment", None),
-    "region": ("Region", None),
-    "owner": ("Owner", None),
-    "source": ("Source", None),
-    "stage": ("Stage", None),
-    "amount": ("Amount", "usd"),
-    "probability": ("Probability", "ratio"),
-    "forecast_category": ("Forecast category", None),
-    "close_date": ("Close date", "date"),
-    "created_date": ("Created", "date"),
-    "crm_url": ("CRM link", None),
-}
-WATERFALL_DEAL_EXTRA = {
-    "amount_from": ("Amount (from)", "usd"),
-    "amount_to": ("Amount (to)", "usd"),
-    "amount_change": ("Amount change", "usd"),
-    "stage_from": ("Stage (from)", None),
-    "close_date_from": ("Close date (from)", "date"),
-}
+# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
+_DEAL_LIST = (*DEAL_COLUMNS, "crm_url")
+_WATERFALL_EXTRA = ("amount_from", "amount_to", "amount_change", "stage_from", "close_date_from")
+DEAL_HEADERS = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _DEAL_LIST}
+WATERFALL_DEAL_EXTRA = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _WATERFALL_EXTRA}
 
 
 # ---- cells -------------------------------------------------------------------------------
@@ -363,17 +347,10 @@ def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
             sh.ws.cell(row=top + i, column=col).number_format = EXCEL_FORMATS.get(k.unit, "General")
 
 
+# The coverage_matrix's declared columns; the target is the sheet's input cell.
 COVERAGE_COLUMNS = [
-    Column("period", "Period"),
-    Column("offset", "Quarter offset", "count"),
-    Column("segment", "Segment"),
-    Column("open_pipeline", "Open pipeline", "usd"),
-    Column("won_to_date", "Won to date", "usd"),
-    Column("bookings_target", "Bookings target (input)", "usd"),
-    Column("remaining_target", "Remaining target", "usd"),
-    Column("coverage", "Coverage", "multiple"),
-    Column("goal", "Coverage goal", "multiple"),
-    Column("status", "Status"),
+    Column(c.name, c.label + (" (input)" if c.name == "bookings_target" else ""), c.unit)
+    for c in REGISTRY["coverage_matrix"].columns
 ]
 
 

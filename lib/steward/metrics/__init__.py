@@ -14,6 +14,7 @@ from steward.metrics import (  # noqa: F401  (importing a module registers its m
 from steward.metrics.core import (
     DIMENSIONS,
     REGISTRY,
+    Column,
     Filters,
     Metric,
     Query,
@@ -22,11 +23,13 @@ from steward.metrics.core import (
     current_period,
     drill,
     metric,
+    schema,
 )
 
 __all__ = [
     "DIMENSIONS",
     "REGISTRY",
+    "Column",
     "Filters",
     "Metric",
     "Query",
@@ -35,4 +38,5 @@ __all__ = [
     "current_period",
     "drill",
     "metric",
+    "schema",
 ]

@@ -20,7 +20,7 @@ import pandas as pd
 from steward.definitions import Definitions
 from steward.metrics import deals
 from steward.metrics.asof import open_in_period_cut
-from steward.metrics.core import DIMENSIONS, Query, Result, drill_for, metric
+from steward.metrics.core import DIMENSIONS, Column, Query, Result, drill_for, metric
 
 BLANK = "(blank)"
 
@@ -45,6 +45,10 @@ def _key(dim: str) -> str:
     "dimension (default segment × stage); its cells add up to open pipeline.",
     formula="Σ amount and count of open_pipeline deals, group by (rows, cols)",
     unit="table",
+    columns=(
+        Column("amount", "Open pipeline", "usd", "Σ amount of the cell's deals"),
+        Column("count", "Deals", "count"),
+    ),
 )
 def open_pipeline_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows, cols = axes(q)

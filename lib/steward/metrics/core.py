@@ -124,6 +124,22 @@ MetricFn = Callable[[duckdb.DuckDBPyConnection, Query, Definitions], Result]
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a table metric, declared with the metric: every consumer (the page's
+    table, the workbook, the pack, the glossary) reads its label and unit from here.
+
+    `unit` is a `steward.fmt` unit (usd, count, ratio, multiple, days, score, date) or
+    None for words. How exact to show a usd column (rounded or to the cent) is the
+    reader's choice; what the column *is* is declared once.
+    """
+
+    name: str
+    label: str
+    unit: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Metric:
     id: str
     label: str
@@ -134,6 +150,7 @@ class Metric:
     fn: MetricFn
     dims: tuple[str, ...] = DIMENSIONS
     drill: Callable[..., pd.DataFrame] | None = None  # (con, q, defs, **selection) -> deals
+    columns: tuple[Column, ...] = ()  # a table metric's columns (unit == "table")
 
 
 REGISTRY: dict[str, Metric] = {}
@@ -148,13 +165,17 @@ def metric(
     unit: Unit,
     scope: Scope = "as_of",
     dims: tuple[str, ...] = DIMENSIONS,
+    columns: tuple[Column, ...] = (),
 ) -> Callable[[MetricFn], MetricFn]:
-    """Declare a metric once, next to the function that computes it."""
+    """Declare a metric once, next to the function that computes it (a table metric
+    with its `columns`)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
         if id in REGISTRY:
             raise ValueError(f"metric {id!r} declared twice")
-        REGISTRY[id] = Metric(id, label, description, formula, unit, scope, fn, dims)
+        REGISTRY[id] = Metric(
+            id, label, description, formula, unit, scope, fn, dims, columns=columns
+        )
         return fn
 
     return wrap
@@ -170,6 +191,11 @@ def drill_for(
         return fn
 
     return wrap
+
+
+def schema(metric_id: str) -> dict[str, Column]:
+    """A table metric's declared columns by name (empty when it declares none)."""
+    return {c.name: c for c in REGISTRY[metric_id].columns}
 
 
 def compute(con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions) -> Result:

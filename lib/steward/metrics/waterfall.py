@@ -25,7 +25,7 @@ import pandas as pd
 from steward.definitions import Definitions
 from steward.metrics import deals
 from steward.metrics.asof import ZERO, open_qualified_sql, qualified_open_stages
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 
 LEAVING = ("Won", "Lost", "Pushed out", "Disqualified", "Removed")
 ENTERING = ("New", "Pulled in", "Qualified", "Reopened")
@@ -35,7 +35,13 @@ ROW_ORDER = ("Start", *BUCKETS, "End")
 # One-line axis labels for the chart (a two-word name would wrap into a second line that
 # collides with its neighbours once the chart is phone-narrow and the labels turn).
 SHORT_LABELS = {"Pushed out": "Pushed", "Pulled in": "Pulled", "Disqualified": "Disqual."}
-COLUMNS = ("bucket", "kind", "amount", "count")
+SCHEMA: tuple[Column, ...] = (
+    Column("bucket", "Bucket", None, "Start, each movement, End (BRIEF §4 order)"),
+    Column("kind", "Kind", None, "start, leaving, entering, change, end"),
+    Column("amount", "Amount", "usd", "Start/End: open pipeline; a movement: its signed effect"),
+    Column("count", "Deals", "count"),
+)
+COLUMNS = tuple(c.name for c in SCHEMA)
 
 
 def kind_of(bucket: str) -> str:
@@ -246,6 +252,7 @@ def bridge_table(br: Bridge) -> pd.DataFrame:
     "Pulled in, Qualified, Reopened (at B amount); staying Increased / Decreased by B − A; "
     "Start − leaving + entering ± changes = End = open pipeline(P, B)",
     unit="table",
+    columns=SCHEMA,
 )
 def waterfall(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     br, note = bridge(con, q, defs)
