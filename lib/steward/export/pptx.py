@@ -77,7 +77,7 @@ class PackData:
 
 
 def _table(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
-    return compute(con, mid, q, defs).table if mid in REGISTRY else None
+    return compute(con, mid, q, defs).table
 
 
 def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PackData:
@@ -87,7 +87,7 @@ def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PackD
     compare_to = q.compare_to
     wq = q.with_(compare_to=compare_to) if compare_to else None
     target = compute(con, "bookings_target", q, defs).value
-    trust = compute(con, "trust_score", q, defs).value if "trust_score" in REGISTRY else None
+    trust = compute(con, "trust_score", q, defs).value
     return PackData(
         q=q,
         defs=defs,
@@ -420,7 +420,7 @@ APPENDIX_METRICS = (
 
 def definitions_slide(prs: PresentationT, data: PackData) -> None:
     slide = _new_slide(prs, "How these numbers are defined", "Appendix: definitions")
-    rows = [REGISTRY[m] for m in APPENDIX_METRICS if m in REGISTRY]
+    rows = [REGISTRY[m] for m in APPENDIX_METRICS]
     shape = slide.shapes.add_table(
         len(rows) + 1, 2, MARGIN, Inches(1.6), Emu(CONTENT_W), Emu(Inches(0.3) * (len(rows) + 1))
     )

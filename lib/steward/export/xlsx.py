@@ -231,8 +231,6 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
-    if mid not in REGISTRY:
-        return None
     return compute(con, mid, q, defs).value
 
 
@@ -281,8 +279,6 @@ def summary_sheet(wb: Workbook, ctx: Context) -> None:
     end = _metadata_block(sh, ctx, 4)
     rows = []
     for mid in SUMMARY_METRICS:
-        if mid not in REGISTRY:
-            continue
         m = REGISTRY[mid]
         r = compute(ctx.con, mid, ctx.q, ctx.defs)
         rows.append(
@@ -396,19 +392,16 @@ def forecast_sheet(wb: Workbook, ctx: Context) -> None:
         Column("p90", "P90", "usd"),
         Column("method", "Method id"),
     ]
-    rows: list[dict[str, Any]] = []
-    if "forecast_range" in REGISTRY:
-        rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
+    rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
     if not rows:
         for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
-            if mid in REGISTRY:
-                rows.append(
-                    {
-                        "label": REGISTRY[mid].label,
-                        "value": _scalar(ctx.con, mid, ctx.q, ctx.defs),
-                        "method": mid,
-                    }
-                )
+            rows.append(
+                {
+                    "label": REGISTRY[mid].label,
+                    "value": _scalar(ctx.con, mid, ctx.q, ctx.defs),
+                    "method": mid,
+                }
+            )
         rows.append(
             {
                 "label": "Bookings target",
@@ -423,7 +416,7 @@ def forecast_sheet(wb: Workbook, ctx: Context) -> None:
 
 def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(bridge rows, deal rows with their bucket) between compare_to and as_of."""
-    if ctx.compare_to is None or "waterfall" not in REGISTRY:
+    if ctx.compare_to is None:
         return [], []
     wq = ctx.q.with_(compare_to=ctx.compare_to)
     bridge = _records(compute(ctx.con, "waterfall", wq, ctx.defs).table)

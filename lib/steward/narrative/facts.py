@@ -17,7 +17,7 @@ import pandas as pd
 
 from steward import query
 from steward.definitions import Definitions
-from steward.metrics.core import REGISTRY, Query, Result, compute, drill
+from steward.metrics.core import Query, Result, compute, drill
 from steward.narrative.model import Fact, derived
 
 WATERFALL_MOVES = (
@@ -108,8 +108,6 @@ class Facts:
 
 
 def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
-    if mid not in REGISTRY:
-        return None
     return compute(con, mid, q, defs)
 
 

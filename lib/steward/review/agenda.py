@@ -18,7 +18,7 @@ import duckdb
 
 from steward import query
 from steward.definitions import Definitions
-from steward.metrics.core import REGISTRY, Filters, Query, Result, compute, drill
+from steward.metrics.core import Filters, Query, Result, compute, drill
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
 from steward.review.model import Item
@@ -26,7 +26,7 @@ from steward.review.rules import Inputs, apply
 
 
 def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
-    return compute(con, mid, q, defs) if mid in REGISTRY else None
+    return compute(con, mid, q, defs)
 
 
 def _segments(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
