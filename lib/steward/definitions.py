@@ -33,6 +33,7 @@ _TOP_KEYS = {
     "influence",
     "trust",
     "crm",
+    "maturity",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -81,6 +82,9 @@ class Definitions:
     push_count: int = 3
     outlier_multiple: float = 20.0
     record_url_template: str = ""
+    # Maturity evidence rules: rule id -> (stage 2 from, stage 3 from); see steward.maturity.
+    maturity_thresholds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    self_assessment_max_age_days: int = 180
     owner: str = ""
     source_path: str = ""
 
@@ -165,6 +169,9 @@ class Definitions:
         rows.append(("Pushed too often (times)", str(self.push_count)))
         rows.append(("Amount outlier (x median)", f"{self.outlier_multiple:g}"))
         rows.append(("Stage aliases", str(len(self.aliases))))
+        for rule, (two, three) in sorted(self.maturity_thresholds.items()):
+            rows.append((f"Maturity rule {rule}", f"stage 2 from {two:g}, stage 3 from {three:g}"))
+        rows.append(("Self-assessment valid for (days)", str(self.self_assessment_max_age_days)))
         return rows
 
 
@@ -184,6 +191,36 @@ def _prob(path: str, where: str, value: Any) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise _fail(path, f"{where}: probability {value!r} is outside 0-1")
     return float(value)
+
+
+def _maturity(path: str, raw: Any) -> tuple[dict[str, tuple[float, float]], int]:
+    """[maturity]: `rule = [stage 2 from, stage 3 from]` pairs and the self-assessment age.
+
+    Which way is better (higher or lower) is declared with the rule in steward.maturity;
+    here each pair only has to be two distinct numbers.
+    """
+    if not isinstance(raw, dict):
+        raise _fail(path, "[maturity] must be a table")
+    out: dict[str, tuple[float, float]] = {}
+    max_age = 180
+    for key, value in raw.items():
+        if key == "self_assessment_max_age_days":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise _fail(path, f"[maturity] {key} must be a whole number of days > 0")
+            max_age = value
+            continue
+        pair = value if isinstance(value, list) else None
+        if (
+            pair is None
+            or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in pair)
+            or pair[0] == pair[1]
+        ):
+            raise _fail(
+                path, f"[maturity] {key} must be [stage 2 from, stage 3 from], got {value!r}"
+            )
+        out[str(key)] = (float(pair[0]), float(pair[1]))
+    return out, max_age
 
 
 def parse(text: str, path: str = "<definitions>") -> Definitions:
@@ -258,6 +295,7 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
             raise _fail(path, f"[coverage_goals] goal for offset {key} must be > 0, got {goal!r}")
         goals[int(key)] = float(goal)
 
+    maturity, max_age = _maturity(path, raw.get("maturity", {}))
     fc = raw.get("forecast", {})
     sla = raw.get("sla", {})
     infl = raw.get("influence", {})
@@ -282,6 +320,8 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         push_count=int(trust.get("push_count", 3)),
         outlier_multiple=float(trust.get("outlier_multiple", 20.0)),
         record_url_template=str(raw.get("crm", {}).get("record_url_template", "")),
+        maturity_thresholds=maturity,
+        self_assessment_max_age_days=max_age,
         owner=str(raw.get("owner", "")),
         source_path=path,
     )
