@@ -110,7 +110,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.
         for rule in rules:
             thresholds = defs.maturity_thresholds.get(rule.id)
             ev = rule.measure(con, q, defs)
-            stage = (
+            placed = (
                 None if thresholds is None else place(ev.value, thresholds, rule.higher_is_better)
             )
             rows.append(
