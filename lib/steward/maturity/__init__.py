@@ -5,3 +5,7 @@ the governed definitions' [maturity] section); `scorecard` places every dimensio
 its rules or, where the data cannot tell, by the latest dated self-assessment, and
 keeps the placement history per snapshot.
 """
+
+# The metric package registers this package's metrics; importing it first means a
+# submodule imported on its own never meets a half-built registry (no import cycle).
+import steward.metrics  # noqa: E402, F401

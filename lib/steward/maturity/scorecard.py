@@ -152,7 +152,11 @@ def placements(detail: pd.DataFrame) -> pd.DataFrame:
                 "evidence": "; ".join(str(e) for e in grp["evidence"] if e),
             }
         )
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(
+        out, columns=["matrix", "dimension_id", "dimension", "stage", "basis", "evidence"]
+    )
+    frame["stage"] = frame["stage"].astype("Int64")
+    return frame
 
 
 @metric(
@@ -242,7 +246,7 @@ def record(
                 {
                     "d": q.as_of,
                     "dim": rec["dimension_id"],
-                    "stage": rec["stage"],
+                    "stage": None if pd.isna(rec["stage"]) else int(rec["stage"]),
                     "basis": rec["basis"],
                     "ev": rec["evidence"],
                     "digest": defs.digest,
@@ -267,6 +271,8 @@ with placed as (
 select * from placed order by snapshot_date, dimension_id
 """
     frame = con.execute(sql, {"up_to": up_to}).df()
+    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"]).dt.date
+    frame["stage"] = frame["stage"].astype("Int64")
     labels = {d.id: d.label for d in DIMENSIONS}
     frame["dimension"] = frame["dimension_id"].map(labels)
     return frame
