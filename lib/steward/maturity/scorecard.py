@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
+from steward import fmt
 from steward.definitions import Definitions
 from steward.errors import StewardError
 from steward.maturity.rules import RULES, Rule, place
@@ -276,3 +277,57 @@ select * from placed order by snapshot_date, dimension_id
     labels = {d.id: d.label for d in DIMENSIONS}
     frame["dimension"] = frame["dimension_id"].map(labels)
     return frame
+
+
+def value_text(value: object, unit: object) -> str:
+    """A rule's value as a board reads it: 52%, +4 pts, 13 weeks, 88/100."""
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return fmt.DASH
+    v = float(value)  # type: ignore[arg-type]
+    if unit == "ratio":
+        return fmt.pct(v, 1)
+    if unit == "pts":
+        return f"{v:+.1f} pts"
+    if unit == "weeks":
+        return f"{v:.0f} weeks"
+    if unit == "score":
+        return fmt.score(v)
+    return f"{v:g}"
+
+
+def threshold_text(row: dict[str, object]) -> str:
+    """'stage 2 ≥ 60.0%, stage 3 ≥ 85.0%' (≤ for lower-is-better rules)."""
+    two, three, unit = row.get("stage_2_from"), row.get("stage_3_from"), row.get("unit")
+    if two is None or three is None or pd.isna(two) or pd.isna(three):  # type: ignore[call-overload]
+        return fmt.DASH
+    op = "≥" if float(three) > float(two) else "≤"  # type: ignore[arg-type]
+    return f"stage 2 {op} {value_text(two, unit)}, stage 3 {op} {value_text(three, unit)}"
+
+
+def display(detail: pd.DataFrame) -> pd.DataFrame:
+    """The evidence table for the page, the workbook and the slide (all text but stage)."""
+    records = detail.to_dict(orient="records")
+    return pd.DataFrame(
+        {
+            "matrix": detail["matrix"],
+            "dimension": detail["dimension"],
+            "stage": [
+                STAGE_NAMES.get(int(s), "") if not pd.isna(s) else fmt.DASH for s in detail["stage"]
+            ],
+            "basis": detail["basis"],
+            "rule": detail["rule"].fillna(fmt.DASH),
+            "value": [value_text(r["value"], r["unit"]) for r in records],
+            "thresholds": [threshold_text(r) for r in records],
+            "rule_stage": [fmt.DASH if pd.isna(s) else str(int(s)) for s in detail["rule_stage"]],
+            "evidence": detail["evidence"],
+        }
+    )
+
+
+def history_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Recorded placements as one row per snapshot, one column per dimension (stage)."""
+    if frame.empty:
+        return pd.DataFrame(columns=["snapshot_date", *[d.label for d in DIMENSIONS]])
+    wide = frame.pivot(index="snapshot_date", columns="dimension", values="stage")
+    cols = [d.label for d in DIMENSIONS if d.label in wide.columns]
+    return wide[cols].reset_index().sort_values("snapshot_date", ascending=False)
