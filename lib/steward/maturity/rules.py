@@ -46,6 +46,7 @@ class Rule:
     higher_is_better: bool
     unit: str  # how to print the value: ratio, pts, weeks, score
     measure: Measure
+    description: str  # what it measures, for the glossary
 
 
 def place(
@@ -227,7 +228,8 @@ def created_vs_target(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     )
 
 
-# The rule table. Decision follow-through (weekly review) joins operating_cadence here.
+# The rule table. Decision follow-through (the weekly review) joins operating_cadence
+# here as one more Rule with its threshold pair in data/definitions.toml.
 RULES: tuple[Rule, ...] = (
     Rule(
         "definitions_stable_weeks",
@@ -236,6 +238,7 @@ RULES: tuple[Rule, ...] = (
         True,
         "weeks",
         definitions_stable,
+        "weeks the definitions hash has been the same at every recorded scorecard",
     ),
     Rule(
         "unknown_stage_share",
@@ -244,10 +247,35 @@ RULES: tuple[Rule, ...] = (
         False,
         "ratio",
         unknown_stage_share,
+        "share of the snapshot's deals at a stage the definitions do not list (trust_checks)",
     ),
-    Rule("sla_compliance", "handoffs_slas", "Speed-to-lead SLA compliance", True, "ratio", sla),
-    Rule("sla_spread_pts", "handoffs_slas", "SLA spread across owners", False, "pts", sla_spread),
-    Rule("trust_score", "shared_data", "Data-trust score", True, "score", trust),
+    Rule(
+        "sla_compliance",
+        "handoffs_slas",
+        "Speed-to-lead SLA compliance",
+        True,
+        "ratio",
+        sla,
+        "share of the period's leads contacted within the SLA (sla_compliance)",
+    ),
+    Rule(
+        "sla_spread_pts",
+        "handoffs_slas",
+        "SLA spread across owners",
+        False,
+        "pts",
+        sla_spread,
+        "best minus worst owner's SLA compliance, owners with 10+ leads (speed_to_lead)",
+    ),
+    Rule(
+        "trust_score",
+        "shared_data",
+        "Data-trust score",
+        True,
+        "score",
+        trust,
+        "the data-trust score of the snapshot (trust_score)",
+    ),
     Rule(
         "pipeline_created_vs_target",
         "budget_allocation",
@@ -255,6 +283,8 @@ RULES: tuple[Rule, ...] = (
         True,
         "ratio",
         created_vs_target,
+        "last completed quarter's pipeline created / pipeline target, by source in the "
+        "evidence (pipeline_created)",
     ),
     Rule(
         "forecast_mape",
@@ -263,7 +293,26 @@ RULES: tuple[Rule, ...] = (
         False,
         "ratio",
         forecast_mape,
+        "mean absolute % error of the historical forecast at this week of past quarters "
+        "(forecast_backtest)",
     ),
-    Rule("win_rate_trend_pts", "outcomes", "Win-rate trend", True, "pts", win_rate_trend),
-    Rule("velocity_trend", "velocity", "Velocity trend", True, "ratio", velocity_trend),
+    Rule(
+        "win_rate_trend_pts",
+        "outcomes",
+        "Win-rate trend",
+        True,
+        "pts",
+        win_rate_trend,
+        "win rate by value of the last completed quarter minus the one before, in points "
+        "(win_rate_value)",
+    ),
+    Rule(
+        "velocity_trend",
+        "velocity",
+        "Velocity trend",
+        True,
+        "ratio",
+        velocity_trend,
+        "pipeline velocity now / 13 weeks earlier − 1 (pipeline_velocity)",
+    ),
 )

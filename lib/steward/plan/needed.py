@@ -18,6 +18,7 @@ a pure function of `PlanInputs`, so the workbook repeats it as live formulas.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -75,6 +76,11 @@ class PlanInputs:
         return self.quarter_start + timedelta(weeks=self.by_week)
 
 
+def whole_days(days: float) -> int:
+    """Days rounded half away from zero, as a spreadsheet's ROUND does (not banker's)."""
+    return int(math.floor(abs(days) + 0.5)) * (1 if days >= 0 else -1)
+
+
 def plan_rows(inputs: PlanInputs) -> pd.DataFrame:
     """The per-source plan (NEEDED_COLUMNS) plus a 'Total' row; pure arithmetic."""
     rows: list[dict[str, Any]] = []
@@ -87,7 +93,7 @@ def plan_rows(inputs: PlanInputs) -> pd.DataFrame:
             new = round(max(needed - s.open_pipeline, 0.0), 2)
         if s.cycle_days is not None:
             create_by = min(
-                inputs.by_date, inputs.quarter_last_day - timedelta(days=round(s.cycle_days))
+                inputs.by_date, inputs.quarter_last_day - timedelta(days=whole_days(s.cycle_days))
             )
             weeks = max((create_by - inputs.as_of).days / 7, 0.0)
             if new is not None and weeks > 0:
