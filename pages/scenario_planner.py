@@ -117,7 +117,7 @@ with widgets.guard("the what-if"):
         conversion_pts=float(conv_pts),
         cycle_days=int(cycle),
         remove_categories=tuple(cats),
-        remove_deals=whatif._split(deals_text),
+        remove_deals=whatif.split_list(deals_text),
         source_creation=((src, float(src_pct)),) if src != "(none)" and src_pct else (),
     )
     res = data.metric("scenario_forecast", q.with_(options=a.to_options()))

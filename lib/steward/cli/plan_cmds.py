@@ -203,7 +203,8 @@ def run_maturity(args: argparse.Namespace) -> int:
     with store.reader(args.db) as con:
         q = build_query(con, args, defs)
         if args.history:
-            _emit(scorecard.history(con, q.as_of), args.format, {})
+            wide = scorecard.history_matrix(scorecard.history(con, q.as_of))
+            _emit(wide.astype("string").fillna("—"), args.format, {})
             return 0
         res = compute(con, "maturity_scorecard", q, defs)
     assert res.table is not None

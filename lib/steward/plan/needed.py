@@ -145,7 +145,7 @@ def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PlanI
                 compute(
                     con,
                     "open_pipeline",
-                    pq.with_(filters=rates._with_source(q.filters, h.source)),
+                    pq.with_(filters=rates.with_source(q.filters, h.source)),
                     defs,
                 ).value
                 or 0.0
@@ -187,7 +187,7 @@ def next_quarter(as_of: date, defs: Definitions) -> str:
         "day minus the source's mean sales cycle (created → close of won deals, same "
         "quarters); new per week = new / weeks from the as-of date to then. Option target "
         "replaces the bookings target. A source with no closed deals in the lookback has no "
-        "win rate and no plan."
+        "win rate and no plan; deals without a source are left out."
     ),
     formula="needed_s = (target − won) × mix_s / win_rate_s; new_s = max(needed_s − open_s, 0); "
     "per week = new_s / weeks to min(week N, quarter end − cycle_s)",

@@ -58,7 +58,7 @@ def sources(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def _with_source(f: Filters, source: str) -> Filters:
+def with_source(f: Filters, source: str) -> Filters:
     values = f.as_dict()
     values["source"] = [source]
     return Filters.of(**values)
@@ -74,7 +74,7 @@ def source_history(
         won = lost = days_x_deals = 0.0
         deals = 0
         for k in quarters:
-            sq = q.with_(period=k.label, filters=_with_source(q.filters, src), options=())
+            sq = q.with_(period=k.label, filters=with_source(q.filters, src), options=())
             wr = compute(con, "win_rate_value", sq, defs).table
             if wr is not None and len(wr):
                 won += float(wr["won_amount"].iloc[0] or 0)

@@ -69,7 +69,7 @@ select * from open_deals order by opportunity_id
 """
 
 
-def _split(text: Any) -> tuple[str, ...]:
+def split_list(text: Any) -> tuple[str, ...]:
     if text is None or text == "":
         return ()
     if isinstance(text, list | tuple):
@@ -93,7 +93,7 @@ class Assumptions:
         """Read from Query options (strings from the CLI or the URL are accepted)."""
         creation: list[tuple[str, float]] = []
         raw = q.option("source_creation")
-        items = raw if isinstance(raw, tuple) else _split(raw)
+        items = raw if isinstance(raw, tuple) else split_list(raw)
         for item in items:
             if isinstance(item, tuple):
                 creation.append((str(item[0]), float(item[1])))
@@ -107,8 +107,8 @@ class Assumptions:
             conversion_stage=str(stage) if stage else None,
             conversion_pts=float(q.option("conversion_pts", 0) or 0),
             cycle_days=int(q.option("cycle_days", 0) or 0),
-            remove_categories=_split(q.option("remove_categories")),
-            remove_deals=_split(q.option("remove_deals")),
+            remove_categories=split_list(q.option("remove_categories")),
+            remove_deals=split_list(q.option("remove_deals")),
             source_creation=tuple(creation),
         )
 
