@@ -73,4 +73,5 @@ with widgets.guard("the placement history"):
             "`steward maturity --record` after each weekly import)."
         )
     else:
-        widgets.table(scorecard.history_matrix(hist), key="maturity_history")
+        wide = scorecard.history_matrix(hist)
+        widgets.table(wide, key="maturity_history", labels={c: c for c in wide.columns[1:]})

@@ -52,6 +52,7 @@ with widgets.guard("the pipeline needed"):
         min_value=0.0,
         value=float(stored or 0.0),
         step=100_000.0,
+        format="%.0f",
         key=f"plan_target_{period}",
         help="The stored target for the quarter; change it to plan against another number.",
     )

@@ -43,7 +43,7 @@ def needed_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         hovertemplate="%{y}: %{customdata} to create<extra></extra>",
         customdata=[fmt.money(v) for v in new],
     )
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.15))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
     _money_axis(fig, "xaxis", [a + b for a, b in zip(have, new, strict=True)], compact=True)
     return fig
 
@@ -77,20 +77,22 @@ def scenario_chart(
         textposition="top center",
         hovertemplate="%{y}: P50 %{text}<extra></extra>",
     )
-    values: list[float | None] = [*lo, *hi]
+    values = [*lo, *hi] + ([target] if target is not None else [])
     if target is not None:
-        values.append(target)
         fig.add_vline(x=target, line=dict(color=RED, dash="dash", width=2))
-        fig.add_annotation(
-            x=target,
-            y=1.02,
-            yref="paper",
-            text=f"target {fmt.money(target)}",
-            showarrow=False,
-            font=dict(color=RED),
+        fig.add_scatter(  # a legend entry for the rule
+            x=[None],
+            y=[None],
+            mode="lines",
+            name=f"Target {fmt.money(target)}",
+            line=dict(color=RED, dash="dash", width=2),
         )
-    fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    _money_axis(fig, "xaxis", values, compact=True)
+    fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"))
+    if values:
+        pad = (max(values) - min(values)) * 0.08 or abs(max(values)) * 0.05 or 1.0
+        span = (max(0.0, min(values) - pad), max(values) + pad)
+        _money_axis(fig, "xaxis", span=span, compact=True)
+        fig.update_xaxes(range=list(span))
     return fig
 
 

@@ -190,12 +190,12 @@ MATURITY_COLUMNS = [
     Column("matrix", "Matrix"),
     Column("dimension", "Dimension"),
     Column("stage", "Stage"),
-    Column("basis", "Basis"),
     Column("rule", "Rule"),
     Column("value", "Value"),
+    Column("evidence", "Evidence"),
     Column("thresholds", "Thresholds"),
     Column("rule_stage", "Rule stage"),
-    Column("evidence", "Evidence"),
+    Column("basis", "Basis"),
 ]
 
 
@@ -219,5 +219,5 @@ def maturity_sheet(wb: Workbook, ctx: Context) -> None:
         Column(c, c, "count") for c in hist.columns if c != "snapshot_date"
     ]
     sh.table(top, "tblMaturityHistory", cols, _records(hist))
-    sh.widths[9] = 60
+    sh.widths[6] = 60
     sh.finish(freeze_row=5)

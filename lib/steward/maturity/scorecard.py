@@ -305,7 +305,7 @@ def threshold_text(row: dict[str, object]) -> str:
 
 
 def display(detail: pd.DataFrame) -> pd.DataFrame:
-    """The evidence table for the page, the workbook and the slide (all text but stage)."""
+    """The evidence table as text, for the page and the workbook (evidence before the rule details)."""
     records = detail.to_dict(orient="records")
     return pd.DataFrame(
         {
@@ -314,12 +314,12 @@ def display(detail: pd.DataFrame) -> pd.DataFrame:
             "stage": [
                 STAGE_NAMES.get(int(s), "") if not pd.isna(s) else fmt.DASH for s in detail["stage"]
             ],
-            "basis": detail["basis"],
             "rule": detail["rule"].fillna(fmt.DASH),
             "value": [value_text(r["value"], r["unit"]) for r in records],
+            "evidence": detail["evidence"],
             "thresholds": [threshold_text(r) for r in records],
             "rule_stage": [fmt.DASH if pd.isna(s) else str(int(s)) for s in detail["rule_stage"]],
-            "evidence": detail["evidence"],
+            "basis": detail["basis"],
         }
     )
 
