@@ -18,12 +18,12 @@ with widgets.guard("the scorecard"):
     detail = res.table
     assert detail is not None
     placed = scorecard.placements(detail)
+    counts = scorecard.stage_counts(placed)
     k = st.columns(4)
-    for col, (label, stage) in zip(
-        k, (("Operating system (3)", 3), ("Repeatable (2)", 2), ("Ad hoc (1)", 1)), strict=False
-    ):
-        col.metric(label, int((placed["stage"] == stage).sum()), border=True)
-    k[3].metric("Not placed", int(placed["stage"].isna().sum()), border=True, help=res.note)
+    k[0].metric("Operating system (3)", counts[3], border=True)
+    k[1].metric("Repeatable (2)", counts[2], border=True)
+    k[2].metric("Ad hoc (1)", counts[1], border=True)
+    k[3].metric("Not placed", counts[None], border=True, help=res.note)
     widgets.chart(
         charts_plan.maturity_chart(placed, title="Where each dimension stands"),
         key="maturity_chart",

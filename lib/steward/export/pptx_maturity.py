@@ -13,7 +13,16 @@ from pptx.presentation import Presentation as PresentationT
 from pptx.util import Emu, Inches, Pt
 
 from steward import fmt
-from steward.export.pptx import ACCENT, CONTENT_W, MARGIN, MUTED, _cell, _new_slide, _text
+from steward.export.pptx import (
+    ACCENT,
+    CONTENT_W,
+    MARGIN,
+    MUTED,
+    _cell,
+    _new_slide,
+    _text,
+    title_lines,
+)
 from steward.maturity import scorecard
 
 EVIDENCE_CHARS = 150  # two lines of the evidence column at 10 pt
@@ -25,9 +34,8 @@ STAGE_FILL = {
 
 
 def title(placed: pd.DataFrame) -> str:
-    total = len(placed)
-    top = int((placed["stage"] == 3).sum())
-    ad_hoc = int((placed["stage"] == 1).sum())
+    counts = scorecard.stage_counts(placed)
+    total, top, ad_hoc = len(placed), counts[3], counts[1]
     return (
         f"Maturity: {top} of {total} dimensions run as an operating system, {ad_hoc} still ad hoc"
     )
@@ -41,9 +49,11 @@ def maturity_slide(prs: PresentationT, detail: pd.DataFrame | None) -> None:
     if detail is None or detail.empty:
         return
     placed = scorecard.placements(detail)
-    slide = _new_slide(prs, title(placed), "Maturity scorecard", size=26)
+    text = title(placed)
+    slide = _new_slide(prs, text, "Maturity scorecard", size=26)
+    top = Emu(Inches(1.5) + Inches(0.45) * (title_lines(text, 26) - 1))  # below a wrapped title
     n = len(placed) + 1
-    shape = slide.shapes.add_table(n, 4, MARGIN, Inches(1.5), Emu(CONTENT_W), Emu(Inches(0.3) * n))
+    shape = slide.shapes.add_table(n, 4, MARGIN, top, Emu(CONTENT_W), Emu(Inches(0.3) * n))
     table = shape.table
     widths = (Inches(3.4), Inches(1.9), Inches(1.3))
     for j, w in enumerate(widths):

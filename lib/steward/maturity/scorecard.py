@@ -324,6 +324,13 @@ def display(detail: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def stage_counts(placed: pd.DataFrame) -> dict[int | None, int]:
+    """How many dimensions sit at each stage (None: not placed)."""
+    counts: dict[int | None, int] = {s: int((placed["stage"] == s).sum()) for s in (3, 2, 1)}
+    counts[None] = int(placed["stage"].isna().sum())
+    return counts
+
+
 def history_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     """Recorded placements as one row per snapshot, one column per dimension (stage)."""
     if frame.empty:
