@@ -131,7 +131,8 @@ with widgets.guard("the what-if"):
         ),
         key="plan_whatif_chart",
     )
-    widgets.table(result, key="plan_whatif_table", units=RESULT_UNITS)
+    shown = [*whatif.RESULT_COLUMNS, "assumptions"]
+    widgets.table(result[shown], key="plan_whatif_table", units=RESULT_UNITS)
     st.caption(
         "The baseline is the historical forecast and coverage exactly as on the Forecast "
         "page; the scenario redraws with the same seed, so a scenario without changes "
@@ -157,7 +158,7 @@ with widgets.guard("the saved scenarios"):
             key="plan_saved_chart",
         )
         widgets.table(
-            compared,
+            compared[[*whatif.RESULT_COLUMNS, "assumptions"]],
             key="plan_saved_table",
             units=RESULT_UNITS,
             labels={"assumptions": "Assumptions"},

@@ -97,8 +97,8 @@ DEALS = [
 Q4 = Query(as_of=AS_OF, period="FY2026-Q4")
 
 
-@pytest.fixture(scope="module")
-def hand_con():
+def build_hand_store():
+    """The DEALS above in an in-memory store, with a 300,000 FY2026-Q4 target."""
     con = store.init_memory()
     for oid, stage, amount, cat, src, close in DEALS:
         won = stage == "Closed Won"
@@ -110,6 +110,11 @@ def hand_con():
         )
     con.execute("insert into targets values ('FY2026-Q4', 'All', 300000, null)")
     return con
+
+
+@pytest.fixture(scope="module")
+def hand_con():
+    return build_hand_store()
 
 
 def _row(base, **kw):

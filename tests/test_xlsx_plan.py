@@ -132,7 +132,10 @@ def test_libreoffice_recalculates_the_plan_as_the_planner(tmp_path, book, db, q)
         table = scenarios.comparison(con, q, DEFS)
     rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
     for rec in table.to_dict(orient="records"):
-        got = ws.cell(rows[rec["scenario"]], 10).value
+        row = rows[rec["scenario"]]
+        got = ws.cell(row, 9).value
+        assert ws.cell(row, 11).value == rec["conversion_pts"]  # assumptions one per cell
+        assert ws.cell(row, 12).value == rec["cycle_days"]
         if rec["coverage"] is None or rec["coverage"] != rec["coverage"]:
             assert got in ("target met", "no target")
         else:

@@ -174,6 +174,8 @@ def run_whatif(args: argparse.Namespace) -> int:
             table = whatif.compare(whatif.baseline(con, q, defs), [("Scenario", a)])
         except ValueError as exc:
             raise StewardError(str(exc)) from exc
+    if args.format == "table":
+        table = table[[*whatif.RESULT_COLUMNS, "assumptions"]]
     _emit(table, args.format, {"period": q.period, "as_of": q.as_of.isoformat()})
     return 0
 
@@ -189,6 +191,8 @@ def run_scenarios(args: argparse.Namespace) -> int:
     with store.reader(args.db) as con:
         q = build_query(con, args, defs)
         table = scenarios.comparison(con, q, defs)
+    if args.format == "table":
+        table = table[[*whatif.RESULT_COLUMNS, "assumptions"]]
     _emit(table, args.format, {"period": q.period, "as_of": q.as_of.isoformat()})
     return 0
 

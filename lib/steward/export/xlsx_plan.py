@@ -138,7 +138,6 @@ def needed_block(sh: Sheet, ctx: Context) -> int:
 
 SCENARIO_COLUMNS = [
     Column("scenario", "Scenario"),
-    Column("assumptions", "Assumptions"),
     Column("p10", "P10", "usd"),
     Column("p50", "P50", "usd"),
     Column("p90", "P90", "usd"),
@@ -147,7 +146,15 @@ SCENARIO_COLUMNS = [
     Column("won", "Won to date", "usd"),
     Column("target", "Bookings target", "usd"),
     Column("coverage", "Coverage", "multiple"),
+    Column("conversion_stage", "Conversion from stage"),
+    Column("conversion_pts", "Conversion change (pts)"),
+    Column("cycle_days", "Close dates moved (days)", "count"),
+    Column("remove_categories", "Categories removed"),
+    Column("remove_deals", "Deals removed"),
+    Column("source_creation", "Source creation change"),
+    Column("assumptions", "Assumptions in words"),
 ]
+TARGET_COL = 8  # H: the input cell of each scenario row
 
 
 def scenarios_sheet(wb: Workbook, ctx: Context) -> None:
@@ -164,25 +171,24 @@ def scenarios_sheet(wb: Workbook, ctx: Context) -> None:
     target = compute(ctx.con, "bookings_target", ctx.q, ctx.defs).value
     rows = []
     for i, rec in enumerate(_records(table), start=1):
-        r = top + i  # G open, H won, I target, J coverage
+        r = top + i  # F open, G won, H target, I coverage
         rows.append(
             {
                 **rec,
                 "won": won,
                 "target": target,
                 "_formulas": ("coverage",),
-                "coverage": f'=IF(I{r}="","no target",IF(I{r}-H{r}<=0,"target met",G{r}/(I{r}-H{r})))',
+                "coverage": f'=IF(H{r}="","no target",IF(H{r}-G{r}<=0,"target met",F{r}/(H{r}-G{r})))',
             }
         )
     sh.table(top, "tblScenarios", SCENARIO_COLUMNS, rows)
     for i in range(1, len(rows) + 1):
-        _input(sh.ws.cell(top + i, 9))
+        _input(sh.ws.cell(top + i, TARGET_COL))
     sh.note(
         top + len(rows) + 2,
         "P10/P50/P90 come from the historical forecast's simulation (10,000 draws, fixed "
         "seed) under each scenario's assumptions; the Baseline row is the Forecast sheet's.",
     )
-    sh.widths[2] = max(sh.widths.get(2, 10), 40)
     sh.finish(freeze_row=4)
 
 

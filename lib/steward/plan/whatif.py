@@ -313,12 +313,35 @@ def run(base: Base, a: Assumptions, label: str = "Scenario") -> dict[str, Any]:
     }
 
 
+ASSUMPTION_COLUMNS = [
+    "conversion_stage",
+    "conversion_pts",
+    "cycle_days",
+    "remove_categories",
+    "remove_deals",
+    "source_creation",
+    "assumptions",
+]
+
+
+def assumption_cells(a: Assumptions) -> dict[str, Any]:
+    """The assumptions one per column (typed where they are numbers) plus in words."""
+    return {
+        "conversion_stage": a.conversion_stage if a.conversion_pts else None,
+        "conversion_pts": a.conversion_pts if a.conversion_stage else 0.0,
+        "cycle_days": a.cycle_days,
+        "remove_categories": ", ".join(a.remove_categories) or None,
+        "remove_deals": ", ".join(a.remove_deals) or None,
+        "source_creation": ", ".join(f"{s} {p:+g}%" for s, p in a.source_creation) or None,
+        "assumptions": "; ".join(a.describe()),
+    }
+
+
 def compare(base: Base, scenarios: list[tuple[str, Assumptions]]) -> pd.DataFrame:
-    """The baseline and each named scenario side by side (RESULT_COLUMNS + assumptions)."""
-    rows = [{**run(base, Assumptions(), "Baseline"), "assumptions": "No change"}]
-    for name, a in scenarios:
-        rows.append({**run(base, a, name), "assumptions": "; ".join(a.describe())})
-    return pd.DataFrame(rows, columns=[*RESULT_COLUMNS, "assumptions"])
+    """The baseline and each named scenario side by side (RESULT_COLUMNS + ASSUMPTION_COLUMNS)."""
+    named = [("Baseline", Assumptions()), *scenarios]
+    rows = [{**run(base, a, name), **assumption_cells(a)} for name, a in named]
+    return pd.DataFrame(rows, columns=[*RESULT_COLUMNS, *ASSUMPTION_COLUMNS])
 
 
 @metric(
