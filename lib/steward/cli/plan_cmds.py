@@ -212,13 +212,12 @@ def run_maturity(args: argparse.Namespace) -> int:
             return 0
         res = compute(con, "maturity_scorecard", q, defs)
     assert res.table is not None
-    cols = ["matrix", "dimension", "stage", "basis", "rule", "value", "rule_stage", "evidence"]
-    shown = res.table if args.format == "json" else res.table[cols]
-    _emit(
-        shown,
-        args.format,
-        {"as_of": q.as_of.isoformat(), "at_stage_3": res.value, "note": res.note},
-    )
+    if args.format == "table":
+        print(f"as_of: {q.as_of.isoformat()} · {defs.stamp}")
+        print(f"dimensions at stage 3: {res.value:.0f}" + (f" · {res.note}" if res.note else ""))
+        print(scorecard.to_text(res.table))
+        return 0
+    _emit(res.table, args.format, {"as_of": q.as_of.isoformat(), "at_stage_3": res.value})
     return 0
 
 

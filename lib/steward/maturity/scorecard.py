@@ -338,3 +338,19 @@ def history_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     wide = frame.pivot(index="snapshot_date", columns="dimension", values="stage")
     cols = [d.label for d in DIMENSIONS if d.label in wide.columns]
     return wide[cols].reset_index().sort_values("snapshot_date", ascending=False)
+
+
+def to_text(detail: pd.DataFrame) -> str:
+    """The scorecard as plain text: each dimension's stage, then each rule with its evidence."""
+    lines: list[str] = []
+    shown = display(detail)
+    for (matrix, dim), grp in shown.groupby(["matrix", "dimension"], sort=False):
+        first = grp.iloc[0]
+        lines.append(f"{matrix} · {dim}: stage {first['stage']} ({first['basis']})")
+        for rec in grp.to_dict(orient="records"):
+            if rec["rule"] != fmt.DASH:
+                lines.append(
+                    f"    {rec['rule']}: {rec['value']} [{rec['thresholds']}] -> {rec['rule_stage']}"
+                )
+            lines.append(f"      {rec['evidence']}")
+    return "\n".join(lines)
