@@ -134,3 +134,14 @@ def test_maturity_assess_record_and_show(db, q, capsys):
     assert set(hist["snapshot_date"]) == {q.as_of}
     assert main(["maturity", "--db", str(db), "--history"]) == 0
     assert "Enablement" in capsys.readouterr().out
+
+
+def test_maturity_text_lists_every_dimension_with_its_evidence(db, q, capsys):
+    assert main(["maturity", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    with store.reader(db) as con:
+        detail = compute(con, "maturity_scorecard", q, DEFS).table
+    for dim in scorecard.DIMENSIONS:
+        assert f"{dim.matrix} · {dim.label}: stage " in out
+    for evidence in detail["evidence"]:
+        assert evidence in out
