@@ -228,8 +228,28 @@ def created_vs_target(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     )
 
 
-# The rule table. Decision follow-through (the weekly review) joins operating_cadence
-# here as one more Rule with its threshold pair in data/definitions.toml.
+def follow_through(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Evidence:
+    """The weekly review's decision follow-through rate: does the cadence change anything?"""
+    r = compute(con, "decision_follow_through_rate", q, defs)
+    if r.value is None or r.table is None:
+        return Evidence(
+            None,
+            "no weekly-review decision was due by this snapshot (record decisions on the "
+            "Weekly review page)",
+            "decision_follow_through_rate",
+            q.describe(),
+        )
+    moved, due = int(r.table["followed_through"].sum()), len(r.table)
+    return Evidence(
+        r.value,
+        f"{moved} of {due} decisions due moved their metric the intended way by the due "
+        f"date ({r.value:.0%})",
+        "decision_follow_through_rate",
+        q.describe(),
+    )
+
+
+# The rule table.
 RULES: tuple[Rule, ...] = (
     Rule(
         "definitions_stable_weeks",
@@ -314,5 +334,15 @@ RULES: tuple[Rule, ...] = (
         "ratio",
         velocity_trend,
         "pipeline velocity now / 13 weeks earlier − 1 (pipeline_velocity)",
+    ),
+    Rule(
+        "decision_follow_through",
+        "operating_cadence",
+        "Decision follow-through",
+        True,
+        "ratio",
+        follow_through,
+        "share of weekly-review decisions due whose metric moved the intended way by the due "
+        "date (decision_follow_through_rate)",
     ),
 )
