@@ -35,6 +35,8 @@ PAGES = {
     "trust": 1,
     "import": 0,
     "finance": 0,
+    "scenario_planner": 2,  # pipeline needed, what-if (saved scenarios: none on this store)
+    "maturity": 1,
 }
 
 
@@ -389,7 +391,6 @@ COMPUTING = (
     ".pivot_table(",
     ".crosstab(",
     ".resample(",
-    "import duckdb",
 )
 
 

@@ -105,6 +105,12 @@ _ALL: tuple[Page, ...] = (
         ),
     ),
     Page("trust", "Data trust", ("trust_score", "trust_checks")),
+    Page(
+        "scenario_planner",
+        "Scenario planner",
+        ("bookings_target", "pipeline_needed", "scenario_forecast", "trust_score"),
+    ),
+    Page("maturity", "Maturity", ("maturity_scorecard", "trust_score")),
 )
 
 PAGES: dict[str, Page] = {p.id: p for p in _ALL}

@@ -9,7 +9,8 @@ Charts that can be clicked to drill (funnel bars, waterfall buckets, breakdown c
 carry the selection key in `customdata[0]` of each point.
 
 One module per topic: `theme` (palette, type, axes), `funnel`, `bridge` (waterfall,
-slippage), `coverage`, `forecast`, `breakdown`, `marketing`, `generic`. Everything is
+slippage), `coverage`, `forecast`, `breakdown`, `marketing`, `plan` (scenario planner and
+maturity), `generic`. Everything is
 re-exported here, so callers write `charts.waterfall_chart(...)`.
 """
 
@@ -51,6 +52,13 @@ from steward.charts.marketing import (  # noqa: F401
     attribution_chart,
     closed_won_curve_chart,
 )
+from steward.charts.plan import (  # noqa: F401
+    STAGE_COLORS,
+    maturity_chart,
+    needed_chart,
+    scenario_chart,
+    stage_text,
+)
 from steward.charts.theme import (  # noqa: F401
     BASE_FONT_SIZE,
     BLUE,
@@ -78,6 +86,11 @@ from steward.charts.theme import (  # noqa: F401
 )
 
 __all__ = [
+    "STAGE_COLORS",
+    "maturity_chart",
+    "needed_chart",
+    "scenario_chart",
+    "stage_text",
     "ATTRIBUTION_MODELS",
     "PALETTE",
     "BASE_FONT_SIZE",
