@@ -57,25 +57,28 @@ with right:
             disabled=not ready,
         )
 
-# Full width: a sentence and its query need the room; every value carries its unit.
+# Full width, as a static table that wraps: every sentence is read whole, each of its
+# numbers on its own row with the exact value in its unit, the metric and the query.
 with (
     widgets.guard("the math"),
     st.expander("Show the math: every number and the metric behind it"),
 ):
-    st.dataframe(
-        pd.DataFrame(data.narrative(q).math()),
+    math = pd.DataFrame(data.narrative(q).math())
+    if len(math):
+        math["sentence"] = math["sentence"].where(math["sentence"].ne(math["sentence"].shift()), "")
+    st.table(
+        math.rename(
+            columns={
+                "sentence": "Sentence",
+                "shown": "Shown as",
+                "exact": "Exact value",
+                "metric": "Metric",
+                "read": "How it is read",
+                "query": "Query",
+            }
+        ),
         hide_index=True,
-        key="story_math",
-        width="stretch",
-        row_height=64,
-        column_config={
-            "sentence": st.column_config.TextColumn("Sentence", width="large"),
-            "shown": st.column_config.TextColumn("Shown as", width="small"),
-            "exact": st.column_config.TextColumn("Exact value", width="small"),
-            "metric": st.column_config.TextColumn("Metric", width="medium"),
-            "read": st.column_config.TextColumn("How it is read", width="medium"),
-            "query": st.column_config.TextColumn("Query", width="large"),
-        },
+        border="horizontal",
     )
 
 with widgets.guard("the pipeline bridge"):
@@ -89,7 +92,9 @@ with widgets.guard("the pipeline bridge"):
                 q,
                 charts.waterfall_chart,
                 wf,
-                title=f"{view.period} pipeline bridge: {fmt.date_span(view.compare_to, view.as_of)}",
+                title=fmt.chart_title(
+                    f"{view.period} pipeline bridge", view.compare_to, view.as_of
+                ),
             ),
             key="board_waterfall",
         )

@@ -32,7 +32,7 @@ with widgets.guard("the pipeline bridge"):
             q,
             charts.waterfall_chart,
             wf,
-            title=f"{view.period} open pipeline: {fmt.date_span(view.compare_to, view.as_of)}",
+            title=fmt.chart_title(f"{view.period} open pipeline", view.compare_to, view.as_of),
         ),
         key="changes_waterfall",
         selectable=True,

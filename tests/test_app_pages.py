@@ -151,17 +151,17 @@ def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "What changed" in text
     math = [e for e in at.expander if e.label.startswith("Show the math")]
-    assert math and len(math[0].dataframe) == 1
-    shown = math[0].dataframe[0].value
-    assert {"metric", "exact", "shown", "query"} <= set(shown.columns) and len(shown) > 0
+    assert math and len(math[0].table) == 1  # a static table: long sentences wrap
+    shown = math[0].table[0].value
+    assert {"Metric", "Exact value", "Shown as", "Query"} <= set(shown.columns) and len(shown) > 0
     # The exact value carries its unit: '$1,234.56', '2.71x', '38.46%', '12', '4.0 days'.
     units = ("$", "x", "%", "/100", "days", "/day")
     assert all(
         v == "—" or any(u in v for u in units) or v.replace(",", "").isdigit()
-        for v in shown["exact"]
+        for v in shown["Exact value"]
     )
     # Metrics are named as a board reads them, with the id for the data team.
-    assert all(m.endswith(")") and " (" in m for m in shown["metric"])
+    assert all(m.endswith(")") and " (" in m for m in shown["Metric"])
 
 
 def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:

@@ -157,6 +157,12 @@ def date_span(a: date, b: date) -> str:
     return f"{board_date(a)} → {board_date(b)}"
 
 
+def chart_title(what: str, a: date, b: date) -> str:
+    """A chart title over a comparison, the dates on a line of their own so the title
+    fits a phone's width: 'FY2026-Q4 pipeline bridge<br>13 Nov 2026 → 20 Nov 2026'."""
+    return f"{what}<br>{date_span(a, b)}"
+
+
 # Excel number formats matching the screen (used by the workbook).
 EXCEL_FORMATS = {
     "usd": '"$"#,##0.00;[Red]-"$"#,##0.00',

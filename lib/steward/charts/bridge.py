@@ -53,6 +53,11 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
         for b, a, m, c in zip(buckets, amounts, measures, counts, strict=True)
     ]
     fig = _figure(title or "Pipeline bridge")
+    if title and "<br>" in title:  # 'what<br>13 Nov 2026 → 20 Nov 2026': dates as a subtitle
+        head, sub = title.split("<br>", 1)
+        fig.update_layout(
+            title=dict(text=head, subtitle=dict(text=sub, font=dict(size=15, color=MUTED)))
+        )
     fig.add_trace(
         go.Waterfall(
             x=buckets,
@@ -95,7 +100,10 @@ def waterfall_chart(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     # Bar values shrink to their bar's width and hide below 10 px instead of running
     # into each other on a phone; on a wide screen they all fit at full size.
     fig.update_layout(
-        showlegend=False, height=460, margin=dict(t=70), uniformtext=dict(minsize=10, mode="hide")
+        showlegend=False,
+        height=460,
+        margin=dict(t=100 if title and "<br>" in title else 70),  # room for the subtitle
+        uniformtext=dict(minsize=10, mode="hide"),
     )
     # One-line bucket names (the declared short label for two-word ones): horizontal
     # while they fit, turned 30° or 90° by Plotly when they would collide (390 px wide).
