@@ -59,13 +59,27 @@ class Filters:
     def items(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(d, getattr(self, d)) for d in DIMENSIONS if getattr(self, d)]
 
+    def _clauses(self, alias: str) -> list[tuple[str, str, list[str]]]:
+        """(dimension, condition with a `{p}` placeholder for its parameter, values): the one
+        place a cut becomes SQL; `sql` and `named_sql` only choose how parameters bind."""
+        if not alias.isidentifier():
+            raise ValueError(f"bad SQL alias {alias!r}")
+        return [
+            (dim, f" and {alias}.{dim} in (select unnest({{p}}::varchar[]))", list(vals))
+            for dim, vals in self.items()
+        ]
+
     def sql(self, alias: str = "s") -> tuple[str, list[Any]]:
-        """` and alias.col in (...)` clauses with bound list parameters."""
-        parts, params = [], []
-        for dim, vals in self.items():
-            parts.append(f" and {alias}.{dim} in (select unnest(?::varchar[]))")
-            params.append(list(vals))
-        return "".join(parts), params
+        """` and alias.col in (...)` clauses with bound positional (`?`) list parameters."""
+        clauses = self._clauses(alias)
+        return "".join(c.format(p="?") for _, c, _ in clauses), [v for _, _, v in clauses]
+
+    def named_sql(self, alias: str = "s") -> tuple[str, dict[str, Any]]:
+        """The same clauses with named parameters (`$f_segment`), for queries that bind by
+        name; the same dimension on two aliases binds the same parameter."""
+        clauses = self._clauses(alias)
+        sql = "".join(c.format(p=f"$f_{dim}") for dim, c, _ in clauses)
+        return sql, {f"f_{dim}": v for dim, _, v in clauses}
 
     def describe(self) -> str:
         """'Segment: Enterprise · Region: EMEA, NA' or 'All deals'."""
