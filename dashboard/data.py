@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -363,24 +363,26 @@ def narrative(q: Query) -> narrative_lib.Narrative:
     return out
 
 
-@st.cache_data(show_spinner="Building the board pack…", max_entries=8)
-def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
+# The two exports, built by their lib function on the run's read connection and cached
+# on (data version, definitions, query).
+_BUILDERS: dict[str, Callable[[Any, Query, Definitions], bytes]] = {
+    "pptx": pptx.build_board_pack,
+    "xlsx": xlsx.build_workbook,
+}
+
+
+@st.cache_data(show_spinner="Building the file…", max_entries=8)
+def _export(kind: str, db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(pptx.build_board_pack(con, _q, defs()))
+        return bytes(_BUILDERS[kind](con, _q, defs()))
 
 
 def board_pack(q: Query) -> bytes:
-    return _board_pack(db_path(), version(), defs().digest, _key(q), q)
-
-
-@st.cache_data(show_spinner="Building the workbook…", max_entries=8)
-def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
-    with _reader(db) as con:
-        return bytes(xlsx.build_workbook(con, _q, defs()))
+    return _export("pptx", db_path(), version(), defs().digest, _key(q), q)
 
 
 def workbook(q: Query) -> bytes:
-    return _workbook(db_path(), version(), defs().digest, _key(q), q)
+    return _export("xlsx", db_path(), version(), defs().digest, _key(q), q)
 
 
 # --- figures --------------------------------------------------------------------------

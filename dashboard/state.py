@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, widgets
 from steward.definitions import Definitions
 from steward.metrics import Filters, Query
 
@@ -319,6 +319,17 @@ def clear(url: str, key: str) -> None:
     """Forget a chart selection (the 'clear' button next to a deal table)."""
     set_param(url, None)
     st.session_state[f"_seen_{key}"] = st.session_state.get(f"_seen_{key}") or "cleared"
+
+
+def open_page(page_id: str, title: str, extra: Callable[[View], str] | None = None) -> View:
+    """Every page's first lines, in one place: the sidebar's view (the entrypoint shows
+    the empty state instead when nothing is loaded), the metrics `steward.pages` declares
+    for this page prefetched, and the header saying what the numbers are for."""
+    view = current()
+    assert view is not None  # the entrypoint shows the empty state otherwise
+    data.prefetch_page(page_id, view.query)
+    widgets.page_header(title, view, extra(view) if extra else None)
+    return view
 
 
 def current() -> View | None:

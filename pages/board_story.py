@@ -9,11 +9,8 @@ from dashboard import data, state, widgets
 from steward import charts, fmt
 from steward.metrics.asof import board_coverage_rows
 
-view = state.current()
-assert view is not None  # the entrypoint shows the empty state otherwise
+view = state.open_page("board_story", "Board story")
 q = view.query
-data.prefetch_page("board_story", q)
-widgets.page_header("Board story", view)
 
 with widgets.guard("the headline numbers"):
     trend = data.metric("kpi_trend", q).table

@@ -7,15 +7,12 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import charts, fmt
 
-view = state.current()
-assert view is not None
-q = view.query
-data.prefetch_page("changes", q)
-widgets.page_header(
+view = state.open_page(
+    "changes",
     "Pipeline changes",
-    view,
-    f"from {fmt.board_date(view.compare_to)}" if view.compare_to else "no earlier snapshot",
+    lambda v: f"from {fmt.board_date(v.compare_to)}" if v.compare_to else "no earlier snapshot",
 )
+q = view.query
 
 if view.compare_to is None:
     st.info("Only one snapshot is loaded: the bridge needs two. Load another week first.")

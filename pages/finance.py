@@ -7,11 +7,8 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("finance", "Finance export")
 q = view.query
-data.prefetch_page("finance", q)
-widgets.page_header("Finance export", view)
 st.markdown(
     "The workbook holds Summary, Coverage (targets as input cells, coverage as live "
     "formulas), Forecast, Waterfall, Pipeline (the deal list), Win rates and Definitions, "

@@ -8,11 +8,8 @@ from dashboard import data, state, widgets
 from steward import charts, fmt
 from steward.metrics import REGISTRY
 
-view = state.current()
-assert view is not None
+view = state.open_page("forecast", "Forecast & coverage")
 q = view.query
-data.prefetch_page("forecast", q)
-widgets.page_header("Forecast & coverage", view)
 
 with widgets.guard("coverage"):
     matrix = data.metric("coverage_matrix", q).table

@@ -7,11 +7,8 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import charts, fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("funnel", "Funnel & conversion")
 q = view.query
-data.prefetch_page("funnel", q)
-widgets.page_header("Funnel & conversion", view)
 
 measure = state.choice(
     "Measure",

@@ -7,11 +7,8 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import charts, fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("marketing", "Marketing contribution")
 q = view.query
-data.prefetch_page("marketing", q)
-widgets.page_header("Marketing contribution", view)
 
 with widgets.guard("sourced and influenced pipeline"):
     sourced = data.metric("marketing_sourced_pipeline", q)

@@ -8,11 +8,8 @@ from dashboard import data, plan_data, state, widgets
 from steward import charts
 from steward.maturity import scorecard
 
-view = state.current()
-assert view is not None
+view = state.open_page("maturity", "Maturity scorecard")
 q = view.query
-data.prefetch_page("maturity", q)
-widgets.page_header("Maturity scorecard", view)
 
 with widgets.guard("the scorecard"):
     res = data.metric("maturity_scorecard", q)

@@ -8,12 +8,9 @@ from dashboard import data, plan_data, state, widgets
 from steward import charts, fmt
 from steward.plan import needed, whatif
 
-view = state.current()
-assert view is not None
+view = state.open_page("scenario_planner", "Scenario planner")
 q = view.query
-data.prefetch_page("scenario_planner", q)
 d = data.defs()
-widgets.page_header("Scenario planner", view)
 
 MONEY = {
     "needed_pipeline": "usd",

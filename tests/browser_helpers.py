@@ -232,3 +232,28 @@ def wait_for_charts(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
         timeout=timeout_ms
     )
     pg.wait_for_function(_CHARTS_DRAWN, arg=charts, timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def store_env(path: Path) -> Iterator[Path]:
+    """STEWARD_DB pointing at `path` for the duration (the app under AppTest reads it),
+    restored afterwards."""
+    old = os.environ.get("STEWARD_DB")
+    os.environ["STEWARD_DB"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("STEWARD_DB", None)
+        else:
+            os.environ["STEWARD_DB"] = old
+
+
+def latest_query(path: Path, defs: Any) -> Any:
+    """The plain Query for a store's latest snapshot and its quarter (no comparison)."""
+    from steward import store
+    from steward.metrics import Query, current_period
+
+    with store.reader(path) as con:
+        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
+    return Query(as_of=last, period=current_period(last, defs))

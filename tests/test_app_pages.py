@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import ROOT, small_store
+from browser_helpers import ROOT, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, fmt, store
@@ -43,13 +43,8 @@ PAGES = {
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = small_store(tmp_path_factory.mktemp("app") / "steward.duckdb")
-    old = os.environ.get("STEWARD_DB")
-    os.environ["STEWARD_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("STEWARD_DB", None)
-    else:
-        os.environ["STEWARD_DB"] = old
+    with store_env(path):
+        yield path
 
 
 @pytest.fixture(scope="session")

@@ -70,14 +70,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def settle(pg: Any, timeout_ms: int = 90_000) -> None:
-    """Wait until the script run finished: the footer is drawn and nothing is running."""
-    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
-        timeout=timeout_ms
-    )
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] svg')",
-        timeout=timeout_ms,
-    )
+    """The script run finished: the footer is drawn and nothing is running."""
+    bh.wait_for_charts(pg, 0, timeout_ms)
 
 
 def footer(pg: Any) -> str:

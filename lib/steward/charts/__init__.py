@@ -63,6 +63,7 @@ from steward.charts.theme import (  # noqa: F401
     BASE_FONT_SIZE,
     BLUE,
     FONT_FAMILY,
+    GOAL_LINE,
     GREEN,
     GREY,
     INK,
@@ -82,6 +83,7 @@ from steward.charts.theme import (  # noqa: F401
     _opt,
     _snapshot_ticks,
     empty_figure,
+    goal_rule,
     nice_ticks,
 )
 

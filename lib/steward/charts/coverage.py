@@ -17,6 +17,7 @@ from steward.charts.theme import (
     _opt,
     _snapshot_ticks,
     empty_figure,
+    goal_rule,
 )
 from steward.metrics.targets import NO_TARGET_FOR_CUT
 
@@ -177,13 +178,7 @@ def coverage_trend_chart(
         )
     )
     if goal is not None:
-        fig.add_hline(
-            y=float(goal),
-            line=dict(color=RED, dash="dash", width=2),
-            annotation_text=f"goal {fmt.multiple(goal)}",
-            annotation_position="top left",
-            annotation_font_color=RED,
-        )
+        goal_rule(fig, goal, f"goal {fmt.multiple(goal)}")
     fig.update_yaxes(ticksuffix="x", rangemode="tozero")
     # This chart usually sits in a half column: few, horizontal date labels.
     _snapshot_ticks(fig, list(x), most=5)

@@ -13,7 +13,6 @@ from steward.charts.theme import (
     GREY,
     INK,
     NAVY,
-    RED,
     SAND,
     SLATE,
     TEAL,
@@ -22,6 +21,7 @@ from steward.charts.theme import (
     _num,
     _opt,
     empty_figure,
+    goal_rule,
 )
 
 # --- forecast -------------------------------------------------------------------------
@@ -89,13 +89,7 @@ def forecast_range_chart(
             )
         )
     if target is not None:
-        fig.add_vline(
-            x=float(target),
-            line=dict(color=RED, dash="dash", width=2),
-            annotation_text=f"target {fmt.money(target)}",
-            annotation_position="top",
-            annotation_font_color=RED,
-        )
+        goal_rule(fig, target, f"target {fmt.money(target)}", axis="x")
     # Few, short, horizontal ticks ($0, $5M, $10M): the chart often sits in a half column.
     _money_axis(
         fig, "xaxis", [*values, *[v for v in p90 if v is not None], target], n=3, compact=True

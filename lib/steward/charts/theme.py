@@ -150,6 +150,22 @@ def _snapshot_ticks(fig: go.Figure, dates: Sequence[Any], most: int = 8) -> None
     fig.update_xaxes(tickmode="array", tickvals=shown, ticktext=[f"{d:%b} {d.day}" for d in shown])
 
 
+GOAL_LINE = dict(color=RED, dash="dash", width=2)  # every goal / target rule looks the same
+
+
+def goal_rule(fig: go.Figure, value: float, label: str, axis: str = "y") -> None:
+    """The red dashed rule of a goal or target, labelled ('goal 3.0x', 'target $8.5M'):
+    across the chart at y=value, or (axis='x') down it at x=value."""
+    add = fig.add_hline if axis == "y" else fig.add_vline
+    add(
+        float(value),
+        line=GOAL_LINE,
+        annotation_text=label,
+        annotation_position="top left" if axis == "y" else "top",
+        annotation_font_color=RED,
+    )
+
+
 def empty_figure(message: str, title: str | None = None, height: int = 300) -> go.Figure:
     """A figure that says there is nothing to draw (instead of an empty grid)."""
     fig = _figure(title, height)
