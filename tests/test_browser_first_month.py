@@ -24,6 +24,8 @@ import pytest
 from system_tools import require
 from test_app_first_month import _add_week, thin_store
 
+from steward import fmt
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -75,7 +77,7 @@ def settle(pg: Any, timeout_ms: int = 90_000) -> None:
 
 
 def footer(pg: Any) -> str:
-    """The footer line: 'definitions … · trust score … · as of 2026-10-09'."""
+    """The footer line: 'definitions … · trust score … · as of 9 Oct 2026'."""
     text: str = pg.locator(
         '[data-testid="stCaptionContainer"]', has_text="definitions "
     ).last.inner_text()
@@ -115,13 +117,13 @@ def test_a_week_imported_while_the_app_is_open_is_shown(thin: tuple[str, Path], 
     settle(page)
     second = bh.FIRST_SNAPSHOT + timedelta(weeks=1)
     third = bh.FIRST_SNAPSHOT + timedelta(weeks=2)
-    assert f"as of {second.isoformat()}" in footer(page)
+    assert f"as of {fmt.board_date(second)}" in footer(page)
     _add_week(db, 2)  # `steward import` in another process, while the page is open
     # The next rerun in the same session (here: going to another page) shows the new week.
     page.get_by_role("link", name="Pipeline changes").click()
     page.locator("h1", has_text="Pipeline changes").wait_for(timeout=60_000)
     page.locator(
-        '[data-testid="stCaptionContainer"]', has_text=f"as of {third.isoformat()}"
+        '[data-testid="stCaptionContainer"]', has_text=f"as of {fmt.board_date(third)}"
     ).wait_for(timeout=60_000)
     settle(page)
     assert "asof=" not in page.url
@@ -130,7 +132,7 @@ def test_a_week_imported_while_the_app_is_open_is_shown(thin: tuple[str, Path], 
     # A reload (a new session) follows the data as well: the URL did not pin the date.
     page.reload()
     settle(page)
-    assert f"as of {third.isoformat()}" in footer(page)
+    assert f"as of {fmt.board_date(third)}" in footer(page)
 
 
 def test_empty_store_links_to_import_and_loads_the_demo(

@@ -107,7 +107,7 @@ def test_footer_on_every_slide(prs):
     for i, slide in enumerate(prs.slides, start=1):
         text = " | ".join(slide_texts(slide))
         assert DEFS.stamp in text and "data trust" in text
-        assert f"FY2026-Q4 · as of 2026-11-16 · All deals · {i}/10" in text
+        assert f"FY2026-Q4 · as of 16 Nov 2026 · All deals · {i}/10" in text
 
 
 def test_story_slides_carry_the_narrative(prs, con):

@@ -75,7 +75,9 @@ class PackData:
 
     @property
     def footer_right(self) -> str:
-        return f"{self.q.period} · as of {self.q.as_of.isoformat()} · {self.q.filters.describe()}"
+        return (
+            f"{self.q.period} · as of {fmt.board_date(self.q.as_of)} · {self.q.filters.describe()}"
+        )
 
 
 def _table(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
