@@ -122,9 +122,10 @@ def test_a_week_imported_while_the_app_is_open_is_shown(thin: tuple[str, Path], 
     # The next rerun in the same session (here: going to another page) shows the new week.
     page.get_by_role("link", name="Pipeline changes").click()
     page.locator("h1", has_text="Pipeline changes").wait_for(timeout=60_000)
+    # the header and the footer both say it now (one date style): wait for the footer
     page.locator(
         '[data-testid="stCaptionContainer"]', has_text=f"as of {fmt.board_date(third)}"
-    ).wait_for(timeout=60_000)
+    ).last.wait_for(timeout=60_000)
     settle(page)
     assert "asof=" not in page.url
     no_error_boxes(page, "changes after import")
