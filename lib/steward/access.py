@@ -17,6 +17,7 @@ is the local demo's: no sign-in, everyone an admin with every row.
 
 from __future__ import annotations
 
+import getpass
 import os
 import tomllib
 from collections.abc import Mapping
@@ -217,3 +218,41 @@ def _grant(entry: Any, where: str, problems: list[str]) -> Grant | None:
         label = ""
     scope = RowScope.of(label, **rules) if rules else RowScope(label or "All deals")
     return Grant(name, str(role), scope, emails, tuple(claims))
+
+
+# --- the command line and the audit ----------------------------------------------------
+
+
+def for_cli(user: str | None, path: str | Path | None = None) -> Access:
+    """Who a command runs as: the local admin by default, `--as USER` that user's grant.
+
+    A scheduled per-recipient report names the recipient; a name the access file does not
+    grant is refused (deny by default) rather than producing an empty report.
+    """
+    if not user:
+        return Access(f"cli:{getpass.getuser()}", "admin", RowScope(), "local command line")
+    policy = load(path)
+    found = policy.user(user)
+    if found.denied:
+        raise AccessError(
+            f"--as {user}: the access file grants them nothing (deny by default)",
+            [f"Add a [[grants]] entry naming {user} to {policy.source_path or path_in_force()}."],
+        )
+    return found
+
+
+def require_admin(who: Access, action: str) -> None:
+    """Refuse an admin action (import, replace, delete) to anyone else."""
+    if not who.is_admin:
+        raise AccessError(
+            f"{who.who} may not {action}: only admins import, replace or delete snapshots",
+            [f"Their role is {who.role!r} (grant {who.grant or 'none'})."],
+        )
+
+
+def record(db: str | Path | None, who: Access, action: str, target: str, detail: str = "") -> None:
+    """Write one audit row (its own short transaction) after the action succeeded."""
+    from steward import store
+
+    with store.writer(db) as con:
+        store.audit(con, who.who, action, target, who.scope.label, detail)

@@ -117,6 +117,8 @@ class Filters:
         scope allows (all of them when unfiltered). A filter wholly outside the scope is
         kept as asked, and matches nothing (`outside_scope`), rather than showing more.
         """
+        if scope.is_all or scope == self.scope:
+            return self
         merged = dict(self.scope.rules)
         for dim, vals in scope.rules:
             merged[dim] = tuple(v for v in merged[dim] if v in vals) if dim in merged else vals
@@ -192,6 +194,11 @@ class Query:
         return dict(self.options).get(name, default)
 
     def with_(self, **changes: Any) -> Query:
+        """A copy with some parameters changed. New filters keep this query's access scope
+        (a page that rebuilds the cut cannot drop it); only a fresh Query is unscoped."""
+        new = changes.get("filters")
+        if new is not None and not self.filters.scope.is_all:
+            changes["filters"] = new.restricted(self.filters.scope)
         return replace(self, **changes)
 
     def describe(self) -> dict[str, Any]:
