@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_api
 import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+from system_tools import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 # url path -> plotly charts drawn on the small demo store
@@ -36,8 +37,7 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make system-deps)")
+    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
     db = small_store(tmp_path_factory.mktemp("browser") / "steward.duckdb")
     with streamlit_server(db) as url:
         yield url

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import browser_helpers as bh
+import playwright.sync_api as playwright_api
 import pytest
+from system_tools import require
 from test_app_first_month import _add_week, thin_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = Path(os.environ.get("STEWARD_SHOTS", bh.ROOT / "artifacts" / "screenshots" / "first-month"))
 PAGES = (
@@ -41,8 +42,7 @@ PAGES = (
 
 
 def _needs_chromium() -> None:
-    if not Path(bh.CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make system-deps)")
+    require(Path(bh.CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ import json
 import fixtures_pipeline as fx
 import pytest
 from openpyxl import load_workbook
+from system_tools import require
 
 from steward import definitions, derived, kpis
 from steward.cli import main
@@ -202,8 +203,10 @@ def test_board_pack_under_a_region_cut(con):
 
     from steward.export.pptx import build_board_pack
 
-    if shutil.which("chromium") is None:
-        pytest.skip("Chromium is not installed (kaleido needs it to render the charts)")
+    require(
+        shutil.which("chromium") is not None,
+        "Chromium is not installed (kaleido needs it to render the charts)",
+    )
     prs = Presentation(io.BytesIO(build_board_pack(con, NA, DEFS)))
     text = " ".join(
         sh.text_frame.text for s in prs.slides for sh in s.shapes if sh.has_text_frame

@@ -16,6 +16,7 @@ import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.util import Inches
+from system_tools import require
 
 from steward import definitions, derived, narrative, store
 from steward.cli import main
@@ -41,8 +42,10 @@ TITLES = [
 
 
 def needs_chromium() -> None:
-    if shutil.which("chromium") is None:
-        pytest.skip("Chromium is not installed (kaleido needs it to render the charts)")
+    require(
+        shutil.which("chromium") is not None,
+        "Chromium is not installed (kaleido needs it to render the charts)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +184,10 @@ def test_pdf_helper_without_libreoffice(monkeypatch, tmp_path):
 @pytest.mark.slow
 @pytest.mark.libreoffice
 def test_pdf_and_png_pages(pack, tmp_path):
-    if shutil.which("soffice") is None or shutil.which("pdftoppm") is None:
-        pytest.skip("LibreOffice (soffice) or pdftoppm is not installed")
+    require(
+        shutil.which("soffice") is not None and shutil.which("pdftoppm") is not None,
+        "LibreOffice (soffice) or pdftoppm is not installed",
+    )
     pdf = board_pack_pdf(pack)
     assert pdf.startswith(b"%PDF")
     (tmp_path / "pack.pdf").write_bytes(pdf)

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from browser_helpers import CHROMIUM, free_port, small_store
+from system_tools import require
 
 from steward import definitions, store
 from steward.cli import main
@@ -34,8 +36,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def eml(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not Path(CHROMIUM).exists() or shutil.which("soffice") is None:
-        pytest.skip("needs Debian chromium and LibreOffice (make system-deps)")
+    require(
+        Path(CHROMIUM).exists() and shutil.which("soffice") is not None,
+        "needs Debian chromium and LibreOffice (make system-deps)",
+    )
     out = tmp_path_factory.mktemp("eml") / "digest.eml"
     assert main(["--db", str(demo_db), "digest", "-o", str(out), "--to", "cro@example.com"]) == 0
     return out
@@ -90,9 +94,8 @@ class Inbox:
 
 @pytest.fixture()
 def smtp() -> Iterator[tuple[int, Inbox]]:
-    controller_mod = pytest.importorskip("aiosmtpd.controller")
     inbox, port = Inbox(), free_port()
-    server = controller_mod.Controller(inbox, hostname="127.0.0.1", port=port)
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
         yield port, inbox

@@ -18,6 +18,7 @@ from pathlib import Path
 import fixtures_pipeline as fx
 import pytest
 from openpyxl import load_workbook
+from system_tools import require
 
 from steward import definitions, derived
 from steward.export.xlsx import SHEETS, build_workbook, put
@@ -212,8 +213,7 @@ def test_filters_reach_every_sheet(con):
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, con):
     soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require(soffice is not None, "LibreOffice (soffice) is not installed")
     src = tmp_path / "in" / "book.xlsx"
     src.parent.mkdir()
     src.write_bytes(xlsx_bytes)
