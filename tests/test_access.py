@@ -182,3 +182,8 @@ def test_the_snapshot_list_under_a_scope_counts_only_its_rows(
     line = next(row for row in out.splitlines() if row.strip().startswith("2026-11-16"))
     assert line.split()[1] == "5"
     assert "4 snapshot(s)" in out
+
+
+def test_secrets_stay_out_of_git() -> None:
+    ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
+    assert ".streamlit/secrets.toml" in ignored
