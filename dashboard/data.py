@@ -499,10 +499,11 @@ def commit_import(prepared: Any, replace: bool = False) -> int:
     who = _admin("replace snapshots" if replace else "import")
     release()  # a read connection of ours would block our own write
     try:
-        iid = int(ingest.commit(db_path(), prepared, replace=replace))
-        dates = ", ".join(d.isoformat() for d in getattr(prepared, "snapshot_dates", []) or [])
-        action = "replace" if replace else "import"
-        access.record(db_path(), who, action, prepared.file_name, f"import {iid} {dates}".strip())
+        with store.writer(db_path()) as con:  # one write lock: the import, then its audit row
+            iid = int(ingest.commit(con, prepared, replace=replace))
+            dates = ", ".join(d.isoformat() for d in prepared.snapshot_dates)
+            store.audit(con, who.who, "replace" if replace else "import", prepared.file_name,
+                        who.scope.label, f"import {iid} {dates}".strip())  # fmt: skip
         return iid
     finally:
         clear_caches()

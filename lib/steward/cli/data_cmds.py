@@ -196,11 +196,14 @@ def _finish(prepared: Prepared, args: argparse.Namespace, replace: bool) -> int:
     if args.dry_run:
         print("dry run: nothing was written")
         return 0
-    iid = ingest.commit(args.db, prepared, replace=replace)
-    if getattr(args, "access", None) is not None:
-        dates = ", ".join(d.isoformat() for d in getattr(prepared, "snapshot_dates", ()) or ())
-        action = "replace" if replace and args.command != "import-table" else "import"
-        access.record(args.db, args.access, action, prepared.file_name, f"import {iid} {dates}")
+    who = getattr(args, "access", None)
+    with store.writer(args.db) as con:  # one write lock: the import, then its audit row
+        iid = ingest.commit(con, prepared, replace=replace)
+        if who is not None:
+            dates = ", ".join(d.isoformat() for d in prepared.snapshot_dates)
+            action = "replace" if replace and args.command != "import-table" else "import"
+            store.audit(con, who.who, action, prepared.file_name, who.scope.label,
+                        f"import {iid} {dates}".strip())  # fmt: skip
     print(f"committed import {iid} to {store.resolve_path(args.db)}")
     return 0
 
