@@ -189,3 +189,18 @@ def test_both_exports_carry_only_emea_and_say_so(env: dict[str, Any]) -> None:
         ["export", "board pack", "EMEA only"],
         ["export", "finance workbook", "EMEA only"],
     ]
+
+
+def test_the_local_demo_runs_open_and_says_so(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped data/access.toml: sign_in = false -> no sign-in screen, every deal, and
+    # the footer says so; the Import page is there (everyone is the local admin).
+    monkeypatch.delenv("STEWARD_ACCESS")
+    assert access.load().sign_in is False
+    at = run({})
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Qualified pipeline"] == fmt.money(value(env, "open_pipeline", env["q"]))
+    assert "open access: no sign-in (sign_in = false in access.toml)" in texts(at)
+    at = run({}, "import")
+    assert [t.value for t in at.title] == ["Import"]
