@@ -130,7 +130,8 @@ def test_a_viewer_has_no_import_page(env: dict[str, Any]) -> None:
 def test_the_emea_vp_sees_only_emea_on_every_page(env: dict[str, Any], page: str) -> None:
     at = run(VP, page)
     assert [w.value for w in at.warning] == []
-    assert "scope: EMEA only" in texts(at)
+    # The page says what its numbers are for: the query's cut, narrowed to the scope.
+    assert "Region: EMEA · scope: EMEA only" in texts(at)
     for frame in (d.value for d in at.dataframe):
         if "region" in frame.columns and len(frame):
             assert set(frame["region"].dropna()) <= {"EMEA"}, page
