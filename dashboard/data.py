@@ -548,3 +548,45 @@ def record_export(what: str, q: Query) -> None:
 def clear_caches() -> None:
     """After an import/delete from the app: drop everything cached."""
     st.cache_data.clear()
+
+
+def check_import(
+    raw_bytes: bytes, name: str, kind: str, *, progress: Any = None, **options: Any
+) -> Any:
+    """Parse and validate an upload (the CLI's importer, nothing written to the data).
+
+    A refused file is recorded in the store's import log, as `steward import` records
+    it, so the page's import history shows rejected uploads too (once per file and
+    reason, however often "Check the file" is pressed).
+    """
+    from steward import ingest
+    from steward.errors import StewardError
+
+    try:
+        if kind == "snapshot":
+            prepared = ingest.prepare(raw_bytes, defs(), name=name, progress=progress, **options)
+        else:
+            prepared = ingest.prepare_table(kind, raw_bytes, defs(), name=name, progress=progress)
+    except StewardError as exc:
+        _log_rejected(name, str(exc))
+        raise
+    if not prepared.ok:
+        _log_rejected(
+            prepared, f"{prepared.file_name}: {prepared.error_count} error(s); nothing was written"
+        )
+    return prepared
+
+
+def _log_rejected(prepared_or_name: Any, message: str) -> None:
+    from steward.ingest.importer import log_rejected
+
+    name = getattr(prepared_or_name, "file_name", prepared_or_name)
+    logged = st.session_state.setdefault("_import_rejections_logged", set())
+    if (name, message) in logged or not has_store():
+        return
+    release()
+    try:
+        log_rejected(db_path(), prepared_or_name, message)
+    finally:
+        clear_caches()
+    logged.add((name, message))

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from steward import fmt
+from steward import fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
 from steward.metrics.deals import DEAL_HEADERS
@@ -306,7 +306,7 @@ def deal_table(
     top[0].caption(summary)
     top[1].download_button(
         "Download CSV",
-        df.to_csv(index=False).encode("utf-8"),
+        textsafe.csv_bytes(df),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, widgets
+from dashboard import auth, data, mapping_builder, widgets
 from steward import fmt
 
 st.title("Import")
@@ -77,7 +77,8 @@ if upload is not None:
         with widgets.guard("the file's columns"):
             from steward.ingest.readers import read_table
 
-            headers = read_table(raw_bytes, name).headers
+            table = read_table(raw_bytes, name)
+            headers = table.headers
             detected = ingest.detect_preset(headers)
             presets = ["(detect)", *ingest.PRESETS]
             c1, c2 = st.columns(2)
@@ -98,33 +99,19 @@ if upload is not None:
                 value=guess,
                 key="import_snapshot_date",
             )
-            st.markdown("**Column mapping** — leave blank to use the format's own headers.")
-            from steward.store import SNAPSHOT_COLUMNS
+            mapping = mapping_builder.build(table, data.defs(), ingest.suggest_columns(headers))
 
-            grid = pd.DataFrame({"canonical column": list(SNAPSHOT_COLUMNS), "file column": ""})
-            edited = st.data_editor(
-                grid,
-                key="import_mapping",
-                hide_index=True,
-                disabled=["canonical column"],
-                column_config={
-                    "file column": st.column_config.SelectboxColumn(
-                        "file column", options=["", *headers]
-                    )
-                },
-                width="stretch",
-                height=300,
-            )
-            chosen = {
-                str(r["canonical column"]): str(r["file column"])
-                for _, r in edited.iterrows()
-                if r["file column"]
-            }
-            if chosen:
-                mapping = ingest.Mapping(columns=chosen)
-                with st.expander("This mapping as a file (for `steward import --mapping`)"):
-                    st.code(mapping.to_toml(), language="toml")
-
+    # The check shown (and committed) is the one for this file *and* these settings: a
+    # changed mapping, format or date asks for a new check instead of committing the old.
+    checked_for = (
+        name,
+        len(raw_bytes),
+        kind,
+        preset,
+        snapshot_date,
+        mapping.to_toml() if mapping else "",
+        tuple(sorted(mapping.side_files)) if mapping else (),
+    )
     if st.button("Check the file", key="import_check", type="primary"):
         bar = st.progress(0.0, text="reading")
 
@@ -132,29 +119,17 @@ if upload is not None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         with widgets.guard("the import check"):
-            if kind == "snapshot":
-                prepared = ingest.prepare(
-                    raw_bytes,
-                    data.defs(),
-                    name=name,
-                    preset=preset,
-                    mapping=mapping,
-                    snapshot_date=snapshot_date,
-                    progress=progress,
-                )
-            else:
-                prepared = ingest.prepare_table(
-                    kind, raw_bytes, data.defs(), name=name, progress=progress
-                )
+            options = (
+                {"preset": preset, "mapping": mapping, "snapshot_date": snapshot_date}
+                if kind == "snapshot"
+                else {}
+            )
+            prepared = data.check_import(raw_bytes, name, kind, progress=progress, **options)
             st.session_state["import_prepared"] = prepared
-            st.session_state["import_prepared_for"] = (name, len(raw_bytes), kind)
+            st.session_state["import_prepared_for"] = checked_for
 
     prepared = st.session_state.get("import_prepared")
-    if prepared is not None and st.session_state.get("import_prepared_for") == (
-        name,
-        len(raw_bytes),
-        kind,
-    ):
+    if prepared is not None and st.session_state.get("import_prepared_for") == checked_for:
         st.subheader("Validation report")
         st.text(prepared.summary())
         report = _issues_frame(prepared)
@@ -194,6 +169,15 @@ if upload is not None:
             )
 
 st.divider()
+st.subheader("Import history")
+with widgets.guard("the import history"):
+    history = data.import_log()
+    if len(history):
+        cols = ["import_id", "file_name", "outcome", "row_count", "snapshot_dates", "message"]
+        st.table(history[cols].head(10).set_index("import_id"))  # static: the last ten
+    else:
+        st.caption("No imports yet.")
+
 st.subheader("Snapshots loaded")
 with widgets.guard("the snapshot list"):
     snaps = data.snapshots()

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ _TOP_KEYS = {
     "crm",
     "review",
     "win_rate",
+    "import",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -55,6 +57,7 @@ _SECTION_KEYS = {
         "max_items",
     },
     "win_rate": {"lost_never_seen_open"},
+    "import": {"earliest_date", "latest_date"},
 }
 # How a lost deal that no snapshot ever showed open counts in win rates and cohorts:
 # "count" = as qualified (its stage before the loss is unknown; the conservative
@@ -112,6 +115,10 @@ class Definitions:
     record_url_template: str = ""
     review: ReviewThresholds = field(default_factory=ReviewThresholds)
     lost_never_seen_open: str = "count"
+    # The governed window for every date an import reads: outside it a date is a typo or
+    # a CRM placeholder (0000-01-01, 9999-12-31), refused rather than stored.
+    earliest_date: date = date(1990, 1, 1)
+    latest_date: date = date(2100, 12, 31)
     owner: str = ""
     source_path: str = ""
 
@@ -202,6 +209,7 @@ class Definitions:
         rows.append(("Amount outlier (x median)", f"{self.outlier_multiple:g}"))
         rows.append(("Lost deals never seen open (win rate)", self.lost_never_seen_open))
         rows.append(("Stage aliases", str(len(self.aliases))))
+        rows.append(("Dates accepted on import", f"{self.earliest_date} to {self.latest_date}"))
         return rows
 
 
@@ -307,6 +315,7 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
     sla = raw.get("sla", {})
     infl = raw.get("influence", {})
     trust = raw.get("trust", {})
+    earliest, latest = _window(path, raw.get("import", {}))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return Definitions(
         version=version,
@@ -329,6 +338,8 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         record_url_template=str(raw.get("crm", {}).get("record_url_template", "")),
         review=_review(path, raw.get("review", {})),
         lost_never_seen_open=unseen,
+        earliest_date=earliest,
+        latest_date=latest,
         owner=str(raw.get("owner", "")),
         source_path=path,
     )
@@ -345,6 +356,20 @@ def _review(path: str, raw: dict[str, Any]) -> ReviewThresholds:
             raise _fail(path, f"[review] {key} must be a share between 0 and 1, got {value!r}")
         values[key] = value
     return ReviewThresholds(**values)
+
+
+def _window(path: str, section: dict[str, Any]) -> tuple[date, date]:
+    """[import] earliest_date / latest_date (TOML dates or YYYY-MM-DD text)."""
+    out = []
+    for key, default in (("earliest_date", date(1990, 1, 1)), ("latest_date", date(2100, 12, 31))):
+        value = section.get(key, default)
+        try:
+            out.append(value if isinstance(value, date) else date.fromisoformat(str(value)))
+        except ValueError as exc:
+            raise _fail(path, f"[import] {key} {value!r} is not a date YYYY-MM-DD") from exc
+    if out[0] >= out[1]:
+        raise _fail(path, "[import] earliest_date must be before latest_date")
+    return out[0], out[1]
 
 
 def load(path: str | Path | None = None) -> Definitions:

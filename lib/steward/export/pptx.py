@@ -28,7 +28,7 @@ from pptx.presentation import Presentation as PresentationT
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
-from steward import charts, fmt
+from steward import charts, fmt, textsafe
 from steward.definitions import Definitions
 from steward.export import render
 from steward.metrics.core import REGISTRY, Query, compute
@@ -133,7 +133,7 @@ def _text(
         if listing:
             _hang(p, listing, size)
         run = p.add_run()
-        run.text = line
+        run.text = textsafe.for_xml(line)
         run.font.name = FONT
         run.font.size = Pt(size)
         run.font.bold = bold
@@ -184,7 +184,7 @@ def _title(slide: Slide, text: str, kicker: str, size: int = 28) -> int:
     tf.word_wrap = True
     tf.vertical_anchor = MSO_ANCHOR.TOP
     tf.margin_left = tf.margin_right = Inches(0.05)
-    tf.text = text
+    tf.text = textsafe.for_xml(text)
     p = tf.paragraphs[0]
     p.alignment = PP_ALIGN.LEFT
     for run in p.runs:
@@ -356,7 +356,7 @@ def _math_notes(slide: Slide, sentences: Sequence[Any]) -> None:
             lines.append(f"{n.formatted}: {n.fact.metric_id} · {n.fact.how()} · {where}")
     frame = slide.notes_slide.notes_text_frame
     if frame is not None:
-        frame.text = "\n".join(lines)
+        frame.text = textsafe.for_xml("\n".join(lines))
 
 
 def chart_slide(prs: PresentationT, title: str, kicker: str, png: bytes, note: str = "") -> None:
@@ -445,7 +445,7 @@ def definitions_slide(prs: PresentationT, data: PackData) -> None:
 def _cell(
     cell: Any, text: str, bold: bool = False, color: RGBColor = INK, fill: RGBColor | None = None
 ) -> None:
-    cell.text = text
+    cell.text = textsafe.for_xml(text)
     cell.margin_top = cell.margin_bottom = Inches(0.03)
     if fill is not None:
         cell.fill.solid()

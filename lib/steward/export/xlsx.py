@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from steward import textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics.core import REGISTRY, Query, compute, drill
@@ -38,7 +39,7 @@ FONT_NAME = "Calibri"
 ACCENT = "1F3A5F"
 INPUT_FILL = "FFF2CC"
 INPUT_BLUE = "0000FF"
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+RISKY_PREFIXES = textsafe.FORMULA_PREFIXES
 WRAP_CHARS = 62  # characters per line of a 60-wide wrapped column (Calibri 11)
 
 SHEETS = ("Summary", "Coverage", "Forecast", "Waterfall", "Pipeline", "Win rates", "Definitions")
@@ -99,7 +100,9 @@ def clean(value: Any) -> Any:
         return None if pd.isna(value) else value.date()
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
-    if isinstance(value, date | Decimal | str | bool | int):
+    if isinstance(value, str):
+        return textsafe.for_cell(value)
+    if isinstance(value, date | Decimal | bool | int):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value

@@ -7,7 +7,7 @@ short read-only connections are blocked only for the final insert transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pandas as pd
 from steward import store
 from steward.definitions import Definitions, normalize_label
 from steward.errors import ImportRejected
-from steward.ingest import parse, validate
+from steward.ingest import parse, rules, validate
 from steward.ingest.mapping import Mapping
 from steward.ingest.model import IssueLog, Prepared, Progress
 from steward.ingest.presets import (
@@ -141,11 +141,16 @@ class _Source:
     cols: dict[str, str]
     mapping: Mapping | None
     log: IssueLog
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    # Cells a mapping rule made (lookups, filled blanks, ids from names), by canonical name.
+    cells: dict[str, pd.Series] = field(default_factory=dict)
+    name_header: str | None = None  # set when ids are taken from this name column
+    used: set[str] = field(default_factory=set)  # file columns read by mapping rules
 
     def column(self, name: str) -> pd.Series | None:
         """The cells feeding a canonical column (value map applied), a default, or None."""
-        if name in self.cols:
-            col = self.frame[self.cols[name]]
+        if name in self.cells or name in self.cols:
+            col = self.cells[name] if name in self.cells else self.frame[self.cols[name]]
             value_map = self.mapping.values.get(name) if self.mapping else None
             if value_map:
                 vm = {normalize_label(k): v for k, v in value_map.items()}
@@ -157,6 +162,10 @@ class _Source:
             value = self.mapping.defaults[name]
             return pd.Series([value] * len(self.frame), index=self.frame.index, dtype=object)
         return None
+
+    def outside_message(self) -> str:
+        lo, hi = (t.date().isoformat() for t in self.window)
+        return f"date outside the accepted window {lo} to {hi} (definitions [import])"
 
     def where(self, name: str) -> str:
         """The column name to show in messages: the file's header when there is one."""
@@ -189,18 +198,26 @@ def build_snapshots(
     """Canonical snapshot rows from a table of cells, with every problem logged."""
     log = IssueLog(raw.name)
     notes = list(raw.notes)
-    src = _Source(raw, raw.frame, raw.lines, _columns_for(raw, preset, mapping, log), mapping, log)
+    frame, lines = raw.frame, raw.lines
+    frame = rules.clean_controls(frame, lines, log)
+    if mapping:
+        frame, lines = rules.skip_rows(frame, lines, mapping, log, notes)
+    window = (pd.Timestamp(defs.earliest_date), pd.Timestamp(defs.latest_date))
+    cols = _columns_for(raw, preset, mapping, log)
+    src = _Source(raw, frame, lines, cols, mapping, log, window)
     if preset == "salesforce_data_export" and "IsDeleted" in src.frame.columns:
         _drop_deleted(src, notes)
+    if mapping:
+        _apply_rules(src, mapping, notes)
     defaults = mapping.defaults if mapping else {}
     for c in ("opportunity_id", "stage", "close_date"):
-        if c not in src.cols and c not in defaults:
+        if c not in src.cols and c not in src.cells and c not in defaults:
             log.add(
                 f"required column {c} not found (headers: {', '.join(raw.headers[:15])})", column=c
             )
     if src.frame.empty:
         log.add("the file has a header but no data rows; nothing to import")
-    ignored = sorted(set(raw.headers) - set(src.cols.values()))
+    ignored = sorted(set(raw.headers) - set(src.cols.values()) - src.used)
     if ignored:
         more = " ..." if len(ignored) > 15 else ""
         notes.append("ignored columns: " + ", ".join(ignored[:15]) + more)
@@ -211,7 +228,7 @@ def build_snapshots(
     )
     out["snapshot_date"] = _snapshot_dates(src, fallback)
     report(0.55, "ids and names")
-    out["opportunity_id"] = _ids(src)
+    out["opportunity_id"] = _ids(src, out["snapshot_date"])
     for name in TEXT_COLUMNS:
         col = src.column(name)
         out[name] = parse.optional_text(col) if col is not None else src.empty()
@@ -244,7 +261,8 @@ def build_snapshots(
     out["is_closed"] = _flags(src, "is_closed", is_closed, "closed flag")
     out["is_won"] = _flags(src, "is_won", is_won, "won flag")
     out = typed(out)
-    validate.check_duplicates(out, src.lines, src.where("opportunity_id"), log)
+    if not (mapping and mapping.id_from_name):  # ids_from_names named the repeats already
+        validate.check_duplicates(out, src.lines, src.where("opportunity_id"), log)
     report(0.95, "checked")
     return Prepared(
         file_name=raw.name,
@@ -257,6 +275,66 @@ def build_snapshots(
         extra_warnings=log.extra_warnings,
         notes=notes,
     )
+
+
+def _apply_rules(src: _Source, mapping: Mapping, notes: list[str]) -> None:
+    """Lookups, id from a name and filled blanks into src.cells; keys that cannot apply
+    to this file (a default for a column it has, a value map for a column it lacks) are
+    refused naming the key."""
+    headers = src.raw.headers
+    for name in mapping.defaults:
+        if name in src.cols:
+            src.log.add(
+                f"[defaults] {name} does not apply: the file has column {src.cols[name]!r} "
+                f"for it (use [fill.{name}] for its blanks)",
+                column=src.cols[name],
+            )
+    for name, lookup in mapping.lookups.items():
+        key = rules.header_of(headers, lookup.key)
+        if key is None:
+            src.log.add(
+                f"[lookups.{name}] key column {lookup.key!r} is not in the file", column=lookup.key
+            )
+            continue
+        src.cols.pop(name, None)  # the lookup is what the mapping asked for
+        src.used.add(key)
+        side = rules.side_table(mapping, lookup)
+        src.cells[name] = rules.lookup_values(
+            src.frame[key], side, lookup, name, src.lines, key, src.log, notes
+        )
+    if mapping.id_from_name:
+        header = rules.header_of(headers, mapping.id_from_name)
+        if header is None:
+            src.log.add(
+                f"id_from_name reads column {mapping.id_from_name!r}, which the file lacks",
+                column=mapping.id_from_name,
+            )
+        else:
+            src.cols.pop("opportunity_id", None)
+            src.cols.setdefault("opportunity_name", header)
+            src.cells["opportunity_id"] = src.frame[header]
+            src.name_header = header
+    for name, fill in mapping.fill.items():
+        base = src.cells.get(name)
+        if base is None and name in src.cols:
+            base = src.frame[src.cols[name]]
+        if base is None:
+            src.log.add(f"[fill.{name}] does not apply: no column feeds {name}", column=name)
+            continue
+        src.cells[name], n = rules.fill_blanks(base, fill, src.frame, name, src.log)
+        if fill.column is not None:
+            src.used.add(rules.header_of(headers, fill.column) or fill.column)
+        how = f"from column {fill.column!r}" if fill.column is not None else f"with {fill.value!r}"
+        notes.append(f"filled {n:,} blank {name} cell(s) {how}")
+    src.used.update(h for w in rules.skip_columns(mapping) if (h := rules.header_of(headers, w)))
+    for name in mapping.values:
+        if name not in src.cells and name not in src.cols:
+            src.log.add(f"[values.{name}] does not apply: no column feeds {name}", column=name)
+    if mapping.probability_scale != "auto" and "probability" not in src.cols:
+        src.log.add(
+            "probability_scale does not apply: no column feeds probability",
+            column="probability",
+        )
 
 
 def _drop_deleted(src: _Source, notes: list[str]) -> None:
@@ -273,13 +351,18 @@ def _snapshot_dates(src: _Source, fallback: date | None) -> pd.Series:
     cells = src.column("snapshot_date")
     hint = src.mapping.date_format if src.mapping else None
     if cells is not None:
-        snaps, bad = parse.parse_dates(cells, hint)
+        snaps, bad, outside = parse.parse_dates_window(cells, src.window, hint)
         src.flag(bad, "snapshot_date", cells, "unreadable date")
+        src.flag(outside, "snapshot_date", cells, src.outside_message())
+        bad = bad | outside
         if fallback is not None:
             snaps = snaps.fillna(pd.Timestamp(fallback))
         src.flag(snaps.isna().to_numpy() & ~bad, "snapshot_date", cells, "snapshot date is blank")
         return snaps
     if fallback is not None:
+        if not src.window[0] <= pd.Timestamp(fallback) <= src.window[1]:
+            src.log.add(src.outside_message(), column="snapshot_date", value=fallback)
+            return src.empty("datetime64[ns]")
         return pd.Series(pd.Timestamp(fallback), index=src.frame.index, dtype="datetime64[ns]")
     src.log.add(
         "no snapshot date: add a snapshot_date column, pass --snapshot-date YYYY-MM-DD, "
@@ -289,10 +372,14 @@ def _snapshot_dates(src: _Source, fallback: date | None) -> pd.Series:
     return src.empty("datetime64[ns]")
 
 
-def _ids(src: _Source) -> pd.Series:
+def _ids(src: _Source, snapshot_dates: pd.Series) -> pd.Series:
     cells = src.column("opportunity_id")
     if cells is None:
         return src.empty()
+    if src.name_header is not None:
+        return rules.ids_from_names(
+            cells, snapshot_dates, src.lines, src.name_header, src.log
+        ).set_axis(src.frame.index)
     ids = parse.optional_text(cells)
     src.flag(ids.isna().to_numpy(), "opportunity_id", cells, "opportunity id is blank")
     return ids
@@ -328,8 +415,11 @@ def _dates(src: _Source, name: str, required: bool) -> pd.Series:
     cells = src.column(name)
     if cells is None:
         return src.empty("datetime64[ns]")
-    values, bad = parse.parse_dates(cells, src.mapping.date_format if src.mapping else None)
+    hint = src.mapping.date_format if src.mapping else None
+    values, bad, outside = parse.parse_dates_window(cells, src.window, hint)
     src.flag(bad, name, cells, "unreadable date")
+    src.flag(outside, name, cells, src.outside_message())
+    bad = bad | outside
     if required:
         src.flag(values.isna().to_numpy() & ~bad, name, cells, f"{name.replace('_', ' ')} is blank")
     return values

@@ -18,6 +18,11 @@ TRUE_WORDS = {"1", "true", "t", "yes", "y", "x"}
 FALSE_WORDS = {"0", "false", "f", "no", "n"}
 DATE_ORDERS = ("MDY", "DMY", "YMD")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+#: Dates are parsed at microsecond resolution (years 0-9999) and only then narrowed to the
+#: nanosecond columns the frame keeps (years 1678-2261); a cast alone would wrap silently
+#: (0000-01-01 became 1753-08-29). Values outside the window asked for are refused.
+NS_WINDOW = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+WIDE = "datetime64[us]"
 
 
 def text(col: pd.Series) -> pd.Series:
@@ -48,14 +53,15 @@ def is_blank(col: pd.Series) -> np.ndarray:
 
 def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
     y = pd.to_numeric(year, errors="coerce")
-    y = y.where(~(y < 100), y + 2000)
+    two_digit = year.astype(str).str.len() <= 2  # 1/5/26 is 2026; 0026-01-05 is year 26
+    y = y.where(~two_digit, y + 2000)
     parts = pd.DataFrame(
         {"year": y, "month": pd.to_numeric(month, errors="coerce"), "day": day.astype(float)}
     )
     parts["day"] = pd.to_numeric(day, errors="coerce")
     if parts.empty:
-        return pd.Series(pd.NaT, index=year.index, dtype="datetime64[ns]")
-    return pd.to_datetime(parts, errors="coerce").astype("datetime64[ns]")
+        return pd.Series(pd.NaT, index=year.index, dtype=WIDE)
+    return pd.to_datetime(parts, errors="coerce").astype(WIDE)
 
 
 def slash_order(values: pd.Series, hint: str | None = None) -> str:
@@ -75,10 +81,10 @@ def slash_order(values: pd.Series, hint: str | None = None) -> str:
 
 
 def _parse_unique_dates(u: pd.Series, hint: str | None, keep_time: bool) -> pd.Series:
-    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=u.index, dtype=WIDE)
     if hint and "%" in hint:
-        parsed = pd.to_datetime(u, format=hint, errors="coerce")
-        return parsed.astype("datetime64[ns]") if keep_time else parsed.dt.normalize()
+        parsed = pd.to_datetime(u, format=hint, errors="coerce").astype(WIDE)
+        return parsed if keep_time else parsed.dt.normalize()
     time_part = u.str.extract(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
     iso = u.str.extract(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]|$)")
     m = iso[0].notna()
@@ -100,9 +106,7 @@ def _parse_unique_dates(u: pd.Series, hint: str | None, keep_time: bool) -> pd.S
         out[sidx] = EXCEL_EPOCH + pd.to_timedelta(days.round() if not keep_time else days, "D")
     rest = out.isna() & u.str.contains(r"[A-Za-z]{3}", regex=True)
     if bool(rest.any()):  # "Nov 20, 2026", "20 Nov 2026"
-        out[rest] = pd.to_datetime(u[rest], format="mixed", errors="coerce").astype(
-            "datetime64[ns]"
-        )
+        out[rest] = pd.to_datetime(u[rest], format="mixed", errors="coerce").astype(WIDE)
     if keep_time:
         has_time = time_part[0].notna() & out.notna()
         if bool(has_time.any()):
@@ -126,32 +130,55 @@ def _parse_unique_dates(u: pd.Series, hint: str | None, keep_time: bool) -> pd.S
 def parse_dates(
     col: pd.Series, hint: str | None = None, keep_time: bool = False
 ) -> tuple[pd.Series, np.ndarray]:
-    """Dates (datetime64, midnight unless keep_time) and a mask of unreadable cells.
+    """Dates (datetime64[ns], midnight unless keep_time) and a mask of cells that are
+    unreadable or outside what the frame can hold (never wrapped into another year)."""
+    values, bad, outside = parse_dates_window(col, NS_WINDOW, hint, keep_time)
+    return values, bad | outside
+
+
+def parse_dates_window(
+    col: pd.Series,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    hint: str | None = None,
+    keep_time: bool = False,
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Dates, a mask of unreadable cells and a mask of dates outside `window` (inclusive
+    days; those come back missing so the caller can name them in its error).
 
     Accepts ISO (with or without a time), M/D/YYYY (D/M/YYYY when the column can only be
     read that way, or when hinted), D.M.YYYY, two-digit years (-> 20xx), Excel serial day
     numbers, 'Nov 20, 2026', typed datetimes. A time zone suffix is ignored: the date is
     the one written in the file.
     """
+    wide, bad = _parse_wide(col, hint, keep_time)
+    lo, hi = max(window[0], NS_WINDOW[0]), min(window[1], NS_WINDOW[1])
+    day = wide.dt.normalize()
+    outside = (wide.notna() & ((day < lo) | (day > hi))).to_numpy(dtype=bool)
+    values = wide.where(~outside).astype("datetime64[ns]")
+    return values, bad, outside
+
+
+def _parse_wide(col: pd.Series, hint: str | None, keep_time: bool) -> tuple[pd.Series, np.ndarray]:
+    """Parsed at microsecond resolution (years 0-9999): nothing wraps here."""
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
         values = col.dt.tz_localize(None) if getattr(col.dt, "tz", None) else col
-        values = values.astype("datetime64[ns]")
+        values = values.astype(WIDE)
         return (values if keep_time else values.dt.normalize()), np.zeros(len(col), bool)
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         num = pd.to_numeric(col, errors="coerce")
         ok = num.between(10000, 99999)
-        values = (EXCEL_EPOCH + pd.to_timedelta(num.where(ok), "D")).astype("datetime64[ns]")
+        values = (EXCEL_EPOCH + pd.to_timedelta(num.where(ok), "D")).astype(WIDE)
         values = values if keep_time else values.dt.normalize()
         return values, (num.notna() & ~ok).to_numpy(dtype=bool)
     t = text(col)
     codes, uniques = pd.factorize(t, sort=False)
     u = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
     if len(u) and u.str.match(r"^\d{4}-\d{2}-\d{2}$").all():  # the common clean case
-        parsed_u = pd.to_datetime(u, format="%Y-%m-%d", errors="coerce")
+        parsed_u = pd.to_datetime(u, format="%Y-%m-%d", errors="coerce").astype(WIDE)
     else:
         parsed_u = _parse_unique_dates(u, hint, keep_time)
-    parsed_arr = parsed_u.to_numpy(dtype="datetime64[ns]")
-    values = pd.Series(parsed_arr[codes], index=col.index, dtype="datetime64[ns]")
+    parsed_arr = parsed_u.to_numpy(dtype=WIDE)
+    values = pd.Series(parsed_arr[codes], index=col.index, dtype=WIDE)
     bad = values.isna().to_numpy() & (t != "").to_numpy(dtype=bool)
     return values, bad
 

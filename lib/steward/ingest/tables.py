@@ -15,7 +15,7 @@ import pandas as pd
 from steward import periods, store
 from steward.definitions import Definitions
 from steward.errors import ImportRejected
-from steward.ingest import parse
+from steward.ingest import parse, rules
 from steward.ingest.model import IssueLog, Prepared, Progress
 from steward.ingest.readers import read_table
 
@@ -74,9 +74,14 @@ def prepare_table(
     log = IssueLog(raw.name)
     by_key = {_key(h): h for h in raw.headers}
     spec = SPECS[kind]
-    src, lines = raw.frame, raw.lines
+    src, lines = rules.clean_controls(raw.frame, raw.lines, log), raw.lines
     out = pd.DataFrame(index=src.index)
     start_month = defs.fiscal_year_start_month if defs else 1
+    window = (
+        (pd.Timestamp(defs.earliest_date), pd.Timestamp(defs.latest_date))
+        if defs
+        else parse.NS_WINDOW
+    )
     for col, (typ, required) in spec.items():
         header = by_key.get(_key(col))
         if header is None:
@@ -98,8 +103,18 @@ def prepare_table(
             log.add_mask(bad, lines, cell, column=header, message="unreadable number")
             out[col] = values
         elif typ in ("date", "timestamp"):
-            values, bad = parse.parse_dates(cell, keep_time=typ == "timestamp")
+            values, bad, outside = parse.parse_dates_window(
+                cell, window, keep_time=typ == "timestamp"
+            )
             log.add_mask(bad, lines, cell, column=header, message="unreadable date")
+            lo, hi = (t.date().isoformat() for t in window)
+            log.add_mask(
+                outside,
+                lines,
+                cell,
+                column=header,
+                message=f"date outside the accepted window {lo} to {hi} (definitions [import])",
+            )
             out[col] = values
         elif typ == "period":
             out[col] = _periods(cell, start_month, lines, header, log)
