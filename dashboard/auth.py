@@ -88,7 +88,7 @@ def gate() -> Access:
 
 def sidebar_badge(who: Access) -> None:
     """Who is signed in and what they see, with a sign-out button (sign-in on only)."""
-    if who is access.OPEN:
+    if who == access.OPEN:
         return
     st.sidebar.caption(f"Signed in as **{who.who}** · {who.role} · {who.scope.label}")
     st.sidebar.button("Sign out", key="auth_sign_out_sidebar", on_click=st.logout)
@@ -96,7 +96,7 @@ def sidebar_badge(who: Access) -> None:
 
 def footer_note(who: Access) -> str:
     """The footer's access line: open mode says so plainly."""
-    if who is access.OPEN:
+    if who == access.OPEN:
         where = Path(access.path_in_force()).name
         return f"open access: no sign-in (sign_in = false in {where}); everyone sees every deal"
     return f"signed in as {who.who} ({who.role}) · scope: {who.scope.label}"

@@ -187,3 +187,33 @@ def test_the_snapshot_list_under_a_scope_counts_only_its_rows(
 def test_secrets_stay_out_of_git() -> None:
     ignored = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
     assert ".streamlit/secrets.toml" in ignored
+
+
+def test_each_digest_recipient_gets_their_own_scope(access_file: Path, capsys) -> None:
+    import argparse
+
+    from steward.cli.review_cmds import digest_plan
+
+    local = access.for_cli(None)
+    args = argparse.Namespace(access=local, as_user=None)
+    plan = digest_plan(args, ["cro@northwind.example", "vp.emea@northwind.example", "x@y.example"])
+    assert [(who.scope.label, to) for who, to in plan] == [
+        ("All deals", ["cro@northwind.example"]),
+        ("EMEA only", ["vp.emea@northwind.example"]),
+    ]  # sign-in is on: the stranger gets nothing, and the command says so
+    assert "not sent to x@y.example: the access file grants them nothing" in capsys.readouterr().err
+    # --as: that user's digest for everyone.
+    vp = access.for_cli("VP EMEA")
+    plan = digest_plan(argparse.Namespace(access=vp, as_user="VP EMEA"), ["a@b.example"])
+    assert [(who.scope.label, to) for who, to in plan] == [("EMEA only", ["a@b.example"])]
+
+
+def test_a_decision_is_shown_only_inside_the_scope_it_was_taken_in() -> None:
+    from steward.metrics import Filters, RowScope
+    from steward.review.decisions import within
+
+    emea = RowScope.of(region="EMEA")
+    assert within(Filters.of(region="EMEA", segment="SMB"), emea)
+    assert not within(Filters(), emea)  # a company-wide decision shows company numbers
+    assert not within(Filters.of(region=["EMEA", "NA"]), emea)
+    assert within(Filters(), RowScope())

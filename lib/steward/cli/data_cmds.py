@@ -258,6 +258,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
     scope = args.access.scope if getattr(args, "access", None) is not None else None
+    if args.log and getattr(args, "access", None) is not None:
+        access.require_admin(args.access, "read the import log")  # as on the trust page
     with store.reader(args.db) as con:
         frame = store.import_log(con) if args.log else store.list_snapshots(con, scope)
     if frame.empty:
