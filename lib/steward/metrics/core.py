@@ -123,10 +123,7 @@ class Filters:
         for dim, vals in scope.rules:
             merged[dim] = tuple(v for v in merged[dim] if v in vals) if dim in merged else vals
         rules = tuple((d, merged[d]) for d in DIMENSIONS if d in merged)
-        if scope.is_all or self.scope.is_all:
-            label = self.scope.label if scope.is_all else scope.label
-        else:
-            label = f"{self.scope.label} and {scope.label}"
+        label = scope.label if self.scope.is_all else f"{self.scope.label} and {scope.label}"
         combined = RowScope(label, rules) if rules else ALL
         narrowed: dict[str, tuple[str, ...]] = {}
         for dim, allowed in rules:
