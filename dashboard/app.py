@@ -47,6 +47,7 @@ NAV = {
     "Pipeline": [
         _page("funnel.py", "Funnel & conversion", ":material/filter_alt:", "funnel"),
         _page("forecast.py", "Forecast & coverage", ":material/trending_up:", "forecast"),
+        _page("scenario_planner.py", "Scenario planner", ":material/tune:", "scenario_planner"),
         _page("changes.py", "Pipeline changes", ":material/waterfall_chart:", "changes"),
         _page("drilldown.py", "Segment drilldown", ":material/grid_view:", "drilldown"),
     ],
@@ -57,6 +58,7 @@ NAV = {
     "Data": [
         _page("trust.py", "Data trust & definitions", ":material/verified:", "trust"),
         IMPORT_PAGE := _page("import.py", "Import", ":material/upload_file:", "import"),
+        _page("maturity.py", "Maturity scorecard", ":material/stairs:", "maturity"),
     ],
 }
 if not who.is_admin:  # imports, replacements and deletions are for admins only

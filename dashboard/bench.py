@@ -26,6 +26,8 @@ PAGES = (
     "trust",
     "finance",
     "import",
+    "scenario_planner",
+    "maturity",
 )
 
 

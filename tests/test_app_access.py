@@ -43,7 +43,7 @@ scope = { region = ["EMEA"] }
 label = "EMEA only"
 """
 # page -> does it render deal tables to check for out-of-scope rows
-PAGES = ["board_story", "weekly_review", "funnel", "forecast", "changes", "drilldown",
+PAGES = ["board_story", "weekly_review", "funnel", "forecast", "changes", "drilldown", "scenario_planner", "maturity",
          "marketing", "trust", "finance"]  # fmt: skip
 
 

@@ -34,6 +34,8 @@ PAGES = {
     "trust": 1,
     "import": 0,
     "finance": 0,
+    "scenario_planner": 2,  # pipeline needed, what-if (saved scenarios: none on this store)
+    "maturity": 1,
 }
 
 

@@ -32,6 +32,8 @@ PAGES = {
     "finance": 0,
     "trust": 1,
     "import": 0,
+    "scenario_planner": 2,
+    "maturity": 1,
 }
 
 

@@ -23,7 +23,9 @@ from steward.cli import main
 from steward.errors import StewardError
 from steward.export import render
 from steward.export.pptx import board_pack_pdf, build_board_pack, title_lines
-from steward.metrics import Filters, Query
+from steward.export.pptx_maturity import title as maturity_title
+from steward.maturity import scorecard
+from steward.metrics import Filters, Query, compute
 
 DEFS = definitions.load()
 Q = Query(as_of=fx.AS_OF, period=fx.PERIOD)
@@ -37,6 +39,7 @@ TITLES = [
     "FY2026-Q4 qualified pipeline fell $63K since Nov 9: $442K to $379K",
     None,  # forecast: the forecast risk sentence
     "Risks and decisions for next Monday",
+    None,  # the maturity scorecard: its message from the placements
     "How these numbers are defined",
 ]
 
@@ -70,9 +73,9 @@ def slide_texts(slide) -> list[str]:
     return [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
 
 
-def test_sixteen_by_nine_and_nine_slides(prs):
+def test_sixteen_by_nine_and_ten_slides(prs):
     assert prs.slide_width == Inches(13.333) and prs.slide_height == Inches(7.5)
-    assert len(prs.slides) == len(TITLES) == 9
+    assert len(prs.slides) == len(TITLES) == 10
 
 
 def test_slide_titles(prs, con):
@@ -85,6 +88,8 @@ def test_slide_titles(prs, con):
     risks = {s.rule: s.text for s in story.section("risks")}
     assert titles[4] == risks["risk_coverage_below_goal"]
     assert titles[6] == risks["risk_forecast_short"]
+    detail = compute(con, "maturity_scorecard", Q, DEFS).table
+    assert titles[8] == maturity_title(scorecard.placements(detail))
 
 
 def test_charts_are_crisp_pictures(prs):
@@ -102,7 +107,7 @@ def test_footer_on_every_slide(prs):
     for i, slide in enumerate(prs.slides, start=1):
         text = " | ".join(slide_texts(slide))
         assert DEFS.stamp in text and "data trust" in text
-        assert f"FY2026-Q4 · as of 2026-11-16 · All deals · {i}/9" in text
+        assert f"FY2026-Q4 · as of 2026-11-16 · All deals · {i}/10" in text
 
 
 def test_story_slides_carry_the_narrative(prs, con):
@@ -197,7 +202,7 @@ def test_pdf_and_png_pages(pack, tmp_path):
         timeout=120,
     )
     pages = sorted(Path(tmp_path).glob("page-*.png"))
-    assert len(pages) == 9
+    assert len(pages) == 10
     # 13.333 in x 50 dpi = 667 px wide, 7.5 in = 375 px high
     from PIL import Image
 
@@ -213,7 +218,7 @@ def test_cli_board_pack(tmp_path, monkeypatch, capsys):
     out = tmp_path / "pack.pptx"
     assert main(["board-pack", str(out), "--db", str(db), "--region", "EMEA"]) == 0
     prs = Presentation(str(out))
-    assert len(prs.slides) == 9
+    assert len(prs.slides) == 10
     assert "Region: EMEA" in " ".join(slide_texts(prs.slides[0]))
     assert "wrote" in capsys.readouterr().err
 
@@ -279,3 +284,17 @@ def test_forecast_title_states_a_win_too(con):
     )
     data.target = 200000.0  # a target the P50 beats by 67,000
     assert pptx._forecast_title(data).endswith("$67K above the $200K target")
+
+
+def test_maturity_slide_shows_every_dimension_with_its_evidence(prs, con):
+    detail = compute(con, "maturity_scorecard", Q, DEFS).table
+    placed = scorecard.placements(detail)
+    slide = prs.slides[8]
+    tables = [sh.table for sh in slide.shapes if sh.has_table]
+    assert len(tables) == 1
+    t = tables[0]
+    assert len(t.rows) == len(placed) + 1 == len(scorecard.DIMENSIONS) + 1
+    for i, rec in enumerate(placed.to_dict(orient="records"), start=1):
+        assert t.cell(i, 0).text == f"{rec['matrix']} · {rec['dimension']}"
+        assert t.cell(i, 2).text == rec["basis"]
+        assert t.cell(i, 3).text[:40] == str(rec["evidence"])[:40]

@@ -138,3 +138,28 @@ def test_a_version_1_store_migrates_forward_with_its_data(tmp_path: Path) -> Non
         }
         assert "decisions" in tables
         assert con.execute("select count(*) from targets").fetchall() == [(1,)]
+
+
+def test_operating_cadence_is_placed_by_the_follow_through_rate(
+    pipeline_con: Any, defs: Definitions
+) -> None:
+    """The maturity rule reads the same metric: at B 1 of 2 decisions moved -> 0.5, which
+    is exactly the governed stage-2 threshold (0.50), so stage 2; before any decision was
+    due (A) the rule has no value and places nothing, and its evidence says why."""
+    from steward.maturity import scorecard
+
+    decide(pipeline_con, defs, TARGET_UP, PREV, [], what="never moves")
+    decide(pipeline_con, defs, OPEN_DOWN, AS_OF, [], what="moves")
+    assert defs.maturity_thresholds["decision_follow_through"] == (0.5, 0.75)
+
+    def cadence(as_of: date) -> Any:
+        detail = scorecard.evaluate(pipeline_con, Query(as_of, PERIOD), defs)
+        return detail[detail["dimension_id"] == "operating_cadence"].iloc[0]
+
+    at_b = cadence(AS_OF)
+    assert at_b["basis"] == "evidence" and at_b["value"] == 0.5 and at_b["rule_stage"] == 2
+    assert at_b["evidence"].startswith("1 of 2 decisions due moved their metric")
+    assert at_b["metric_id"] == "decision_follow_through_rate"
+    at_a = cadence(A)
+    assert at_a["value"] is None or at_a["value"] != at_a["value"]  # no value (None/NaN)
+    assert "no weekly-review decision was due" in at_a["evidence"]

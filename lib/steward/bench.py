@@ -99,6 +99,8 @@ PAGES: dict[str, list[str]] = {
         "speed_to_lead",
         "pipeline_created",
     ],
+    "scenario planner": ["pipeline_needed", "scenario_forecast", "bookings_target"],
+    "maturity": ["maturity_scorecard"],
 }
 
 

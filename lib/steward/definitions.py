@@ -37,6 +37,7 @@ _TOP_KEYS = {
     "review",
     "win_rate",
     "import",
+    "maturity",
 }
 _SECTION_KEYS = {
     "fiscal": {"year_start_month"},
@@ -119,6 +120,9 @@ class Definitions:
     # a CRM placeholder (0000-01-01, 9999-12-31), refused rather than stored.
     earliest_date: date = date(1990, 1, 1)
     latest_date: date = date(2100, 12, 31)
+    # Maturity evidence rules: rule id -> (stage 2 from, stage 3 from); see steward.maturity.
+    maturity_thresholds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    self_assessment_max_age_days: int = 180
     owner: str = ""
     source_path: str = ""
 
@@ -210,6 +214,9 @@ class Definitions:
         rows.append(("Lost deals never seen open (win rate)", self.lost_never_seen_open))
         rows.append(("Stage aliases", str(len(self.aliases))))
         rows.append(("Dates accepted on import", f"{self.earliest_date} to {self.latest_date}"))
+        for rule, (two, three) in sorted(self.maturity_thresholds.items()):
+            rows.append((f"Maturity rule {rule}", f"stage 2 from {two:g}, stage 3 from {three:g}"))
+        rows.append(("Self-assessment valid for (days)", str(self.self_assessment_max_age_days)))
         return rows
 
 
@@ -229,6 +236,36 @@ def _prob(path: str, where: str, value: Any) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise _fail(path, f"{where}: probability {value!r} is outside 0-1")
     return float(value)
+
+
+def _maturity(path: str, raw: Any) -> tuple[dict[str, tuple[float, float]], int]:
+    """[maturity]: `rule = [stage 2 from, stage 3 from]` pairs and the self-assessment age.
+
+    Which way is better (higher or lower) is declared with the rule in steward.maturity;
+    here each pair only has to be two distinct numbers.
+    """
+    if not isinstance(raw, dict):
+        raise _fail(path, "[maturity] must be a table")
+    out: dict[str, tuple[float, float]] = {}
+    max_age = 180
+    for key, value in raw.items():
+        if key == "self_assessment_max_age_days":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise _fail(path, f"[maturity] {key} must be a whole number of days > 0")
+            max_age = value
+            continue
+        pair = value if isinstance(value, list) else None
+        if (
+            pair is None
+            or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in pair)
+            or pair[0] == pair[1]
+        ):
+            raise _fail(
+                path, f"[maturity] {key} must be [stage 2 from, stage 3 from], got {value!r}"
+            )
+        out[str(key)] = (float(pair[0]), float(pair[1]))
+    return out, max_age
 
 
 def parse(text: str, path: str = "<definitions>") -> Definitions:
@@ -311,6 +348,7 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
             f"{', '.join(LOST_NEVER_SEEN_OPEN)}, got {unseen!r}",
         )
 
+    maturity, max_age = _maturity(path, raw.get("maturity", {}))
     fc = raw.get("forecast", {})
     sla = raw.get("sla", {})
     infl = raw.get("influence", {})
@@ -340,6 +378,8 @@ def parse(text: str, path: str = "<definitions>") -> Definitions:
         lost_never_seen_open=unseen,
         earliest_date=earliest,
         latest_date=latest,
+        maturity_thresholds=maturity,
+        self_assessment_max_age_days=max_age,
         owner=str(raw.get("owner", "")),
         source_path=path,
     )

@@ -257,9 +257,44 @@ def render(registry: dict[str, Metric] | None = None) -> str:
         f"| {r.label} (`{r.id}`) | {r.description} | {r.threshold} | {r.owner_role} |"
         for r in RULES
     ]
+    out += ["", *_maturity_md()]
     out += ["", "## Choices we made", ""]
     out += [f"- **{title}.** {text}" for title, text in CHOICES]
     return "\n".join(out) + "\n"
+
+
+def _maturity_md() -> list[str]:
+    """The maturity scorecard's evidence rules with the governed thresholds in force."""
+    from steward import definitions
+    from steward.maturity import rules, scorecard
+
+    defs = definitions.load(definitions.DEFAULT_PATH)
+    labels = {d.id: f"{d.matrix} · {d.label}" for d in scorecard.DIMENSIONS}
+    out = [
+        "## Maturity rules",
+        "",
+        "Evidence rules of `maturity_scorecard`. Thresholds are the `[maturity]` section of",
+        "data/definitions.toml: stage 2 from the first value, stage 3 from the second; a value",
+        "at a threshold takes the higher stage; the weakest rule places its dimension.",
+        "",
+        "| dimension | rule | measures | better | stage 2 from | stage 3 from |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rules.RULES:
+        two, three = defs.maturity_thresholds.get(r.id, (float("nan"), float("nan")))
+        better = "higher" if r.higher_is_better else "lower"
+        out.append(
+            f"| {labels[r.dimension]} | {r.label} (`{r.id}`) | {r.description} | {better} "
+            f"| {two:g} | {three:g} |"
+        )
+    assessed = [labels[d.id] for d in scorecard.DIMENSIONS if not scorecard.rules_for(d.id)]
+    out += [
+        "",
+        f"Self-assessed (the data cannot tell): {', '.join(assessed)} — the latest dated "
+        f"assessment on or before the snapshot, shown as stale after "
+        f"{defs.self_assessment_max_age_days} days.",
+    ]
+    return out
 
 
 def _anchor(m: Metric) -> str:

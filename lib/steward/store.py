@@ -128,6 +128,38 @@ MIGRATIONS: list[list[str]] = [
   opportunity_ids varchar[] not null
 )""",
     ],
+    # Scenario planner and maturity scorecard (issue 14): saved what-if scenarios, dated
+    # self-assessments for the dimensions the data cannot place, and the placement history.
+    [
+        """create table if not exists scenarios (
+  name varchar primary key,
+  saved_at timestamp not null,
+  as_of date not null,
+  period varchar not null,
+  filters varchar,
+  assumptions varchar not null,
+  results varchar not null
+)""",
+        """create table if not exists maturity_assessments (
+  dimension_id varchar not null,
+  assessed_on date not null,
+  stage integer not null check (stage between 1 and 3),
+  note varchar,
+  assessor varchar,
+  recorded_at timestamp not null,
+  primary key (dimension_id, assessed_on)
+)""",
+        """create table if not exists maturity_placements (
+  snapshot_date date not null,
+  dimension_id varchar not null,
+  stage integer,
+  basis varchar not null,
+  evidence varchar,
+  definitions_digest varchar not null,
+  recorded_at timestamp not null,
+  primary key (snapshot_date, dimension_id)
+)""",
+    ],
     # Access: who imported, replaced, deleted or exported what, when (steward.access).
     [
         """create table if not exists audit_log (

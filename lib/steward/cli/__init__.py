@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from steward import __version__, access
-from steward.cli import data_cmds, demo_cmds, export_cmds, metric_cmds, review_cmds
+from steward.cli import data_cmds, demo_cmds, export_cmds, metric_cmds, plan_cmds, review_cmds
 from steward.errors import StewardError, describe
 
-GROUPS = (data_cmds, demo_cmds, metric_cmds, export_cmds, review_cmds)
+GROUPS = (data_cmds, demo_cmds, metric_cmds, export_cmds, review_cmds, plan_cmds)
 # Commands that change the store's snapshots: admins only (see steward.access).
 ADMIN_COMMANDS = {
     "import",

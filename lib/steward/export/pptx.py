@@ -1,7 +1,8 @@
 """The board pack: a 16:9 deck a CMO can present unchanged.
 
 Slides: title; key numbers; the story (headline + what changed); funnel; coverage;
-waterfall; forecast range; risks and decisions; definitions appendix. Every slide
+waterfall; forecast range; risks and decisions; maturity scorecard (pptx_maturity);
+definitions appendix. Every slide
 carries a footer with the definitions stamp, the trust score and the scope. Charts are
 the dashboard's own figures (steward.charts), rendered once through kaleido at 2x.
 
@@ -65,6 +66,7 @@ class PackData:
     forecast: pd.DataFrame | None
     target: float | None
     trust_score: float | None
+    maturity: pd.DataFrame | None = None  # maturity_scorecard's evidence table
 
     @property
     def footer_left(self) -> str:
@@ -99,6 +101,7 @@ def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PackD
         forecast=_table(con, "forecast_range", q, defs),
         target=target,
         trust_score=trust,
+        maturity=_table(con, "maturity_scorecard", q, defs),
     )
 
 
@@ -568,6 +571,9 @@ def build_pack(data: PackData) -> bytes:
         title, note = notes[key]
         chart_slide(prs, title, kicker, pngs[key], note)
     risks_slide(prs, data)
+    from steward.export.pptx_maturity import maturity_slide  # builds on this module's helpers
+
+    maturity_slide(prs, data.maturity)
     definitions_slide(prs, data)
     total = len(prs.slides)
     for i, slide in enumerate(prs.slides, start=1):

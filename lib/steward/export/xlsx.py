@@ -1,6 +1,7 @@
 """The finance workbook: typed, formatted, reconciling to the cent with the screen.
 
-Sheets: Summary, Coverage, Forecast, Waterfall, Pipeline, Win rates, Definitions.
+Sheets: Summary, Coverage, Forecast, Waterfall, Pipeline, Win rates, Scenarios,
+Maturity (both in `xlsx_plan`), Definitions.
 Every number is read from the metric layer (compute / drill) with the same Query the
 screen uses. Bookings targets on the Coverage sheet are input cells (yellow, blue
 text) and coverage is a live formula over them, so finance can try other targets.
@@ -42,7 +43,17 @@ INPUT_BLUE = "0000FF"
 RISKY_PREFIXES = textsafe.FORMULA_PREFIXES
 WRAP_CHARS = 62  # characters per line of a 60-wide wrapped column (Calibri 11)
 
-SHEETS = ("Summary", "Coverage", "Forecast", "Waterfall", "Pipeline", "Win rates", "Definitions")
+SHEETS = (
+    "Summary",
+    "Coverage",
+    "Forecast",
+    "Waterfall",
+    "Pipeline",
+    "Win rates",
+    "Scenarios",
+    "Maturity",
+    "Definitions",
+)
 
 SUMMARY_METRICS = (
     "open_pipeline",
@@ -630,6 +641,10 @@ def build_workbook(
     waterfall_sheet(wb, ctx)
     pipeline_sheet(wb, ctx)
     win_rate_sheet(wb, ctx)
+    from steward.export import xlsx_plan  # its sheets build on this module's helpers
+
+    xlsx_plan.scenarios_sheet(wb, ctx)
+    xlsx_plan.maturity_sheet(wb, ctx)
     definitions_sheet(wb, ctx)
     buf = io.BytesIO()
     wb.save(buf)

@@ -1,5 +1,6 @@
 """The metric layer. Importing this package registers every metric in REGISTRY."""
 
+from steward.maturity import scorecard as _maturity  # noqa: F401, E402
 from steward.metrics import (  # noqa: F401  (importing a module registers its metrics)
     asof,
     decisions,
@@ -23,6 +24,8 @@ from steward.metrics.core import (
     drill,
     metric,
 )
+from steward.plan import needed as _plan_needed  # noqa: F401, E402
+from steward.plan import whatif as _plan_whatif  # noqa: F401, E402
 
 __all__ = [
     "DIMENSIONS",
