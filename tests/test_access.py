@@ -217,3 +217,10 @@ def test_a_decision_is_shown_only_inside_the_scope_it_was_taken_in() -> None:
     assert not within(Filters(), emea)  # a company-wide decision shows company numbers
     assert not within(Filters.of(region=["EMEA", "NA"]), emea)
     assert within(Filters(), RowScope())
+
+
+def test_only_a_full_view_admin_records_the_company_maturity_history(
+    db: str, access_file: Path, capsys
+) -> None:
+    code, _, err = run(capsys, "maturity", "--record", "--db", db, "--as", "VP EMEA")
+    assert code == 1 and "may not record maturity placements" in err

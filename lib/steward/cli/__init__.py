@@ -79,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.access = access.for_cli(getattr(args, "as_user", None))
         if args.command in ADMIN_COMMANDS:
             access.require_admin(args.access, args.command)
+        if args.command == "maturity" and getattr(args, "record", False):
+            # The placement history is the company's: recorded by an admin seeing every row.
+            access.require_admin(args.access, "record maturity placements")
+            if not args.access.scope.is_all:
+                raise access.AccessError("maturity --record needs a view of every deal")
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
