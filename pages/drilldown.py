@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data, state, widgets
 from steward import charts
-from steward.metrics import DIMENSIONS, Filters
+from steward.metrics import DIMENSIONS
 
 view = state.current()
 assert view is not None
@@ -22,8 +22,7 @@ cols = state.pick(
 )
 stages = state.multi("Stage", data.defs().stage_names, key="drill_stage", url="stage", where=c3)
 assert rows is not None and cols is not None
-filters = Filters.of(**{**view.filters.as_dict(), "stage": stages})
-q = view.query.with_(filters=filters)
+q = view.query.with_(filters=view.query.filters.with_(stage=stages))
 mq = q.with_(options=(("cols", cols), ("rows", rows)))  # the matrix's two dimensions
 data.prefetch_page("drilldown", mq)
 

@@ -10,7 +10,8 @@ already resolved and never re-derives a default:
 - compare-to: a loaded snapshot (default: the snapshot before the as-of; None only
   when there is no earlier snapshot);
 - filters: lists per dimension; values are kept as given (a CLI splits its commas
-  before it calls here; a URL repeats its keys), unknown dimensions raise.
+  before it calls here; a URL repeats its keys), unknown dimensions raise; seen through
+  the access scope of who is looking when one is given (`Filters.restricted`).
 
 `complete` is the same rule for a library caller that built a `Query` by hand
 (tests, scripts): it fills the one default a hand-built Query may lack, the
@@ -27,7 +28,7 @@ import duckdb
 
 from steward.definitions import Definitions
 from steward.errors import StewardError
-from steward.metrics.core import Filters, Query, current_period
+from steward.metrics.core import Filters, Query, RowScope, current_period
 from steward.periods import parse_period
 
 __all__ = [
@@ -107,14 +108,18 @@ def resolve(
     compare_to: date | None = None,
     filters: Filters | Mapping[str, Sequence[str] | str | None] | None = None,
     options: tuple[tuple[str, Any], ...] = (),
+    scope: RowScope | None = None,
 ) -> Query:
-    """The Query for these choices, every default filled in (see the module doc)."""
+    """The Query for these choices, every default filled in (see the module doc), its
+    filters seen through `scope` (who is looking, `steward.access`) when given."""
     as_of = loaded_snapshot(con, as_of, "--as-of")
     if compare_to is not None:
         compare_to = loaded_snapshot(con, compare_to, "--compare-to")
     else:
         compare_to = previous_snapshot(con, as_of)
     cut = filters if isinstance(filters, Filters) else Filters.of(**dict(filters or {}))
+    if scope is not None and not scope.is_all:
+        cut = cut.restricted(scope)
     return Query(
         as_of=as_of,
         period=period_label(period, as_of, defs),

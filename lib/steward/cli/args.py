@@ -92,7 +92,9 @@ def query_from_args(
     defs: Definitions,
     options: tuple[tuple[str, Any], ...] = (),
 ) -> Query:
-    """The Query for a command's arguments, resolved once by `steward.query.resolve`."""
+    """The Query for a command's arguments, resolved once by `steward.query.resolve`,
+    seen through the access scope of the person `--as` names (set by steward.cli.main)."""
+    who = getattr(args, "access", None)
     return query.resolve(
         con,
         defs,
@@ -101,4 +103,5 @@ def query_from_args(
         compare_to=getattr(args, "compare_to", None),
         filters={d: split_values(getattr(args, d, None)) for d in DIMENSIONS},
         options=options,
+        scope=who.scope if who is not None else None,
     )
