@@ -408,6 +408,13 @@ def workbook(q: Query) -> bytes:
     return _export("xlsx", db_path(), version(), defs().digest, _key(q), q)
 
 
+def export(what: str, q: Query) -> bytes:
+    """A file made for someone in the app: built (cached) and recorded in the audit log."""
+    built = board_pack(q) if what == "board pack" else workbook(q)
+    record_export(what, q)
+    return built
+
+
 # --- figures --------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -421,6 +421,41 @@ def note_text(note: str | None) -> str:
         return ""
     text = _RAW_MONEY.sub(lambda m: fmt.money(float(m.group(0).lstrip("$").replace(",", ""))), note)
     return text[:1].upper() + text[1:]
+
+
+# --- exports --------------------------------------------------------------------------
+
+
+def prepared_download(
+    q: Any,
+    build: Callable[[], bytes],
+    *,
+    prepare: str,
+    download: str,
+    key: str,
+    store: str,
+    file_name: str,
+    mime: str,
+    primary: bool = False,
+) -> None:
+    """'Prepare' builds the file (and `build` records who exported what); 'Download' is
+    enabled only while the prepared file is for the query on screen (`q`).
+
+    The bytes stay in `st.session_state[store]`; the buttons are keyed `{key}_build` and
+    `{key}_download`.
+    """
+    if st.button(prepare, key=f"{key}_build", type="primary" if primary else "secondary"):
+        st.session_state[store] = build()
+        st.session_state[f"{store}_for"] = repr(q)
+    ready = st.session_state.get(f"{store}_for") == repr(q)
+    st.download_button(
+        download,
+        st.session_state.get(store) or b"" if ready else b"",
+        file_name=file_name,
+        mime=mime,
+        key=f"{key}_download",
+        disabled=not ready,
+    )
 
 
 # --- charts ---------------------------------------------------------------------------

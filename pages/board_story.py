@@ -41,18 +41,15 @@ with right:
         )
     with widgets.guard("the board pack"):
         st.markdown("**Board pack**")
-        if st.button("Prepare the board pack", key="board_pack_build"):
-            st.session_state["board_pack_bytes"] = data.board_pack(q)
-            st.session_state["board_pack_for"] = repr(q)
-            data.record_export("board pack", q)
-        ready = st.session_state.get("board_pack_for") == repr(q)
-        st.download_button(
-            "Download board pack (.pptx)",
-            st.session_state.get("board_pack_bytes") or b"" if ready else b"",
+        widgets.prepared_download(
+            q,
+            lambda: data.export("board pack", q),
+            prepare="Prepare the board pack",
+            download="Download board pack (.pptx)",
+            key="board_pack",
+            store="board_pack_bytes",
             file_name=f"board-pack-{view.period}-{view.as_of.isoformat()}.pptx",
             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            key="board_pack_download",
-            disabled=not ready,
         )
 
 # Full width, as a static table that wraps: every sentence is read whole, each of its

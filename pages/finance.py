@@ -30,16 +30,14 @@ with widgets.guard("the preview"):
     widgets.table(matrix, key="finance_preview", metric_id="coverage_matrix", exact=True)
 
 with widgets.guard("the workbook"):
-    if st.button("Prepare the workbook", key="finance_build", type="primary"):
-        st.session_state["finance_xlsx"] = data.workbook(q)
-        st.session_state["finance_xlsx_for"] = repr(q)
-        data.record_export("finance workbook", q)
-    ready = st.session_state.get("finance_xlsx_for") == repr(q)
-    st.download_button(
-        "Download workbook (.xlsx)",
-        st.session_state.get("finance_xlsx", b"") if ready else b"",
+    widgets.prepared_download(
+        q,
+        lambda: data.export("finance workbook", q),
+        prepare="Prepare the workbook",
+        download="Download workbook (.xlsx)",
+        key="finance",
+        store="finance_xlsx",
         file_name=f"pipeline-{view.period}-{view.as_of.isoformat()}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="finance_download",
-        disabled=not ready,
+        primary=True,
     )
