@@ -577,12 +577,17 @@ def forecast_historical_deals(
     """The open deals of the forecast with their learned probability and its basis."""
     learned = historical_forecast(con, q, defs).deals
     period = q.quarter(defs)
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     where = (
-        " and not s.is_closed and list_contains(?::varchar[], s.stage)"
-        " and s.close_date >= ? and s.close_date < ?" + fsql
+        " and not s.is_closed and list_contains($open_stages::varchar[], s.stage)"
+        " and s.close_date >= $p_start and s.close_date < $p_end" + fsql
     )
-    params = [open_stage_names(defs), period.start, period.end, *fparams]
+    params = {
+        "open_stages": open_stage_names(defs),
+        "p_start": period.start,
+        "p_end": period.end,
+        **fparams,
+    }
     deals = deal_columns.deal_list(con, defs, q.as_of, where, params)
     extra = learned[["opportunity_id", "p_win", "basis", "observations"]]
     return deals.merge(extra, on="opportunity_id", how="left")

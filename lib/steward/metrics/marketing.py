@@ -226,7 +226,7 @@ def influenced_deals(
     chosen = flags[sel]
     ids = [str(x) for x in chosen["opportunity_id"]]
     deals = deal_columns.deal_list(
-        con, defs, q.as_of, " and list_contains(?::varchar[], s.opportunity_id)", [ids]
+        con, defs, q.as_of, " and list_contains($ids::varchar[], s.opportunity_id)", {"ids": ids}
     )
     extra = chosen[["opportunity_id", "is_sourced", "is_influenced"]]
     return deals.merge(extra, on="opportunity_id", how="left")

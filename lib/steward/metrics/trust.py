@@ -588,12 +588,12 @@ def trust_deals(
     if check_id == "missing_weeks":
         return deals.empty()
     if check_id == "duplicate_ids":
-        fsql, fparams = q.filters.sql("s")
+        fsql, fparams = q.filters.named_sql("s")
         dup = (
             " and s.opportunity_id in (select d.opportunity_id from snapshots d"
-            " where d.snapshot_date = ? group by d.opportunity_id having count(*) > 1)"
+            " where d.snapshot_date = $snapshot_date group by d.opportunity_id having count(*) > 1)"
         )
-        frame = deals.deal_list(con, defs, q.as_of, fsql + dup, [*fparams, q.as_of])
+        frame = deals.deal_list(con, defs, q.as_of, fsql + dup, fparams)
         frame["checks"] = "duplicate_ids"
         return frame
     if check_id == "closed_never_open":
@@ -604,10 +604,10 @@ def trust_deals(
         prev = max((d for d in calendar if d < q.as_of), default=None)
         if prev is None:
             return deals.empty()
-        fsql, fparams = q.filters.sql("s")
-        gone = " and s.opportunity_id not in (select c.opportunity_id from snapshots c where c.snapshot_date = ?)"
+        fsql, fparams = q.filters.named_sql("s")
+        gone = " and s.opportunity_id not in (select c.opportunity_id from snapshots c where c.snapshot_date = $as_of)"
         where = " and not coalesce(s.is_closed, false)" + fsql + gone
-        frame = deals.deal_list(con, defs, prev, where, [*fparams, q.as_of])
+        frame = deals.deal_list(con, defs, prev, where, {**fparams, "as_of": q.as_of})
         frame["checks"] = "vanished"
         return frame
     sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
