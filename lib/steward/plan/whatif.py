@@ -62,8 +62,8 @@ with open_deals as (
          coalesce(s.source, '') as source, coalesce(s.forecast_category, '') as category,
          cast(coalesce(s.amount, 0) as double) as amount, s.close_date
   from snapshots s
-  where s.snapshot_date = ? and not s.is_closed
-    and list_contains(?::varchar[], s.stage){filters}
+  where s.snapshot_date = $as_of and not s.is_closed
+    and list_contains($open_stages::varchar[], s.stage){filters}
 )
 select * from open_deals order by opportunity_id
 """
@@ -210,10 +210,10 @@ def baseline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Bas
     learner = fc.Learner(con, defs)
     probs = fc.probabilities(learner.learned(training), defs, int(q.option("min_obs", fc.MIN_OBS)))
     use_late = _is_on(q, "late_wins")
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     deals = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        [q.as_of, fc.open_stage_names(defs), *fparams],
+        {"as_of": q.as_of, "open_stages": fc.open_stage_names(defs), **fparams},
     ).df()
     deals["close_date"] = pd.to_datetime(deals["close_date"]).dt.date
     plain = q.with_(options=())
