@@ -223,6 +223,13 @@ def reader(
             ["Load the demo with `steward demo`, or import a file with `steward import FILE`."],
         )
     con = _open(path, True, timeout_s)
+    if schema_version(con) < SCHEMA_VERSION:
+        # A store written by an earlier release: migrate it forward once (a short write,
+        # all-or-nothing per step), so an upgraded app or CLI reads it without a manual step.
+        con.close()
+        with writer(path, timeout_s):
+            pass
+        con = _open(path, True, timeout_s)
     try:
         schema_version(con, check=True)
         yield con
