@@ -12,17 +12,6 @@ view = state.open_page("scenario_planner", "Scenario planner")
 q = view.query
 d = data.defs()
 
-MONEY = {
-    "needed_pipeline": "usd",
-    "open_pipeline": "usd",
-    "new_pipeline": "usd",
-    "new_per_week": "usd",
-    "mix": "ratio",
-    "win_rate": "ratio",
-    "cycle_days": "days",
-    "create_by": "date",
-    "weeks_left": "count",
-}
 RESULT_UNITS = {
     "p10": "usd",
     "p50": "usd",
@@ -75,22 +64,7 @@ with widgets.guard("the pipeline needed"):
         charts.needed_chart(table, title=f"{period}: pipeline by source, open and to create"),
         key="plan_needed_chart",
     )
-    widgets.table(
-        table,
-        key="plan_needed_table",
-        units=MONEY,
-        labels={
-            "mix": "Share of bookings",
-            "win_rate": "Win rate (value)",
-            "cycle_days": "Sales cycle",
-            "needed_pipeline": "Pipeline needed",
-            "open_pipeline": "Open now",
-            "new_pipeline": "To create",
-            "create_by": "Create by",
-            "weeks_left": "Weeks left",
-            "new_per_week": "To create per week",
-        },
-    )
+    widgets.table(table, key="plan_needed_table", metric_id="pipeline_needed")
     st.caption(
         "Assumptions: each source keeps its share of won amount and its win rate by value "
         "over the last 4 completed quarters; needed = (target − won to date) × share ÷ win "

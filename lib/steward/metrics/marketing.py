@@ -21,7 +21,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -157,6 +157,13 @@ def _journeys(
     formula="Σ amount of open qualified deals in P at S with ≥ 1 touch in "
     "[created − lookback_days, min(close, S)]",
     unit="usd",
+    columns=(
+        Column("group", "Group", None, "sourced and/or influenced, or neither"),
+        Column("pipeline_amount", "Pipeline amount", "usd", "open qualified, closing in P"),
+        Column("pipeline_count", "Pipeline count", "count"),
+        Column("won_amount", "Won amount", "usd", "won to date in P"),
+        Column("won_count", "Won count", "count"),
+    ),
 )
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
@@ -625,6 +632,17 @@ _SPEED_DESCRIPTION = (
     formula="median(first_contact_at − created_at) in hours; within_sla / (leads − pending)",
     unit="table",
     dims=("source", "owner"),
+    columns=(
+        Column("dimension", "By", None, "all, source or owner"),
+        Column("value", "Source / owner"),
+        Column("leads", "Leads", "count", "leads created in the period up to the as-of date"),
+        Column("contacted", "Contacted", "count"),
+        Column("not_contacted", "Not contacted", "count", "past the SLA and not contacted"),
+        Column("pending", "Pending", "count", "not contacted, still inside the SLA"),
+        Column("median_hours", "Median hours", "hours", "created to first contact"),
+        Column("within_sla", "Within SLA", "count", "contacted within sla_hours"),
+        Column("sla_compliance", "SLA compliance", "ratio", "within SLA ÷ (leads − pending)"),
+    ),
 )
 def speed_to_lead(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     table = _speed_table(con, q, defs)
