@@ -12,16 +12,6 @@ view = state.open_page("scenario_planner", "Scenario planner")
 q = view.query
 d = data.defs()
 
-RESULT_UNITS = {
-    "p10": "usd",
-    "p50": "usd",
-    "p90": "usd",
-    "expected": "usd",
-    "late_expected": "usd",
-    "open_deals": "count",
-    "open_pipeline": "usd",
-    "coverage": "multiple",
-}
 
 # --- pipeline needed --------------------------------------------------------------------
 st.subheader("Pipeline needed by source")
@@ -104,7 +94,7 @@ with widgets.guard("the what-if"):
         key="plan_whatif_chart",
     )
     shown = [*whatif.RESULT_COLUMNS, "assumptions"]
-    widgets.table(result[shown], key="plan_whatif_table", units=RESULT_UNITS)
+    widgets.table(result[shown], key="plan_whatif_table", metric_id="scenario_forecast")
     st.caption(
         "The baseline is the historical forecast and coverage exactly as on the Forecast "
         "page; the scenario redraws with the same seed, so a scenario without changes "
@@ -132,8 +122,7 @@ with widgets.guard("the saved scenarios"):
         widgets.table(
             compared[[*whatif.RESULT_COLUMNS, "assumptions"]],
             key="plan_saved_table",
-            units=RESULT_UNITS,
-            labels={"assumptions": "Assumptions"},
+            metric_id="scenario_forecast",
         )
         c1, c2 = st.columns([3, 1])
         gone = c1.selectbox("Delete a saved scenario", list(listed["name"]), key="wi_delete_name")

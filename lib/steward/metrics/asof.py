@@ -437,6 +437,16 @@ def _ratio(a: float, b: float) -> float | None:
     formula="per open stage k: count and Σ amount of open deals in S at k with close date in P; "
     "pct_prev = k / (k−1), pct_top = k / first open stage (option all_periods drops the close-date filter)",
     unit="table",
+    columns=(
+        Column("stage", "Stage"),
+        Column("is_qualified", "Qualified", None, "at or after the qualified stage"),
+        Column("count_open", "Open deals", "count"),
+        Column("amount_open", "Open amount", "usd"),
+        Column("count_pct_prev", "% of previous (count)", "ratio"),
+        Column("count_pct_top", "% of top (count)", "ratio"),
+        Column("amount_pct_prev", "% of previous (amount)", "ratio"),
+        Column("amount_pct_top", "% of top (amount)", "ratio"),
+    ),
 )
 def funnel_asof(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     cut = base_cut(q).and_("not s.is_closed")

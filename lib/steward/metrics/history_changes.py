@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics.core import Query, Result, metric
+from steward.metrics.core import Column, Query, Result, metric
 from steward.metrics.history_sql import (
     ZERO,
     Sql,
@@ -212,6 +212,14 @@ def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
     formula="pushed-out amount(A → B) / open pipeline(P, A)",
     unit="table",
     scope="history",
+    columns=(
+        Column("from_date", "From", "date"),
+        Column("to_date", "To", "date"),
+        Column("start_amount", "Open pipeline at the start", "usd"),
+        Column("pushed_amount", "Pushed out", "usd"),
+        Column("pushed_count", "Deals pushed", "count"),
+        Column("slippage_ratio", "Slippage", "ratio", "pushed out ÷ start"),
+    ),
 )
 def slippage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows = bridge_rows(con, q, defs)
@@ -307,6 +315,14 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     formula="the as-of KPIs of P evaluated at each snapshot S' in P with S' <= S",
     unit="table",
     scope="history",
+    columns=(
+        Column("snapshot_date", "Snapshot", "date"),
+        Column("open_pipeline", "Open pipeline", "usd"),
+        Column("weighted_pipeline", "Weighted pipeline", "usd"),
+        Column("won_to_date", "Won to date", "usd"),
+        Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+        Column("marketing_sourced_share", "Marketing-sourced share", "ratio"),
+    ),
 )
 def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     qt = q.quarter(defs)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import forecast as fc
-from steward.metrics.core import Query, Result, compute, metric
+from steward.metrics.core import Column, Query, Result, compute, metric
 from steward.periods import Quarter
 from steward.plan import rates
 
@@ -363,6 +363,18 @@ def compare(base: Base, scenarios: list[tuple[str, Assumptions]]) -> pd.DataFram
     formula="forecast_historical and coverage recomputed with p × (c_k + x)/c_k, close date + y, "
     "deals removed, late-win base Σ amount × (1 + z_source)",
     unit="table",
+    columns=(
+        Column("scenario", "Scenario", None, "Baseline, then the scenario"),
+        Column("p10", "P10", "usd"),
+        Column("p50", "P50", "usd"),
+        Column("p90", "P90", "usd"),
+        Column("expected", "Expected", "usd", "mean of the simulated bookings"),
+        Column("late_expected", "Late expected", "usd", "expected wins not yet in the pipeline"),
+        Column("open_deals", "Open deals", "count"),
+        Column("open_pipeline", "Open pipeline", "usd"),
+        Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+        Column("assumptions", "Assumptions", None, "the scenario's changes in words"),
+    ),
 )
 def scenario_forecast(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     a = Assumptions.from_options(q)
