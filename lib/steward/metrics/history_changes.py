@@ -195,6 +195,14 @@ def _row(a: date, b: date, bucket: str, kind: str, amount: Decimal, count: int) 
     formula="waterfall(P, A → B) for each consecutive snapshot pair with B in P",
     unit="table",
     scope="history",
+    columns=(
+        Column("from_date", "From", "date"),
+        Column("to_date", "To", "date"),
+        Column("bucket", "Bucket"),
+        Column("kind", "Kind", None, "start, leaving, entering, change, end"),
+        Column("amount", "Amount", "usd", "leaving buckets negative"),
+        Column("count", "Deals", "count"),
+    ),
 )
 def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows = bridge_rows(con, q, defs)

@@ -338,6 +338,15 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     ),
     formula="credit(channel) = Σ_deals amount × Σ_touches on channel model_weight(touch)",
     unit="table",
+    columns=(
+        Column("channel", "Channel", None, "'(no touch)' for deals without one"),
+        Column("first_touch", "First touch", "usd"),
+        Column("last_touch", "Last touch", "usd"),
+        Column("linear", "Linear", "usd"),
+        Column("u_shaped", "U-shaped", "usd"),
+        Column("w_shaped", "W-shaped", "usd"),
+        Column("time_decay", "Time decay", "usd"),
+    ),
 )
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     basis = str(q.option("basis", "pipeline"))
@@ -487,6 +496,15 @@ def _quarter_from_index(index: int, start_month: int) -> Quarter:
     formula="pct_won(c, src, w) = Σ amount won with weeks_to_win ≤ w / Σ amount of cohort",
     unit="table",
     scope="history",
+    columns=(
+        Column("cohort", "Created quarter"),
+        Column("source", "Source", None, "'All' combines the sources"),
+        Column("week", "Weeks since creation", "count"),
+        Column("deals", "Deals", "count", "in the cohort"),
+        Column("cohort_amount", "Cohort amount", "usd"),
+        Column("won_amount", "Won by then", "usd"),
+        Column("pct_won", "Share won", "ratio", "won by then ÷ cohort amount"),
+    ),
 )
 def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     max_weeks = int(q.option("max_weeks", 52))
