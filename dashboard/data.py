@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from steward import definitions, store
+from steward import definitions, memo, store
 from steward.definitions import Definitions
 from steward.metrics import DIMENSIONS, Filters, Query, Result, compute, drill
 from steward.periods import Quarter, quarter_of
@@ -43,16 +43,21 @@ _local = threading.local()
 # Concurrent prefetch of a page's metrics (STEWARD_PREFETCH=0 turns it off). On the
 # 10M-row bench store it cut the board's filter-change rerun from ~5 s to ~4 s.
 PREFETCH = os.environ.get("STEWARD_PREFETCH", "1") != "0"
+# What depends only on the store version (the forecast's learning) is shared by every
+# session of this server until the next import (steward.memo).
+memo.use_store_memo(True)
 # Keys already computed in this process (so a cached rerun starts no prefetch at all).
 _DONE: set[tuple[str, ...]] = set()
 
 
 @contextmanager
 def run_scope() -> Iterator[None]:
-    """Share one lazily opened read connection for the duration of a script run."""
+    """Share one lazily opened read connection for the duration of a script run, and
+    one view memo (steward.memo): each fact the run asks twice is computed once."""
     _local.batch = True
     try:
-        yield
+        with memo.view():
+            yield
     finally:
         _local.batch = False
         release()
@@ -100,7 +105,7 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
         return
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-    db, ctx = db_path(), get_script_run_ctx()
+    db, ctx, view = db_path(), get_script_run_ctx(), memo.current()
     with _reader(db) as con:
         pending = list(calls)
         lock = threading.Lock()
@@ -109,15 +114,16 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
             cursor = con.cursor()
             _local.con, _local.db, _local.batch = cursor, db, False
             try:
-                while True:
-                    with lock:
-                        if not pending:
-                            return
-                        fn, args = pending.pop(0)
-                    try:
-                        fn(*args)
-                    except Exception:  # noqa: S112 - shown by the page's own call
-                        continue
+                with memo.join(view):
+                    while True:
+                        with lock:
+                            if not pending:
+                                return
+                            fn, args = pending.pop(0)
+                        try:
+                            fn(*args)
+                        except Exception:  # noqa: S112 - shown by the page's own call
+                            continue
             finally:
                 _local.con = _local.db = None
                 cursor.close()

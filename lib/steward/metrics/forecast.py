@@ -36,6 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
 from steward.metrics.core import REGISTRY, Query, Result, compute, drill_for, metric
@@ -206,9 +207,16 @@ class Learner:
         self.con, self.defs = con, defs
         self.rows: dict[TrainingQuarter, LearnedRows] = {}
         self.late: dict[TrainingQuarter, tuple[float, float]] = {}  # (open amount, late won)
+        # What a training quarter teaches depends only on the stored snapshots and the
+        # open stages: readers of one store version share it (steward.memo), so the
+        # tiles, the range and the backtest of every view read it once per import.
+        shared = memo.by_store(con, "forecast.learner")
+        if shared is not None:
+            both = shared.setdefault(tuple(open_stage_names(defs)), ({}, {}))
+            self.rows, self.late = both
 
     def prefetch(self, training: list[TrainingQuarter]) -> None:
-        todo = sorted({t for t in training if t not in self.rows}, key=lambda t: t.quarter)
+        todo = sorted({t for t in training if t not in self.late}, key=lambda t: t.quarter)
         if not todo:
             return
         observed = sorted({t.observed_on for t in todo})
@@ -228,15 +236,19 @@ class Learner:
             stages,
             *outcome,
         ]
-        for t in todo:
-            self.rows[t] = []
-            self.late[t] = (0.0, 0.0)
         rows = self.con.execute(sql, params).fetchall()
+        # Filled aside and published per quarter, rows before `late` (prefetch tests
+        # `late`): a reader sharing these dicts never sees a half-filled quarter.
+        cells: dict[TrainingQuarter, LearnedRows] = {t: [] for t in todo}
+        late = dict.fromkeys(todo, (0.0, 0.0))
         for kind, k, stage, seg, n, won, open_amount, late_won in rows:
             if kind == "cell":
-                self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
+                cells[todo[k]].append((str(stage), str(seg), int(n), int(won)))
             else:
-                self.late[todo[k]] = (float(open_amount), float(late_won))
+                late[todo[k]] = (float(open_amount), float(late_won))
+        for t in todo:
+            self.rows[t] = cells[t]
+            self.late[t] = late[t]
 
     def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
         """Late wins / whole open pipeline at the comparable point, per training quarter."""
