@@ -98,9 +98,11 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
         (metric, (m, q)) for m in metric_ids if (*base, m) not in _DONE
     ]
     if story:
-        calls += [
+        late = [
             (f, (q,)) for f, n in ((kpis, "kpis"), (narrative, "story")) if (*base, n) not in _DONE
         ]
+        if late:  # the tiles' metrics at their three dates first, spread over the threads
+            calls = [(_warm, (mid, x)) for mid, x in _tile_requests(q)] + calls + late
     if len(calls) < 2 or not getattr(_local, "batch", False) or not PREFETCH:
         return
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
@@ -134,6 +136,19 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
             t.start()
         for t in threads:
             t.join()
+
+
+def _tile_requests(q: Query) -> list[tuple[str, Query]]:
+    from steward import kpis as kpi_module
+
+    with _reader(db_path()) as con:
+        return kpi_module.requests(con, q, defs())
+
+
+def _warm(metric_id: str, q: Query) -> None:
+    """Compute a metric into the run's view memo (steward.memo), for a later caller."""
+    with _reader(db_path()) as con:
+        compute(con, metric_id, q, defs())
 
 
 def db_path() -> str:

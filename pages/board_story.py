@@ -23,30 +23,39 @@ q = view.query
 data.prefetch(q, ["kpi_trend", "coverage_matrix", "waterfall", "trust_score"], story=True)
 widgets.page_header("Board story", view)
 
-with widgets.guard("the headline numbers"):
-    trend = None
-    if data.has_metric("kpi_trend"):
-        trend = data.metric("kpi_trend", q).table
-    tiles = widgets.kpi_tiles(
-        data.kpis(q),
-        trend,
-        trend_columns={
-            "qualified_pipeline": "open_pipeline",
-            "coverage_this_quarter": "coverage",
-            "marketing_sourced_share": "marketing_sourced_share",
-        },
-    )
-    if not tiles:
-        widgets.not_available("Headline KPIs", "the KPI module is not installed.")
+# Each part is a fragment: a control inside one (the board pack button) reruns only that
+# part; a filter change reruns them all, and they share one computation of each fact
+# (the run's view memo, steward.memo).
 
-left, right = st.columns([3, 2], gap="large")
-with left, widgets.guard("the narrative"):
-    story = data.narrative(q)
-    if story is None:
-        widgets.not_available("The narrative", "the narrative module is not installed.")
-    else:
+
+@st.fragment
+def headline() -> None:
+    with widgets.guard("the headline numbers"):
+        trend = None
+        if data.has_metric("kpi_trend"):
+            trend = data.metric("kpi_trend", q).table
+        tiles = widgets.kpi_tiles(
+            data.kpis(q),
+            trend,
+            trend_columns={
+                "qualified_pipeline": "open_pipeline",
+                "coverage_this_quarter": "coverage",
+                "marketing_sourced_share": "marketing_sourced_share",
+            },
+        )
+        if not tiles:
+            widgets.not_available("Headline KPIs", "the KPI module is not installed.")
+
+
+@st.fragment
+def story() -> None:
+    with widgets.guard("the narrative"):
+        told = data.narrative(q)
+        if told is None:
+            widgets.not_available("The narrative", "the narrative module is not installed.")
+            return
         # The page has its own title; the story's sections become small headings.
-        body = story.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### ")
+        body = told.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### ")
         st.markdown(body)
         with st.expander("Show the math: every number and the metric behind it"):
             rows = [
@@ -58,7 +67,7 @@ with left, widgets.guard("the narrative"):
                     "value": n.fact.num,
                     "query": ", ".join(f"{k}={v}" for k, v in n.fact.query.describe().items()),
                 }
-                for s in story.sentences
+                for s in told.sentences
                 for n in s.numbers
             ]
             st.dataframe(
@@ -76,7 +85,9 @@ with left, widgets.guard("the narrative"):
                 },
             )
 
-with right:
+
+@st.fragment
+def coverage() -> None:
     with widgets.guard("coverage"):
         matrix = data.metric("coverage_matrix", q).table
         shown = matrix
@@ -91,36 +102,48 @@ with right:
             ),
             key="board_coverage",
         )
+
+
+@st.fragment
+def board_pack() -> None:
     with widgets.guard("the board pack"):
         st.markdown("**Board pack**")
         if not data.exports_available()["pptx"]:
             widgets.not_available("The board pack (PPTX)", "the exports module has not landed.")
-        else:
-            if st.button("Prepare the board pack", key="board_pack_build"):
-                st.session_state["board_pack_bytes"] = data.board_pack(q)
-                st.session_state["board_pack_for"] = repr(q)
-            ready = st.session_state.get("board_pack_for") == repr(q)
-            st.download_button(
-                "Download board pack (.pptx)",
-                st.session_state.get("board_pack_bytes") or b"" if ready else b"",
-                file_name=f"board-pack-{view.period}-{view.as_of.isoformat()}.pptx",
-                mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                key="board_pack_download",
-                disabled=not ready,
-            )
+            return
+        if st.button("Prepare the board pack", key="board_pack_build"):
+            st.session_state["board_pack_bytes"] = data.board_pack(q)
+            st.session_state["board_pack_for"] = repr(q)
+        ready = st.session_state.get("board_pack_for") == repr(q)
+        st.download_button(
+            "Download board pack (.pptx)",
+            st.session_state.get("board_pack_bytes") or b"" if ready else b"",
+            file_name=f"board-pack-{view.period}-{view.as_of.isoformat()}.pptx",
+            mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            key="board_pack_download",
+            disabled=not ready,
+        )
 
-with widgets.guard("the pipeline bridge"):
-    if view.compare_to is None:
-        st.info("Load a second snapshot to see what changed between two weeks.")
-    else:
+
+@st.fragment
+def bridge() -> None:
+    with widgets.guard("the pipeline bridge"):
+        if view.compare_to is None:
+            st.info("Load a second snapshot to see what changed between two weeks.")
+            return
         wf = data.metric("waterfall", q).table
+        title = f"{view.period} pipeline bridge: {view.compare_to:%d %b} → {view.as_of:%d %b}"
         widgets.chart(
-            data.figure(
-                "board_waterfall",
-                q,
-                charts.waterfall_chart,
-                wf,
-                title=f"{view.period} pipeline bridge: {view.compare_to:%d %b} → {view.as_of:%d %b}",
-            ),
+            data.figure("board_waterfall", q, charts.waterfall_chart, wf, title=title),
             key="board_waterfall",
         )
+
+
+headline()
+left, right = st.columns([3, 2], gap="large")
+with left:
+    story()
+with right:
+    coverage()
+    board_pack()
+bridge()
