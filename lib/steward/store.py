@@ -197,7 +197,7 @@ SPILL_DIR = os.environ.get("STEWARD_DUCKDB_TEMP") or str(
 )
 
 
-def duckdb_config() -> dict[str, str | int]:
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
     """The settings every store connection is opened with (see MEMORY_LIMIT)."""
     return {"memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": SPILL_DIR}
 
