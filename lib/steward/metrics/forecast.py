@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -452,7 +452,27 @@ def historical_forecast(
 
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
     on or before S are used. A shared `learner` reuses training counts already read.
+    Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
+    of one view share it; compare_to is not read.
     """
+    v = memo.current()
+    if v is None:
+        return _historical_forecast(con, q, defs, known_dates, learner)
+    key_q = q.with_(compare_to=None)
+    got = v.get(
+        ("historical_forecast", key_q, defs.digest),
+        lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
+    )
+    return replace(got, deals=got.deals.copy())
+
+
+def _historical_forecast(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    known_dates: list[date] | None,
+    learner: Learner | None,
+) -> HistoricalForecast:
     period = q.quarter(defs)
     if known_dates is None:
         dates = snapshot_dates(con, q.as_of)
