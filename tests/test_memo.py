@@ -104,7 +104,7 @@ def test_a_view_gives_every_metric_the_same_answer(demo_db: Path, defs) -> None:
                 assert [m for m in REGISTRY if not _same(plain[m], viewed[m])] == []
 
 
-def test_the_learning_is_shared_per_store_version_and_changes_no_forecast(
+def test_the_learning_and_calendar_are_shared_per_store_version_and_change_nothing(
     demo_db: Path, defs, store_memo: None, tmp_path: Path
 ) -> None:
     with store.reader(demo_db) as con:
@@ -112,13 +112,20 @@ def test_the_learning_is_shared_per_store_version_and_changes_no_forecast(
         one, two = fc.Learner(con, defs), fc.Learner(con, defs)
         assert one.rows is two.rows  # the same store version: one shared learning
         memo.use_store_memo(False)
-        fresh = [compute(con, m, q, defs) for m in ("forecast_range", "forecast_backtest")]
+        shared_ids = ("forecast_range", "forecast_backtest", "trust_checks", "trust_score")
+        fresh = [compute(con, m, q, defs) for m in shared_ids]
         memo.use_store_memo(True)
         for _ in range(2):  # the first fills the shared learning, the second reads it
-            shared = [compute(con, m, q, defs) for m in ("forecast_range", "forecast_backtest")]
+            shared = [compute(con, m, q, defs) for m in shared_ids]
             assert all(_same(a, b) for a, b in zip(fresh, shared, strict=True))
         learned = fc.Learner(con, defs)
         assert len(learned.late) > 0  # filled by the first round, read by the second
+        assert memo.snapshot_dates(con) == [
+            r[0]
+            for r in con.execute(
+                "select distinct snapshot_date from snapshots order by 1"
+            ).fetchall()
+        ]
     other = small_store(tmp_path / "other.duckdb")  # another import: another version
     with store.reader(other) as con:
         assert fc.Learner(con, defs).rows is not learned.rows

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -139,3 +140,17 @@ def by_store(con: duckdb.DuckDBPyConnection, name: str) -> dict[Any, Any] | None
                     del _by_store[key]
             found = _by_store[(token, name)] = {}
         return found
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date] | None:
+    """Every loaded snapshot date, ascending, read once per store version (None when
+    the memo is off: the caller reads them itself). The trust checks, the forecast and
+    the tiles ask for this calendar at every as-of date of a view."""
+    shared = by_store(con, "snapshot_dates")
+    if shared is None:
+        return None
+    dates = shared.get("all")
+    if dates is None:
+        rows = con.execute("select distinct snapshot_date from snapshots order by 1").fetchall()
+        dates = shared["all"] = [r[0] for r in rows]
+    return list(dates)

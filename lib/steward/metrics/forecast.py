@@ -78,6 +78,9 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection, up_to: date) -> list[date]:
     Read from the small derived_dates table when it is current (a distinct over the raw
     table costs ~100 ms at 10M rows), else from the snapshots.
     """
+    known = memo.snapshot_dates(con)
+    if known is not None:
+        return known[: bisect.bisect_right(known, up_to)]
     table = "derived_dates" if current_derived_date(con) else "snapshots"
     rows = con.execute(
         f"select distinct snapshot_date from {table} where snapshot_date <= ? order by 1",  # noqa: S608 - table from a fixed pair

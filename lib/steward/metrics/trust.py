@@ -17,6 +17,7 @@ rounded to one decimal and floored at 0. With no open deals, f = 0.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -157,6 +158,9 @@ COLUMNS = ("check_id", "label", "description", "count", "amount", "severity")
 
 
 def snapshot_calendar(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
+    known = memo.snapshot_dates(con)
+    if known is not None:
+        return known[: bisect.bisect_right(known, as_of)]
     rows = con.execute(
         "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1",
         [as_of],
