@@ -165,3 +165,24 @@ def test_a_view_shared_by_threads_computes_once_and_passes_errors_on() -> None:
         with pytest.raises(ValueError, match="bad input"):
             v.get("err", boom)
     assert memo.current() is None  # join restored the thread's (absent) view
+
+
+def test_the_board_tiles_and_story_are_the_same_with_both_memos(
+    demo_db: Path, defs, store_memo: None
+) -> None:
+    """The tiles (three dates each, the calendar from the store memo, the forecast
+    through compute in a view) and the narrative: equal to a plain computation."""
+    from steward import kpis, narrative
+
+    with store.reader(demo_db) as con:
+        q = _query(con, defs)
+        memo.use_store_memo(False)
+        plain_tiles = kpis.headline_kpis(con, q, defs)
+        plain_story = narrative.build(con, q, defs).to_markdown()
+        memo.use_store_memo(True)
+        for _ in range(2):  # the second view reads what the first left per store version
+            with memo.view() as v:
+                tiles = kpis.headline_kpis(con, q, defs)
+                story = narrative.build(con, q, defs).to_markdown()
+            assert tiles == plain_tiles and story == plain_story
+            assert v.served > 0  # the narrative reused what the tiles computed

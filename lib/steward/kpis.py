@@ -95,20 +95,25 @@ def comparison_dates(
     snapshot date: the last date before as_of, and the dates within 10 days of the target.
     """
     target = as_of - timedelta(weeks=QOQ_WEEKS)
-    rows = con.execute(
-        "select max(snapshot_date) from snapshots where snapshot_date < ?", [as_of]
-    ).fetchall()
-    prev = rows[0][0] if rows else None
     lo = target - timedelta(days=QOQ_TOLERANCE_DAYS)
     hi = min(target + timedelta(days=QOQ_TOLERANCE_DAYS), as_of - timedelta(days=1))
-    near = [
-        r[0]
-        for r in con.execute(
-            "select distinct snapshot_date from snapshots "
-            "where snapshot_date >= ? and snapshot_date <= ?",
-            [lo, hi],
+    known = memo.snapshot_dates(con)  # the calendar, once per store version (or None)
+    if known is not None:
+        prev = max((d for d in known if d < as_of), default=None)
+        near = [d for d in known if lo <= d <= hi]
+    else:
+        rows = con.execute(
+            "select max(snapshot_date) from snapshots where snapshot_date < ?", [as_of]
         ).fetchall()
-    ]
+        prev = rows[0][0] if rows else None
+        near = [
+            r[0]
+            for r in con.execute(
+                "select distinct snapshot_date from snapshots "
+                "where snapshot_date >= ? and snapshot_date <= ?",
+                [lo, hi],
+            ).fetchall()
+        ]
     qoq = min(near, key=lambda d: (abs((d - target).days), d)) if near else None
     return prev, qoq
 
