@@ -18,7 +18,7 @@ for p in (ROOT, ROOT / "lib"):
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data, state, widgets  # noqa: E402
+from dashboard import auth, data, state, widgets  # noqa: E402
 
 st.set_page_config(
     page_title="Pipeline Steward",
@@ -28,6 +28,11 @@ st.set_page_config(
 )
 
 PAGES = ROOT / "pages"
+
+# Before anything else renders: with sign-in on, nothing shows before sign-in, and a
+# person the access file does not name sees only a message (dashboard/auth.py).
+who = auth.gate()
+st.session_state["_access"] = who
 
 
 def _page(file: str, title: str, icon: str, url: str, default: bool = False) -> st.Page:
@@ -56,6 +61,8 @@ NAV = {
         _page("maturity.py", "Maturity scorecard", ":material/stairs:", "maturity"),
     ],
 }
+if not who.is_admin:  # imports, replacements and deletions are for admins only
+    NAV["Data"].remove(IMPORT_PAGE)
 # Pages that work before any snapshot is loaded.
 WITHOUT_DATA = {"import", "trust"}
 
@@ -64,12 +71,13 @@ pg = st.navigation(NAV)
 defs = data.defs()
 with data.run_scope():
     view = None
+    auth.sidebar_badge(who)
     with widgets.guard("the filters"):
-        view = state.sidebar(defs)
+        view = state.sidebar(defs, who)
     st.session_state["_view"] = view
 
     if view is None and pg.url_path not in WITHOUT_DATA:
-        widgets.empty_state(data.db_path(), IMPORT_PAGE)
+        widgets.empty_state(data.db_path(), IMPORT_PAGE if who.is_admin else None)
     else:
         pg.run()
 
@@ -79,7 +87,7 @@ with data.run_scope():
             trust = data.metric("trust_score", view.query).value
         except Exception:  # the footer must never break a page
             trust = None
-    widgets.footer(defs, trust, view.as_of.isoformat() if view else None)
+    widgets.footer(defs, trust, view.as_of.isoformat() if view else None, auth.footer_note(who))
 
 # Server-side time of this rerun (the speed budget: <= 1 s after a filter change,
 # ~100 ms from cache); kept for the benchmark and logged at debug level.

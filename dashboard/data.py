@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from steward import definitions, memo, store
+from steward import access, definitions, memo, store
 from steward.definitions import Definitions
-from steward.metrics import DIMENSIONS, Filters, Query, Result, compute, drill
+from steward.metrics import DIMENSIONS, Query, Result, RowScope, compute, drill
 from steward.periods import Quarter, quarter_of
 
 # Dimensions offered as sidebar filters (stage lives on the drilldown page).
@@ -188,16 +188,17 @@ def has_store() -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _snapshots(db: str, ver: str) -> pd.DataFrame:
+def _snapshots(db: str, ver: str, scope: RowScope | None) -> pd.DataFrame:
     with _reader(db) as con:
-        return store.list_snapshots(con)
+        return store.list_snapshots(con, scope)
 
 
-def snapshots() -> pd.DataFrame:
-    """One row per loaded snapshot (empty frame when there is no store yet)."""
+def snapshots(scope: RowScope | None = None) -> pd.DataFrame:
+    """One row per loaded snapshot (empty frame when there is no store yet); with `scope`,
+    the rows, amounts and open counts are those the viewer may see."""
     if not has_store():
         return pd.DataFrame(columns=["snapshot_date", "row_count", "amount_total", "count_open"])
-    return _snapshots(db_path(), version())
+    return _snapshots(db_path(), version(), scope)
 
 
 def snapshot_dates() -> list[date]:
@@ -206,10 +207,11 @@ def snapshot_dates() -> list[date]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _dim_values(db: str, ver: str, dim: str) -> list[str]:
+def _dim_values(db: str, ver: str, dim: str, scope: RowScope | None) -> list[str]:
     if dim not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dim!r}")
-    # The column name comes from the DIMENSIONS whitelist above; values are not bound.
+    ssql, sparams = scope.sql("s") if scope is not None else ("", [])
+    # The column name comes from the DIMENSIONS whitelist above; the scope's values are bound.
     sql = f"""
         with latest as (
           select max(snapshot_date) as d from snapshots
@@ -217,17 +219,29 @@ def _dim_values(db: str, ver: str, dim: str) -> list[str]:
         vals as (
           select distinct s.{dim} as v
           from snapshots s, latest
-          where s.snapshot_date = latest.d and s.{dim} is not null
+          where s.snapshot_date = latest.d and s.{dim} is not null{ssql}
         )
         select v from vals order by v
     """  # noqa: S608
     with _reader(db) as con:
-        return [str(r[0]) for r in con.execute(sql).fetchall()]
+        return [str(r[0]) for r in con.execute(sql, sparams).fetchall()]
 
 
-def dim_values(dim: str) -> list[str]:
-    """The values of one dimension in the latest snapshot (for the filter pickers)."""
-    return _dim_values(db_path(), version(), dim) if has_store() else []
+def dim_values(dim: str, scope: RowScope | None = None) -> list[str]:
+    """The values of one dimension in the latest snapshot (for the filter pickers), among
+    the rows `scope` allows: a regional VP is not offered the other regions' names."""
+    return _dim_values(db_path(), version(), dim, scope) if has_store() else []
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _audit_log(db: str, ver: str) -> pd.DataFrame:
+    with _reader(db) as con:
+        return store.audit_log(con)
+
+
+def audit_log() -> pd.DataFrame:
+    """Who imported, replaced, deleted or exported what, when (admins see it)."""
+    return _audit_log(db_path(), version()) if has_store() else pd.DataFrame()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -368,10 +382,10 @@ def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:
     """
     frames = []
     current = dict(q.filters.items())
-    for value in dim_values(dim):
+    for value in dim_values(dim, q.filters.scope):
         if current.get(dim) and value not in current[dim]:
             continue
-        sub = q.with_(filters=Filters.of(**{**q.filters.as_dict(), dim: [value]}))
+        sub = q.with_(filters=q.filters.with_(**{dim: [value]}))
         table = metric(metric_id, sub).table
         if table is not None and len(table):
             frames.append(table.assign(**{dim: value}))
@@ -490,13 +504,28 @@ def period_choices(as_of: date, d: Definitions, back: int = 4, ahead: int = 3) -
     return [cur.shift(n).label for n in range(-back, ahead + 1)]
 
 
+def _admin(action: str) -> Any:
+    """The signed-in admin, or refuse: the pages hide these actions, this enforces them."""
+    from dashboard import auth
+
+    who = auth.current()
+    access.require_admin(who, action)
+    return who
+
+
 def commit_import(prepared: Any, replace: bool = False) -> int:
-    """Commit a prepared import (the CLI's importer) and drop every cached result."""
+    """Commit a prepared import (the CLI's importer), audit it, drop every cached result."""
     from steward import ingest
 
+    who = _admin("replace snapshots" if replace else "import")
     release()  # a read connection of ours would block our own write
     try:
-        return int(ingest.commit(db_path(), prepared, replace=replace))
+        with store.writer(db_path()) as con:  # one write lock: the import, then its audit row
+            iid = int(ingest.commit(con, prepared, replace=replace))
+            dates = ", ".join(d.isoformat() for d in prepared.snapshot_dates)
+            store.audit(con, who.who, "replace" if replace else "import", prepared.file_name,
+                        who.scope.label, f"import {iid} {dates}".strip())  # fmt: skip
+        return iid
     finally:
         clear_caches()
 
@@ -505,21 +534,36 @@ def load_demo() -> Any:
     """Build the bundled demo into the (empty) store, as `steward demo` does."""
     from steward import demo
 
+    who = _admin("load the demo")
     release()
     try:
-        return demo.load(db_path())
+        summary = demo.load(db_path())
+        access.record(db_path(), who, "import", "demo data")
+        return summary
     finally:
         clear_caches()
 
 
 def delete_snapshot(snapshot_date: date) -> int:
-    """Delete one snapshot date in one transaction (derived tables follow)."""
+    """Delete one snapshot date in one transaction (derived tables follow), audited."""
+    who = _admin("delete snapshots")
     release()
     try:
         with store.writer(db_path()) as con:
-            return store.delete_snapshot(con, snapshot_date)
+            n = store.delete_snapshot(con, snapshot_date)
+            store.audit(con, who.who, "delete", f"snapshot {snapshot_date}", who.scope.label,
+                        f"{n} rows")  # fmt: skip
+            return n
     finally:
         clear_caches()
+
+
+def record_export(what: str, q: Query) -> None:
+    """Audit an export made in the app (who, what, under which scope and cut)."""
+    from dashboard import auth
+
+    release()
+    access.record(db_path(), auth.current(), "export", what, q.filters.describe())
 
 
 def clear_caches() -> None:

@@ -15,7 +15,8 @@ import streamlit as st
 
 from dashboard import data
 from steward import review, store
-from steward.metrics import Query
+from steward.metrics import Query, RowScope
+from steward.metrics.core import ALL
 
 
 @st.cache_data(show_spinner="Drawing up the agenda…", max_entries=32)
@@ -43,16 +44,21 @@ def item_deals(q: Query, key: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _recorded(db: str, ver: str, as_of: date) -> list[review.Decision]:
+def _recorded(db: str, ver: str, as_of: date, scope: RowScope) -> list[review.Decision]:
     with data._reader(db) as con:
         if not review.decisions.has_table(con):
             return []
-        return [d for d in review.load(con) if d.as_of == as_of]
+        return [
+            d
+            for d in review.load(con)
+            if d.as_of == as_of and review.decisions.within(d.reading.filters, scope)
+        ]
 
 
-def recorded_at(as_of: date) -> list[review.Decision]:
-    """Decisions recorded at this snapshot (their follow-through starts next week)."""
-    return _recorded(data.db_path(), data.version(), as_of)
+def recorded_at(as_of: date, scope: RowScope = ALL) -> list[review.Decision]:
+    """Decisions recorded at this snapshot (their follow-through starts next week), those
+    whose cut lies inside the viewer's scope."""
+    return _recorded(data.db_path(), data.version(), as_of, scope)
 
 
 def record(q: Query, key: str, what: str, owner: str, due: date, scope: int = 25) -> int:

@@ -28,6 +28,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard import data
+from steward import access
+from steward.access import Access
 from steward.definitions import Definitions
 from steward.metrics import Filters, Query, current_period
 
@@ -50,12 +52,15 @@ class View:
     compare_to: date | None
     filters: Filters = field(default_factory=Filters)
     snapshots: tuple[date, ...] = ()
+    who: Access = access.OPEN
 
     @property
     def query(self) -> Query:
-        return Query(
+        """The resolved query, seen through the viewer's access scope (steward.access)."""
+        q = Query(
             as_of=self.as_of, period=self.period, filters=self.filters, compare_to=self.compare_to
         )
+        return access.scoped(q, self.who)
 
 
 # --- URL helpers ----------------------------------------------------------------------
@@ -135,7 +140,7 @@ def _followed(
     return value
 
 
-def sidebar(d: Definitions) -> View | None:
+def sidebar(d: Definitions, who: Access = access.OPEN) -> View | None:
     """Render the shared sidebar; None when nothing is loaded yet."""
     dates = data.snapshot_dates()
     if not dates:
@@ -201,7 +206,7 @@ def sidebar(d: Definitions) -> View | None:
     with st.sidebar.expander("Filters", expanded=True):
         for dim in data.FILTER_DIMS:
             from_url = params(dim)
-            options = sorted(set(data.dim_values(dim)) | set(from_url))
+            options = sorted(set(data.dim_values(dim, who.scope)) | set(from_url))
             _init(f"f_{dim}", [v for v in from_url if v in options])
             chosen[dim] = st.multiselect(
                 LABELS[dim], options, key=f"f_{dim}", placeholder=f"All {LABELS[dim].lower()}s"
@@ -210,7 +215,7 @@ def sidebar(d: Definitions) -> View | None:
 
     for dim in data.FILTER_DIMS:
         set_param(dim, list(getattr(filters, dim)))
-    return View(as_of, period, compare_to, filters, tuple(dates))
+    return View(as_of, period, compare_to, filters, tuple(dates), who)
 
 
 # --- page-level state -----------------------------------------------------------------

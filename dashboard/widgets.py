@@ -78,14 +78,22 @@ def empty_state(db_path: str, import_page: Any) -> None:
             "**Load your own export** — a weekly opportunity report from Salesforce or "
             "HubSpot, or any CSV/XLSX with one row per opportunity."
         )
-        st.page_link(import_page, label="Go to the Import page", icon=":material/upload_file:")
-        st.caption("Or from a terminal: `steward import opportunities_2026-11-20.csv`")
+        if import_page is None:
+            st.caption("Imports are for admins: ask your RevOps admin to load the data.")
+        else:
+            st.page_link(import_page, label="Go to the Import page", icon=":material/upload_file:")
+            st.caption("Or from a terminal: `steward import opportunities_2026-11-20.csv`")
     with right, st.container(border=True):
         st.markdown(
             "**Try the demo** — two years of weekly snapshots for a fictional company "
             "(Northwind Analytics), with targets, marketing touches and leads."
         )
-        if st.button("Load the demo data", key="empty_load_demo", type="primary"):
+        if st.button(
+            "Load the demo data",
+            key="empty_load_demo",
+            type="primary",
+            disabled=import_page is None,
+        ):
             with guard("the demo"), st.spinner("Building the demo store…"):
                 from dashboard import data
 
@@ -261,6 +269,13 @@ def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _audit_download(file_name: str) -> None:
+    """A deal list left the app: the audit table says who took it, under which scope."""
+    from dashboard import auth
+
+    auth.audit("export", f"deal list {file_name}")
+
+
 def _blank(v: Any) -> bool:
     if v is None:
         return True
@@ -298,6 +313,8 @@ def deal_table(
         mime="text/csv",
         key=f"{key}_csv",
         width="stretch",
+        on_click=_audit_download,
+        args=(file_name,),
     )
     view = df
     if n > PAGE_ROWS:
@@ -456,7 +473,7 @@ def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
 def page_header(title: str, view: Any, extra: str | None = None) -> None:
     """The page title and, under it, exactly what the numbers are for."""
     st.title(title)
-    bits = [f"**{view.period}**", f"as of {view.as_of:%d %b %Y}", view.filters.describe()]
+    bits = [f"**{view.period}**", f"as of {view.as_of:%d %b %Y}", view.query.filters.describe()]
     if extra:
         bits.append(extra)
     st.caption(" · ".join(bits))
@@ -465,11 +482,15 @@ def page_header(title: str, view: Any, extra: str | None = None) -> None:
 # --- footer ---------------------------------------------------------------------------
 
 
-def footer(d: Definitions, trust: float | None = None, as_of: Any = None) -> None:
+def footer(
+    d: Definitions, trust: float | None = None, as_of: Any = None, access_note: str | None = None
+) -> None:
     parts = [d.stamp]
     if trust is not None:
         parts.append(f"trust score {fmt.score(trust)}")
     if as_of is not None:
         parts.append(f"as of {as_of}")
+    if access_note:
+        parts.append(access_note)
     st.divider()
     st.caption(" · ".join(parts))

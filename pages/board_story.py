@@ -114,6 +114,7 @@ def board_pack() -> None:
         if st.button("Prepare the board pack", key="board_pack_build"):
             st.session_state["board_pack_bytes"] = data.board_pack(q)
             st.session_state["board_pack_for"] = repr(q)
+            data.record_export("board pack", q)
         ready = st.session_state.get("board_pack_for") == repr(q)
         st.download_button(
             "Download board pack (.pptx)",

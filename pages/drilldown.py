@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data, state, widgets
 from steward import charts
-from steward.metrics import DIMENSIONS, Filters
+from steward.metrics import DIMENSIONS
 
 view = state.current()
 assert view is not None
@@ -22,8 +22,8 @@ cols = state.pick(
 )
 stages = state.multi("Stage", data.defs().stage_names, key="drill_stage", url="stage", where=c3)
 assert rows is not None and cols is not None
-filters = Filters.of(**{**view.filters.as_dict(), "stage": stages})
-q = view.query.with_(filters=filters)
+q = view.query.with_(filters=view.query.filters.with_(stage=stages))
+filters = q.filters
 
 with widgets.guard("the breakdown"):
     long = data.breakdown(q, rows, cols)
@@ -66,7 +66,7 @@ if cell and "|" in cell:
         cut = {**filters.as_dict(), rows: [r]}
         if rows != cols:
             cut[cols] = [c]
-        sub = q.with_(filters=Filters.of(**cut))
+        sub = q.with_(filters=filters.with_(**cut))
         head = st.columns([4, 1])
         head[0].subheader(f"Deals: {r}" + (f" · {c}" if rows != cols else ""))
         if head[1].button("Clear selection", key="drill_clear"):

@@ -48,6 +48,7 @@ with widgets.guard("the workbook"):
         if st.button("Prepare the workbook", key="finance_build", type="primary"):
             st.session_state["finance_xlsx"] = data.workbook(q)
             st.session_state["finance_xlsx_for"] = repr(q)
+            data.record_export("finance workbook", q)
         ready = st.session_state.get("finance_xlsx_for") == repr(q)
         st.download_button(
             "Download workbook (.xlsx)",

@@ -12,10 +12,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, mapping_builder, widgets
+from dashboard import auth, data, mapping_builder, widgets
 from steward import fmt
 
 st.title("Import")
+if not auth.current().is_admin:  # the navigation hides this page; a direct link stops here
+    st.error("Imports, replacements and deletions are for admins only.")
+    st.stop()
 st.caption(f"Store: `{data.db_path()}` · {data.defs().stamp}")
 
 ingest = None

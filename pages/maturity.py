@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, plan_data, state, widgets
+from dashboard import auth, data, plan_data, state, widgets
 from steward import charts_plan
 from steward.maturity import scorecard
 
@@ -63,7 +63,9 @@ with widgets.guard("the self-assessment"):
 
 st.subheader("Placement history")
 with widgets.guard("the placement history"):
-    if st.button("Record this snapshot's placements", key="maturity_record"):
+    # The history is the company's: only an admin who sees every deal records into it.
+    company_view = auth.current().is_admin and q.filters.scope.is_all
+    if company_view and st.button("Record this snapshot's placements", key="maturity_record"):
         plan_data.record(q)
         st.success(f"Recorded the placements of {view.as_of:%d %b %Y}.")
     hist = plan_data.history(view.as_of)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, state, widgets
+from dashboard import auth, data, state, widgets
 from steward import charts, fmt
 
 view = state.current()
+who = auth.current()
 d = data.defs()
 st.title("Data trust & definitions")
 
 if view is not None:
-    st.caption(f"**{view.period}** · as of {view.as_of:%d %b %Y} · {view.filters.describe()}")
+    st.caption(f"**{view.period}** · as of {view.as_of:%d %b %Y} · {view.query.filters.describe()}")
     with widgets.guard("the trust checks"):
         score = data.metric("trust_score", view.query)
         checks = data.metric("trust_checks", view.query)
@@ -36,7 +37,7 @@ with widgets.guard("the snapshot calendar"):
     st.subheader("Snapshot calendar")
     dates = data.snapshot_dates()
     widgets.chart(charts.snapshot_calendar(dates), key="trust_calendar")
-    snaps = data.snapshots()
+    snaps = data.snapshots(who.scope)
     with st.expander(f"{len(snaps)} snapshots loaded"):
         widgets.table(
             snaps,
@@ -49,23 +50,6 @@ with widgets.guard("the snapshot calendar"):
             },
         )
 
-with widgets.guard("the import log"):
-    st.subheader("Import history")
-    log = data.import_log()
-    if len(log):
-        wanted = [
-            "import_id",
-            "finished_at",
-            "kind",
-            "file_name",
-            "source_format",
-            "row_count",
-            "outcome",
-            "message",
-        ]
-        log = log[[c for c in wanted if c in log.columns]]
-    widgets.table(log, key="trust_import_log", units={"row_count": "count"})
-
 st.subheader("Definitions in force")
 st.caption(d.stamp)
 with widgets.guard("the definitions"):
@@ -77,3 +61,28 @@ with widgets.guard("the definitions"):
         hide_index=True,
         width="stretch",
     )
+
+if not who.is_admin:
+    st.caption("The import history and the audit are shown to admins.")
+else:
+    with widgets.guard("the import log"):
+        st.subheader("Import history")
+        log = data.import_log()
+        if len(log):
+            wanted = [
+                "import_id",
+                "finished_at",
+                "kind",
+                "file_name",
+                "source_format",
+                "row_count",
+                "outcome",
+                "message",
+            ]
+            log = log[[c for c in wanted if c in log.columns]]
+        widgets.table(log, key="trust_import_log", units={"row_count": "count"})
+
+    with widgets.guard("the audit"):
+        st.subheader("Audit")
+        st.caption("Who imported, replaced, deleted or exported what, when, and under which scope.")
+        widgets.table(data.audit_log(), key="trust_audit")

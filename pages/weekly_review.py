@@ -79,7 +79,7 @@ with widgets.guard("recording a decision"):
                     st.success(f"Decision {new_id} recorded on “{titles[key]}”.")
                 except DecisionRejected as exc:
                     st.error(" ".join([str(exc), *exc.details]))
-    recorded = review.recorded_at(q.as_of)
+    recorded = review.recorded_at(q.as_of, q.filters.scope)
     if recorded:
         st.markdown("**Recorded at this snapshot** (follow-through shows from the next one)")
         for d in recorded:

@@ -166,10 +166,23 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(db: Path, timeout_s: float = 60.0) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free port; yields the base URL."""
-    port = free_port()
-    env = {**os.environ, "STEWARD_DB": str(db)}
+def streamlit_server(
+    db: Path,
+    timeout_s: float = 60.0,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    host: str = "127.0.0.1",
+) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` on a free port (or `port`); yields the base URL.
+
+    `env` adds environment variables (e.g. STEWARD_ACCESS) and `args` Streamlit options
+    (e.g. `--secrets.files`), for the sign-in test's own secrets file.
+    """
+    port = port or free_port()
+    extra_env = env or {}
+    env = {**os.environ, "STEWARD_DB": str(db), **extra_env}
     cmd = [
         sys.executable,
         "-m",
@@ -184,11 +197,12 @@ def streamlit_server(db: Path, timeout_s: float = 60.0) -> Iterator[str]:
         "none",
         "--browser.gatherUsageStats",
         "false",
+        *args,
     ]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:

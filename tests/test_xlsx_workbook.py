@@ -169,10 +169,11 @@ def test_coverage_targets_are_inputs_and_coverage_is_a_formula(wb):
 
 def test_metadata_on_definitions_sheet(wb):
     ws = wb["Definitions"]
-    meta = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(4, 12)}
+    meta = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(4, 13)}
     assert meta["Period"] == "FY2026-Q4"
     assert meta["Definitions"] == DEFS.stamp
     assert meta["Filters"] == "All deals"
+    assert meta["Access scope"] == "All deals"  # who could see what, stamped on every export
     assert "Generated at (UTC)" in meta and "Trust score (0-100)" in meta
     glossary = table_rows(ws, "tblGlossary")
     assert {"open_pipeline", "coverage", "waterfall"} <= {r["Metric id"] for r in glossary}
@@ -272,7 +273,7 @@ def test_cli_export_xlsx(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().err
     wb = load_workbook(out)
     assert wb.sheetnames == list(SHEETS)
-    meta = {wb["Summary"].cell(r, 1).value: wb["Summary"].cell(r, 2).value for r in range(4, 12)}
+    meta = {wb["Summary"].cell(r, 1).value: wb["Summary"].cell(r, 2).value for r in range(4, 13)}
     assert meta["Filters"] == "Segment: Enterprise, Mid-Market"
     assert meta["Period"] == "FY2026-Q4"  # the as-of date's quarter by default
     assert str(meta["Compared with snapshot"])[:10] == "2026-11-02"

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -158,6 +159,18 @@ MIGRATIONS: list[list[str]] = [
   definitions_digest varchar not null,
   recorded_at timestamp not null,
   primary key (snapshot_date, dimension_id)
+)""",
+    ],
+    # Access: who imported, replaced, deleted or exported what, when (steward.access).
+    [
+        """create table if not exists audit_log (
+  audit_id integer primary key,
+  recorded_at timestamp not null,
+  who varchar not null,
+  action varchar not null,
+  target varchar not null,
+  scope varchar not null,
+  detail varchar
 )""",
     ],
 ]
@@ -534,20 +547,70 @@ def delete_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
         raise
 
 
-def list_snapshots(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per loaded snapshot date: rows, total amount, the import that loaded it."""
-    return con.execute(
-        """
-        select snapshot_date,
-               count(*) as row_count,
-               sum(amount) as amount_total,
-               count(*) filter (where not is_closed) as count_open,
-               max(import_id) as import_id
-        from snapshots
-        group by snapshot_date
-        order by snapshot_date
-        """
-    ).df()
+def list_snapshots(con: duckdb.DuckDBPyConnection, scope: Any = None) -> pd.DataFrame:
+    """One row per loaded snapshot date: rows, total amount, the import that loaded it.
+
+    `scope` (a `steward.metrics.RowScope`) counts only the rows a person may see; every
+    loaded date is still listed (the calendar is the store's, the totals are the rows').
+    """
+    ssql, sparams = scope.sql("s") if scope is not None else ("", [])
+    sql = f"""
+        with dates as (
+            select snapshot_date, max(import_id) as import_id
+            from snapshots
+            group by snapshot_date
+        ),
+        visible as (
+            select s.snapshot_date,
+                   count(*) as row_count,
+                   sum(s.amount) as amount_total,
+                   count(*) filter (where not s.is_closed) as count_open
+            from snapshots s
+            where true{ssql}
+            group by s.snapshot_date
+        )
+        select d.snapshot_date,
+               coalesce(v.row_count, 0) as row_count,
+               v.amount_total,
+               coalesce(v.count_open, 0) as count_open,
+               d.import_id
+        from dates d
+        left join visible v using (snapshot_date)
+        order by d.snapshot_date
+    """  # noqa: S608 - the scope's clauses name whitelisted columns; values are bound
+    return con.execute(sql, sparams).df()
+
+
+def audit(
+    con: duckdb.DuckDBPyConnection,
+    who: str,
+    action: str,
+    target: str,
+    scope: str = "All deals",
+    detail: str = "",
+) -> None:
+    """Append one row to the audit table (who imported, replaced, deleted or exported what).
+
+    Runs inside the caller's transaction when there is one, so an import and its audit row
+    are written together or not at all.
+    """
+    con.execute(
+        "insert into audit_log select coalesce(max(audit_id), 0) + 1, $at, $who, $action, "
+        "$target, $scope, $detail from audit_log",
+        {
+            "at": _now(),
+            "who": who or "unknown",
+            "action": action,
+            "target": target,
+            "scope": scope,
+            "detail": detail,
+        },
+    )
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    """The latest audit rows, newest first."""
+    return con.execute("select * from audit_log order by audit_id desc limit ?", [limit]).df()
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

@@ -13,11 +13,20 @@ import os
 import sys
 from collections.abc import Sequence
 
-from steward import __version__
+from steward import __version__, access
 from steward.cli import data_cmds, demo_cmds, export_cmds, metric_cmds, plan_cmds, review_cmds
 from steward.errors import StewardError, describe
 
 GROUPS = (data_cmds, demo_cmds, metric_cmds, export_cmds, review_cmds, plan_cmds)
+# Commands that change the store's snapshots: admins only (see steward.access).
+ADMIN_COMMANDS = {
+    "import",
+    "import-targets",
+    "import-table",
+    "reconstruct",
+    "delete-snapshot",
+    "demo",
+}
 
 EPILOG = """\
 Weekly routine for RevOps:
@@ -36,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         default=argparse.SUPPRESS,
         help="DuckDB store file (default: $STEWARD_DB or data/steward.duckdb)",
+    )
+    common.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        default=argparse.SUPPRESS,
+        help="run as USER from the access file (their row scope; default: the local admin)",
     )
     parser = argparse.ArgumentParser(
         prog="steward",
@@ -60,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "db"):
         args.db = None
     try:
+        args.access = access.for_cli(getattr(args, "as_user", None))
+        if args.command in ADMIN_COMMANDS:
+            access.require_admin(args.access, args.command)
+        if args.command == "maturity" and getattr(args, "record", False):
+            # The placement history is the company's: recorded by an admin seeing every row.
+            access.require_admin(args.access, "record maturity placements")
+            if not args.access.scope.is_all:
+                raise access.AccessError("maturity --record needs a view of every deal")
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from steward import access
 from steward.definitions import Definitions
 from steward.errors import StewardError
 from steward.metrics.core import DIMENSIONS, Filters, Query, current_period
@@ -142,10 +143,12 @@ def query_from_args(
     else:
         period = current_period(as_of, defs)
     values = {d: split_values(getattr(args, d, None)) for d in DIMENSIONS}
-    return Query(
+    q = Query(
         as_of=as_of,
         period=period,
         filters=Filters.of(**values),
         compare_to=compare_to,
         options=options,
     )
+    who = getattr(args, "access", None)  # set by steward.cli.main from --as
+    return access.scoped(q, who) if who is not None else q

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from steward import definitions, ingest, store
+from steward import access, definitions, ingest, store
 from steward.cli.args import date_arg
 from steward.errors import ImportRejected, StewardError
 from steward.ingest.importer import log_rejected
@@ -196,7 +196,14 @@ def _finish(prepared: Prepared, args: argparse.Namespace, replace: bool) -> int:
     if args.dry_run:
         print("dry run: nothing was written")
         return 0
-    iid = ingest.commit(args.db, prepared, replace=replace)
+    who = getattr(args, "access", None)
+    with store.writer(args.db) as con:  # one write lock: the import, then its audit row
+        iid = ingest.commit(con, prepared, replace=replace)
+        if who is not None:
+            dates = ", ".join(d.isoformat() for d in prepared.snapshot_dates)
+            action = "replace" if replace and args.command != "import-table" else "import"
+            store.audit(con, who.who, action, prepared.file_name, who.scope.label,
+                        f"import {iid} {dates}".strip())  # fmt: skip
     print(f"committed import {iid} to {store.resolve_path(args.db)}")
     return 0
 
@@ -250,8 +257,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
+    scope = args.access.scope if getattr(args, "access", None) is not None else None
+    if args.log and getattr(args, "access", None) is not None:
+        access.require_admin(args.access, "read the import log")  # as on the trust page
     with store.reader(args.db) as con:
-        frame = store.import_log(con) if args.log else store.list_snapshots(con)
+        frame = store.import_log(con) if args.log else store.list_snapshots(con, scope)
     if frame.empty:
         print("no imports yet" if args.log else "no snapshots loaded; run `steward import FILE`")
         return 0
@@ -285,6 +295,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
         )
     with store.writer(args.db) as con:
         n = store.delete_snapshot(con, args.date)
+        if getattr(args, "access", None) is not None:
+            store.audit(
+                con, args.access.who, "delete", f"snapshot {args.date.isoformat()}",
+                args.access.scope.label, f"{n} rows",
+            )  # fmt: skip
     print(f"deleted snapshot {args.date.isoformat()} ({n:,} rows)")
     return 0
 
@@ -294,12 +309,20 @@ def cmd_export_parquet(args: argparse.Namespace) -> int:
     if outdir.exists() and any(outdir.iterdir()):
         raise StewardError(f"{outdir} is not empty", ["Choose a new or empty directory."])
     outdir.mkdir(parents=True, exist_ok=True)
+    who = getattr(args, "access", None)
+    ssql, sparams = who.scope.sql("s") if who is not None else ("", [])
     with store.reader(args.db) as con:
-        n = con.execute("select count(*) from snapshots").fetchall()[0]
+        # The rows the person may see (all for the local admin), as bound parameters.
+        n = con.execute(f"select count(*) from snapshots s where true{ssql}", sparams).fetchall()[0]  # noqa: S608
         # DuckDB's COPY ... (format parquet, partition_by (snapshot_date)) via the
         # relation API, which takes the path as an argument rather than SQL text.
-        rel = con.sql("select * from snapshots order by snapshot_date, opportunity_id")
+        rel = con.sql(
+            f"select s.* from snapshots s where true{ssql} order by snapshot_date, opportunity_id",  # noqa: S608
+            params=sparams,
+        )
         rel.write_parquet(str(outdir), partition_by=["snapshot_date"], overwrite=True)
     parts = sorted(p.name for p in outdir.iterdir() if p.is_dir())
+    if who is not None:
+        access.record(args.db, who, "export", f"parquet {outdir}", f"{n[0] if n else 0} rows")
     print(f"wrote {n[0] if n else 0:,} rows in {len(parts)} partition(s) to {outdir}")
     return 0

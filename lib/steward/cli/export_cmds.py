@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from steward import definitions, store
+from steward import access, definitions, store
 from steward.cli.args import query_args, query_from_args
 from steward.errors import StewardError
 
@@ -89,6 +89,8 @@ def _export(args: argparse.Namespace, build: Callable[..., bytes]) -> bytes:
         q = query_from_args(con, args, defs)
         data = build(con, q, defs)
     _write(args.out, data)
+    if getattr(args, "access", None) is not None:
+        access.record(args.db, args.access, "export", str(args.out), q.filters.describe())
     print(
         f"wrote {args.out} ({len(data):,} bytes, {time.perf_counter() - t0:.1f} s)", file=sys.stderr
     )

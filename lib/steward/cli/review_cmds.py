@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from steward import definitions, store
+from steward import access, definitions, store
 from steward.cli.args import date_arg, loaded_snapshot, query_args, query_from_args
 from steward.cli.export_cmds import _write
 from steward.errors import StewardError
@@ -151,10 +151,13 @@ def run_decisions(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
         as_of = loaded_snapshot(con, args.as_of)
-        follows = follow_all(con, as_of, defs)
-        from steward.review.decisions import load
+        scope = args.access.scope
+        follows = follow_all(con, as_of, defs, scope)
+        from steward.review.decisions import load, within
 
-        recorded_now = [d for d in load(con) if d.as_of == as_of]
+        recorded_now = [
+            d for d in load(con) if d.as_of == as_of and within(d.reading.filters, scope)
+        ]
     if args.format == "json":
         out = {
             "as_of": as_of.isoformat(),
@@ -185,16 +188,60 @@ def run_digest(args: argparse.Namespace) -> int:
     sender = settings.sender if settings else args.sender
     to = list(settings.recipients) if settings else (args.to or ["team@localhost"])
     defs = definitions.load()
+    plan = digest_plan(args, to)
     with store.reader(args.db) as con:
         q = query_from_args(con, args, defs)
-        msg = digest.build(con, q, defs, sender=sender, recipients=to)
-    if args.output:
-        n = digest.write_eml(msg, args.output)
-        print(f"wrote {args.output} ({n:,} bytes)", file=sys.stderr)
-    if settings:
-        digest.send(msg, settings)
-        print(
-            f"sent to {', '.join(settings.recipients)} via {settings.host}:{settings.port}",
-            file=sys.stderr,
-        )
+        messages = [
+            (who, recipients, digest.build(con, access.scoped(q, who), defs, sender=sender,
+                                           recipients=recipients))
+            for who, recipients in plan
+        ]  # fmt: skip
+    for who, recipients, msg in messages:
+        if args.output:
+            out = args.output if len(messages) == 1 else _per_recipient(args.output, recipients[0])
+            n = digest.write_eml(msg, out)
+            print(f"wrote {out} ({n:,} bytes, scope: {who.scope.label})", file=sys.stderr)
+        if settings:
+            digest.send(msg, settings)
+            print(
+                f"sent to {', '.join(recipients)} via {settings.host}:{settings.port} "
+                f"(scope: {who.scope.label})",
+                file=sys.stderr,
+            )
+        access.record(args.db, args.access, "export", f"digest to {', '.join(recipients)}",
+                      who.scope.label)  # fmt: skip
     return 0
+
+
+def digest_plan(
+    args: argparse.Namespace, recipients: list[str]
+) -> list[tuple[access.Access, list[str]]]:
+    """Who gets which digest: each recipient what the app would show them.
+
+    A recipient the access file grants gets their grant's scope; recipients sharing a scope
+    share one message. One not granted gets nothing when sign-in is on (deny by default,
+    and the command says so) and the full digest when the app runs open. With `--as USER`
+    every recipient gets that user's digest.
+    """
+    policy = access.load()
+    if getattr(args, "as_user", None):
+        return [(args.access, recipients)]
+    groups: dict[access.Access, list[str]] = {}
+    for email in recipients:
+        who = policy.user(email)
+        if who.denied and policy.sign_in:
+            print(f"not sent to {email}: the access file grants them nothing", file=sys.stderr)
+            continue
+        key = (
+            args.access if who.denied else access.Access(who.grant, who.role, who.scope, who.grant)
+        )
+        groups.setdefault(key, []).append(email)
+    if not groups:
+        raise StewardError("no recipient has a grant in the access file; nothing was sent")
+    return list(groups.items())
+
+
+def _per_recipient(path: Path, email: str) -> Path:
+    """digest.eml -> digest.vp.emea_at_northwind.example.eml (one file per recipient)."""
+    safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in email.replace("@", "_at_"))
+    return path.with_name(f"{path.stem}.{safe}{path.suffix}")

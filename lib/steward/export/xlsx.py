@@ -285,6 +285,7 @@ class Context:
             ("Period", self.q.period, None),
             ("Compared with snapshot", self.compare_to, "date"),
             ("Filters", self.q.filters.describe(), None),
+            ("Access scope", self.q.filters.scope.label, None),
             ("Definitions", self.defs.stamp, None),
             ("Definitions version", self.defs.version, None),
             ("Trust score (0-100)", self.trust_score, "score"),

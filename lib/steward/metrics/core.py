@@ -34,8 +34,63 @@ DIMENSIONS: tuple[str, ...] = ("segment", "region", "source", "owner", "product"
 
 
 @dataclass(frozen=True)
+class RowScope:
+    """The rows one person may see: `dimension in (values)` for each rule, all ANDed.
+
+    Declared in the governed access file (`steward.access`). A scope is a restriction,
+    not a filter: it travels inside `Filters` (see `Filters.restricted`), so every
+    metric, drill and export that binds the filters binds the scope too. No rules = all.
+    """
+
+    label: str = "All deals"
+    rules: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, label: str = "", **values: Any) -> RowScope:
+        """Build from lists/strings; unknown dimensions raise (they never reach SQL)."""
+        rules = Filters.of(**values).items()
+        return cls(label or _scope_label(rules), tuple(rules))
+
+    @property
+    def is_all(self) -> bool:
+        return not self.rules
+
+    def allowed(self, dim: str) -> tuple[str, ...] | None:
+        """The values of `dim` the scope allows (None: any value)."""
+        return dict(self.rules).get(dim)
+
+    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
+        """` and alias.col in (...)` per rule; ` and false` for a rule on a column the
+        table does not have (`dims`): rows that cannot be placed are outside the scope."""
+        parts, params = [], []
+        for dim, vals in self.rules:
+            if dim not in dims:
+                parts.append(" and false")
+                continue
+            parts.append(f" and {alias}.{dim} in (select unnest(?::varchar[]))")
+            params.append(list(vals))
+        return "".join(parts), params
+
+
+def _scope_label(rules: list[tuple[str, tuple[str, ...]]]) -> str:
+    """'EMEA only', 'SMB only', 'Region: EMEA · Segment: SMB only', or 'All deals'."""
+    if not rules:
+        return "All deals"
+    if len(rules) == 1:
+        return f"{', '.join(rules[0][1])} only"
+    return " · ".join(f"{d.title()}: {', '.join(v)}" for d, v in rules) + " only"
+
+
+ALL = RowScope()
+
+
+@dataclass(frozen=True)
 class Filters:
-    """A cut of the deals. Empty tuple = no restriction on that dimension."""
+    """A cut of the deals. Empty tuple = no restriction on that dimension.
+
+    `scope` is who is looking (see `RowScope`): `sql()` always adds its clauses, so a
+    filter value outside the scope matches nothing instead of widening the view.
+    """
 
     segment: tuple[str, ...] = ()
     region: tuple[str, ...] = ()
@@ -43,11 +98,12 @@ class Filters:
     owner: tuple[str, ...] = ()
     product: tuple[str, ...] = ()
     stage: tuple[str, ...] = ()
+    scope: RowScope = ALL
 
     @classmethod
     def of(cls, **values: Any) -> Filters:
         """Build from lists/strings; unknown keys raise (they never reach SQL)."""
-        clean: dict[str, tuple[str, ...]] = {}
+        clean: dict[str, Any] = {}
         for key, val in values.items():
             if key not in DIMENSIONS:
                 raise ValueError(f"unknown filter {key!r}; allowed: {', '.join(DIMENSIONS)}")
@@ -57,22 +113,63 @@ class Filters:
             clean[key] = tuple(sorted({str(v) for v in vals}))
         return cls(**clean)
 
+    def restricted(self, scope: RowScope) -> Filters:
+        """This cut seen through `scope`: each scoped dimension narrowed to the values the
+        scope allows (all of them when unfiltered). A filter wholly outside the scope is
+        kept as asked, and matches nothing (`outside_scope`), rather than showing more.
+        """
+        if scope.is_all or scope == self.scope:
+            return self
+        merged = dict(self.scope.rules)
+        for dim, vals in scope.rules:
+            merged[dim] = tuple(v for v in merged[dim] if v in vals) if dim in merged else vals
+        rules = tuple((d, merged[d]) for d in DIMENSIONS if d in merged)
+        label = scope.label if self.scope.is_all else f"{self.scope.label} and {scope.label}"
+        combined = RowScope(label, rules) if rules else ALL
+        narrowed: dict[str, tuple[str, ...]] = {}
+        for dim, allowed in rules:
+            mine = getattr(self, dim)
+            inside = tuple(v for v in mine if v in allowed)
+            narrowed[dim] = inside or mine or allowed
+        return replace(self, scope=combined, **narrowed)
+
+    def with_(self, **values: Any) -> Filters:
+        """The same cut with some dimensions replaced; the scope stays."""
+        fresh = Filters.of(**{**self.as_dict(), **values})
+        return replace(fresh, scope=self.scope) if not self.scope.is_all else fresh
+
+    @property
+    def outside_scope(self) -> bool:
+        """True when the cut and the scope have nothing in common (it matches no row)."""
+        for dim, allowed in self.scope.rules:
+            mine = getattr(self, dim)
+            if not allowed or (mine and not set(mine) & set(allowed)):
+                return True
+        return False
+
     def items(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(d, getattr(self, d)) for d in DIMENSIONS if getattr(self, d)]
 
-    def sql(self, alias: str = "s") -> tuple[str, list[Any]]:
-        """` and alias.col in (...)` clauses with bound list parameters."""
+    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
+        """` and alias.col in (...)` clauses with bound list parameters, then the scope's.
+
+        `dims` names the columns the table has; a filter on another column is left out
+        (a table such as `leads` that is only cut by some dimensions), a scope rule on
+        another column excludes every row.
+        """
         parts, params = [], []
         for dim, vals in self.items():
+            if dim not in dims:
+                continue
             parts.append(f" and {alias}.{dim} in (select unnest(?::varchar[]))")
             params.append(list(vals))
-        return "".join(parts), params
+        ssql, sparams = self.scope.sql(alias, dims)
+        return "".join(parts) + ssql, params + sparams
 
     def describe(self) -> str:
-        """'Segment: Enterprise · Region: EMEA, NA' or 'All deals'."""
-        if not self.items():
-            return "All deals"
-        return " · ".join(f"{d.title()}: {', '.join(v)}" for d, v in self.items())
+        """'Segment: Enterprise · Region: EMEA, NA' or 'All deals', then the scope."""
+        cut = " · ".join(f"{d.title()}: {', '.join(v)}" for d, v in self.items()) or "All deals"
+        return cut if self.scope.is_all else f"{cut} · scope: {self.scope.label}"
 
     def as_dict(self) -> dict[str, list[str]]:
         return {d: list(v) for d, v in self.items()}
@@ -95,6 +192,11 @@ class Query:
         return dict(self.options).get(name, default)
 
     def with_(self, **changes: Any) -> Query:
+        """A copy with some parameters changed. New filters keep this query's access scope
+        (a page that rebuilds the cut cannot drop it); only a fresh Query is unscoped."""
+        new = changes.get("filters")
+        if new is not None and not self.filters.scope.is_all:
+            changes["filters"] = new.restricted(self.filters.scope)
         return replace(self, **changes)
 
     def describe(self) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from steward.metrics.core import Query, Result, metric
     description="Of the weekly-review decisions due on or before the as-of date (recorded "
     "at an earlier snapshot), the share whose metric moved the intended way by the due date: "
     "read at the last snapshot on or before the due date, against its value when the decision "
-    "was recorded. No value when no decision was due. Decisions carry their own scope, so "
-    "filters do not apply.",
+    "was recorded. No value when no decision was due. Decisions carry their own cut, so "
+    "filters do not apply; an access scope counts only the decisions whose cut lies inside it.",
     formula="followed through / decisions due by S; followed through = metric(last snapshot "
     "≤ due) moved in the decision's direction from metric(recorded snapshot)",
     unit="ratio",
@@ -31,6 +31,6 @@ def decision_follow_through_rate(
 ) -> Result:
     from steward.review.decisions import follow_through_rate
 
-    rate, table = follow_through_rate(con, q.as_of, defs)
+    rate, table = follow_through_rate(con, q.as_of, defs, q.filters.scope)
     note = None if rate is not None else "no decision was due by this snapshot"
     return Result("decision_follow_through_rate", q, rate, table, note)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import Filters, Query, Result, drill_for, metric
+from steward.metrics.core import Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -584,8 +584,9 @@ SPEED_COLUMNS = [
 def _speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     """Rows: all leads, then by source, then by owner (sorted), one query."""
     p = q.quarter(defs)
-    cut = Filters(source=q.filters.source, owner=q.filters.owner)
-    fsql, fparams = cut.sql("l")
+    # Leads carry only source and owner: other filters do not apply, and an access scope
+    # by another dimension hides every lead (a lead cannot be placed in a region).
+    fsql, fparams = q.filters.sql("l", dims=("source", "owner"))
     as_of_end = q.as_of + timedelta(days=1)  # the whole as-of day is known
     sla = defs.sla_hours
     params: list[Any] = [as_of_end, p.start, p.end, as_of_end, *fparams, as_of_end, sla, sla]
@@ -609,7 +610,8 @@ _SPEED_DESCRIPTION = (
     "counts as outside the SLA (column not_contacted) once its SLA window has passed; one "
     "still inside its window at the as-of date is 'pending' and left out of the compliance "
     "share. The median is over contacted leads. Leads carry only source and owner, so only "
-    "the source and owner filters apply; the other filters are ignored here. A first "
+    "the source and owner filters apply; the other filters are ignored here, and an access "
+    "scope by any other dimension shows no leads. A first "
     "contact stamped before the lead's creation counts as 0 hours."
 )
 

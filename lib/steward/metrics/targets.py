@@ -9,6 +9,10 @@ for the company). A cut has a target only when the targets table can say what it
   none. Dividing a region's pipeline by the company's (or the segment's) target gives a
   number for a target nobody set.
 
+An access scope (`Filters.scope`) counts as a cut: a regional VP's view has no target
+(their region has none), a segment lead's has their segments' targets, and a cut wholly
+outside the scope has none, so no surface shows a target for deals the viewer cannot see.
+
 Without a target the note starts with NO_TARGET_FOR_CUT, which the tiles, the charts'
 tables, the narrative, the workbook, the pack and the CLI all show as it is.
 """
@@ -19,7 +23,7 @@ from decimal import Decimal
 
 import duckdb
 
-from steward.metrics.core import Filters
+from steward.metrics.core import DIMENSIONS, Filters
 
 ZERO = Decimal("0.00")
 NO_TARGET_FOR_CUT = "no target for this cut"
@@ -43,8 +47,9 @@ def target_rows(
 
 
 def uncut_dimensions(filters: Filters) -> list[str]:
-    """The filtered dimensions that targets are not set by (everything but segment)."""
-    return [dim for dim, _ in filters.items() if dim != "segment"]
+    """The filtered or scoped dimensions that targets are not set by (all but segment)."""
+    cut = {dim for dim, _ in filters.items()} | {dim for dim, _ in filters.scope.rules}
+    return [dim for dim in DIMENSIONS if dim in cut and dim != "segment"]
 
 
 def target_for(
@@ -55,11 +60,16 @@ def target_for(
     rows: dict[str, Decimal] | None = None,
 ) -> tuple[Decimal | None, str | None]:
     """The target of `column` for a period and a cut: (value, note). See the module doc."""
+    if filters.outside_scope:
+        return None, f"{NO_TARGET_FOR_CUT}: it is outside your access scope"
     others = uncut_dimensions(filters)
     if others:
         return None, f"{NO_TARGET_FOR_CUT}: targets are set by segment, not by {', '.join(others)}"
     rows = target_rows(con, period, column) if rows is None else rows
     segments = filters.segment
+    allowed = filters.scope.allowed("segment")
+    if allowed is not None:
+        segments = tuple(s for s in (segments or allowed) if s in allowed)
     if segments:
         missing = [s for s in segments if s not in rows]
         if missing:

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from steward.definitions import Definitions
-from steward.metrics.core import REGISTRY, Filters, Query, Result, compute, drill
+from steward.metrics.core import REGISTRY, Query, Result, compute, drill
 from steward.narrative.facts import previous_snapshot
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
@@ -32,11 +32,14 @@ def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definition
 def _segments(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
     if q.filters.segment:
         return list(q.filters.segment)
-    rows = con.execute(
-        "select distinct coalesce(segment, 'Unassigned') as segment from snapshots "
-        "where snapshot_date = $as_of order by 1",
-        {"as_of": q.as_of},
-    ).fetchall()
+    ssql, sparams = q.filters.scope.sql("s")
+    sql = f"""
+        select distinct coalesce(s.segment, 'Unassigned') as segment
+        from snapshots s
+        where s.snapshot_date = ?{ssql}
+        order by 1
+    """  # noqa: S608 - the scope's clauses name whitelisted columns; values are bound
+    rows = con.execute(sql, [q.as_of, *sparams]).fetchall()
     return [r[0] for r in rows]
 
 
@@ -49,7 +52,7 @@ def gather(
     inp = Inputs(q=q, defs=defs, compare_to=compare_to)
     quarter = q.quarter(defs)
     for seg in _segments(con, q):
-        sq = q.with_(filters=Filters.of(**{**q.filters.as_dict(), "segment": [seg]}))
+        sq = q.with_(filters=q.filters.with_(segment=[seg]))
         cur = compute(con, "funnel_cohort", sq, defs)
         trailing = [
             compute(con, "funnel_cohort", sq.with_(period=quarter.shift(-k).label), defs)
@@ -121,4 +124,6 @@ def build_agenda(
 ) -> Agenda:
     """The agenda for one as-of snapshot: decisions taken before it, then ranked items."""
     inp = gather(con, q, defs, compare_to)
-    return Agenda(inp.q, inp.compare_to, apply(inp), follow_all(con, q.as_of, defs))
+    return Agenda(
+        inp.q, inp.compare_to, apply(inp), follow_all(con, q.as_of, defs, q.filters.scope)
+    )

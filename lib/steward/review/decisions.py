@@ -27,7 +27,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.errors import StewardError
-from steward.metrics.core import REGISTRY
+from steward.metrics.core import ALL, REGISTRY, Filters, RowScope
 from steward.narrative.model import STYLES, UNIT_STYLE, day
 from steward.review.model import Item, Reading
 
@@ -330,12 +330,25 @@ def moved_by_due(con: duckdb.DuckDBPyConnection, d: Decision, defs: Definitions)
 
 
 def follow_all(
-    con: duckdb.DuckDBPyConnection, as_of: date, defs: Definitions
+    con: duckdb.DuckDBPyConnection, as_of: date, defs: Definitions, scope: RowScope = ALL
 ) -> list[FollowThrough]:
-    """Every decision recorded before `as_of`, read at `as_of`."""
+    """Every decision recorded before `as_of` that `scope` may see, read at `as_of`."""
     if not has_table(con):
         return []
-    return [follow(con, d, as_of, defs) for d in load(con, before=as_of)]
+    return [
+        follow(con, d, as_of, defs)
+        for d in load(con, before=as_of)
+        if within(d.reading.filters, scope)
+    ]
+
+
+def within(filters: Filters, scope: RowScope) -> bool:
+    """True when a decision's cut lies inside `scope` (restricting it changes nothing), so
+    its numbers and deals are the viewer's own; a decision on a wider cut is not shown."""
+    if scope.is_all:
+        return True
+    narrowed = filters.restricted(scope)
+    return not narrowed.outside_scope and narrowed.items() == filters.items()
 
 
 def has_table(con: duckdb.DuckDBPyConnection) -> bool:
@@ -346,14 +359,14 @@ def has_table(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def follow_through_rate(
-    con: duckdb.DuckDBPyConnection, as_of: date, defs: Definitions
+    con: duckdb.DuckDBPyConnection, as_of: date, defs: Definitions, scope: RowScope = ALL
 ) -> tuple[float | None, pd.DataFrame]:
     """Share of the decisions due by `as_of` whose metric moved the intended way by their due
     date, and the table of those decisions (one row each, `followed_through` True/False)."""
     rows = []
     if has_table(con):
         for d in load(con):
-            if d.due_date > as_of or d.as_of >= as_of:
+            if d.due_date > as_of or d.as_of >= as_of or not within(d.reading.filters, scope):
                 continue
             rows.append(
                 {

@@ -67,10 +67,7 @@ class Rule:
 
 
 def _segment_filter(q: Query, segment: str) -> Filters:
-    values = q.filters.as_dict()
-    if segment != "All":
-        values["segment"] = [segment]
-    return Filters.of(**values)
+    return q.filters if segment == "All" else q.filters.with_(segment=[segment])
 
 
 def _table(r: Result | None) -> pd.DataFrame | None:
