@@ -43,9 +43,7 @@ _local = threading.local()
 # Concurrent prefetch of a page's metrics (STEWARD_PREFETCH=0 turns it off). On the
 # 10M-row bench store it cut the board's filter-change rerun from ~5 s to ~4 s.
 PREFETCH = os.environ.get("STEWARD_PREFETCH", "1") != "0"
-# What depends only on the store version (the forecast's learning) is shared by every
-# session of this server until the next import (steward.memo).
-memo.use_store_memo(True)
+
 # Keys already computed in this process (so a cached rerun starts no prefetch at all).
 _DONE: set[tuple[str, ...]] = set()
 
@@ -55,6 +53,9 @@ def run_scope() -> Iterator[None]:
     """Share one lazily opened read connection for the duration of a script run, and
     one view memo (steward.memo): each fact the run asks twice is computed once."""
     _local.batch = True
+    # What depends only on the store version (the forecast's learning, the calendar) is
+    # shared by every session of this server until the next import (steward.memo).
+    memo.use_store_memo(True)
     try:
         with memo.view():
             yield
