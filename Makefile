@@ -48,7 +48,7 @@ test: setup system-deps lint typecheck
 	@bash scripts/pytest.sh
 
 bench: setup
-	$(BIN)/python -m steward.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-app: setup $(DB)
 	$(BIN)/python -m dashboard.bench --db $(DB)

@@ -82,12 +82,12 @@ with data.run_scope():
         pg.run()
 
     trust = None
-    if view is not None and data.has_metric("trust_score"):
+    if view is not None:
         try:
             trust = data.metric("trust_score", view.query).value
         except Exception:  # the footer must never break a page
             trust = None
-    widgets.footer(defs, trust, view.as_of.isoformat() if view else None, auth.footer_note(who))
+    widgets.footer(defs, trust, view.as_of if view else None, auth.footer_note(who))
 
 # Server-side time of this rerun (the speed budget: <= 1 s after a filter change,
 # ~100 ms from cache); kept for the benchmark and logged at debug level.

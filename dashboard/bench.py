@@ -15,20 +15,11 @@ import statistics
 import sys
 from pathlib import Path
 
+from steward import pages as steward_pages
+
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = (
-    "board_story",
-    "funnel",
-    "forecast",
-    "changes",
-    "drilldown",
-    "marketing",
-    "trust",
-    "finance",
-    "import",
-    "scenario_planner",
-    "maturity",
-)
+# Every page that declares its numbers (steward.pages), and the Import page.
+PAGES = (*steward_pages.PAGES, "import")
 
 
 def main(argv: list[str] | None = None) -> int:

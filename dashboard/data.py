@@ -10,10 +10,9 @@ is served from memory.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -22,9 +21,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from steward import access, definitions, memo, store
+from steward import access, definitions, memo, pages, query, store
+from steward import kpis as kpis_lib
+from steward import narrative as narrative_lib
 from steward.definitions import Definitions
-from steward.metrics import DIMENSIONS, Query, Result, RowScope, compute, drill
+from steward.export import pptx, xlsx
+from steward.metrics import DIMENSIONS, Filters, Query, Result, RowScope, compute, drill
 from steward.periods import Quarter, quarter_of
 
 # Dimensions offered as sidebar filters (stage lives on the drilldown page).
@@ -88,6 +90,12 @@ def _reader(db: str) -> Iterator[Any]:
         yield con
 
 
+def prefetch_page(page_id: str, q: Query) -> None:
+    """Prefetch what `steward.pages` declares for this page (the benchmark reads it too)."""
+    declared = pages.page(page_id)
+    prefetch(q, list(declared.metrics), story=declared.story)
+
+
 def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
     """Compute a page's uncached metrics concurrently, each on a cursor of the run's
     connection (DuckDB releases the GIL while it runs a query), so the page's own calls
@@ -140,10 +148,8 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
 
 
 def _tile_requests(q: Query) -> list[tuple[str, Query]]:
-    from steward import kpis as kpi_module
-
     with _reader(db_path()) as con:
-        return kpi_module.requests(con, q, defs())
+        return kpis_lib.requests(con, q, defs())
 
 
 def _warm(metric_id: str, q: Query) -> None:
@@ -212,20 +218,8 @@ def _dim_values(db: str, ver: str, dim: str, scope: RowScope | None) -> list[str
     if dim not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dim!r}")
     ssql, sparams = scope.sql("s") if scope is not None else ("", [])
-    # The column name comes from the DIMENSIONS whitelist above; the scope's values are bound.
-    sql = f"""
-        with latest as (
-          select max(snapshot_date) as d from snapshots
-        ),
-        vals as (
-          select distinct s.{dim} as v
-          from snapshots s, latest
-          where s.snapshot_date = latest.d and s.{dim} is not null{ssql}
-        )
-        select v from vals order by v
-    """  # noqa: S608
     with _reader(db) as con:
-        return [str(r[0]) for r in con.execute(sql, sparams).fetchall()]
+        return store.dim_values(con, dim, ssql, sparams)
 
 
 def dim_values(dim: str, scope: RowScope | None = None) -> list[str]:
@@ -255,6 +249,46 @@ def import_log() -> pd.DataFrame:
     return _import_log(db_path(), version()) if has_store() else pd.DataFrame()
 
 
+# --- the view's query -----------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _resolve(
+    db: str,
+    ver: str,
+    digest: str,
+    as_of: date | None,
+    period: str | None,
+    compare_to: date | None,
+    cut: tuple[tuple[str, tuple[str, ...]], ...],
+    scope: RowScope | None,
+) -> Query:
+    with _reader(db) as con:
+        return query.resolve(
+            con,
+            defs(),
+            as_of=as_of,
+            period=period,
+            compare_to=compare_to,
+            filters=dict(cut),
+            scope=scope,
+        )
+
+
+def resolve(
+    as_of: date | None = None,
+    period: str | None = None,
+    compare_to: date | None = None,
+    filters: Filters | None = None,
+    scope: RowScope | None = None,
+) -> Query:
+    """The sidebar's choices through `steward.query.resolve`, the resolver the CLI,
+    the narrative and the exports use (its defaults are the sidebar's defaults), seen
+    through the viewer's access `scope`."""
+    cut = tuple((filters or Filters()).items())
+    return _resolve(db_path(), version(), defs().digest, as_of, period, compare_to, cut, scope)
+
+
 # --- metrics --------------------------------------------------------------------------
 
 
@@ -282,12 +316,6 @@ def _remember(*key: str) -> None:
     _DONE.add(key)
 
 
-def has_metric(metric_id: str) -> bool:
-    from steward.metrics import REGISTRY
-
-    return metric_id in REGISTRY
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
 def _drill(
     db: str,
@@ -311,29 +339,14 @@ def deals(metric_id: str, q: Query, **selection: Any) -> pd.DataFrame:
 def movers(q: Query, n: int = 15) -> pd.DataFrame:
     """The deals that moved the bridge most, by their signed effect on it.
 
-    A leaving deal moved it by -amount_from, an entering one by +amount_to, a staying
-    one by amount_change (the waterfall's own rule), so a pushed-out $685K deal ranks
-    above a $20K increase even though its own amount did not change.
+    The effect is the waterfall drill's own column (leaving −amount in A, entering
+    +amount in B, staying B − A), so a pushed-out $685K deal ranks above a $20K increase
+    even though its own amount did not change. Ranking is presentation: the top `n`.
     """
-    table = metric("waterfall", q).table
     frame = deals("waterfall", q)
-    if frame is None or frame.empty or table is None:
+    if frame.empty:
         return pd.DataFrame()
-    kind = dict(zip(table["bucket"], table["kind"], strict=False))
-
-    def money(v: Any) -> float:
-        return 0.0 if v is None or v != v else float(v)
-
-    def effect(row: pd.Series) -> float:
-        k = kind.get(row.get("bucket"))
-        if k == "leaving":
-            return -money(row.get("amount_from"))
-        if k == "entering":
-            return money(row.get("amount_to"))
-        return money(row.get("amount_change"))
-
-    out = frame.assign(effect=frame.apply(effect, axis=1))
-    out = out.loc[out["effect"].abs().sort_values(ascending=False).index[:n]]
+    top = frame["effect"].abs().sort_values(ascending=False, kind="stable").index[:n]
     wanted = (
         "bucket",
         "opportunity_name",
@@ -343,36 +356,7 @@ def movers(q: Query, n: int = 15) -> pd.DataFrame:
         "owner",
         "crm_url",
     )
-    return out[[c for c in wanted if c in out.columns]].reset_index(drop=True)
-
-
-def breakdown(q: Query, rows: str, cols: str) -> pd.DataFrame:
-    """Open pipeline by two dimensions, from the open_pipeline drill (so it reconciles).
-
-    Long table: rows, cols, amount (Decimal sum), count. Deals never leave the server.
-    """
-    if rows not in DIMENSIONS or cols not in DIMENSIONS:
-        raise ValueError("breakdown dimensions must come from DIMENSIONS")
-    return _breakdown(db_path(), version(), defs().digest, _key(q), rows, cols, q)
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def _breakdown(
-    db: str, ver: str, digest: str, qkey: str, rows: str, cols: str, _q: Query
-) -> pd.DataFrame:
-    frame = deals("open_pipeline", _q)
-    if frame.empty:
-        return pd.DataFrame(columns=[rows, cols, "amount", "count"])
-    keyed = frame.assign(
-        _r=frame[rows].fillna("(blank)").astype(str),
-        _c=frame[cols].fillna("(blank)").astype(str),
-        _a=frame["amount"].map(lambda v: v if v is not None and v == v else 0),
-    )
-    if rows == cols:
-        keyed["_c"] = "All"
-    grouped = keyed.groupby(["_r", "_c"], sort=True).agg(amount=("_a", "sum"), count=("_a", "size"))
-    out = grouped.reset_index().rename(columns={"_r": rows, "_c": cols if rows != cols else "all"})
-    return out
+    return frame.loc[top, [c for c in wanted if c in frame.columns]].reset_index(drop=True)
 
 
 def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:
@@ -393,30 +377,16 @@ def per_value(metric_id: str, q: Query, dim: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-# --- lib modules that other helpers deliver: looked up at call time -------------------
-
-
-def optional(module: str, attr: str) -> Any | None:
-    """A function from a lib module that may not exist yet (None when missing)."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, attr, None)
+# --- the story and the exports (lib functions, cached) ---------------------------------
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[Any]:
-    fn = optional("steward.metrics.kpis", "headline_kpis") or optional(
-        "steward.kpis", "headline_kpis"
-    )
-    if fn is None:
-        return []
+def _kpis(db: str, ver: str, digest: str, qkey: str, _q: Query) -> list[kpis_lib.KPI]:
     with _reader(db) as con:
-        return list(fn(con, _q, defs()))
+        return list(kpis_lib.headline_kpis(con, _q, defs()))
 
 
-def kpis(q: Query) -> list[Any]:
+def kpis(q: Query) -> list[kpis_lib.KPI]:
     ver, digest, qkey = version(), defs().digest, _key(q)
     out = _kpis(db_path(), ver, digest, qkey, q)
     _remember(ver, digest, qkey, "kpis")
@@ -424,52 +394,45 @@ def kpis(q: Query) -> list[Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> Any:
-    fn = optional("steward.narrative", "build")
-    if fn is None:
-        return None
+def _narrative(db: str, ver: str, digest: str, qkey: str, _q: Query) -> narrative_lib.Narrative:
     with _reader(db) as con:
-        return fn(con, _q, defs())
+        return narrative_lib.build(con, _q, defs())
 
 
-def narrative(q: Query) -> Any:
+def narrative(q: Query) -> narrative_lib.Narrative:
     ver, digest, qkey = version(), defs().digest, _key(q)
     out = _narrative(db_path(), ver, digest, qkey, q)
     _remember(ver, digest, qkey, "story")
     return out
 
 
-@st.cache_data(show_spinner="Building the board pack…", max_entries=8)
-def _board_pack(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
-    fn = optional("steward.export.pptx", "build_board_pack")
-    if fn is None:
-        return None
+# The two exports, built by their lib function on the run's read connection and cached
+# on (data version, definitions, query).
+_BUILDERS: dict[str, Callable[[Any, Query, Definitions], bytes]] = {
+    "pptx": pptx.build_board_pack,
+    "xlsx": xlsx.build_workbook,
+}
+
+
+@st.cache_data(show_spinner="Building the file…", max_entries=8)
+def _export(kind: str, db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(fn(con, _q, defs()))
+        return bytes(_BUILDERS[kind](con, _q, defs()))
 
 
-def board_pack(q: Query) -> bytes | None:
-    return _board_pack(db_path(), version(), defs().digest, _key(q), q)
+def board_pack(q: Query) -> bytes:
+    return _export("pptx", db_path(), version(), defs().digest, _key(q), q)
 
 
-@st.cache_data(show_spinner="Building the workbook…", max_entries=8)
-def _workbook(db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes | None:
-    fn = optional("steward.export.xlsx", "build_workbook")
-    if fn is None:
-        return None
-    with _reader(db) as con:
-        return bytes(fn(con, _q, defs()))
+def workbook(q: Query) -> bytes:
+    return _export("xlsx", db_path(), version(), defs().digest, _key(q), q)
 
 
-def workbook(q: Query) -> bytes | None:
-    return _workbook(db_path(), version(), defs().digest, _key(q), q)
-
-
-def exports_available() -> dict[str, bool]:
-    return {
-        "xlsx": optional("steward.export.xlsx", "build_workbook") is not None,
-        "pptx": optional("steward.export.pptx", "build_board_pack") is not None,
-    }
+def export(what: str, q: Query) -> bytes:
+    """A file made for someone in the app: built (cached) and recorded in the audit log."""
+    built = board_pack(q) if what == "board pack" else workbook(q)
+    record_export(what, q)
+    return built
 
 
 # --- figures --------------------------------------------------------------------------

@@ -27,11 +27,11 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, widgets
 from steward import access
 from steward.access import Access
 from steward.definitions import Definitions
-from steward.metrics import Filters, Query, current_period
+from steward.metrics import Filters, Query
 
 LABELS = {
     "segment": "Segment",
@@ -56,11 +56,9 @@ class View:
 
     @property
     def query(self) -> Query:
-        """The resolved query, seen through the viewer's access scope (steward.access)."""
-        q = Query(
-            as_of=self.as_of, period=self.period, filters=self.filters, compare_to=self.compare_to
-        )
-        return access.scoped(q, self.who)
+        """Resolved once by `steward.query.resolve` (the CLI's resolver too), seen through
+        the viewer's access scope (steward.access)."""
+        return data.resolve(self.as_of, self.period, self.compare_to, self.filters, self.who.scope)
 
 
 # --- URL helpers ----------------------------------------------------------------------
@@ -165,8 +163,9 @@ def sidebar(d: Definitions, who: Access = access.OPEN) -> View | None:
         ),
     )
 
+    defaults = data.resolve(as_of)  # the resolver's defaults for this snapshot
     choices = data.period_choices(as_of, d)
-    current = current_period(as_of, d)
+    current = defaults.period
     period: str = _followed(
         "f_period",
         "period",
@@ -188,7 +187,7 @@ def sidebar(d: Definitions, who: Access = access.OPEN) -> View | None:
         "f_vs",
         "vs",
         earlier,
-        default=earlier[0] if earlier else None,
+        default=defaults.compare_to,
         from_url=_iso(param("vs")),
         widget=lambda: st.sidebar.selectbox(
             "Compare with snapshot",
@@ -324,6 +323,17 @@ def clear(url: str, key: str) -> None:
     """Forget a chart selection (the 'clear' button next to a deal table)."""
     set_param(url, None)
     st.session_state[f"_seen_{key}"] = st.session_state.get(f"_seen_{key}") or "cleared"
+
+
+def open_page(page_id: str, title: str, extra: Callable[[View], str] | None = None) -> View:
+    """Every page's first lines, in one place: the sidebar's view (the entrypoint shows
+    the empty state instead when nothing is loaded), the metrics `steward.pages` declares
+    for this page prefetched, and the header saying what the numbers are for."""
+    view = current()
+    assert view is not None  # the entrypoint shows the empty state otherwise
+    data.prefetch_page(page_id, view.query)
+    widgets.page_header(title, view, extra(view) if extra else None)
+    return view
 
 
 def current() -> View | None:

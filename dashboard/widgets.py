@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,8 @@ import streamlit as st
 from steward import fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
+from steward.kpis import KPI
+from steward.metrics import schema
 from steward.metrics.deals import DEAL_HEADERS
 
 log = logging.getLogger("steward.dashboard")
@@ -57,11 +60,6 @@ def show_error(what: str, exc: StewardError) -> None:
     st.warning(f"Could not show {what}: {reason}")
     with st.expander("Details"):
         st.text("\n".join([reason, *details]))
-
-
-def not_available(what: str, why: str) -> None:
-    """Say plainly that something is not built yet (nothing pretends to work)."""
-    st.info(f"**{what}** is not available yet: {why}")
 
 
 # --- empty state ----------------------------------------------------------------------
@@ -106,17 +104,8 @@ def empty_state(db_path: str, import_page: Any) -> None:
 # --- KPI tiles ------------------------------------------------------------------------
 
 
-def _attr(obj: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return default
-
-
 def kpi_tiles(
-    kpis: Sequence[Any],
+    kpis: Sequence[KPI],
     trend: pd.DataFrame | None = None,
     per_row: int = 4,
     trend_columns: dict[str, str] | None = None,
@@ -130,38 +119,29 @@ def kpi_tiles(
     for start in range(0, len(kpis), per_row):
         cols = st.columns(per_row)
         for col, k in zip(cols, kpis[start : start + per_row], strict=False):
-            kid = str(_attr(k, "id", "metric_id", default=""))
-            label = str(_attr(k, "label", default=kid))
-            text = _attr(k, "formatted", "value_text", default=None) or fmt.DASH
-            delta = _attr(k, "delta_prev_formatted", "delta_prev_text", "delta_text", default=None)
-            if delta is None:
-                raw = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
-                delta = _fmt_delta(raw, str(_attr(k, "unit", default="usd")))
-            note = _attr(k, "note", default=None)
-            help_text = _attr(k, "description", "help", default=None)
-            qoq = _attr(k, "delta_qoq_formatted", "delta_qoq_text", default=None)
-            if qoq:
-                help_text = f"{help_text or ''}\n\nvs same week last quarter: {qoq}".strip()
-            if note:
-                help_text = f"{help_text or ''}\n\n{note}".strip()
+            delta: str | None = k.delta_prev_formatted
+            help_text = None
+            if k.delta_qoq_formatted:
+                help_text = f"vs same week last quarter: {k.delta_qoq_formatted}"
+            if k.note:
+                help_text = f"{help_text or ''}\n\n{k.note}".strip()
             spark = None
-            tcol = (trend_columns or {}).get(kid, kid)
+            tcol = (trend_columns or {}).get(k.id, k.id)
             if trend is not None and tcol in trend.columns:
                 # Weeks without a value (no target yet: no coverage) are left out; a
                 # sparkline takes numbers only.
                 spark = [float(v) for v in trend[tcol] if v is not None and not pd.isna(v)]
-            raw_delta = _attr(k, "delta_prev", "delta", "delta_vs_prev", default=None)
-            unchanged = _is_no_change(raw_delta, delta)
+            unchanged = _is_no_change(k.delta_prev, delta)
             if unchanged:
                 delta = NO_CHANGE
-            why = _why_blank(_attr(k, "value", default=None), note)
+            why = _why_blank(k.value, k.note)
             if why:  # no number: the tile says why where the change would be
                 delta, unchanged = why, True
             col.metric(
-                label,
-                text,
+                k.label,
+                k.formatted or fmt.DASH,
                 delta=delta if delta not in (None, fmt.DASH, "") else None,
-                delta_color="off" if unchanged else _delta_color(k),
+                delta_color="off" if unchanged else "normal",
                 delta_arrow="off" if unchanged else "auto",
                 help=help_text,
                 border=True,
@@ -169,7 +149,7 @@ def kpi_tiles(
                 chart_data=spark if spark and len(spark) > 1 else None,
                 chart_type="line",
             )
-            shown.append({"id": kid, "label": label, "value": text, "delta": delta})
+            shown.append({"id": k.id, "label": k.label, "value": k.formatted, "delta": delta})
     return shown
 
 
@@ -198,34 +178,12 @@ def _is_no_change(raw: Any, text: str | None) -> bool:
     return bool(digits) and set(digits) == {"0"}
 
 
-def _fmt_delta(raw: Any, unit: str) -> str | None:
-    if raw is None:
-        return None
-    try:
-        v = float(raw)
-    except (TypeError, ValueError):
-        return str(raw)
-    if unit == "usd":
-        return fmt.signed_money(v)
-    if unit in ("ratio", "score"):
-        return fmt.pts(v) if unit == "ratio" else f"{v:+.0f}"
-    if unit == "multiple":
-        return f"{v:+.1f}x"
-    return f"{v:+,.0f}"
-
-
-def _delta_color(k: Any) -> str:
-    # Lower is better for none of the headline KPIs; allow the metric layer to say so.
-    return "inverse" if _attr(k, "lower_is_better", default=False) else "normal"
-
-
 # --- deal table -----------------------------------------------------------------------
 
 # Deal-table headers: the metric layer's (shared with the workbook), plus screen-only columns.
 _HEADERS = {
     **DEAL_HEADERS,
     "crm_url": "CRM",
-    "effect": "Effect on bridge",
     "push_count": "Times pushed",
     "days_in_stage": "Days in stage",
 }
@@ -415,17 +373,34 @@ def table_frame(
     return out
 
 
+def schema_units(metric_id: str, exact: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    """(units, labels) of a table metric from its declared columns (`@metric(columns=…)`);
+    `exact` shows its money to the cent (the finance preview) instead of $12.4M."""
+    units, labels = {}, {}
+    for c in schema(metric_id).values():
+        labels[c.name] = c.label
+        if c.unit:
+            units[c.name] = "usd_exact" if exact and c.unit == "usd" else c.unit
+    return units, labels
+
+
 def table(
     df: pd.DataFrame,
     key: str,
     units: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
+    metric_id: str | None = None,
+    exact: bool = False,
 ) -> None:
     """A small summary table with board formatting by column unit ($12.4M, 38.1%, 2.7x,
-    blanks as —). Columns with a unit are right-aligned; `labels` renames columns."""
+    blanks as —). Columns with a unit are right-aligned; `labels` renames columns. With
+    `metric_id`, units and labels come from the metric's declared columns."""
     if df is None or df.empty:
         st.caption("Nothing to show.")
         return
+    if metric_id is not None:
+        declared_units, declared_labels = schema_units(metric_id, exact)
+        units, labels = {**declared_units, **(units or {})}, {**declared_labels, **(labels or {})}
     view = table_frame(df, units, labels)
     config: dict[str, Any] = {}
     for c, header in zip(df.columns, view.columns, strict=True):
@@ -448,6 +423,41 @@ def note_text(note: str | None) -> str:
         return ""
     text = _RAW_MONEY.sub(lambda m: fmt.money(float(m.group(0).lstrip("$").replace(",", ""))), note)
     return text[:1].upper() + text[1:]
+
+
+# --- exports --------------------------------------------------------------------------
+
+
+def prepared_download(
+    q: Any,
+    build: Callable[[], bytes],
+    *,
+    prepare: str,
+    download: str,
+    key: str,
+    store: str,
+    file_name: str,
+    mime: str,
+    primary: bool = False,
+) -> None:
+    """'Prepare' builds the file (and `build` records who exported what); 'Download' is
+    enabled only while the prepared file is for the query on screen (`q`).
+
+    The bytes stay in `st.session_state[store]`; the buttons are keyed `{key}_build` and
+    `{key}_download`.
+    """
+    if st.button(prepare, key=f"{key}_build", type="primary" if primary else "secondary"):
+        st.session_state[store] = build()
+        st.session_state[f"{store}_for"] = repr(q)
+    ready = st.session_state.get(f"{store}_for") == repr(q)
+    st.download_button(
+        download,
+        st.session_state.get(store) or b"" if ready else b"",
+        file_name=file_name,
+        mime=mime,
+        key=f"{key}_download",
+        disabled=not ready,
+    )
 
 
 # --- charts ---------------------------------------------------------------------------
@@ -473,7 +483,11 @@ def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
 def page_header(title: str, view: Any, extra: str | None = None) -> None:
     """The page title and, under it, exactly what the numbers are for."""
     st.title(title)
-    bits = [f"**{view.period}**", f"as of {view.as_of:%d %b %Y}", view.query.filters.describe()]
+    bits = [
+        f"**{view.period}**",
+        f"as of {fmt.board_date(view.as_of)}",
+        view.query.filters.describe(),
+    ]
     if extra:
         bits.append(extra)
     st.caption(" · ".join(bits))
@@ -483,13 +497,16 @@ def page_header(title: str, view: Any, extra: str | None = None) -> None:
 
 
 def footer(
-    d: Definitions, trust: float | None = None, as_of: Any = None, access_note: str | None = None
+    d: Definitions,
+    trust: float | None = None,
+    as_of: date | None = None,
+    access_note: str | None = None,
 ) -> None:
     parts = [d.stamp]
     if trust is not None:
         parts.append(f"trust score {fmt.score(trust)}")
     if as_of is not None:
-        parts.append(f"as of {as_of}")
+        parts.append(f"as of {fmt.board_date(as_of)}")
     if access_note:
         parts.append(access_note)
     st.divider()

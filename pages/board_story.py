@@ -6,22 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, state, widgets
-from steward import charts
-from steward.metrics import REGISTRY
+from steward import charts, fmt
+from steward.metrics.asof import board_coverage_rows
 
-
-def _metric_name(metric_id: str) -> str:
-    """ "Open pipeline (open_pipeline)": the label a board reads, the id the data team greps."""
-    spec = REGISTRY.get(metric_id)
-    label = getattr(spec, "label", None)
-    return f"{label} ({metric_id})" if label and label != metric_id else metric_id
-
-
-view = state.current()
-assert view is not None  # the entrypoint shows the empty state otherwise
+view = state.open_page("board_story", "Board story")
 q = view.query
-data.prefetch(q, ["kpi_trend", "coverage_matrix", "waterfall", "trust_score"], story=True)
-widgets.page_header("Board story", view)
 
 # Each part is a fragment: a control inside one (the board pack button) reruns only that
 # part; a filter change reruns them all, and they share one computation of each fact
@@ -31,10 +20,8 @@ widgets.page_header("Board story", view)
 @st.fragment
 def headline() -> None:
     with widgets.guard("the headline numbers"):
-        trend = None
-        if data.has_metric("kpi_trend"):
-            trend = data.metric("kpi_trend", q).table
-        tiles = widgets.kpi_tiles(
+        trend = data.metric("kpi_trend", q).table
+        widgets.kpi_tiles(
             data.kpis(q),
             trend,
             trend_columns={
@@ -43,59 +30,20 @@ def headline() -> None:
                 "marketing_sourced_share": "marketing_sourced_share",
             },
         )
-        if not tiles:
-            widgets.not_available("Headline KPIs", "the KPI module is not installed.")
 
 
 @st.fragment
 def story() -> None:
     with widgets.guard("the narrative"):
         told = data.narrative(q)
-        if told is None:
-            widgets.not_available("The narrative", "the narrative module is not installed.")
-            return
         # The page has its own title; the story's sections become small headings.
-        body = told.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### ")
-        st.markdown(body)
-        with st.expander("Show the math: every number and the metric behind it"):
-            rows = [
-                {
-                    "sentence": s.text,
-                    "number": n.formatted,
-                    "metric": _metric_name(n.fact.metric_id),
-                    "read": n.fact.how(),
-                    "value": n.fact.num,
-                    "query": ", ".join(f"{k}={v}" for k, v in n.fact.query.describe().items()),
-                }
-                for s in told.sentences
-                for n in s.numbers
-            ]
-            st.dataframe(
-                pd.DataFrame(rows),
-                hide_index=True,
-                key="story_math",
-                width="stretch",
-                column_config={
-                    "sentence": st.column_config.TextColumn("Sentence", width="large"),
-                    "number": st.column_config.TextColumn("Shown as"),
-                    "metric": st.column_config.TextColumn("Metric"),
-                    "read": st.column_config.TextColumn("How it is read"),
-                    "value": st.column_config.NumberColumn("Exact value", format="localized"),
-                    "query": st.column_config.TextColumn("Query"),
-                },
-            )
+        st.markdown(told.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### "))
 
 
 @st.fragment
 def coverage() -> None:
     with widgets.guard("coverage"):
-        matrix = data.metric("coverage_matrix", q).table
-        shown = matrix
-        if matrix is not None and len(matrix):
-            # The board sees the cut's total ('All': the company; under a segment filter
-            # there is no 'All' row, so the chosen segments), for quarters with a goal.
-            total = matrix["segment"] == "All"
-            shown = matrix[(total if total.any() else True) & matrix["goal"].notna()]
+        shown = board_coverage_rows(data.metric("coverage_matrix", q).table)
         widgets.chart(
             data.figure(
                 "board_coverage", q, charts.coverage_chart, shown, title="Coverage vs goal"
@@ -108,21 +56,43 @@ def coverage() -> None:
 def board_pack() -> None:
     with widgets.guard("the board pack"):
         st.markdown("**Board pack**")
-        if not data.exports_available()["pptx"]:
-            widgets.not_available("The board pack (PPTX)", "the exports module has not landed.")
-            return
-        if st.button("Prepare the board pack", key="board_pack_build"):
-            st.session_state["board_pack_bytes"] = data.board_pack(q)
-            st.session_state["board_pack_for"] = repr(q)
-            data.record_export("board pack", q)
-        ready = st.session_state.get("board_pack_for") == repr(q)
-        st.download_button(
-            "Download board pack (.pptx)",
-            st.session_state.get("board_pack_bytes") or b"" if ready else b"",
+        widgets.prepared_download(
+            q,
+            lambda: data.export("board pack", q),
+            prepare="Prepare the board pack",
+            download="Download board pack (.pptx)",
+            key="board_pack",
+            store="board_pack_bytes",
             file_name=f"board-pack-{view.period}-{view.as_of.isoformat()}.pptx",
             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-            key="board_pack_download",
-            disabled=not ready,
+        )
+
+
+@st.fragment
+def show_the_math() -> None:
+    # Full width, as a static table that wraps: every sentence is read whole, each of its
+    # numbers on its own row with the exact value in its unit, the metric and the query.
+    with (
+        widgets.guard("the math"),
+        st.expander("Show the math: every number and the metric behind it"),
+    ):
+        math = pd.DataFrame(data.narrative(q).math())
+        if len(math):
+            same = math["sentence"].ne(math["sentence"].shift())
+            math["sentence"] = math["sentence"].where(same, "")
+        st.table(
+            math.rename(
+                columns={
+                    "sentence": "Sentence",
+                    "shown": "Shown as",
+                    "exact": "Exact value",
+                    "metric": "Metric",
+                    "read": "How it is read",
+                    "query": "Query",
+                }
+            ),
+            hide_index=True,
+            border="horizontal",
         )
 
 
@@ -133,9 +103,16 @@ def bridge() -> None:
             st.info("Load a second snapshot to see what changed between two weeks.")
             return
         wf = data.metric("waterfall", q).table
-        title = f"{view.period} pipeline bridge: {view.compare_to:%d %b} → {view.as_of:%d %b}"
         widgets.chart(
-            data.figure("board_waterfall", q, charts.waterfall_chart, wf, title=title),
+            data.figure(
+                "board_waterfall",
+                q,
+                charts.waterfall_chart,
+                wf,
+                title=fmt.chart_title(
+                    f"{view.period} pipeline bridge", view.compare_to, view.as_of
+                ),
+            ),
             key="board_waterfall",
         )
 
@@ -147,4 +124,5 @@ with left:
 with right:
     coverage()
     board_pack()
+show_the_math()
 bridge()

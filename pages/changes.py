@@ -5,17 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state, widgets
-from steward import charts
+from steward import charts, fmt
 
-view = state.current()
-assert view is not None
-q = view.query
-data.prefetch(q, ["waterfall", "slippage", "push_counts", "trust_score"])
-widgets.page_header(
+view = state.open_page(
+    "changes",
     "Pipeline changes",
-    view,
-    f"from {view.compare_to:%d %b %Y}" if view.compare_to else "no earlier snapshot",
+    lambda v: f"from {fmt.board_date(v.compare_to)}" if v.compare_to else "no earlier snapshot",
 )
+q = view.query
 
 if view.compare_to is None:
     st.info("Only one snapshot is loaded: the bridge needs two. Load another week first.")
@@ -32,7 +29,7 @@ with widgets.guard("the pipeline bridge"):
             q,
             charts.waterfall_chart,
             wf,
-            title=f"{view.period} open pipeline: {view.compare_to:%d %b} → {view.as_of:%d %b}",
+            title=fmt.chart_title(f"{view.period} open pipeline", view.compare_to, view.as_of),
         ),
         key="changes_waterfall",
         selectable=True,

@@ -23,10 +23,11 @@ cols = state.pick(
 stages = state.multi("Stage", data.defs().stage_names, key="drill_stage", url="stage", where=c3)
 assert rows is not None and cols is not None
 q = view.query.with_(filters=view.query.filters.with_(stage=stages))
-filters = q.filters
+mq = q.with_(options=(("cols", cols), ("rows", rows)))  # the matrix's two dimensions
+data.prefetch_page("drilldown", mq)
 
 with widgets.guard("the breakdown"):
-    long = data.breakdown(q, rows, cols)
+    long = data.metric("open_pipeline_matrix", mq).table
     col_name = cols if rows != cols else "all"
     stage_order = list(data.defs().stage_names)
     total = data.metric("open_pipeline", q).value
@@ -58,22 +59,20 @@ with widgets.guard("the breakdown"):
         key_of=lambda p: "|".join(str(v) for v in (p.get("customdata") or [])[:2]),
     )
     with st.expander("Breakdown table"):
-        widgets.table(long, key="drill_table", units={"amount": "usd", "count": "count"})
+        widgets.table(long, key="drill_table", metric_id="open_pipeline_matrix")
 
 if cell and "|" in cell:
     r, c = cell.split("|", 1)
     with widgets.guard("the deals in this cell"):
-        cut = {**filters.as_dict(), rows: [r]}
-        if rows != cols:
-            cut[cols] = [c]
-        sub = q.with_(filters=filters.with_(**cut))
         head = st.columns([4, 1])
         head[0].subheader(f"Deals: {r}" + (f" · {c}" if rows != cols else ""))
         if head[1].button("Clear selection", key="drill_clear"):
             state.clear("cell", "drill_matrix")
             st.rerun()
         widgets.deal_table(
-            data.deals("open_pipeline", sub), key="drill_deals", file_name="deals.csv"
+            data.deals("open_pipeline_matrix", mq, row=r, col=c),
+            key="drill_deals",
+            file_name="deals.csv",
         )
 else:
     with widgets.guard("the deal list"):

@@ -7,10 +7,8 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("finance", "Finance export")
 q = view.query
-widgets.page_header("Finance export", view)
 st.markdown(
     "The workbook holds Summary, Coverage (targets as input cells, coverage as live "
     "formulas), Forecast, Waterfall, Pipeline (the deal list), Win rates and Definitions, "
@@ -28,33 +26,18 @@ with widgets.guard("the preview"):
     c[2].metric("Target", fmt.money_exact(data.metric("bookings_target", q).value), border=True)
     c[3].metric("Coverage", fmt.multiple(data.metric("coverage", q).value), border=True)
     matrix = data.metric("coverage_matrix", q).table
-    widgets.table(
-        matrix,
-        key="finance_preview",
-        units={
-            "open_pipeline": "usd_exact",
-            "won_to_date": "usd_exact",
-            "bookings_target": "usd_exact",
-            "remaining_target": "usd_exact",
-            "coverage": "multiple",
-            "goal": "multiple",
-        },
-    )
+    # The coverage_matrix's declared columns, its money to the cent (the workbook's).
+    widgets.table(matrix, key="finance_preview", metric_id="coverage_matrix", exact=True)
 
 with widgets.guard("the workbook"):
-    if not data.exports_available()["xlsx"]:
-        widgets.not_available("The finance workbook", "the exports module has not landed.")
-    else:
-        if st.button("Prepare the workbook", key="finance_build", type="primary"):
-            st.session_state["finance_xlsx"] = data.workbook(q)
-            st.session_state["finance_xlsx_for"] = repr(q)
-            data.record_export("finance workbook", q)
-        ready = st.session_state.get("finance_xlsx_for") == repr(q)
-        st.download_button(
-            "Download workbook (.xlsx)",
-            st.session_state.get("finance_xlsx", b"") if ready else b"",
-            file_name=f"pipeline-{view.period}-{view.as_of.isoformat()}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            key="finance_download",
-            disabled=not ready,
-        )
+    widgets.prepared_download(
+        q,
+        lambda: data.export("finance workbook", q),
+        prepare="Prepare the workbook",
+        download="Download workbook (.xlsx)",
+        key="finance",
+        store="finance_xlsx",
+        file_name=f"pipeline-{view.period}-{view.as_of.isoformat()}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        primary=True,
+    )

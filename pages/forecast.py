@@ -8,14 +8,8 @@ from dashboard import data, state, widgets
 from steward import charts, fmt
 from steward.metrics import REGISTRY
 
-view = state.current()
-assert view is not None
+view = state.open_page("forecast", "Forecast & coverage")
 q = view.query
-data.prefetch(
-    q,
-    ["coverage_matrix", "kpi_trend", "forecast_range", "forecast_backtest", "trust_score"],
-)
-widgets.page_header("Forecast & coverage", view)
 
 with widgets.guard("coverage"):
     matrix = data.metric("coverage_matrix", q).table
@@ -36,18 +30,7 @@ with widgets.guard("coverage"):
         "the value)."
     )
     with st.expander("Coverage table"):
-        widgets.table(
-            matrix,
-            key="forecast_coverage_table",
-            units={
-                "open_pipeline": "usd",
-                "won_to_date": "usd",
-                "bookings_target": "usd",
-                "remaining_target": "usd",
-                "coverage": "multiple",
-                "goal": "multiple",
-            },
-        )
+        widgets.table(matrix, key="forecast_coverage_table", metric_id="coverage_matrix")
 
 left, right = st.columns(2, gap="large")
 with left, widgets.guard("the coverage trend"):

@@ -5,13 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, state, widgets
-from steward import charts
+from steward import charts, fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("funnel", "Funnel & conversion")
 q = view.query
-data.prefetch(q, ["funnel_asof", "funnel_cohort", "time_in_stage", "stalled_deals", "trust_score"])
-widgets.page_header("Funnel & conversion", view)
 
 measure = state.choice(
     "Measure",
@@ -66,7 +63,7 @@ with widgets.guard("open deals by stage"):
     else:
         st.caption(
             "A snapshot, not a funnel: open deals as of "
-            f"{view.as_of:%d %b %Y} by the stage they sit in now, each bar's share of all "
+            f"{fmt.board_date(view.as_of)} by the stage they sit in now, each bar's share of all "
             "open deals. Grey stages come before qualified and are not in the qualified "
             "pipeline figures. Stage sizes here are not conversion rates (see the cohort "
             "funnel above). Click a bar to see its deals."

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, mapping_builder, widgets
-from steward import fmt
+from steward import fmt, ingest
 
 st.title("Import")
 if not auth.current().is_admin:  # the navigation hides this page; a direct link stops here
@@ -21,12 +21,6 @@ if not auth.current().is_admin:  # the navigation hides this page; a direct link
     st.stop()
 st.caption(f"Store: `{data.db_path()}` · {data.defs().stamp}")
 
-ingest = None
-try:
-    from steward import ingest
-except ImportError:
-    widgets.not_available("Import", "the importer module is not installed.")
-    st.stop()
 
 KINDS = {
     "snapshot": "Opportunity snapshot (weekly CRM export)",

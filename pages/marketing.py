@@ -7,21 +7,8 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import charts, fmt
 
-view = state.current()
-assert view is not None
+view = state.open_page("marketing", "Marketing contribution")
 q = view.query
-data.prefetch(
-    q,
-    [
-        "marketing_influenced_pipeline",
-        "pipeline_created",
-        "attribution",
-        "closed_won_curve",
-        "speed_to_lead",
-        "trust_score",
-    ],
-)
-widgets.page_header("Marketing contribution", view)
 
 with widgets.guard("sourced and influenced pipeline"):
     sourced = data.metric("marketing_sourced_pipeline", q)
@@ -98,7 +85,7 @@ with widgets.guard("closed-won curves"):
 
 st.subheader("Speed to lead")
 with widgets.guard("speed to lead"):
-    sla = data.metric("sla_compliance", q) if data.has_metric("sla_compliance") else None
+    sla = data.metric("sla_compliance", q)
     speed = data.metric("speed_to_lead", q)
     if sla is not None:
         st.columns(4)[0].metric("SLA compliance", fmt.pct(sla.value), help=sla.note, border=True)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data, plan_data, state, widgets
-from steward import charts_plan
+from steward import charts
 from steward.maturity import scorecard
 
-view = state.current()
-assert view is not None
+view = state.open_page("maturity", "Maturity scorecard")
 q = view.query
-widgets.page_header("Maturity scorecard", view)
 
 with widgets.guard("the scorecard"):
     res = data.metric("maturity_scorecard", q)
@@ -25,7 +23,7 @@ with widgets.guard("the scorecard"):
     k[2].metric("Ad hoc (1)", counts[1], border=True)
     k[3].metric("Not placed", counts[None], border=True, help=res.note)
     widgets.chart(
-        charts_plan.maturity_chart(placed, title="Where each dimension stands"),
+        charts.maturity_chart(placed, title="Where each dimension stands"),
         key="maturity_chart",
     )
     st.caption(

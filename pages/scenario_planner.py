@@ -5,14 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data, plan_data, state, widgets
-from steward import charts_plan, fmt
+from steward import charts, fmt
 from steward.plan import needed, whatif
 
-view = state.current()
-assert view is not None
+view = state.open_page("scenario_planner", "Scenario planner")
 q = view.query
 d = data.defs()
-widgets.page_header("Scenario planner", view)
 
 MONEY = {
     "needed_pipeline": "usd",
@@ -74,7 +72,7 @@ with widgets.guard("the pipeline needed"):
     if res.note:
         st.info(widgets.note_text(res.note))
     widgets.chart(
-        charts_plan.needed_chart(table, title=f"{period}: pipeline by source, open and to create"),
+        charts.needed_chart(table, title=f"{period}: pipeline by source, open and to create"),
         key="plan_needed_chart",
     )
     widgets.table(
@@ -126,7 +124,7 @@ with widgets.guard("the what-if"):
     assert result is not None
     target_now = data.metric("bookings_target", q).value
     widgets.chart(
-        charts_plan.scenario_chart(
+        charts.scenario_chart(
             result, target_now, title="Forecast range: baseline vs this scenario"
         ),
         key="plan_whatif_chart",
@@ -154,7 +152,7 @@ with widgets.guard("the saved scenarios"):
     else:
         compared = plan_data.comparison(q)
         widgets.chart(
-            charts_plan.scenario_chart(compared, target_now, title="Saved scenarios"),
+            charts.scenario_chart(compared, target_now, title="Saved scenarios"),
             key="plan_saved_chart",
         )
         widgets.table(

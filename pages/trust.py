@@ -13,7 +13,10 @@ d = data.defs()
 st.title("Data trust & definitions")
 
 if view is not None:
-    st.caption(f"**{view.period}** · as of {view.as_of:%d %b %Y} · {view.query.filters.describe()}")
+    data.prefetch_page("trust", view.query)
+    st.caption(
+        f"**{view.period}** · as of {fmt.board_date(view.as_of)} · {view.query.filters.describe()}"
+    )
     with widgets.guard("the trust checks"):
         score = data.metric("trust_score", view.query)
         checks = data.metric("trust_checks", view.query)

@@ -36,7 +36,7 @@ with widgets.guard("the agenda"):
         d = f.decision
         st.markdown(
             f"{STATUS_ICON.get(f.status, '')} **{f.status.upper()}** · {d.what} "
-            f"— *{d.owner}, due {d.due_date:%b %d}, recorded {d.as_of:%b %d}*  \n{f.summary}"
+            f"— *{d.owner}, due {fmt.board_date(d.due_date)}, recorded {fmt.board_date(d.as_of)}*  \n{f.summary}"
         )
 
     st.subheader("This week's bottlenecks")
@@ -83,4 +83,6 @@ with widgets.guard("recording a decision"):
     if recorded:
         st.markdown("**Recorded at this snapshot** (follow-through shows from the next one)")
         for d in recorded:
-            st.markdown(f"- {d.what} — *{d.owner}, due {d.due_date:%b %d}* ({d.item_title})")
+            st.markdown(
+                f"- {d.what} — *{d.owner}, due {fmt.board_date(d.due_date)}* ({d.item_title})"
+            )

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -223,3 +224,50 @@ def streamlit_server(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# A chart is drawn when Plotly has laid it out and put its traces in the DOM: `gd.data`
+# filled and at least one trace group (bars, lines, funnel, pie) or heatmap image drawn.
+# Waiting for the `.main-svg` shell alone is not enough on a loaded machine: the shell
+# is there before the traces are (a seen flake: a funnel with 0 points).
+_CHARTS_DRAWN = """n => {
+  const graphs = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const drawn = graphs.filter(g => g._fullLayout && (g.data || []).length > 0
+                                   && g.querySelector('.trace, .hm'));
+  return drawn.length >= n
+         && !document.querySelector('[data-testid="stStatusWidget"] svg');
+}"""
+
+
+def wait_for_charts(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
+    """Wait until the script run finished (the footer is drawn, nothing is running) and
+    `charts` Plotly figures have their traces drawn. A condition, never a fixed sleep."""
+    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
+        timeout=timeout_ms
+    )
+    pg.wait_for_function(_CHARTS_DRAWN, arg=charts, timeout=timeout_ms)
+
+
+@contextlib.contextmanager
+def store_env(path: Path) -> Iterator[Path]:
+    """STEWARD_DB pointing at `path` for the duration (the app under AppTest reads it),
+    restored afterwards."""
+    old = os.environ.get("STEWARD_DB")
+    os.environ["STEWARD_DB"] = str(path)
+    try:
+        yield path
+    finally:
+        if old is None:
+            os.environ.pop("STEWARD_DB", None)
+        else:
+            os.environ["STEWARD_DB"] = old
+
+
+def latest_query(path: Path, defs: Any) -> Any:
+    """The plain Query for a store's latest snapshot and its quarter (no comparison)."""
+    from steward import store
+    from steward.metrics import Query, current_period
+
+    with store.reader(path) as con:
+        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
+    return Query(as_of=last, period=current_period(last, defs))

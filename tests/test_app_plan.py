@@ -8,19 +8,18 @@ the metric layer; the writes are checked in the store.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import ROOT, small_store
+from browser_helpers import ROOT, latest_query, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, fmt, store
 from steward.maturity import scorecard
-from steward.metrics import Query, compute, current_period
+from steward.metrics import Query, compute
 from steward.plan import needed, scenarios
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -32,20 +31,13 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = small_store(tmp_path_factory.mktemp("app_plan") / "steward.duckdb")
     with store.writer(path):
         pass
-    old = os.environ.get("STEWARD_DB")
-    os.environ["STEWARD_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("STEWARD_DB", None)
-    else:
-        os.environ["STEWARD_DB"] = old
+    with store_env(path):
+        yield path
 
 
 @pytest.fixture(scope="module")
-def q(db: Path) -> Query:
-    with store.reader(db) as con:
-        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
-    return Query(as_of=last, period=current_period(last, DEFS))
+def q(db) -> Query:
+    return latest_query(db, DEFS)
 
 
 def run(page: str) -> AppTest:

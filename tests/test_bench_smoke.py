@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from steward import bench
+from bench import run as bench
 from steward.metrics import REGISTRY
 
 

@@ -14,7 +14,14 @@ from typing import Any
 
 import playwright.sync_api as playwright_api
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    small_store,
+    streamlit_server,
+    wait_for_charts,
+)
 from system_tools import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,17 +68,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def settle(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
-    """Wait until the script finished (footer drawn) and `charts` plots have SVG."""
-    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
-        timeout=timeout_ms
-    )
-    pg.wait_for_function(
-        """n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n
-               && !document.querySelector('[data-testid="stStatusWidget"] svg')""",
-        arg=charts,
-        timeout=timeout_ms,
-    )
-    pg.wait_for_timeout(500)
+    """The run finished and `charts` figures have their traces drawn (see wait_for_charts)."""
+    wait_for_charts(pg, charts, timeout_ms)
 
 
 def traces(pg: Any) -> list[int]:
@@ -114,6 +112,7 @@ def test_click_funnel_bar_shows_deals_and_url_reproduces_it(
     settle(page, 4)
     # The lead chart is the cohort funnel (not clickable); the as-of bars come second.
     lead = page.locator('[data-testid="stPlotlyChart"] >> nth=0')
+    lead.locator(".funnellayer .point").nth(1).wait_for(timeout=60_000)  # two stages drawn
     assert lead.locator(".funnellayer .point").count() >= 2
     assert "of top" in lead.inner_text()
     _click_biggest(page, '[data-testid="stPlotlyChart"] >> nth=1 >> .barlayer .point path')

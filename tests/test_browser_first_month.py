@@ -24,6 +24,8 @@ import pytest
 from system_tools import require
 from test_app_first_month import _add_week, thin_store
 
+from steward import fmt
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -70,18 +72,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def settle(pg: Any, timeout_ms: int = 90_000) -> None:
-    """Wait until the script run finished: the footer is drawn and nothing is running."""
-    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
-        timeout=timeout_ms
-    )
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] svg')",
-        timeout=timeout_ms,
-    )
+    """The script run finished: the footer is drawn and nothing is running."""
+    bh.wait_for_charts(pg, 0, timeout_ms)
 
 
 def footer(pg: Any) -> str:
-    """The footer line: 'definitions … · trust score … · as of 2026-10-09'."""
+    """The footer line: 'definitions … · trust score … · as of 9 Oct 2026'."""
     text: str = pg.locator(
         '[data-testid="stCaptionContainer"]', has_text="definitions "
     ).last.inner_text()
@@ -121,14 +117,15 @@ def test_a_week_imported_while_the_app_is_open_is_shown(thin: tuple[str, Path], 
     settle(page)
     second = bh.FIRST_SNAPSHOT + timedelta(weeks=1)
     third = bh.FIRST_SNAPSHOT + timedelta(weeks=2)
-    assert f"as of {second.isoformat()}" in footer(page)
+    assert f"as of {fmt.board_date(second)}" in footer(page)
     _add_week(db, 2)  # `steward import` in another process, while the page is open
     # The next rerun in the same session (here: going to another page) shows the new week.
     page.get_by_role("link", name="Pipeline changes").click()
     page.locator("h1", has_text="Pipeline changes").wait_for(timeout=60_000)
+    # the header and the footer both say it now (one date style): wait for the footer
     page.locator(
-        '[data-testid="stCaptionContainer"]', has_text=f"as of {third.isoformat()}"
-    ).wait_for(timeout=60_000)
+        '[data-testid="stCaptionContainer"]', has_text=f"as of {fmt.board_date(third)}"
+    ).last.wait_for(timeout=60_000)
     settle(page)
     assert "asof=" not in page.url
     no_error_boxes(page, "changes after import")
@@ -136,7 +133,7 @@ def test_a_week_imported_while_the_app_is_open_is_shown(thin: tuple[str, Path], 
     # A reload (a new session) follows the data as well: the URL did not pin the date.
     page.reload()
     settle(page)
-    assert f"as of {third.isoformat()}" in footer(page)
+    assert f"as of {fmt.board_date(third)}" in footer(page)
 
 
 def test_empty_store_links_to_import_and_loads_the_demo(

@@ -99,7 +99,9 @@ def test_whatif_in_the_browser_and_save(server: str, page: Any, db: Path) -> Non
     page.get_by_label("Save this scenario as").fill("Three weeks slower")
     page.get_by_label("Save this scenario as").press("Enter")
     page.get_by_role("button", name="Save scenario").click()
-    page.get_by_text("Saved scenario").wait_for(timeout=TIMEOUT_MS)
+    # the confirmation itself (the section heading "Saved scenarios beside …" matches a bare
+    # "Saved scenario" too, which made this wait ambiguous)
+    page.get_by_text("Saved scenario “Three weeks slower”").wait_for(timeout=TIMEOUT_MS)
     wait_x(page, "Saved scenarios", 1, [float(want["p50"][1]), float(want["p50"][0])])
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(SHOTS / "scenario_planner.png"), full_page=True)

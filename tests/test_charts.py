@@ -145,9 +145,11 @@ def test_waterfall_has_start_and_end_totals_in_bucket_order():
     # Empty buckets carry no label; moves are signed.
     assert wf.text[2] == "" and wf.text[1] == "-$100" and wf.text[4] == "+$300"
     assert [c[0] for c in wf.customdata] == list(wf.x)
-    # Bucket names read horizontally, two-word names on two lines.
-    assert fig.layout.xaxis.tickangle == 0
-    assert "Pushed<br>out" in list(fig.layout.xaxis.ticktext)
+    # one line per label (declared short label), turned by Plotly only when they collide
+    assert list(fig.layout.xaxis.autotickangles) == [0, 30, 90]
+    assert "Pushed" in list(fig.layout.xaxis.ticktext)
+    assert not any("<br>" in t for t in fig.layout.xaxis.ticktext)
+    assert list(fig.layout.xaxis.tickvals)[3] == "Pushed out"  # the drill key stays whole
     assert list(fig.layout.xaxis.tickvals) == list(wf.x)
 
 
@@ -434,13 +436,6 @@ def test_time_in_stage_median_bars_and_p75_marks():
     fig = charts.time_in_stage_chart(table)
     assert [t.type for t in fig.data] == ["bar", "scatter"]
     assert list(fig.data[0].x) == [14.0] and list(fig.data[1].x) == [21.0]
-
-
-def test_sparkline_has_no_axes():
-    trend = pd.DataFrame({"snapshot_date": [date(2026, 1, 2), date(2026, 1, 9)], "v": [1, 2]})
-    fig = charts.kpi_sparkline(trend, "v")
-    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
-    assert list(fig.data[0].y) == [1.0, 2.0]
 
 
 def test_empty_tables_say_so_instead_of_drawing_nothing():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from steward import charts_plan
+from steward import charts
 
 NEEDED = pd.DataFrame(
     {
@@ -16,7 +16,7 @@ NEEDED = pd.DataFrame(
 
 
 def test_needed_chart_stacks_open_and_to_create_per_source():
-    fig = charts_plan.needed_chart(NEEDED, title="t")
+    fig = charts.needed_chart(NEEDED, title="t")
     have, new = fig.data
     assert list(have.y) == ["B", "A"]  # the Total row is not a bar; first source on top
     assert list(have.x) == [100_000.0, 500_000.0]
@@ -28,7 +28,7 @@ def test_scenario_chart_range_p50_and_target():
     table = pd.DataFrame(
         {"scenario": ["Baseline", "Slow"], "p10": [8.0, 5.0], "p50": [9.0, 6.0], "p90": [11.0, 8.0]}
     )
-    fig = charts_plan.scenario_chart(table, target=8.5)
+    fig = charts.scenario_chart(table, target=8.5)
     bars, p50, target = fig.data
     assert list(bars.y) == ["Slow", "Baseline"]
     assert list(bars.base) == [5.0, 8.0] and list(bars.x) == [3.0, 3.0]  # P90 - P10
@@ -49,7 +49,7 @@ def test_maturity_chart_places_bars_at_stages_and_unplaced_at_zero():
             "evidence": ["good", "not assessed yet"],
         }
     )
-    fig = charts_plan.maturity_chart(placed)
+    fig = charts.maturity_chart(placed)
     bar = fig.data[0]
     assert list(bar.y) == ["M · Two", "M · One"]
     assert list(bar.x) == [0, 3.0]

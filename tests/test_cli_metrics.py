@@ -34,7 +34,12 @@ def test_metric_json_defaults_to_the_latest_snapshot_and_its_quarter(db, capsys)
     code, out, _ = run(capsys, "metrics", "open_pipeline", "--db", db, "--format", "json")
     got = json.loads(out)
     assert code == 0
-    assert got["query"] == {"as_of": "2026-11-16", "period": "FY2026-Q4"}
+    # resolved once (steward.query): the comparison is the snapshot before, 2026-11-09
+    assert got["query"] == {
+        "as_of": "2026-11-16",
+        "period": "FY2026-Q4",
+        "compare_to": "2026-11-09",
+    }
     assert (got["value"], got["formatted"], got["unit"]) == (379000.0, "$379K", "usd")
 
 

@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_helpers import small_store
+from browser_helpers import latest_query, small_store
 
 from steward import definitions, store
 from steward.cli import main
 from steward.maturity import scorecard
-from steward.metrics import Query, compute, current_period
+from steward.metrics import Query, compute
 from steward.plan import needed, scenarios
 
 DEFS = definitions.load()
@@ -30,9 +30,7 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def q(db) -> Query:
-    with store.reader(db) as con:
-        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
-    return Query(as_of=last, period=current_period(last, DEFS))
+    return latest_query(db, DEFS)
 
 
 def run_json(capsys, *args: str) -> dict:

@@ -424,16 +424,14 @@ def test_backtest_as_of_before_any_history(con):
     assert res.table.empty
 
 
-def test_forecast_range_without_the_roll_ups(con, monkeypatch):
-    # while another module's method is not registered, its row says so instead of failing
+def test_forecast_range_fails_loudly_without_a_method(con, monkeypatch):
+    # every method's module exists: one missing from the registry is a bug that raises
+    # (it used to become a blank row with the note 'not available: forecast_commit')
     from steward.metrics import core
 
     monkeypatch.delitem(core.REGISTRY, "forecast_commit")
-    res = compute(con, "forecast_range", q(options=PLAIN), DEFS)
-    t = res.table.set_index("method")
-    assert pd.isna(t.loc["forecast_commit", "value"])
-    assert t.loc["forecast_historical", "value"] == 2100.0
-    assert res.note == "not available: forecast_commit"
+    with pytest.raises(KeyError, match="forecast_commit"):
+        compute(con, "forecast_range", q(options=PLAIN), DEFS)
 
 
 def test_forecast_for_next_quarter_uses_the_same_distance_to_quarter_end(con):

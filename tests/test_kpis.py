@@ -56,17 +56,15 @@ def test_forecast_uses_historical_when_registered(pipeline_con, defs):
     assert fc.note.startswith("historical P50 forecast vs target $600K")
 
 
-def test_missing_metrics_are_skipped_or_replaced(pipeline_con, defs, monkeypatch):
+def test_a_missing_metric_fails_loudly(pipeline_con, defs, monkeypatch):
+    # Every module exists now: a metric gone from the registry is a bug to see, not a tile
+    # to skip quietly (the tiles used to drop it, the forecast used to fall back).
     reg = dict(core.REGISTRY)
-    for mid in ("forecast_historical", "win_rate_count", "pipeline_velocity"):
-        reg.pop(mid, None)
+    reg.pop("pipeline_velocity")
+    monkeypatch.setattr(core, "REGISTRY", reg)
     monkeypatch.setattr(kpis, "REGISTRY", reg)
-    got = by_id(pipeline_con, defs)
-    assert "win_rate" not in got and "velocity" not in got
-    fc = got["forecast"]
-    # stage-weighted: 293,200 (see test_metrics_asof); vs target 600,000 = 49%
-    assert (fc.value, fc.label) == (293200.0, "Forecast (stage-weighted)")
-    assert fc.note == "stage-weighted forecast vs target $600K (49% of target)"
+    with pytest.raises(KeyError, match="pipeline_velocity"):
+        kpis.headline_kpis(pipeline_con, Q, defs)
 
 
 def test_every_kpi_is_its_metric(pipeline_con, defs):

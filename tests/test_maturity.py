@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browser_helpers import small_store
+from browser_helpers import latest_query, small_store
 
 from steward import definitions, store
 from steward.errors import StewardError
 from steward.maturity import rules, scorecard
-from steward.metrics import Query, compute, current_period
+from steward.metrics import Query, compute
 
 DEFS = definitions.load()
 
@@ -64,9 +64,7 @@ def demo_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def q(demo_path) -> Query:
-    with store.reader(demo_path) as con:
-        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
-    return Query(as_of=last, period=current_period(last, DEFS))
+    return latest_query(demo_path, DEFS)
 
 
 def _with(rule_id: str, pair: tuple[float, float]):

@@ -96,7 +96,7 @@ def test_story_shape(con: Any) -> None:
     assert story.section("risks") and story.section("decisions")
     assert story.section("trust")[0].text.startswith("Data trust: ")
     assert DEFS.stamp in story.section("definitions")[0].text
-    assert story.comparison == "changes since the previous snapshot (Nov 13, 2026)"
+    assert story.comparison == "changes since the previous snapshot (13 Nov 2026)"
 
 
 def test_segment_story_respects_the_filter(con: Any) -> None:

@@ -64,7 +64,7 @@ def test_headline_below_goal_states_the_setback():
     # start 13M -> end 12M: down $1.0M
     assert texts(base(), "headline") == [
         "FY2026-Q4 coverage is 2.0x, below the 3.0x goal: $12.0M of qualified pipeline "
-        "against $6.0M still to book, down $1.0M since Nov 13."
+        "against $6.0M still to book, down $1.0M since 13 Nov."
     ]
 
 
@@ -103,7 +103,7 @@ def test_region_cut_does_not_claim_coverage_against_a_segment_target():
     )
     assert texts(f, "headline") == [
         "EMEA FY2026-Q4 qualified pipeline is $12.0M with $4.0M won so far, down $1.0M since "
-        "Nov 13; there is no target for this cut (targets are set by segment), so no coverage."
+        "13 Nov; there is no target for this cut (targets are set by segment), so no coverage."
     ]
     rest = " ".join(s.text for s in from_facts(f).sentences if s.section != "headline")
     assert "goal" not in rest and "target" not in rest and "coverage" not in rest.lower()
@@ -138,7 +138,7 @@ def test_coverage_at_goal_produces_no_coverage_risk():
 def test_changes_ranked_by_dollar_impact():
     # |pushed| 1.3M > |new| 0.8M > |won| 0.5M
     assert texts(base(), "changes") == [
-        "4 deals worth $1.3M were pushed out of FY2026-Q4: 10% of the Nov 13 pipeline.",
+        "4 deals worth $1.3M were pushed out of FY2026-Q4: 10% of the 13 Nov pipeline.",
         "3 new deals added $800K.",
         "2 deals worth $500K closed won.",
     ]
@@ -154,7 +154,7 @@ def test_changes_keep_at_most_five_points():
     out = from_facts(f).section("changes")
     assert len(out) == 5
     assert out[-1].rule == "change_coverage"
-    assert out[-1].text == "Coverage fell from 2.2x to 2.0x since Nov 13 (goal 3.0x)."
+    assert out[-1].text == "Coverage fell from 2.2x to 2.0x since 13 Nov (goal 3.0x)."
 
 
 def test_no_pushes_says_nothing_about_slippage():
@@ -173,7 +173,7 @@ def test_big_push_is_a_risk_and_a_decision_named_by_segment():
         ),
     )
     assert (
-        "10% of FY2026-Q4 pipeline slipped out of the quarter since Nov 13; the largest is "
+        "10% of FY2026-Q4 pipeline slipped out of the quarter since 13 Nov; the largest is "
         "Globex renewal ($700K)." in texts(f, "risks")
     )
     assert texts(f, "decisions")[0] == (
@@ -264,7 +264,7 @@ def test_forecast_above_target_is_said_as_plainly_as_a_shortfall():
         coverage_prev=fact("coverage", 2.2, "multiple", Q.with_(as_of=date(2026, 11, 13))),
     )
     assert (
-        "Coverage fell from 2.2x to 2.0x since Nov 13 (goal 3.0x); the historical forecast "
+        "Coverage fell from 2.2x to 2.0x since 13 Nov (goal 3.0x); the historical forecast "
         "puts FY2026-Q4 bookings at $11.5M (P50), $1.5M above the $10.0M target."
         in texts(f, "changes")
     )
@@ -362,15 +362,15 @@ def test_every_number_keeps_its_provenance():
 def test_board_dates():
     from steward.narrative.model import day
 
-    assert day(date(2026, 11, 13), date(2026, 11, 20)) == "Nov 13"
-    assert day(date(2025, 12, 26), date(2026, 1, 2)) == "Dec 26, 2025"
-    assert day(date(2026, 11, 20)) == "Nov 20, 2026"
+    assert day(date(2026, 11, 13), date(2026, 11, 20)) == "13 Nov"
+    assert day(date(2025, 12, 26), date(2026, 1, 2)) == "26 Dec 2025"
+    assert day(date(2026, 11, 20)) == "20 Nov 2026"
 
 
 def test_markdown_and_json_shapes():
     story = from_facts(base())
     md = story.to_markdown()
-    assert md.startswith("# Pipeline story: FY2026-Q4 as of Nov 20, 2026\n")
+    assert md.startswith("# Pipeline story: FY2026-Q4 as of 20 Nov 2026\n")
     assert "## What changed" in md and "## Risks" in md and "## Decisions for next Monday" in md
     assert DEFS.stamp in md
     import json

@@ -31,12 +31,12 @@ DEFS = definitions.load()
 Q = Query(as_of=fx.AS_OF, period=fx.PERIOD)
 TITLES = [
     "Pipeline review: FY2026-Q4",
-    "FY2026-Q4 at a glance, as of Nov 16, 2026",
+    "FY2026-Q4 at a glance, as of 16 Nov 2026",
     None,  # the story: the headline
     "Where the FY2026-Q4 open pipeline sits, by stage",
     None,  # coverage: the coverage risk sentence
     # bridge: 442,000 at 2026-11-09 -> 379,000 at 2026-11-16 (O11 -10,000, won, lost ...)
-    "FY2026-Q4 qualified pipeline fell $63K since Nov 9: $442K to $379K",
+    "FY2026-Q4 qualified pipeline fell $63K since 9 Nov: $442K to $379K",
     None,  # forecast: the forecast risk sentence
     "Risks and decisions for next Monday",
     None,  # the maturity scorecard: its message from the placements
@@ -107,7 +107,7 @@ def test_footer_on_every_slide(prs):
     for i, slide in enumerate(prs.slides, start=1):
         text = " | ".join(slide_texts(slide))
         assert DEFS.stamp in text and "data trust" in text
-        assert f"FY2026-Q4 · as of 2026-11-16 · All deals · {i}/10" in text
+        assert f"FY2026-Q4 · as of 16 Nov 2026 · All deals · {i}/10" in text
 
 
 def test_story_slides_carry_the_narrative(prs, con):
@@ -153,7 +153,7 @@ def test_filters_reach_the_pack(con, monkeypatch):
     prs = Presentation(io.BytesIO(build_board_pack(con, q, DEFS)))
     first = " ".join(slide_texts(prs.slides[0]))
     assert "Segment: Enterprise" in first
-    assert prs.slides[1].shapes.title.text == "Enterprise FY2026-Q4 at a glance, as of Nov 16, 2026"
+    assert prs.slides[1].shapes.title.text == "Enterprise FY2026-Q4 at a glance, as of 16 Nov 2026"
     assert prs.slides[2].shapes.title.text.startswith("Enterprise FY2026-Q4")
 
 

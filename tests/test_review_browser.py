@@ -10,7 +10,14 @@ from typing import Any
 
 import playwright.sync_api as playwright_api
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    small_store,
+    streamlit_server,
+    wait_for_charts,
+)
 from system_tools import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,14 +44,8 @@ def page(server: str) -> Iterator[Any]:
 
 
 def settled(pg: Any, timeout_ms: int = 90_000) -> None:
-    """The script finished: the footer is drawn and no run is in progress."""
-    pg.locator('[data-testid="stCaptionContainer"]', has_text="definitions ").last.wait_for(
-        timeout=timeout_ms
-    )
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] svg')",
-        timeout=timeout_ms,
-    )
+    """The script run finished: the footer is drawn and nothing is running."""
+    wait_for_charts(pg, 0, timeout_ms)
 
 
 def test_record_a_decision_and_see_it_after_a_reload(server: str, page: Any) -> None:

@@ -163,3 +163,19 @@ def test_operating_cadence_is_placed_by_the_follow_through_rate(
     at_a = cadence(A)
     assert at_a["value"] is None or at_a["value"] != at_a["value"]  # no value (None/NaN)
     assert "no weekly-review decision was due" in at_a["evidence"]
+
+
+def test_an_older_store_is_migrated_when_first_read(tmp_path: Path) -> None:
+    """An upgraded app opens an older store read-only: it is migrated forward once, data
+    kept, instead of refusing with 'run any write command to migrate it'."""
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    for stmt in store.MIGRATIONS[0]:
+        con.execute(stmt)
+    con.execute("insert into schema_info values (1, now())")
+    con.execute("insert into targets values ('FY2026-Q4', 'All', 100, 200)")
+    con.close()
+    with store.reader(path) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        assert con.execute("select count(*) from decisions").fetchall() == [(0,)]
+        assert con.execute("select count(*) from targets").fetchall() == [(1,)]

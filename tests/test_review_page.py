@@ -3,12 +3,11 @@ from the form, and lists it after a fresh run (a reload)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import ROOT, small_store
+from browser_helpers import ROOT, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, review, store
@@ -19,13 +18,8 @@ APP = str(ROOT / "dashboard" / "app.py")
 @pytest.fixture(scope="module")
 def review_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = small_store(tmp_path_factory.mktemp("review_app") / "steward.duckdb")
-    old = os.environ.get("STEWARD_DB")
-    os.environ["STEWARD_DB"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("STEWARD_DB", None)
-    else:
-        os.environ["STEWARD_DB"] = old
+    with store_env(path):
+        yield path
 
 
 def _run() -> AppTest:

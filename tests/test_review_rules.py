@@ -180,7 +180,7 @@ def test_slippage_segment_fires_when_one_segment_holds_most(defs: Definitions) -
     (item,) = slippage_segment(inputs(defs, waterfall=waterfall(), pushed=deals))
     assert item.key == "slippage_segment:FY2026-Q4:Enterprise" and item.impact_usd == 100_000.0
     assert item.evidence.text == (
-        "2 Enterprise deals worth $100K were pushed out of FY2026-Q4 since Nov 8: 83% of the "
+        "2 Enterprise deals worth $100K were pushed out of FY2026-Q4 since 8 Nov: 83% of the "
         "$120K pushed, and 12% of the $1.0M pipeline at the start."
     )
     assert item.reading.metric_id == "coverage"
@@ -233,7 +233,7 @@ def test_trust_worse_fires_for_a_check_that_grew(defs: Definitions) -> None:
     before = trust({"stale": (3, 300_000.0), "vanished": (1, 100_000.0)}, Q.with_(as_of=PREV))
     (item,) = trust_worse(inputs(defs, trust_now=now, trust_before=before))
     assert item.key == "trust_worse:stale" and item.impact_usd == 200_000.0
-    assert item.evidence.text == "Stale: 5 deals now, up from 3 on Nov 8 ($500K)."
+    assert item.evidence.text == "Stale: 5 deals now, up from 3 on 8 Nov ($500K)."
     assert item.owner_role == "RevOps" and item.reading.direction == "down"
 
 

@@ -183,7 +183,7 @@ def test_single_snapshot_win_rate_and_cohort(defs: Definitions, deals: list) -> 
 def test_benchmark_naive_sql_agrees(defs: Definitions) -> None:
     # The benchmark's raw-table versions read the same definition (they are compared
     # with the derived-table metrics on every `make bench`).
-    from steward import bench
+    from bench import run as bench
 
     con = load(defs, (S0, HEADER + "L1,Lost one,SMB,Prospecting,50,2026-10-04,2026-12-01\n"))
     p = ingest.prepare(CURRENT.encode(), defs, name="opps.csv", snapshot_date=S)

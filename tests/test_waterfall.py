@@ -84,6 +84,18 @@ def test_bucket_drill(pipeline_con, defs):
         drill(pipeline_con, "waterfall", QAB, defs, bucket="Nope")
 
 
+def test_each_deal_carries_its_effect_on_the_bridge(pipeline_con, defs):
+    moving = drill(pipeline_con, "waterfall", QAB, defs).set_index("opportunity_id")
+    # leaving at its A amount, negative: O01 Won 90,000 (its B amount 100,000 is ignored)
+    assert moving.loc["O01", "effect"] == -90000.0
+    # entering at its B amount: O09 Reopened 12,000 (it was 10,000 in A)
+    assert moving.loc["O09", "effect"] == 12000.0
+    # staying, B − A: O10 60,000 -> 80,000 = +20,000; O11 45,000 -> 35,000 = −10,000
+    assert (moving.loc["O10", "effect"], moving.loc["O11", "effect"]) == (20000.0, -10000.0)
+    # O05 Removed: missing in B, leaves at its A amount 30,000
+    assert moving.loc["O05", "effect"] == -30000.0
+
+
 def test_default_compare_is_the_previous_snapshot(pipeline_con, defs):
     res = compute(pipeline_con, "waterfall", Query(AS_OF, PERIOD), defs)
     assert res.query.compare_to == PREV and res.note is None
@@ -224,6 +236,8 @@ def test_waterfall_reconciles_for_any_data_and_filter(data, fdict):
         elif bucket in wf.ENTERING:
             signed = sel.amount_to
         assert round(float(signed.sum()), 2) == float(amount)
+        # the drill's own `effect` column is that same signed contribution, deal by deal
+        assert [round(float(v), 2) for v in sel.effect] == [round(float(v), 2) for v in signed]
 
 
 def test_backwards_bridge_says_so(pipeline_con, defs):
@@ -231,3 +245,18 @@ def test_backwards_bridge_says_so(pipeline_con, defs):
     # A and B swapped: Start 379,000 (on 11-16) -> End 642,000 (on 11-02), still exact
     assert (res.table.amount.iloc[0], res.table.amount.iloc[-1]) == (379000.0, 642000.0)
     assert res.note == "compare-to 2026-11-16 is after as-of 2026-11-02: the bridge runs backwards"
+
+
+def test_named_and_positional_filters_are_the_same_cut(pipeline_con):
+    # Filters._clauses is the one place a cut becomes SQL; `?` and `$f_<dim>` only bind.
+    f = Filters.of(segment=["SMB", "Enterprise"], region="NA")
+    pos_sql, pos_params = f.sql("s")
+    named_sql, named_params = f.named_sql("s")
+    assert named_params == {"f_segment": ["Enterprise", "SMB"], "f_region": ["NA"]}
+    base = "select count(*) from snapshots s where s.snapshot_date = '2026-11-16'"
+    # Enterprise or SMB in NA at 2026-11-16: O01 O03 O04 O09 O10 O12 O16 O17 (O13 is
+    # Mid-Market by then; O06 O14 O15 are EMEA) = 8
+    assert pipeline_con.execute(base + pos_sql, pos_params).fetchall() == [(8,)]
+    assert pipeline_con.execute(base + named_sql, named_params).fetchall() == [(8,)]
+    with pytest.raises(ValueError, match="bad SQL alias"):
+        f.sql("s; drop table snapshots")

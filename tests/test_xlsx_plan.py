@@ -8,16 +8,14 @@ doubled in the input cell before recalculation, equal the planner run with that 
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser_helpers import small_store
+from browser_helpers import latest_query, small_store
 from openpyxl import load_workbook
+from system_tools import recalculated
 
 from steward import definitions, store
 from steward.export.xlsx import SHEETS, build_workbook
@@ -42,9 +40,7 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def q(db) -> Query:
-    with store.reader(db) as con:
-        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
-    return Query(as_of=last, period=current_period(last, DEFS))
+    return latest_query(db, DEFS)
 
 
 @pytest.fixture(scope="module")
@@ -78,30 +74,7 @@ def test_sheets_inputs_and_maturity_rows(book, db, q):
 
 
 def _recalc(src_bytes: bytes, tmp_path: Path) -> Path:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    src = tmp_path / "in" / "book.xlsx"
-    src.parent.mkdir()
-    src.write_bytes(src_bytes)
-    out = tmp_path / "out"
-    profile = Path(f"/tmp/lo_{os.getpid()}_plan")
-    subprocess.run(
-        [
-            soffice,
-            "--headless",
-            f"-env:UserInstallation=file://{profile}",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    return out / "book.xlsx"
+    return recalculated(src_bytes, tmp_path, "plan")
 
 
 def _check(ws, plan: pd.DataFrame) -> int:

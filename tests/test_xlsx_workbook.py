@@ -9,16 +9,12 @@ O13 100,000 + O10 80,000 + O06 75,000 + O07 40,000 + O11 35,000 + O16 22,000
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import fixtures_pipeline as fx
 import pytest
 from openpyxl import load_workbook
-from system_tools import require
+from system_tools import recalculated
 
 from steward import definitions, derived
 from steward.export.xlsx import SHEETS, build_workbook, put
@@ -147,7 +143,7 @@ def test_coverage_targets_are_inputs_and_coverage_is_a_formula(wb):
     ws = wb["Coverage"]
     assert headers(ws, 4) == [
         "Period",
-        "Quarter offset",
+        "Quarters ahead",
         "Segment",
         "Open pipeline",
         "Won to date",
@@ -213,29 +209,7 @@ def test_filters_reach_every_sheet(con):
 
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_coverage_and_keeps_text(tmp_path, xlsx_bytes, con):
-    soffice = shutil.which("soffice")
-    require(soffice is not None, "LibreOffice (soffice) is not installed")
-    src = tmp_path / "in" / "book.xlsx"
-    src.parent.mkdir()
-    src.write_bytes(xlsx_bytes)
-    out = tmp_path / "out"
-    profile = Path(f"/tmp/lo_{os.getpid()}_test")
-    subprocess.run(
-        [
-            soffice,
-            "--headless",
-            f"-env:UserInstallation=file://{profile}",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    wb = load_workbook(out / "book.xlsx", data_only=True)
+    wb = load_workbook(recalculated(xlsx_bytes, tmp_path, "test"), data_only=True)
     ws = wb["Coverage"]
     matrix = compute(con, "coverage_matrix", Q, DEFS).table
     checked = 0

@@ -7,6 +7,7 @@ looks the same. None renders as an em dash.
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 
 DASH = "—"
@@ -105,6 +106,61 @@ def value(x: Number, unit: str) -> str:
         "usd_per_day": lambda v: DASH if _f(v) is None else f"{money(v)}/day",
         "score": score,
     }.get(unit, lambda v: DASH if _f(v) is None else f"{_f(v):,.2f}")(x)
+
+
+def exact(x: Number, unit: str) -> str:
+    """The unrounded reading of a value, with its unit: '$1,234,567.89', '38.46%',
+    '2.71x', '1,234', '41.5 days', '$12,345.67/day', '72.4/100' ("Show the math")."""
+    v = _f(x)
+    if v is None:
+        return DASH
+    return {
+        "usd": money_exact,
+        "usd_exact": money_exact,
+        "count": lambda a: f"{a:,.0f}" if float(a).is_integer() else f"{a:,.2f}",
+        "ratio": lambda a: f"{a * 100:.2f}%",
+        "multiple": lambda a: f"{a:.2f}x",
+        "days": lambda a: f"{a:,.1f} days",
+        "usd_per_day": lambda a: f"{money_exact(a)}/day",
+        "score": lambda a: f"{a:.1f}/100",
+    }.get(unit, lambda a: f"{a:,.2f}")(v)
+
+
+def delta(x: Number, unit: str) -> str:
+    """A change in a value's own unit, for every screen and export: +$1.2M, +$1.2K/day,
+    +6 pts, +0.3x, +12, +4.5 (days, scores)."""
+    v = _f(x)
+    if v is None:
+        return DASH
+    if unit == "usd":
+        return signed_money(v)
+    if unit == "usd_per_day":
+        return signed_money(v) + "/day"
+    if unit == "ratio":
+        return pts(v)
+    if unit == "multiple":
+        return f"{v:+.1f}x"
+    if unit == "count":
+        return f"{v:+,.0f}"
+    return f"{v:+.1f}"
+
+
+def board_date(d: date, today: date | None = None) -> str:
+    """The one date style a board reads, on every page, slide and sentence: '20 Nov 2026'
+    ('20 Nov' when `today` is given and in the same year)."""
+    text = f"{d.day} {d:%b}"
+    return text if today is not None and d.year == today.year else f"{text} {d.year}"
+
+
+def date_span(a: date, b: date) -> str:
+    """'13 Nov 2026 → 20 Nov 2026': a comparison between two snapshots."""
+    return f"{board_date(a)} → {board_date(b)}"
+
+
+def chart_title(what: str, a: date, b: date) -> str:
+    """A chart title over a comparison, the dates on a line of their own so the title
+    fits a phone's width: 'FY2026-Q4 pipeline bridge<br>13 Nov 2026 → 20 Nov 2026'."""
+    return f"{what}<br>{date_span(a, b)}"
 
 
 # Excel number formats matching the screen (used by the workbook).

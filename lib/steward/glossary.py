@@ -210,6 +210,11 @@ def _metric_md(m: Metric) -> list[str]:
         f"- **Scope**: {SCOPES.get(m.scope, m.scope)}",
         f"- **Cuts**: {dims}",
     ]
+    if m.columns:
+        cols = "; ".join(
+            f"`{c.name}` {c.label}" + (f" ({c.unit})" if c.unit else "") for c in m.columns
+        )
+        lines.append(f"- **Columns**: {cols}")
     if m.drill is not None:
         lines.append("- **Drill**: the deals behind it")
     return [*lines, ""]

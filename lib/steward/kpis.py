@@ -62,23 +62,6 @@ class _Spec:
     offset: int | None  # quarters from the snapshot's quarter; None = the query's period
 
 
-def format_delta(delta: float | None, unit: str) -> str:
-    """A change in the KPI's own unit: +$1.2M, +0.3x, +6 pts, +4.5."""
-    if delta is None:
-        return fmt.DASH
-    if unit == "usd":
-        return fmt.signed_money(delta)
-    if unit == "usd_per_day":
-        return fmt.signed_money(delta) + "/day"
-    if unit == "ratio":
-        return fmt.pts(delta)
-    if unit == "multiple":
-        return f"{delta:+.1f}x"
-    if unit == "count":
-        return f"{delta:+,.0f}"
-    return f"{delta:+.1f}"
-
-
 def snapshot_dates(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
     rows = con.execute(
         "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1", [as_of]
@@ -119,9 +102,7 @@ def comparison_dates(
 
 
 def _specs(defs: Definitions) -> list[_Spec]:
-    forecast_id = (
-        "forecast_historical" if "forecast_historical" in REGISTRY else "forecast_weighted"
-    )
+    forecast_id = "forecast_historical"
     specs = [
         _Spec("qualified_pipeline", "Qualified pipeline", "open_pipeline", None),
         _Spec("coverage_this_quarter", "Coverage this quarter", "coverage", 0),
@@ -141,7 +122,7 @@ def _specs(defs: Definitions) -> list[_Spec]:
         _Spec("velocity", "Pipeline velocity", "pipeline_velocity", None),
         _Spec("trust_score", "Trust score", "trust_score", None),
     ]
-    return [s for s in specs if s.metric_id in REGISTRY]
+    return specs
 
 
 def _query_at(q: Query, spec: _Spec, when: date, defs: Definitions) -> Query:
@@ -200,11 +181,7 @@ def _values(
     computed when it has one (they serve the deltas)."""
     # In a view (steward.memo) each date goes through compute: the narrative and the
     # page's prefetch share those, and the learning is shared per store version anyway.
-    if (
-        metric_id == "forecast_historical"
-        and "forecast_historical" in REGISTRY
-        and memo.current() is None
-    ):
+    if metric_id == "forecast_historical" and memo.current() is None:
         try:
             return [(v, None) for v in _forecast_values(con, queries, defs)]
         except Exception:  # noqa: S110 - the one-by-one path below reports the error
@@ -241,8 +218,8 @@ def requests(
 
 
 def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[KPI]:
-    """The headline KPIs for the as-of snapshot, with deltas. KPIs whose metric is not
-    registered (yet) are left out."""
+    """The headline KPIs for the as-of snapshot, with deltas (every metric is registered:
+    a missing one raises)."""
     prev, qoq = comparison_dates(con, q.as_of)
     out = []
     for spec in _specs(defs):
@@ -271,8 +248,8 @@ def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
                 formatted=fmt.value(value, unit),
                 delta_prev=deltas[0],
                 delta_qoq=deltas[1],
-                delta_prev_formatted=format_delta(deltas[0], unit),
-                delta_qoq_formatted=format_delta(deltas[1], unit),
+                delta_prev_formatted=fmt.delta(deltas[0], unit),
+                delta_qoq_formatted=fmt.delta(deltas[1], unit),
                 note=note,
                 metric_ids=ids,
                 period=now_q.period,

@@ -15,7 +15,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -241,6 +241,13 @@ def reader(
             ["Load the demo with `steward demo`, or import a file with `steward import FILE`."],
         )
     con = _open(path, True, timeout_s)
+    if schema_version(con) < SCHEMA_VERSION:
+        # A store written by an earlier release: migrate it forward once (a short write,
+        # all-or-nothing per step), so an upgraded app or CLI reads it without a manual step.
+        con.close()
+        with writer(path, timeout_s):
+            pass
+        con = _open(path, True, timeout_s)
     try:
         schema_version(con, check=True)
         yield con
@@ -611,6 +618,28 @@ def audit(
 def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
     """The latest audit rows, newest first."""
     return con.execute("select * from audit_log order by audit_id desc limit ?", [limit]).df()
+
+
+def dim_values(
+    con: duckdb.DuckDBPyConnection, dim: str, cut: str = "", params: Sequence[Any] = ()
+) -> list[str]:
+    """The distinct values of one snapshot column in the latest snapshot (filter pickers),
+    within `cut` (' and s.… ' clauses on alias s with their bound `params`, e.g. a scope)."""
+    if dim not in SNAPSHOT_COLUMNS:
+        raise ValueError(f"unknown column {dim!r}")
+    # The column name comes from the SNAPSHOT_COLUMNS whitelist; nothing else is spliced.
+    sql = f"""
+        with latest as (
+          select max(snapshot_date) as d from snapshots
+        ),
+        vals as (
+          select distinct s.{dim} as v
+          from snapshots s, latest
+          where s.snapshot_date = latest.d and s.{dim} is not null{cut}
+        )
+        select v from vals order by v
+    """  # noqa: S608 - `cut` is built from whitelisted names; its values are bound
+    return [str(r[0]) for r in con.execute(sql, list(params)).fetchall()]
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:

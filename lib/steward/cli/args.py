@@ -6,8 +6,8 @@
   same cut on every command (`FilterList` splits on commas, strips spaces, drops repeats).
   One value per option, so a filter never swallows a positional argument after it.
 - The query: `query_args` adds --as-of, --period, --compare-to and the filters;
-  `query_from_args` resolves them once against the store (the as-of must be a loaded
-  snapshot; the period defaults to the as-of date's fiscal quarter).
+  `query_from_args` hands them to `steward.query.resolve`, the one resolver the sidebar,
+  the narrative, the exports and the review use too.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from typing import Any
 
 import duckdb
 
-from steward import access
+from steward import query
 from steward.definitions import Definitions
-from steward.errors import StewardError
-from steward.metrics.core import DIMENSIONS, Filters, Query, current_period
-from steward.periods import parse_period
+from steward.metrics.core import DIMENSIONS, Query
 
 DATE_EXAMPLE = "2026-11-20"
 
@@ -88,67 +86,22 @@ def query_args(p: argparse.ArgumentParser, compare: bool = True) -> None:
         )
 
 
-def latest_snapshot(con: duckdb.DuckDBPyConnection) -> date:
-    fetched = con.execute("select max(snapshot_date) from snapshots").fetchall()
-    row = fetched[0] if fetched else None
-    if not row or row[0] is None:
-        raise StewardError(
-            "no snapshots are loaded",
-            ["Load the demo with `steward demo`, or `steward import FILE`."],
-        )
-    latest: date = row[0]
-    return latest
-
-
-def loaded_snapshot(
-    con: duckdb.DuckDBPyConnection, when: date | None, option: str = "--as-of"
-) -> date:
-    """`when`, which must be a loaded snapshot (default: the latest)."""
-    if when is None:
-        return latest_snapshot(con)
-    fetched = con.execute(
-        "select count(*) from snapshots where snapshot_date = ?", [when]
-    ).fetchall()
-    if fetched and fetched[0][0]:
-        return when
-    near_rows = con.execute(
-        "select max(snapshot_date) filter (where snapshot_date < ?), "
-        "min(snapshot_date) filter (where snapshot_date > ?) from snapshots",
-        [when, when],
-    ).fetchall()
-    near = near_rows[0] if near_rows else None
-    hint = ", ".join(d.isoformat() for d in (near or ()) if d is not None)
-    raise StewardError(
-        f"no snapshot dated {when.isoformat()} is loaded ({option})",
-        [f"Nearest loaded: {hint}." if hint else "No snapshots are loaded."],
-    )
-
-
 def query_from_args(
     con: duckdb.DuckDBPyConnection,
     args: argparse.Namespace,
     defs: Definitions,
     options: tuple[tuple[str, Any], ...] = (),
 ) -> Query:
-    """The Query for a command's arguments, resolved once (nothing downstream guesses)."""
-    as_of = loaded_snapshot(con, args.as_of)
-    compare_to = getattr(args, "compare_to", None)
-    if compare_to is not None:
-        compare_to = loaded_snapshot(con, compare_to, "--compare-to")
-    if args.period:
-        try:
-            period = parse_period(args.period, defs.fiscal_year_start_month).label
-        except ValueError as exc:
-            raise StewardError(str(exc)) from exc
-    else:
-        period = current_period(as_of, defs)
-    values = {d: split_values(getattr(args, d, None)) for d in DIMENSIONS}
-    q = Query(
-        as_of=as_of,
-        period=period,
-        filters=Filters.of(**values),
-        compare_to=compare_to,
+    """The Query for a command's arguments, resolved once by `steward.query.resolve`,
+    seen through the access scope of the person `--as` names (set by steward.cli.main)."""
+    who = getattr(args, "access", None)
+    return query.resolve(
+        con,
+        defs,
+        as_of=args.as_of,
+        period=args.period,
+        compare_to=getattr(args, "compare_to", None),
+        filters={d: split_values(getattr(args, d, None)) for d in DIMENSIONS},
         options=options,
+        scope=who.scope if who is not None else None,
     )
-    who = getattr(args, "access", None)  # set by steward.cli.main from --as
-    return access.scoped(q, who) if who is not None else q

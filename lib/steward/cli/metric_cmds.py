@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from steward import definitions, fmt, glossary, kpis, store
-from steward.cli.args import date_arg, loaded_snapshot, query_args, query_from_args
+from steward.cli.args import date_arg, query_args, query_from_args
 from steward.errors import StewardError
 from steward.metrics.core import (
     REGISTRY,
@@ -31,6 +31,7 @@ from steward.metrics.core import (
     current_period,
     drill,
 )
+from steward.query import loaded_snapshot
 
 FORMATS = ("table", "json", "csv")
 

@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from steward import access, definitions, store
-from steward.cli.args import date_arg, loaded_snapshot, query_args, query_from_args
+from steward.cli.args import date_arg, query_args, query_from_args
 from steward.cli.export_cmds import _write
 from steward.errors import StewardError
+from steward.query import loaded_snapshot
 
 DEFAULT_SCOPE_DEALS = 25  # the largest deals of an item's drill, when --deals is not given
 

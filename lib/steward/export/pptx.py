@@ -29,12 +29,12 @@ from pptx.presentation import Presentation as PresentationT
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
-from steward import charts, fmt, textsafe
+from steward import charts, fmt, query, textsafe
 from steward.definitions import Definitions
 from steward.export import render
+from steward.metrics.asof import board_coverage_rows
 from steward.metrics.core import REGISTRY, Query, compute
 from steward.narrative import Narrative, build
-from steward.narrative.facts import previous_snapshot
 from steward.narrative.model import day
 
 FONT = "Calibri"
@@ -75,20 +75,23 @@ class PackData:
 
     @property
     def footer_right(self) -> str:
-        return f"{self.q.period} · as of {self.q.as_of.isoformat()} · {self.q.filters.describe()}"
+        return (
+            f"{self.q.period} · as of {fmt.board_date(self.q.as_of)} · {self.q.filters.describe()}"
+        )
 
 
 def _table(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
-    return compute(con, mid, q, defs).table if mid in REGISTRY else None
+    return compute(con, mid, q, defs).table
 
 
 def gather(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PackData:
     from steward.kpis import headline_kpis
 
-    compare_to = q.compare_to or previous_snapshot(con, q.as_of)
+    q = query.complete(con, q)
+    compare_to = q.compare_to
     wq = q.with_(compare_to=compare_to) if compare_to else None
     target = compute(con, "bookings_target", q, defs).value
-    trust = compute(con, "trust_score", q, defs).value if "trust_score" in REGISTRY else None
+    trust = compute(con, "trust_score", q, defs).value
     return PackData(
         q=q,
         defs=defs,
@@ -422,7 +425,7 @@ APPENDIX_METRICS = (
 
 def definitions_slide(prs: PresentationT, data: PackData) -> None:
     slide = _new_slide(prs, "How these numbers are defined", "Appendix: definitions")
-    rows = [REGISTRY[m] for m in APPENDIX_METRICS if m in REGISTRY]
+    rows = [REGISTRY[m] for m in APPENDIX_METRICS]
     shape = slide.shapes.add_table(
         len(rows) + 1, 2, MARGIN, Inches(1.6), Emu(CONTENT_W), Emu(Inches(0.3) * (len(rows) + 1))
     )
@@ -464,9 +467,7 @@ def _cell(
 # ---- assembly ------------------------------------------------------------------------------
 def figures(data: PackData) -> dict[str, Any]:
     """The dashboard's charts for this pack (titles live on the slides, not in the PNGs)."""
-    coverage = data.coverage
-    if coverage is not None and not coverage.empty:  # the board looks at this and next quarter
-        coverage = coverage[coverage["offset"] <= 1]
+    coverage = board_coverage_rows(data.coverage)  # the Board story's rows, same function
     bridge = data.waterfall
     if bridge is not None and not bridge.empty:  # empty buckets are noise on a slide
         keep = bridge["kind"].isin(["start", "end"]) | (bridge["count"].fillna(0) > 0)

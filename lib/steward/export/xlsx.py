@@ -29,12 +29,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from steward import textsafe
+from steward import query, textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
 from steward.metrics.core import REGISTRY, Query, compute, drill
+from steward.metrics.deals import DEAL_COLUMNS, DEAL_UNITS
+from steward.metrics.deals import DEAL_HEADERS as DEAL_HEADERS_LIB
 from steward.metrics.targets import NO_TARGET_FOR_CUT
-from steward.narrative.facts import WATERFALL_MOVES, previous_snapshot
+from steward.narrative.facts import WATERFALL_MOVES
 
 FONT_NAME = "Calibri"
 ACCENT = "1F3A5F"
@@ -77,29 +79,11 @@ SUMMARY_METRICS = (
     "trust_score",
 )
 
-DEAL_HEADERS = {
-    "opportunity_id": ("Opportunity ID", None),
-    "opportunity_name": ("Opportunity", None),
-    "account_name": ("Account", None),
-    "segment": ("Segment", None),
-    "region": ("Region", None),
-    "owner": ("Owner", None),
-    "source": ("Source", None),
-    "stage": ("Stage", None),
-    "amount": ("Amount", "usd"),
-    "probability": ("Probability", "ratio"),
-    "forecast_category": ("Forecast category", None),
-    "close_date": ("Close date", "date"),
-    "created_date": ("Created", "date"),
-    "crm_url": ("CRM link", None),
-}
-WATERFALL_DEAL_EXTRA = {
-    "amount_from": ("Amount (from)", "usd"),
-    "amount_to": ("Amount (to)", "usd"),
-    "amount_change": ("Amount change", "usd"),
-    "stage_from": ("Stage (from)", None),
-    "close_date_from": ("Close date (from)", "date"),
-}
+# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
+_DEAL_LIST = (*DEAL_COLUMNS, "crm_url")
+_WATERFALL_EXTRA = ("amount_from", "amount_to", "amount_change", "stage_from", "close_date_from")
+DEAL_HEADERS = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _DEAL_LIST}
+WATERFALL_DEAL_EXTRA = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _WATERFALL_EXTRA}
 
 
 # ---- cells -------------------------------------------------------------------------------
@@ -258,8 +242,6 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Any:
-    if mid not in REGISTRY:
-        return None
     return compute(con, mid, q, defs).value
 
 
@@ -309,8 +291,6 @@ def summary_sheet(wb: Workbook, ctx: Context) -> None:
     end = _metadata_block(sh, ctx, 4)
     rows = []
     for mid in SUMMARY_METRICS:
-        if mid not in REGISTRY:
-            continue
         m = REGISTRY[mid]
         r = compute(ctx.con, mid, ctx.q, ctx.defs)
         rows.append(
@@ -375,17 +355,10 @@ def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
             sh.ws.cell(row=top + i, column=col).number_format = EXCEL_FORMATS.get(k.unit, "General")
 
 
+# The coverage_matrix's declared columns; the target is the sheet's input cell.
 COVERAGE_COLUMNS = [
-    Column("period", "Period"),
-    Column("offset", "Quarter offset", "count"),
-    Column("segment", "Segment"),
-    Column("open_pipeline", "Open pipeline", "usd"),
-    Column("won_to_date", "Won to date", "usd"),
-    Column("bookings_target", "Bookings target (input)", "usd"),
-    Column("remaining_target", "Remaining target", "usd"),
-    Column("coverage", "Coverage", "multiple"),
-    Column("goal", "Coverage goal", "multiple"),
-    Column("status", "Status"),
+    Column(c.name, c.label + (" (input)" if c.name == "bookings_target" else ""), c.unit)
+    for c in REGISTRY["coverage_matrix"].columns
 ]
 
 
@@ -431,19 +404,16 @@ def forecast_sheet(wb: Workbook, ctx: Context) -> None:
         Column("p90", "P90", "usd"),
         Column("method", "Method id"),
     ]
-    rows: list[dict[str, Any]] = []
-    if "forecast_range" in REGISTRY:
-        rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
+    rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
     if not rows:
         for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
-            if mid in REGISTRY:
-                rows.append(
-                    {
-                        "label": REGISTRY[mid].label,
-                        "value": _scalar(ctx.con, mid, ctx.q, ctx.defs),
-                        "method": mid,
-                    }
-                )
+            rows.append(
+                {
+                    "label": REGISTRY[mid].label,
+                    "value": _scalar(ctx.con, mid, ctx.q, ctx.defs),
+                    "method": mid,
+                }
+            )
         rows.append(
             {
                 "label": "Bookings target",
@@ -458,7 +428,7 @@ def forecast_sheet(wb: Workbook, ctx: Context) -> None:
 
 def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(bridge rows, deal rows with their bucket) between compare_to and as_of."""
-    if ctx.compare_to is None or "waterfall" not in REGISTRY:
+    if ctx.compare_to is None:
         return [], []
     wq = ctx.q.with_(compare_to=ctx.compare_to)
     bridge = _records(compute(ctx.con, "waterfall", wq, ctx.defs).table)
@@ -468,7 +438,7 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
             continue
         for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
             rec["bucket"] = b["bucket"]
-            rec["bridge_amount"] = bridge_amount(str(b["kind"]), rec)
+            rec["bridge_amount"] = _dec(rec.get("effect"))
             deals.append(rec)
     return bridge, deals
 
@@ -476,17 +446,6 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
 def _dec(x: Any) -> Decimal:
     v = clean(x)
     return Decimal("0") if v is None else Decimal(str(v)).quantize(Decimal("0.01"))
-
-
-def bridge_amount(kind: str, deal: dict[str, Any]) -> Decimal:
-    """A deal's signed contribution to the bridge, so each bucket's deals sum to its bar:
-    leaving at its amount in A (negative), entering at its amount in B, changes B - A."""
-    before, after = _dec(deal.get("amount_from")), _dec(deal.get("amount_to"))
-    if kind == "leaving":
-        return -before
-    if kind == "entering":
-        return after
-    return after - before
 
 
 def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
@@ -630,7 +589,7 @@ def build_workbook(
         con=con,
         q=q,
         defs=defs,
-        compare_to=compare_to or q.compare_to or previous_snapshot(con, q.as_of),
+        compare_to=query.complete(con, q.with_(compare_to=compare_to or q.compare_to)).compare_to,
         generated_at=generated_at or datetime.now(UTC),
         trust_score=_scalar(con, "trust_score", q, defs),
     )

@@ -3,6 +3,7 @@
 from steward.maturity import scorecard as _maturity  # noqa: F401, E402
 from steward.metrics import (  # noqa: F401  (importing a module registers its metrics)
     asof,
+    breakdown,
     decisions,
     forecast,
     history,
@@ -14,6 +15,7 @@ from steward.metrics import (  # noqa: F401  (importing a module registers its m
 from steward.metrics.core import (
     DIMENSIONS,
     REGISTRY,
+    Column,
     Filters,
     Metric,
     Query,
@@ -23,6 +25,7 @@ from steward.metrics.core import (
     current_period,
     drill,
     metric,
+    schema,
 )
 from steward.plan import needed as _plan_needed  # noqa: F401, E402
 from steward.plan import whatif as _plan_whatif  # noqa: F401, E402
@@ -30,6 +33,7 @@ from steward.plan import whatif as _plan_whatif  # noqa: F401, E402
 __all__ = [
     "DIMENSIONS",
     "REGISTRY",
+    "Column",
     "Filters",
     "Metric",
     "Query",
@@ -39,4 +43,5 @@ __all__ = [
     "current_period",
     "drill",
     "metric",
+    "schema",
 ]

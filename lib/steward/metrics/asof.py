@@ -18,7 +18,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import deals
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 from steward.metrics.targets import NO_TARGET_FOR_CUT, target_for, target_rows
 from steward.periods import Quarter, parse_period, quarter_of
 
@@ -292,18 +292,19 @@ def coverage_status(cov: float | None, goal: float | None, note: str | None) -> 
     return "at or above goal"
 
 
-MATRIX_COLUMNS = (
-    "period",
-    "offset",
-    "segment",
-    "open_pipeline",
-    "won_to_date",
-    "bookings_target",
-    "remaining_target",
-    "coverage",
-    "goal",
-    "status",
+MATRIX_SCHEMA: tuple[Column, ...] = (
+    Column("period", "Period"),
+    Column("offset", "Quarters ahead", "count", "0 = the as-of date's quarter"),
+    Column("segment", "Segment"),
+    Column("open_pipeline", "Open pipeline", "usd"),
+    Column("won_to_date", "Won to date", "usd"),
+    Column("bookings_target", "Bookings target", "usd"),
+    Column("remaining_target", "Remaining target", "usd", "bookings target − won to date"),
+    Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+    Column("goal", "Coverage goal", "multiple"),
+    Column("status", "Status"),
 )
+MATRIX_COLUMNS = tuple(c.name for c in MATRIX_SCHEMA)
 
 
 @metric(
@@ -312,6 +313,7 @@ MATRIX_COLUMNS = (
     description="Coverage for this quarter and the next three, for each segment and all segments.",
     formula="coverage(P+k, S) and goal(k) for k = 0..3 from quarter(S), per segment and 'All'",
     unit="table",
+    columns=MATRIX_SCHEMA,
 )
 def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     first = quarter_of(q.as_of, defs.fiscal_year_start_month)
@@ -390,6 +392,24 @@ FUNNEL_COLUMNS = (
     "amount_pct_prev",
     "amount_pct_top",
 )
+
+
+BOARD_QUARTERS = 2  # the board looks at this quarter and the next
+
+
+def board_coverage_rows(matrix: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The coverage rows the board sees, on the Board story and in the board pack alike.
+
+    The cut's total ('All' for the company; under a segment filter there is no 'All'
+    row, so the chosen segments), for this quarter and the next, where a goal is set.
+    One function, so the slide a CMO presents is the chart on the screen.
+    """
+    if matrix is None or matrix.empty:
+        return matrix
+    total = matrix["segment"] == "All"
+    rows = matrix[total] if total.any() else matrix
+    keep = (rows["offset"] < BOARD_QUARTERS) & rows["goal"].notna()
+    return rows[keep].reset_index(drop=True)
 
 
 def _ratio(a: float, b: float) -> float | None:

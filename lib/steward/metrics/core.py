@@ -59,17 +59,22 @@ class RowScope:
         """The values of `dim` the scope allows (None: any value)."""
         return dict(self.rules).get(dim)
 
+    def clauses(
+        self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS
+    ) -> list[tuple[str | None, str, list[str] | None]]:
+        """(parameter name, condition, values) per rule, as `Filters._clauses` reads them:
+        ` and alias.col in (...)`, or ` and false` for a rule on a column the table does
+        not have (`dims`): rows that cannot be placed are outside the scope."""
+        return [
+            (f"s_{dim}", f" and {alias}.{dim} in (select unnest({{p}}::varchar[]))", list(vals))
+            if dim in dims
+            else (None, " and false", None)
+            for dim, vals in self.rules
+        ]
+
     def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
-        """` and alias.col in (...)` per rule; ` and false` for a rule on a column the
-        table does not have (`dims`): rows that cannot be placed are outside the scope."""
-        parts, params = [], []
-        for dim, vals in self.rules:
-            if dim not in dims:
-                parts.append(" and false")
-                continue
-            parts.append(f" and {alias}.{dim} in (select unnest(?::varchar[]))")
-            params.append(list(vals))
-        return "".join(parts), params
+        """The scope's clauses alone, with positional parameters."""
+        return Filters(scope=self).sql(alias, dims)
 
 
 def _scope_label(rules: list[tuple[str, tuple[str, ...]]]) -> str:
@@ -150,21 +155,39 @@ class Filters:
     def items(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(d, getattr(self, d)) for d in DIMENSIONS if getattr(self, d)]
 
-    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
-        """` and alias.col in (...)` clauses with bound list parameters, then the scope's.
+    def _clauses(
+        self, alias: str, dims: tuple[str, ...] = DIMENSIONS
+    ) -> list[tuple[str | None, str, list[str] | None]]:
+        """(parameter name, condition with a `{p}` placeholder, values) for the cut, then
+        the scope's: the one place a cut becomes SQL; `sql` and `named_sql` only choose
+        how parameters bind. `dims` names the columns the table has; a filter on another
+        column is left out (a table such as `leads` that is only cut by some dimensions),
+        a scope rule on another column excludes every row."""
+        if not alias.isidentifier():
+            raise ValueError(f"bad SQL alias {alias!r}")
+        cut: list[tuple[str | None, str, list[str] | None]] = [
+            (f"f_{dim}", f" and {alias}.{dim} in (select unnest({{p}}::varchar[]))", list(vals))
+            for dim, vals in self.items()
+            if dim in dims
+        ]
+        return cut + self.scope.clauses(alias, dims)
 
-        `dims` names the columns the table has; a filter on another column is left out
-        (a table such as `leads` that is only cut by some dimensions), a scope rule on
-        another column excludes every row.
-        """
-        parts, params = [], []
-        for dim, vals in self.items():
-            if dim not in dims:
-                continue
-            parts.append(f" and {alias}.{dim} in (select unnest(?::varchar[]))")
-            params.append(list(vals))
-        ssql, sparams = self.scope.sql(alias, dims)
-        return "".join(parts) + ssql, params + sparams
+    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
+        """` and alias.col in (...)` clauses with bound positional (`?`) list parameters,
+        then the scope's."""
+        clauses = self._clauses(alias, dims)
+        sql = "".join(c.format(p="?") for _, c, _ in clauses)
+        return sql, [v for name, _, v in clauses if name is not None]
+
+    def named_sql(
+        self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS
+    ) -> tuple[str, dict[str, Any]]:
+        """The same clauses with named parameters (`$f_segment`, the scope's `$s_region`),
+        for queries that bind by name; the same dimension on two aliases binds the same
+        parameter."""
+        clauses = self._clauses(alias, dims)
+        sql = "".join(c.format(p=f"${name}") for name, c, _ in clauses)
+        return sql, {name: v for name, _, v in clauses if name is not None}
 
     def describe(self) -> str:
         """'Segment: Enterprise · Region: EMEA, NA' or 'All deals', then the scope."""
@@ -227,6 +250,22 @@ MetricFn = Callable[[duckdb.DuckDBPyConnection, Query, Definitions], Result]
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a table metric, declared with the metric: every consumer (the page's
+    table, the workbook, the pack, the glossary) reads its label and unit from here.
+
+    `unit` is a `steward.fmt` unit (usd, count, ratio, multiple, days, score, date) or
+    None for words. How exact to show a usd column (rounded or to the cent) is the
+    reader's choice; what the column *is* is declared once.
+    """
+
+    name: str
+    label: str
+    unit: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Metric:
     id: str
     label: str
@@ -237,6 +276,7 @@ class Metric:
     fn: MetricFn
     dims: tuple[str, ...] = DIMENSIONS
     drill: Callable[..., pd.DataFrame] | None = None  # (con, q, defs, **selection) -> deals
+    columns: tuple[Column, ...] = ()  # a table metric's columns (unit == "table")
 
 
 REGISTRY: dict[str, Metric] = {}
@@ -251,13 +291,17 @@ def metric(
     unit: Unit,
     scope: Scope = "as_of",
     dims: tuple[str, ...] = DIMENSIONS,
+    columns: tuple[Column, ...] = (),
 ) -> Callable[[MetricFn], MetricFn]:
-    """Declare a metric once, next to the function that computes it."""
+    """Declare a metric once, next to the function that computes it (a table metric
+    with its `columns`)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
         if id in REGISTRY:
             raise ValueError(f"metric {id!r} declared twice")
-        REGISTRY[id] = Metric(id, label, description, formula, unit, scope, fn, dims)
+        REGISTRY[id] = Metric(
+            id, label, description, formula, unit, scope, fn, dims, columns=columns
+        )
         return fn
 
     return wrap
@@ -273,6 +317,11 @@ def drill_for(
         return fn
 
     return wrap
+
+
+def schema(metric_id: str) -> dict[str, Column]:
+    """A table metric's declared columns by name (empty when it declares none)."""
+    return {c.name: c for c in REGISTRY[metric_id].columns}
 
 
 def compute(con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions) -> Result:

@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
+from steward.metrics.core import Column
 
 # The columns a CRO needs, in display order (crm_url is added by `finish`).
 DEAL_COLUMNS: tuple[str, ...] = (
@@ -42,29 +43,38 @@ DEAL_COLUMNS: tuple[str, ...] = (
 )
 DEAL_TABLE_COLUMNS: tuple[str, ...] = (*DEAL_COLUMNS, "crm_url")
 
-# Human headers for tables and workbooks.
-DEAL_HEADERS: dict[str, str] = {
-    "opportunity_id": "Opportunity ID",
-    "opportunity_name": "Opportunity",
-    "account_name": "Account",
-    "segment": "Segment",
-    "region": "Region",
-    "owner": "Owner",
-    "source": "Source",
-    "stage": "Stage",
-    "amount": "Amount",
-    "probability": "Probability",
-    "forecast_category": "Forecast category",
-    "close_date": "Close date",
-    "created_date": "Created",
-    "crm_url": "CRM link",
-    "bucket": "Bucket",
-    "amount_from": "Amount (from)",
-    "amount_to": "Amount (to)",
-    "amount_change": "Change",
-    "stage_from": "Stage (from)",
-    "close_date_from": "Close date (from)",
-}
+# Every column a deal list can carry, declared once: the screen's deal tables, the
+# workbook's deal sheets and the CSV headers read these labels and units.
+DEAL_SCHEMA: tuple[Column, ...] = (
+    Column("opportunity_id", "Opportunity ID"),
+    Column("opportunity_name", "Opportunity"),
+    Column("account_name", "Account"),
+    Column("segment", "Segment"),
+    Column("region", "Region"),
+    Column("owner", "Owner"),
+    Column("source", "Source"),
+    Column("stage", "Stage"),
+    Column("amount", "Amount", "usd"),
+    Column("probability", "Probability", "ratio"),
+    Column("forecast_category", "Forecast category"),
+    Column("close_date", "Close date", "date"),
+    Column("created_date", "Created", "date"),
+    Column("crm_url", "CRM link"),
+    Column("bucket", "Bucket"),
+    Column("amount_from", "Amount (from)", "usd", "the deal's amount in the compare-to snapshot"),
+    Column("amount_to", "Amount (to)", "usd", "the deal's amount in the as-of snapshot"),
+    Column("amount_change", "Amount change", "usd", "amount (to) − amount (from)"),
+    Column(
+        "effect",
+        "Effect on bridge",
+        "usd",
+        "leaving: −amount (from); entering: +amount (to); staying: amount change",
+    ),
+    Column("stage_from", "Stage (from)"),
+    Column("close_date_from", "Close date (from)", "date"),
+)
+DEAL_HEADERS: dict[str, str] = {c.name: c.label for c in DEAL_SCHEMA}
+DEAL_UNITS: dict[str, str | None] = {c.name: c.unit for c in DEAL_SCHEMA}
 
 
 def select_list(alias: str = "s") -> str:

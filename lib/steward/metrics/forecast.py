@@ -626,17 +626,10 @@ def forecast_historical_deals(
 # --- forecast range -----------------------------------------------------------------------
 
 
-def _label(metric_id: str, fallback: str) -> str:
-    m = REGISTRY.get(metric_id)
-    return m.label if m else fallback
-
-
 def _other(
     con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions
 ) -> float | None:
-    """A method owned elsewhere, or None while it is not registered."""
-    if metric_id not in REGISTRY:
-        return None
+    """Another method's value, to the cent."""
     value = compute(con, metric_id, q, defs).value
     return None if value is None else round(float(value), 2)
 
@@ -654,24 +647,15 @@ def _other(
     unit="table",
 )
 def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    fallback = {
-        "forecast_commit": "Forecast (commit)",
-        "forecast_best_case": "Forecast (best case)",
-        "forecast_weighted": "Forecast (stage-weighted)",
-        "bookings_target": "Bookings target",
-    }
     rows: list[dict[str, Any]] = []
-    missing = []
     for mid in OTHER_METHODS:
         value = _other(con, mid, q, defs)
-        if mid not in REGISTRY:
-            missing.append(mid)
-        rows.append({"method": mid, "label": _label(mid, fallback[mid]), "value": value})
+        rows.append({"method": mid, "label": REGISTRY[mid].label, "value": value})
     h = historical_forecast(con, q, defs)
     rows.append(
         {
             "method": "forecast_historical",
-            "label": _label("forecast_historical", "Forecast (historical)"),
+            "label": REGISTRY["forecast_historical"].label,
             "value": h.p50,
             "p10": h.p10,
             "p90": h.p90,
@@ -681,13 +665,12 @@ def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
     rows.append(
         {
             "method": "target",
-            "label": _label("bookings_target", fallback["bookings_target"]),
+            "label": REGISTRY["bookings_target"].label,
             "value": target,
         }
     )
     table = pd.DataFrame(rows, columns=["method", "label", "value", "p10", "p90"])
-    note = f"not available: {', '.join(missing)}" if missing else None
-    return Result("forecast_range", q, table=table, note=note)
+    return Result("forecast_range", q, table=table)
 
 
 # --- backtest -----------------------------------------------------------------------------

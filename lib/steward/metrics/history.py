@@ -31,8 +31,8 @@ from steward.metrics.history_sql import (
     qualified_reach_sql,
     ratio,
     snapshot_at,
-    target_for,
 )
+from steward.metrics.targets import target_for
 
 LOOKBACK_DAYS = 365  # trailing window for time in stage and the velocity averages
 LATEST_CUTS = (

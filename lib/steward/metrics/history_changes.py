@@ -25,8 +25,8 @@ from steward.metrics.history_sql import (
     dec,
     quarter_index_sql,
     ratio,
-    target_for,
 )
+from steward.metrics.targets import target_for
 
 # BRIEF §4 order and kinds.
 BUCKETS: tuple[tuple[str, str], ...] = (

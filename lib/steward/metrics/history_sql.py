@@ -27,8 +27,7 @@ import duckdb
 
 from steward import derived
 from steward.definitions import Definitions
-from steward.metrics import targets
-from steward.metrics.core import Filters, Query
+from steward.metrics.core import Query
 from steward.periods import Quarter
 
 ZERO = Decimal("0.00")
@@ -221,11 +220,3 @@ def dec(x: Any) -> Decimal:
 
 def ratio(num: float, den: float) -> float | None:
     return None if not den else float(num) / float(den)
-
-
-def target_for(
-    con: duckdb.DuckDBPyConnection, period: str, filters: Filters, column: str
-) -> tuple[Decimal | None, str | None]:
-    """A target (bookings_target or pipeline_target) for a period and a cut: the one rule
-    of steward.metrics.targets (a cut by anything but segment has none)."""
-    return targets.target_for(con, period, filters, column)

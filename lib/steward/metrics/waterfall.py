@@ -24,15 +24,24 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import deals
-from steward.metrics.asof import ZERO, open_qualified_sql, qualified_open_stages
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.asof import ZERO, qualified_open_stages
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 
 LEAVING = ("Won", "Lost", "Pushed out", "Disqualified", "Removed")
 ENTERING = ("New", "Pulled in", "Qualified", "Reopened")
 CHANGES = ("Increased", "Decreased")
 BUCKETS = (*LEAVING, *ENTERING, *CHANGES)
 ROW_ORDER = ("Start", *BUCKETS, "End")
-COLUMNS = ("bucket", "kind", "amount", "count")
+# One-line axis labels for the chart (a two-word name would wrap into a second line that
+# collides with its neighbours once the chart is phone-narrow and the labels turn).
+SHORT_LABELS = {"Pushed out": "Pushed", "Pulled in": "Pulled", "Disqualified": "Disqual."}
+SCHEMA: tuple[Column, ...] = (
+    Column("bucket", "Bucket", None, "Start, each movement, End (BRIEF §4 order)"),
+    Column("kind", "Kind", None, "start, leaving, entering, change, end"),
+    Column("amount", "Amount", "usd", "Start/End: open pipeline; a movement: its signed effect"),
+    Column("count", "Deals", "count"),
+)
+COLUMNS = tuple(c.name for c in SCHEMA)
 
 
 def kind_of(bucket: str) -> str:
@@ -51,23 +60,29 @@ _SIDE_COLS = ("opportunity_id", "stage", "amount", "close_date", "is_closed", "i
 # that can matter are kept: the side's own set (open qualified in P, in the cut) and the
 # rows of deals in the other side's set. Every other deal is in neither set, so it would
 # be dropped after the join anyway; skipping it first makes the join ~10x smaller (most
-# rows of a snapshot are long-closed deals).
+# rows of a snapshot are long-closed deals). Parameters are named: $a_date, $b_date,
+# $p_start, $p_end, $qualified_stages and the filters' $f_<dimension>.
 _SIDE = """
     {side} as (
         select {cols},
                coalesce(s.amount, 0) as amt,
                coalesce({open_q}, false) as is_open_q,
-               coalesce(s.close_date >= ? and s.close_date < ?, false) as in_p,
+               coalesce(s.close_date >= $p_start and s.close_date < $p_end, false) as in_p,
                coalesce(true{cut}, false) as in_cut
         from snapshots s
-        where s.snapshot_date = ?
-          and ((coalesce({open_q}, false) and s.close_date >= ? and s.close_date < ?{cut})
+        where s.snapshot_date = ${side}_date
+          and ((coalesce({open_q}, false) and s.close_date >= $p_start and s.close_date < $p_end{cut})
                or s.opportunity_id in (
                    select o.opportunity_id
                    from snapshots o
-                   where o.snapshot_date = ? and {open_q_o}
-                     and o.close_date >= ? and o.close_date < ?{cut_o}))
+                   where o.snapshot_date = ${other}_date and {open_q_o}
+                     and o.close_date >= $p_start and o.close_date < $p_end{cut_o}))
     )"""
+
+
+def _open_q(alias: str) -> str:
+    return f"(not {alias}.is_closed and list_contains($qualified_stages::varchar[], {alias}.stage))"
+
 
 _CLASSIFY = """
     joined as (
@@ -109,26 +124,33 @@ _CLASSIFY = """
     )"""
 
 
-def _sql(q: Query, defs: Definitions, final: str) -> tuple[str, list[Any]]:
-    """The A/B join and classification CTEs plus `final`, with their parameters."""
+def _sql(q: Query, defs: Definitions, final: str) -> tuple[str, dict[str, Any]]:
+    """The A/B join and classification CTEs plus `final`, with their named parameters."""
     quarter = q.quarter(defs)
-    fsql, fparams = q.filters.sql("s")
-    oq_sql, oq_params = open_qualified_sql("s", defs)
+    fsql, fparams = q.filters.named_sql("s")
+    fsql_o, _ = q.filters.named_sql("o")
     a_date, b_date = resolve_dates(q)
-    fsql_o, _ = q.filters.sql("o")
-    oq_sql_o, _ = open_qualified_sql("o", defs)
-    bounds = [quarter.start, quarter.end]
-    parts, params = [], []
-    for side, snap, other in (("a", a_date, b_date), ("b", b_date, a_date)):
-        cols = ", ".join(f"s.{c}" for c in _SIDE_COLS)
-        parts.append(
-            _SIDE.format(
-                side=side, cols=cols, open_q=oq_sql, cut=fsql, open_q_o=oq_sql_o, cut_o=fsql_o
-            )
+    cols = ", ".join(f"s.{c}" for c in _SIDE_COLS)
+    parts = [
+        _SIDE.format(
+            side=side,
+            other=other,
+            cols=cols,
+            open_q=_open_q("s"),
+            cut=fsql,
+            open_q_o=_open_q("o"),
+            cut_o=fsql_o,
         )
-        params += [*oq_params, *bounds, *fparams, snap]  # select list
-        params += [*oq_params, *bounds, *fparams]  # own set
-        params += [other, *oq_params, *bounds, *fparams]  # the other side's set
+        for side, other in (("a", "b"), ("b", "a"))
+    ]
+    params: dict[str, Any] = {
+        "a_date": a_date,
+        "b_date": b_date,
+        "p_start": quarter.start,
+        "p_end": quarter.end,
+        "qualified_stages": qualified_open_stages(defs),
+        **fparams,
+    }
     sql = "with" + ",".join(parts) + "," + _CLASSIFY + "\n" + final
     return sql, params
 
@@ -143,7 +165,8 @@ def compare_date(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[date | None,
     snapshot before as_of. Returns (date or None, note)."""
     if q.compare_to is not None:
         fetched = con.execute(
-            "select max(snapshot_date) from snapshots where snapshot_date <= ?", [q.compare_to]
+            "select max(snapshot_date) from snapshots where snapshot_date <= $compare_to",
+            {"compare_to": q.compare_to},
         ).fetchall()
         row = fetched[0] if fetched else None
         found = row[0] if row else None
@@ -156,7 +179,7 @@ def compare_date(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[date | None,
         )
         return found, note
     fetched = con.execute(
-        "select max(snapshot_date) from snapshots where snapshot_date < ?", [q.as_of]
+        "select max(snapshot_date) from snapshots where snapshot_date < $as_of", {"as_of": q.as_of}
     ).fetchall()
     row = fetched[0] if fetched else None
     found = row[0] if row else None
@@ -243,6 +266,7 @@ def bridge_table(br: Bridge) -> pd.DataFrame:
     "Pulled in, Qualified, Reopened (at B amount); staying Increased / Decreased by B − A; "
     "Start − leaving + entering ± changes = End = open pipeline(P, B)",
     unit="table",
+    columns=SCHEMA,
 )
 def waterfall(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     br, note = bridge(con, q, defs)
@@ -262,7 +286,10 @@ def waterfall_deals(
     bucket: str | None = None,
     **_: Any,
 ) -> pd.DataFrame:
-    """Deals in one bucket (or every moving deal), with amount_from/amount_to/amount_change."""
+    """Deals in one bucket (or every moving deal), with amount_from/amount_to/amount_change
+    and `effect`: the deal's signed contribution to the bridge (leaving: −amount in A,
+    entering: +amount in B, staying: B − A), so each bucket's deals sum to its bar and the
+    movers, the workbook and the screen rank deals by one rule."""
     if bucket is not None and bucket not in BUCKETS:
         raise ValueError(f"unknown waterfall bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     a_date, _note = compare_date(con, q)
@@ -272,28 +299,34 @@ def waterfall_deals(
     , moving as (
         select opportunity_id, bucket, amount_from, amount_to, stage_from, close_date_from
         from classified
-        where bucket <> 'Unchanged' and (? is null or bucket = ?)
+        where bucket <> 'Unchanged' and ($bucket::varchar is null or bucket = $bucket)
     ),
     a_attrs as (
         select {deals.select_list("s")} from snapshots s
-        where s.snapshot_date = ? and s.opportunity_id in (select opportunity_id from moving)
+        where s.snapshot_date = $a_date and s.opportunity_id in (select opportunity_id from moving)
     ),
     b_attrs as (
         select {deals.select_list("s")} from snapshots s
-        where s.snapshot_date = ? and s.opportunity_id in (select opportunity_id from moving)
+        where s.snapshot_date = $b_date and s.opportunity_id in (select opportunity_id from moving)
     )
     select {b_cols}, m.bucket, m.amount_from, m.amount_to,
-           m.amount_to - m.amount_from as amount_change, m.stage_from, m.close_date_from
+           m.amount_to - m.amount_from as amount_change,
+           case when list_contains($leaving::varchar[], m.bucket) then -coalesce(m.amount_from, 0)
+                when list_contains($entering::varchar[], m.bucket) then coalesce(m.amount_to, 0)
+                else coalesce(m.amount_to, 0) - coalesce(m.amount_from, 0)
+           end as effect,
+           m.stage_from, m.close_date_from
     from moving m
     left join a_attrs a on a.opportunity_id = m.opportunity_id
     left join b_attrs b on b.opportunity_id = m.opportunity_id
-    order by list_position(?::varchar[], m.bucket), abs(m.amount_to - m.amount_from) desc,
+    order by list_position($bucket_order::varchar[], m.bucket), abs(m.amount_to - m.amount_from) desc,
              m.opportunity_id
     """  # noqa: S608 - columns from deals.DEAL_COLUMNS
     sql, params = _sql(q, defs, "")
-    a_date, b_date = resolve_dates(q)
-    args = [*params, bucket, bucket, a_date, b_date, list(BUCKETS)]
-    frame = con.execute(sql.rstrip() + final, args).df()
+    params.update(
+        bucket=bucket, leaving=list(LEAVING), entering=list(ENTERING), bucket_order=list(BUCKETS)
+    )
+    frame = con.execute(sql.rstrip() + final, params).df()
     return deals.finish(frame, defs)
 
 

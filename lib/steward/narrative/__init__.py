@@ -4,8 +4,9 @@
     story.to_markdown()   # board-readable text
     story.to_json()       # every sentence with the metric id, query and value behind it
 
-"What changed" compares the as-of snapshot with `q.compare_to` when given, else with
-the previous loaded snapshot (week over week: the rhythm of the Monday review).
+"What changed" compares the as-of snapshot with `q.compare_to`, which the resolver
+(`steward.query`) defaults to the previous loaded snapshot (week over week: the rhythm
+of the Monday review).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import duckdb
 
 from steward.definitions import Definitions
 from steward.metrics.core import Query
-from steward.narrative.facts import Facts, gather, previous_snapshot
+from steward.narrative.facts import Facts, gather
 from steward.narrative.model import Fact, Narrative, Number, Sentence, day
 from steward.narrative.rules import write
 
@@ -29,7 +30,6 @@ __all__ = [
     "build",
     "from_facts",
     "gather",
-    "previous_snapshot",
 ]
 
 
@@ -37,7 +37,7 @@ def from_facts(f: Facts) -> Narrative:
     """Apply the rules to gathered facts (tests drive this with hand-built Facts)."""
     if f.compare_to is None:
         comparison = "no earlier snapshot to compare with"
-    elif f.q.compare_to is None:
+    elif f.compare_is_previous:
         comparison = f"changes since the previous snapshot ({day(f.compare_to)})"
     else:
         comparison = f"changes since the {day(f.compare_to)} snapshot"

@@ -15,8 +15,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from steward import query
 from steward.definitions import Definitions
-from steward.metrics.core import REGISTRY, Query, Result, compute, drill
+from steward.metrics.core import Query, Result, compute, drill
 from steward.narrative.model import Fact, derived
 
 WATERFALL_MOVES = (
@@ -76,6 +77,7 @@ class Facts:
     coverage: Fact
     goal: Fact
     coverage_prev: Fact | None = None
+    compare_is_previous: bool = True  # compare_to is the snapshot just before q.as_of
     next_coverage: Fact | None = None
     next_goal: Fact | None = None
     start: Fact | None = None
@@ -105,18 +107,7 @@ class Facts:
         return next((m for m in self.moves if m.bucket == bucket), None)
 
 
-def previous_snapshot(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
-    """The latest loaded snapshot before as_of (week-over-week comparison)."""
-    # fetchall, not fetchone: DuckDB 2 keeps an unfinished result open after fetchone.
-    rows = con.execute(
-        "select max(snapshot_date) as prev from snapshots where snapshot_date < ?", [as_of]
-    ).fetchall()
-    return rows[0][0] if rows and rows[0][0] else None
-
-
 def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
-    if mid not in REGISTRY:
-        return None
     return compute(con, mid, q, defs)
 
 
@@ -257,13 +248,20 @@ def _stalled(con: duckdb.DuckDBPyConnection, f: Facts) -> None:
 def gather(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, compare_to: date | None = None
 ) -> Facts:
-    """Ask the metric layer for everything the rules may need."""
-    compare_to = compare_to or q.compare_to or previous_snapshot(con, q.as_of)
+    """Ask the metric layer for everything the rules may need.
+
+    `q` comes resolved (`steward.query`); `compare_to`, when given, overrides its
+    comparison snapshot.
+    """
+    q = query.complete(con, q if compare_to is None else q.with_(compare_to=compare_to))
+    compare_to = q.compare_to
     quarter = q.quarter(defs)
     f = Facts(
         q=q,
         defs=defs,
         compare_to=compare_to,
+        compare_is_previous=compare_to is not None
+        and compare_to == query.previous_snapshot(con, q.as_of),
         open_pipeline=_need(_value(con, "open_pipeline", q, defs, "usd"), "open_pipeline", q),
         won=_need(_value(con, "won_to_date", q, defs, "usd"), "won_to_date", q),
         target=_need(_value(con, "bookings_target", q, defs, "usd"), "bookings_target", q),

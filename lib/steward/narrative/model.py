@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from steward import fmt
-from steward.metrics.core import Query
+from steward.metrics.core import REGISTRY, Query
 
 # How a Fact's value was read from its metric:
 #   ()                                         -> Result.value
@@ -189,10 +189,16 @@ def say(section: str, rule: str, template: str, impact: float = 0.0, **parts: Pa
     return Sentence(section, rule, template.format(**texts), numbers, impact)
 
 
+def metric_name(metric_id: str) -> str:
+    """'Open pipeline (open_pipeline)': the label a board reads, the id the data team greps."""
+    spec = REGISTRY.get(metric_id)
+    return f"{spec.label} ({metric_id})" if spec and spec.label != metric_id else metric_id
+
+
 def day(d: date, today: date | None = None) -> str:
-    """A date as a board reads it: 'Nov 13', or 'Nov 13, 2025' outside the as-of year."""
-    text = f"{d:%b} {d.day}"
-    return text if today is not None and d.year == today.year else f"{text}, {d.year}"
+    """A date as a board reads it (`fmt.board_date`): '13 Nov 2026', or '13 Nov' in the
+    year of `today` when given."""
+    return fmt.board_date(d, today)
 
 
 SECTION_TITLES = {
@@ -232,6 +238,25 @@ class Narrative:
         lines += ["---", ""]
         lines += [s.text for s in self.section("trust") + self.section("definitions")]
         return "\n".join(lines).rstrip() + "\n"
+
+    def math(self) -> list[dict[str, str]]:
+        """'Show the math': one row per number in the story, every cell words with units.
+
+        sentence, the number as shown, the metric (label and id), how it was read, the
+        exact value in its unit, and the query behind it. Read by the Board story.
+        """
+        return [
+            {
+                "sentence": s.text,
+                "shown": n.formatted,
+                "exact": fmt.exact(n.fact.num, n.fact.unit),
+                "metric": metric_name(n.fact.metric_id),
+                "read": n.fact.how(),
+                "query": ", ".join(f"{k}={v}" for k, v in n.fact.query.describe().items()),
+            }
+            for s in self.sentences
+            for n in s.numbers
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         return {

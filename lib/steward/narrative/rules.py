@@ -76,6 +76,22 @@ def target_met(f: Facts) -> bool:
 
 
 # ---- headline ---------------------------------------------------------------------------
+
+
+def _since_clause(f: Facts, parts: dict[str, object]) -> str:
+    """', down {delta} since {a}' (or up / unchanged) for the headline; fills `parts`.
+    Empty when there is no earlier snapshot to compare with."""
+    if f.start is None or f.end is None or f.start.num is None:
+        return ""
+    delta = derived("minus", f.end, f.start)
+    d = delta.num or 0.0
+    parts["a"] = since(f)
+    if round(d, 2) == 0:
+        return ", unchanged since {a}"
+    parts["delta"] = (delta, "money")
+    return (", up {delta}" if d > 0 else ", down {delta}") + " since {a}"
+
+
 def headline(f: Facts) -> list[Sentence]:
     p = scope_prefix(f) + period(f)
     if period_closed(f):
@@ -96,15 +112,7 @@ def headline(f: Facts) -> list[Sentence]:
     if not target_applies(f):
         parts: dict[str, object] = {"p": p, "open": f.open_pipeline, "won": f.won}
         tmpl = "{p} qualified pipeline is {open} with {won} won so far"
-        if f.start is not None and f.end is not None and f.start.num is not None:
-            delta = derived("minus", f.end, f.start)
-            d = delta.num or 0.0
-            if round(d, 2) == 0:
-                tmpl += ", unchanged since {a}"
-            else:
-                tmpl += (", up {delta}" if d > 0 else ", down {delta}") + " since {a}"
-                parts["delta"] = (delta, "money")
-            parts["a"] = since(f)
+        tmpl += _since_clause(f, parts)
         tmpl += "; there is no target for this cut (targets are set by segment), so no coverage."
         return [say("headline", "headline_no_target_for_cut", tmpl, **parts)]  # type: ignore[arg-type]
     if f.target.num is None or f.coverage.num is None:
@@ -129,15 +137,7 @@ def headline(f: Facts) -> list[Sentence]:
             tmpl += ", meeting the {goal} goal"
         parts["goal"] = f.goal
     tmpl += ": {open} of qualified pipeline against {rem} still to book"
-    if f.start is not None and f.end is not None and f.start.num is not None:
-        delta = derived("minus", f.end, f.start)
-        d = delta.num or 0.0
-        if round(d, 2) == 0:
-            tmpl += ", unchanged since {a}"
-        else:
-            tmpl += (", up {delta}" if d > 0 else ", down {delta}") + " since {a}"
-            parts["delta"] = (delta, "money")
-        parts["a"] = since(f)
+    tmpl += _since_clause(f, parts)
     return [say("headline", "headline_coverage", tmpl + ".", **parts)]  # type: ignore[arg-type]
 
 

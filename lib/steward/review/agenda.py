@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
+from steward import query
 from steward.definitions import Definitions
-from steward.metrics.core import REGISTRY, Query, Result, compute, drill
-from steward.narrative.facts import previous_snapshot
+from steward.metrics.core import Query, Result, compute, drill
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
 from steward.review.model import Item
@@ -26,7 +26,7 @@ from steward.review.rules import Inputs, apply
 
 
 def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definitions) -> Result | None:
-    return compute(con, mid, q, defs) if mid in REGISTRY else None
+    return compute(con, mid, q, defs)
 
 
 def _segments(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
@@ -47,7 +47,7 @@ def gather(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, compare_to: date | None = None
 ) -> Inputs:
     """The metric results the agenda rules read, for one as-of snapshot and period."""
-    compare_to = compare_to or q.compare_to or previous_snapshot(con, q.as_of)
+    compare_to = query.complete(con, q.with_(compare_to=compare_to or q.compare_to)).compare_to
     q = q.with_(compare_to=None)
     inp = Inputs(q=q, defs=defs, compare_to=compare_to)
     quarter = q.quarter(defs)

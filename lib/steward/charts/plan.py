@@ -12,7 +12,18 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from steward import fmt
-from steward.charts import BLUE, GREEN, GREY, NAVY, RED, SAND, _figure, _money_axis, _num, _opt
+from steward.charts.theme import (
+    BLUE,
+    GREEN,
+    GREY,
+    NAVY,
+    RED,
+    SAND,
+    _figure,
+    _money_axis,
+    _num,
+    _opt,
+)
 
 STAGE_COLORS = {1: RED, 2: SAND, 3: GREEN}
 

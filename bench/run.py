@@ -1,4 +1,6 @@
-"""The benchmark: `python -m steward.bench [--opportunities N] [--weeks W] [--repeat R]`.
+"""The benchmark: `python -m bench.run [--opportunities N] [--weeks W] [--repeat R]`.
+
+It lives outside the product package (`lib/steward`): nothing in the app imports it.
 
 Builds a store with the demo generator (N opportunities × W weekly snapshots; the
 defaults give ~10M snapshot rows), then reports:
@@ -7,7 +9,8 @@ defaults give ~10M snapshot rows), then reports:
 - every registered metric's median and p90 latency for the latest snapshot and its
   current period, as-of and history-wide apart, against the targets (as-of ≤ 50 ms,
   history ≤ 300 ms);
-- the page bundles (every metric one page needs, run back to back) against 1 s;
+- the page bundles (what `steward.pages` declares each page computes: its metrics, the
+  Board story's tiles and narrative, its default drills, run back to back) against 1 s;
 - appending one more weekly snapshot through store.commit_snapshots, derived tables
   included, against 3 s;
 - the history-wide metrics computed the naive way (plain SQL windows over the raw
@@ -38,71 +41,26 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from steward import definitions, memo, store
+from steward import definitions, demo, memo, narrative, store
+from steward import pages as steward_pages
 from steward.definitions import Definitions
+from steward.kpis import headline_kpis
 from steward.metrics import REGISTRY, Query, compute, current_period, drill
 
 TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 3000.0}
-DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "bench.duckdb"
+DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "bench.duckdb"
 
-# The metrics each page of the app needs (ids missing from the registry are skipped).
-PAGES: dict[str, list[str]] = {
-    "board story": [
-        "kpis:headline",
-        "narrative",
-        "coverage_matrix",
-        "open_pipeline",
-        "weighted_pipeline",
-        "won_to_date",
-        "bookings_target",
-        "coverage",
-        "coverage_goal",
-        "marketing_sourced_share",
-        "forecast_commit",
-        "forecast_best_case",
-        "waterfall",
-        "kpi_trend",
-        "win_rate_count",
-        "win_rate_value",
-        "trust_score",
-    ],
-    "funnel": [
-        "funnel_asof",
-        "funnel_cohort",
-        "win_rate_count",
-        "win_rate_value",
-        "time_in_stage",
-        "stalled_deals",
-        "sales_cycle_days",
-        "pipeline_velocity",
-    ],
-    "forecast": [
-        "forecast_commit",
-        "forecast_best_case",
-        "forecast_weighted",
-        "forecast_historical",
-        "forecast_range",
-        "coverage_matrix",
-        "forecast_backtest",
-    ],
-    "changes": ["waterfall", "waterfall_trend", "slippage", "push_counts", "kpi_trend"],
-    "drilldown": [
-        "drill:open_pipeline",
-        "drill:waterfall:Pushed out",
-        "drill:funnel_asof:Proposal",
-        "drill:stalled_deals",
-    ],
-    "marketing": [
-        "marketing_sourced_pipeline",
-        "marketing_sourced_share",
-        "marketing_influenced_pipeline",
-        "attribution",
-        "closed_won_curve",
-        "speed_to_lead",
-        "pipeline_created",
-    ],
-    "scenario planner": ["pipeline_needed", "scenario_forecast", "bookings_target"],
-    "maturity": ["maturity_scorecard"],
+# Each page's bundle, read from the declaration its prefetch reads too (steward.pages).
+PAGES: dict[str, tuple[str, ...]] = {
+    p.id: (
+        *p.metrics,
+        *(("kpis:headline", "story:narrative") if p.story else ()),
+        *(
+            ":".join(("drill", d.metric_id, *(f"{k}={v}" for k, v in d.selection)))
+            for d in p.drills
+        ),
+    )
+    for p in steward_pages.PAGES.values()
 }
 
 
@@ -210,22 +168,18 @@ def build(
         if p.exists():
             p.unlink()
     t0 = time.perf_counter()
-    try:
-        from steward import demo
-    except ImportError:  # pragma: no cover - the demo module ships with the product
-        demo = None  # type: ignore[assignment]
-    if demo is not None and opportunities >= 50:
+    if opportunities >= 50:
         demo.load(db, opportunities=opportunities, weeks=weeks, replace=True, progress=say)
         return "steward.demo", time.perf_counter() - t0
     build_synthetic(db, opportunities, weeks, defs, say)
-    return "steward.benchgen", time.perf_counter() - t0
+    return "bench.gen", time.perf_counter() - t0
 
 
 def build_synthetic(
     db: Path, opportunities: int, weeks: int, defs: Definitions, say: Callable[[str], None]
 ) -> None:
     """The fallback generator: 13 weekly snapshots per import, like the demo."""
-    from steward.benchgen import Generator
+    from bench.gen import Generator
 
     gen = Generator(defs, opportunities, weeks)
     with store.writer(db) as con:
@@ -288,20 +242,15 @@ def query_for(con: duckdb.DuckDBPyConnection, defs: Definitions) -> Query:
 
 def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions) -> Any:
     """Run one bundle item: a metric id, 'kpis:headline' (the Board story tiles with their
-    deltas), or 'drill:<id>[:<selection>]'."""
+    deltas), 'story:narrative', or 'drill:<id>[:key=value...]'."""
     if item == "kpis:headline":
-        from steward.kpis import headline_kpis
-
         return headline_kpis(con, q, defs)
-    if item == "narrative":
-        from steward import narrative
-
+    if item == "story:narrative":
         return narrative.build(con, q, defs)
     if not item.startswith("drill:"):
         return compute(con, item, q, defs)
     _, mid, *sel = item.split(":")
-    key = {"waterfall": "bucket", "funnel_asof": "stage"}.get(mid, "stage")
-    return drill(con, mid, q, defs, **({key: sel[0]} if sel else {}))
+    return drill(con, mid, q, defs, **dict(s.split("=", 1) for s in sel))
 
 
 def time_metrics(
@@ -324,14 +273,8 @@ def time_pages(
 ) -> list[Timing]:
     out = []
     for page, items in PAGES.items():
-        present = [
-            i
-            for i in items
-            if i in ("kpis:headline", "narrative")
-            or i.split(":")[1 if i.startswith("drill:") else 0] in REGISTRY
-        ]
 
-        def run(present: list[str] = present) -> None:
+        def run(present: tuple[str, ...] = items) -> None:
             for item in present:
                 call(con, item, q, defs)
 
@@ -667,7 +610,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m steward.bench", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument(
         "--opportunities",
         type=int,
