@@ -3,6 +3,8 @@
 #   make test   set up everything (incl. chromium + LibreOffice) and run lint, types and every test
 #   make bench  build the 10M-row benchmark database and print latency figures
 #   make bench-app DB=PATH   server-side rerun time of every page on a store
+#   make bench-browser       page times in headless Chromium on the bench store (after
+#                            `make bench BENCH_ARGS=--keep`), merged into out/bench.json
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -10,7 +12,7 @@ DB      ?= data/steward.duckdb
 PORT    ?= 8501
 export STEWARD_DB := $(abspath $(DB))
 
-.PHONY: setup system-deps run demo test lint typecheck bench bench-app clean
+.PHONY: setup system-deps run demo test lint typecheck bench bench-app bench-browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +52,10 @@ bench: setup
 
 bench-app: setup $(DB)
 	$(BIN)/python -m dashboard.bench --db $(DB)
+
+BENCH_DB ?= data/bench.duckdb
+bench-browser: setup system-deps
+	$(BIN)/python bench/browser.py --db $(BENCH_DB) $(BROWSER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -264,7 +264,9 @@ def deal_table(
     top[0].caption(summary)
     top[1].download_button(
         "Download CSV",
-        textsafe.csv_bytes(df),
+        # Made when clicked (a callable), not on every rerun: the page shows one page of
+        # deals, so it should not pay for the CSV of all of them on each filter change.
+        lambda: textsafe.csv_bytes(df),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",

@@ -12,25 +12,36 @@ from steward.metrics.asof import board_coverage_rows
 view = state.open_page("board_story", "Board story")
 q = view.query
 
-with widgets.guard("the headline numbers"):
-    trend = data.metric("kpi_trend", q).table
-    widgets.kpi_tiles(
-        data.kpis(q),
-        trend,
-        trend_columns={
-            "qualified_pipeline": "open_pipeline",
-            "coverage_this_quarter": "coverage",
-            "marketing_sourced_share": "marketing_sourced_share",
-        },
-    )
+# Each part is a fragment: a control inside one (the board pack button) reruns only that
+# part; a filter change reruns them all, and they share one computation of each fact
+# (the run's view memo, steward.memo).
 
-left, right = st.columns([3, 2], gap="large")
-with left, widgets.guard("the narrative"):
-    story = data.narrative(q)
-    # The page has its own title; the story's sections become small headings.
-    st.markdown(story.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### "))
 
-with right:
+@st.fragment
+def headline() -> None:
+    with widgets.guard("the headline numbers"):
+        trend = data.metric("kpi_trend", q).table
+        widgets.kpi_tiles(
+            data.kpis(q),
+            trend,
+            trend_columns={
+                "qualified_pipeline": "open_pipeline",
+                "coverage_this_quarter": "coverage",
+                "marketing_sourced_share": "marketing_sourced_share",
+            },
+        )
+
+
+@st.fragment
+def story() -> None:
+    with widgets.guard("the narrative"):
+        told = data.narrative(q)
+        # The page has its own title; the story's sections become small headings.
+        st.markdown(told.to_markdown().split("\n", 1)[1].replace("\n## ", "\n#### "))
+
+
+@st.fragment
+def coverage() -> None:
     with widgets.guard("coverage"):
         shown = board_coverage_rows(data.metric("coverage_matrix", q).table)
         widgets.chart(
@@ -39,6 +50,10 @@ with right:
             ),
             key="board_coverage",
         )
+
+
+@st.fragment
+def board_pack() -> None:
     with widgets.guard("the board pack"):
         st.markdown("**Board pack**")
         widgets.prepared_download(
@@ -52,34 +67,41 @@ with right:
             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         )
 
-# Full width, as a static table that wraps: every sentence is read whole, each of its
-# numbers on its own row with the exact value in its unit, the metric and the query.
-with (
-    widgets.guard("the math"),
-    st.expander("Show the math: every number and the metric behind it"),
-):
-    math = pd.DataFrame(data.narrative(q).math())
-    if len(math):
-        math["sentence"] = math["sentence"].where(math["sentence"].ne(math["sentence"].shift()), "")
-    st.table(
-        math.rename(
-            columns={
-                "sentence": "Sentence",
-                "shown": "Shown as",
-                "exact": "Exact value",
-                "metric": "Metric",
-                "read": "How it is read",
-                "query": "Query",
-            }
-        ),
-        hide_index=True,
-        border="horizontal",
-    )
 
-with widgets.guard("the pipeline bridge"):
-    if view.compare_to is None:
-        st.info("Load a second snapshot to see what changed between two weeks.")
-    else:
+@st.fragment
+def show_the_math() -> None:
+    # Full width, as a static table that wraps: every sentence is read whole, each of its
+    # numbers on its own row with the exact value in its unit, the metric and the query.
+    with (
+        widgets.guard("the math"),
+        st.expander("Show the math: every number and the metric behind it"),
+    ):
+        math = pd.DataFrame(data.narrative(q).math())
+        if len(math):
+            same = math["sentence"].ne(math["sentence"].shift())
+            math["sentence"] = math["sentence"].where(same, "")
+        st.table(
+            math.rename(
+                columns={
+                    "sentence": "Sentence",
+                    "shown": "Shown as",
+                    "exact": "Exact value",
+                    "metric": "Metric",
+                    "read": "How it is read",
+                    "query": "Query",
+                }
+            ),
+            hide_index=True,
+            border="horizontal",
+        )
+
+
+@st.fragment
+def bridge() -> None:
+    with widgets.guard("the pipeline bridge"):
+        if view.compare_to is None:
+            st.info("Load a second snapshot to see what changed between two weeks.")
+            return
         wf = data.metric("waterfall", q).table
         widgets.chart(
             data.figure(
@@ -93,3 +115,14 @@ with widgets.guard("the pipeline bridge"):
             ),
             key="board_waterfall",
         )
+
+
+headline()
+left, right = st.columns([3, 2], gap="large")
+with left:
+    story()
+with right:
+    coverage()
+    board_pack()
+show_the_math()
+bridge()

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers impor
 
 import fixtures_pipeline  # noqa: E402
 
-from steward import definitions  # noqa: E402
+from steward import definitions, memo  # noqa: E402
 from steward.definitions import Definitions  # noqa: E402
 
 
@@ -32,3 +32,11 @@ def pipeline_con() -> Iterator[duckdb.DuckDBPyConnection]:
     con = fixtures_pipeline.build()
     yield con
     con.close()
+
+
+@pytest.fixture(autouse=True)
+def _store_memo_off() -> Iterator[None]:
+    """The app turns the per-store-version memo on for its runs (steward.memo); a lib
+    test after an app test must compute fresh, as a library caller does."""
+    yield
+    memo.use_store_memo(False)

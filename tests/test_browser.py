@@ -158,3 +158,21 @@ def test_breakdown_cell_click_and_filters_survive_reload(server: str, page: Any)
     page.locator("h3", has_text=shown).wait_for(timeout=60_000)
     assert "SMB" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_deal_list_csv_is_made_when_clicked_and_holds_every_deal(browser: Any, server: str) -> None:
+    """The CSV is built on the click (not on every rerun) and lists all the deals, not
+    just the page of them on screen; the caption says how many."""
+    pg = browser.new_page(viewport={"width": 1600, "height": 2400}, accept_downloads=True)
+    try:
+        pg.goto(f"{server}/drilldown")
+        settle(pg, 1)
+        caption = pg.locator('[data-testid="stCaptionContainer"]', has_text=" deals · ").first
+        shown = int(caption.inner_text().split(" deal")[0].replace(",", ""))
+        with pg.expect_download(timeout=60_000) as download:
+            pg.get_by_role("button", name="Download CSV").first.click()
+        lines = Path(download.value.path()).read_text().strip().splitlines()
+        assert shown > 0 and len(lines) == shown + 1  # a header, then every deal
+        assert lines[0].startswith("opportunity_id") or "opportunity" in lines[0]
+    finally:
+        pg.close()

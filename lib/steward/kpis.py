@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from steward import fmt
+from steward import fmt, memo
 from steward.definitions import Definitions
 from steward.metrics.core import REGISTRY, Query, compute
 from steward.periods import quarter_of
@@ -79,20 +79,26 @@ def comparison_dates(
     snapshot date: the last date before as_of, and the dates within 10 days of the target.
     """
     target = as_of - timedelta(weeks=QOQ_WEEKS)
-    rows = con.execute(
-        "select max(snapshot_date) from snapshots where snapshot_date < $as_of", {"as_of": as_of}
-    ).fetchall()
-    prev = rows[0][0] if rows else None
     lo = target - timedelta(days=QOQ_TOLERANCE_DAYS)
     hi = min(target + timedelta(days=QOQ_TOLERANCE_DAYS), as_of - timedelta(days=1))
-    near = [
-        r[0]
-        for r in con.execute(
-            "select distinct snapshot_date from snapshots "
-            "where snapshot_date >= $lo and snapshot_date <= $hi",
-            {"lo": lo, "hi": hi},
+    known = memo.snapshot_dates(con)  # the calendar, once per store version (or None)
+    if known is not None:
+        prev = max((d for d in known if d < as_of), default=None)
+        near = [d for d in known if lo <= d <= hi]
+    else:
+        rows = con.execute(
+            "select max(snapshot_date) from snapshots where snapshot_date < $as_of",
+            {"as_of": as_of},
         ).fetchall()
-    ]
+        prev = rows[0][0] if rows else None
+        near = [
+            r[0]
+            for r in con.execute(
+                "select distinct snapshot_date from snapshots "
+                "where snapshot_date >= $lo and snapshot_date <= $hi",
+                {"lo": lo, "hi": hi},
+            ).fetchall()
+        ]
     qoq = min(near, key=lambda d: (abs((d - target).days), d)) if near else None
     return prev, qoq
 
@@ -175,7 +181,9 @@ def _values(
 ) -> list[tuple[float | None, str | None]]:
     """The metric at each query; the first is the KPI's own value, the others are only
     computed when it has one (they serve the deltas)."""
-    if metric_id == "forecast_historical":
+    # In a view (steward.memo) each date goes through compute: the narrative and the
+    # page's prefetch share those, and the learning is shared per store version anyway.
+    if metric_id == "forecast_historical" and memo.current() is None:
         try:
             return [(v, None) for v in _forecast_values(con, queries, defs)]
         except Exception:  # noqa: S110 - the one-by-one path below reports the error
@@ -195,6 +203,20 @@ def _forecast_note(
         return f"{method} forecast; {why or f'no target for {q.period}'}"
     share = "" if value is None or not target else f" ({fmt.pct(value / target)} of target)"
     return f"{method} forecast vs target {fmt.money(target)}{share}"
+
+
+def requests(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[tuple[str, Query]]:
+    """Every (metric, query) the tiles ask, slowest first: a caller with idle threads
+    computes them ahead, in one view, and headline_kpis then finds them done."""
+    prev, qoq = comparison_dates(con, q.as_of)
+    dates = [q.as_of, *(w for w in (prev, qoq) if w is not None)]
+    slow = ("trust_score", "pipeline_velocity", "forecast_historical", "win_rate_count")
+    specs = sorted(
+        _specs(defs), key=lambda s: slow.index(s.metric_id) if s.metric_id in slow else 9
+    )
+    return [(s.metric_id, _query_at(q, s, w, defs)) for s in specs for w in dates]
 
 
 def headline_kpis(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[KPI]:

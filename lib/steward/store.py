@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -197,12 +198,29 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in msg or "being used by another process" in msg
 
 
+# DuckDB's own defaults are a buffer pool of 80 % of the machine's memory and a thread
+# per core for every open database. Set deliberately instead: the queries here scan a
+# few columns of a file the OS already caches, so a small pool costs little time, and
+# what does not fit (a rebuild's joins, a 30M-row history's window) spills to a
+# temporary directory outside the store's folder. Both can be overridden per process.
+MEMORY_LIMIT = os.environ.get("STEWARD_DUCKDB_MEMORY_LIMIT", "1GB")
+THREADS = int(os.environ.get("STEWARD_DUCKDB_THREADS", "0")) or (os.cpu_count() or 1)
+SPILL_DIR = os.environ.get("STEWARD_DUCKDB_TEMP") or str(
+    Path(tempfile.gettempdir()) / "steward-duckdb-spill"
+)
+
+
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
+    """The settings every store connection is opened with (see MEMORY_LIMIT)."""
+    return {"memory_limit": MEMORY_LIMIT, "threads": THREADS, "temp_directory": SPILL_DIR}
+
+
 def _open(path: Path, read_only: bool, timeout_s: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout_s
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             if not _is_lock_error(exc) or time.monotonic() > deadline:
                 who = "reading" if read_only else "writing"

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.periods import Quarter, parse_period, quarter_of
 
@@ -324,7 +325,23 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Defi
         m = REGISTRY[metric_id]
     except KeyError:
         raise KeyError(f"unknown metric {metric_id!r}; see `steward metrics --list`") from None
-    return m.fn(con, q, defs)
+    v = memo.current()
+    if v is None:
+        return m.fn(con, q, defs)
+    # Within a view each (metric, query) is computed once; a metric that never reads
+    # compare_to is shared between queries that differ only there (the tiles ask
+    # without it, the narrative with it). Every caller gets its own copy, its own query.
+    key_q = q if metric_id in READS_COMPARE_TO else q.with_(compare_to=None)
+    got = v.get(("metric", metric_id, key_q, defs.digest), lambda: m.fn(con, key_q, defs))
+    table = None if got.table is None else got.table.copy()
+    return replace(got, query=q, table=table)
+
+
+# The metrics whose answer depends on Query.compare_to: the bridge between two dates,
+# and the maturity scorecard (its evidence records the query it was read with). Every
+# other metric gives the same answer with or without it (tests/test_memo.py checks each
+# registered metric on the demo store).
+READS_COMPARE_TO = frozenset({"waterfall", "maturity_scorecard"})
 
 
 def drill(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
 from steward.metrics.core import REGISTRY, Query, Result, compute, drill_for, metric
@@ -77,6 +78,9 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection, up_to: date) -> list[date]:
     Read from the small derived_dates table when it is current (a distinct over the raw
     table costs ~100 ms at 10M rows), else from the snapshots.
     """
+    known = memo.snapshot_dates(con)
+    if known is not None:
+        return known[: bisect.bisect_right(known, up_to)]
     table = "derived_dates" if current_derived_date(con) else "snapshots"
     rows = con.execute(
         f"select distinct snapshot_date from {table} where snapshot_date <= $up_to order by 1",  # noqa: S608 - table from a fixed pair
@@ -206,9 +210,16 @@ class Learner:
         self.con, self.defs = con, defs
         self.rows: dict[TrainingQuarter, LearnedRows] = {}
         self.late: dict[TrainingQuarter, tuple[float, float]] = {}  # (open amount, late won)
+        # What a training quarter teaches depends only on the stored snapshots and the
+        # open stages: readers of one store version share it (steward.memo), so the
+        # tiles, the range and the backtest of every view read it once per import.
+        shared = memo.by_store(con, "forecast.learner")
+        if shared is not None:
+            both = shared.setdefault(tuple(open_stage_names(defs)), ({}, {}))
+            self.rows, self.late = both
 
     def prefetch(self, training: list[TrainingQuarter]) -> None:
-        todo = sorted({t for t in training if t not in self.rows}, key=lambda t: t.quarter)
+        todo = sorted({t for t in training if t not in self.late}, key=lambda t: t.quarter)
         if not todo:
             return
         observed = sorted({t.observed_on for t in todo})
@@ -227,15 +238,19 @@ class Learner:
         }
         params.update({f"observed_{i}": d for i, d in enumerate(observed)})
         params.update({f"outcome_{i}": d for i, d in enumerate(outcome)})
-        for t in todo:
-            self.rows[t] = []
-            self.late[t] = (0.0, 0.0)
         rows = self.con.execute(sql, params).fetchall()
+        # Filled aside and published per quarter, rows before `late` (prefetch tests
+        # `late`): a reader sharing these dicts never sees a half-filled quarter.
+        cells: dict[TrainingQuarter, LearnedRows] = {t: [] for t in todo}
+        late = dict.fromkeys(todo, (0.0, 0.0))
         for kind, k, stage, seg, n, won, open_amount, late_won in rows:
             if kind == "cell":
-                self.rows[todo[k]].append((str(stage), str(seg), int(n), int(won)))
+                cells[todo[k]].append((str(stage), str(seg), int(n), int(won)))
             else:
-                self.late[todo[k]] = (float(open_amount), float(late_won))
+                late[todo[k]] = (float(open_amount), float(late_won))
+        for t in todo:
+            self.rows[t] = cells[t]
+            self.late[t] = late[t]
 
     def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
         """Late wins / whole open pipeline at the comparable point, per training quarter."""
@@ -439,7 +454,27 @@ def historical_forecast(
 
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
     on or before S are used. A shared `learner` reuses training counts already read.
+    Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
+    of one view share it; compare_to is not read.
     """
+    v = memo.current()
+    if v is None:
+        return _historical_forecast(con, q, defs, known_dates, learner)
+    key_q = q.with_(compare_to=None)
+    got = v.get(
+        ("historical_forecast", key_q, defs.digest),
+        lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
+    )
+    return replace(got, deals=got.deals.copy())
+
+
+def _historical_forecast(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    known_dates: list[date] | None,
+    learner: Learner | None,
+) -> HistoricalForecast:
     period = q.quarter(defs)
     if known_dates is None:
         dates = snapshot_dates(con, q.as_of)

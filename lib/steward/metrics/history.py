@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from steward import derived
+from steward import derived, memo
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, drill_for, metric
 from steward.metrics.deals import DEAL_COLUMNS, select_list
@@ -47,9 +47,19 @@ def _lookback(q: Query) -> int:
 
 # ---- win rate --------------------------------------------------------------------------
 def win_loss(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> dict[str, Any]:
-    """Won / lost counts and amounts among qualified deals closed in P (state at as_of)."""
+    """Won / lost counts and amounts among qualified deals closed in P (state at as_of).
+
+    Once per view (steward.memo): both win rates and the trust checks read it."""
     qt = q.quarter(defs)
-    return _win_loss_between(con, q, defs, qt.start, qt.end)
+    v = memo.current()
+    if v is None:
+        return _win_loss_between(con, q, defs, qt.start, qt.end)
+    key_q = q.with_(compare_to=None)
+    got = v.get(
+        ("win_loss", key_q, defs.digest),
+        lambda: _win_loss_between(con, key_q, defs, qt.start, qt.end),
+    )
+    return dict(got)
 
 
 def _closed_sql(

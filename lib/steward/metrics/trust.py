@@ -17,13 +17,15 @@ rounded to one decimal and floored at 0. With no open deals, f = 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals, history
 from steward.metrics.core import Query, Result, drill_for, metric
@@ -157,6 +159,9 @@ COLUMNS = ("check_id", "label", "description", "count", "amount", "severity")
 
 
 def snapshot_calendar(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
+    known = memo.snapshot_dates(con)
+    if known is not None:
+        return known[: bisect.bisect_right(known, as_of)]
     rows = con.execute(
         "select distinct snapshot_date from snapshots where snapshot_date <= $as_of order by 1",
         {"as_of": as_of},
@@ -484,6 +489,18 @@ def _never_open_plain(
 
 
 def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
+    """The checks, counts and score for q (compare_to is not read: the previous snapshot
+    is the one before as_of). Computed once per view: trust_checks, trust_score, the
+    footer and the narrative all read it."""
+    v = memo.current()
+    if v is None:
+        return _trust_report(con, q, defs)
+    key_q = q.with_(compare_to=None)
+    got = v.get(("trust_report", key_q, defs.digest), lambda: _trust_report(con, key_q, defs))
+    return replace(got, table=got.table.copy())
+
+
+def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
     sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
