@@ -41,7 +41,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from steward import definitions, demo, memo, narrative, store
+from steward import definitions, demo, memo, narrative, review, store
 from steward import pages as steward_pages
 from steward.definitions import Definitions
 from steward.kpis import headline_kpis
@@ -55,6 +55,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     p.id: (
         *p.metrics,
         *(("kpis:headline", "story:narrative") if p.story else ()),
+        *(("review:agenda",) if p.agenda else ()),
         *(
             ":".join(("drill", d.metric_id, *(f"{k}={v}" for k, v in d.selection)))
             for d in p.drills
@@ -242,7 +243,10 @@ def query_for(con: duckdb.DuckDBPyConnection, defs: Definitions) -> Query:
 
 def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions) -> Any:
     """Run one bundle item: a metric id, 'kpis:headline' (the Board story tiles with their
-    deltas), 'story:narrative', or 'drill:<id>[:key=value...]'."""
+    deltas), 'story:narrative', 'review:agenda' (the weekly review's agenda with every
+    metric it gathers), or 'drill:<id>[:key=value...]'."""
+    if item == "review:agenda":
+        return review.build_agenda(con, q, defs)
     if item == "kpis:headline":
         return headline_kpis(con, q, defs)
     if item == "story:narrative":

@@ -217,7 +217,7 @@ def snapshot_dates() -> list[date]:
 def _dim_values(db: str, ver: str, dim: str, scope: RowScope | None) -> list[str]:
     if dim not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dim!r}")
-    ssql, sparams = scope.sql("s") if scope is not None else ("", [])
+    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
     with _reader(db) as con:
         return store.dim_values(con, dim, ssql, sparams)
 

@@ -24,14 +24,7 @@ with widgets.guard("sourced and influenced pipeline"):
     )
     if influenced.table is not None and len(influenced.table):
         widgets.table(
-            influenced.table,
-            key="mkt_influence_table",
-            units={
-                "pipeline_amount": "usd",
-                "won_amount": "usd",
-                "pipeline_count": "count",
-                "won_count": "count",
-            },
+            influenced.table, key="mkt_influence_table", metric_id="marketing_influenced_pipeline"
         )
 
 left, right = st.columns(2, gap="large")
@@ -99,14 +92,5 @@ with widgets.guard("speed to lead"):
     widgets.table(
         speed_table,
         key="mkt_speed",
-        units={
-            "sla_compliance": "ratio",
-            "leads": "count",
-            "median_hours": "hours",
-            "contacted": "count",
-            "not_contacted": "count",
-            "pending": "count",
-            "within_sla": "count",
-        },
-        labels={"dimension": "By", "value": "Source / owner", "within_sla": "Within SLA"},
+        metric_id="speed_to_lead",
     )

@@ -12,27 +12,6 @@ view = state.open_page("scenario_planner", "Scenario planner")
 q = view.query
 d = data.defs()
 
-MONEY = {
-    "needed_pipeline": "usd",
-    "open_pipeline": "usd",
-    "new_pipeline": "usd",
-    "new_per_week": "usd",
-    "mix": "ratio",
-    "win_rate": "ratio",
-    "cycle_days": "days",
-    "create_by": "date",
-    "weeks_left": "count",
-}
-RESULT_UNITS = {
-    "p10": "usd",
-    "p50": "usd",
-    "p90": "usd",
-    "expected": "usd",
-    "late_expected": "usd",
-    "open_deals": "count",
-    "open_pipeline": "usd",
-    "coverage": "multiple",
-}
 
 # --- pipeline needed --------------------------------------------------------------------
 st.subheader("Pipeline needed by source")
@@ -75,22 +54,7 @@ with widgets.guard("the pipeline needed"):
         charts.needed_chart(table, title=f"{period}: pipeline by source, open and to create"),
         key="plan_needed_chart",
     )
-    widgets.table(
-        table,
-        key="plan_needed_table",
-        units=MONEY,
-        labels={
-            "mix": "Share of bookings",
-            "win_rate": "Win rate (value)",
-            "cycle_days": "Sales cycle",
-            "needed_pipeline": "Pipeline needed",
-            "open_pipeline": "Open now",
-            "new_pipeline": "To create",
-            "create_by": "Create by",
-            "weeks_left": "Weeks left",
-            "new_per_week": "To create per week",
-        },
-    )
+    widgets.table(table, key="plan_needed_table", metric_id="pipeline_needed")
     st.caption(
         "Assumptions: each source keeps its share of won amount and its win rate by value "
         "over the last 4 completed quarters; needed = (target − won to date) × share ÷ win "
@@ -130,7 +94,7 @@ with widgets.guard("the what-if"):
         key="plan_whatif_chart",
     )
     shown = [*whatif.RESULT_COLUMNS, "assumptions"]
-    widgets.table(result[shown], key="plan_whatif_table", units=RESULT_UNITS)
+    widgets.table(result[shown], key="plan_whatif_table", metric_id="scenario_forecast")
     st.caption(
         "The baseline is the historical forecast and coverage exactly as on the Forecast "
         "page; the scenario redraws with the same seed, so a scenario without changes "
@@ -158,8 +122,7 @@ with widgets.guard("the saved scenarios"):
         widgets.table(
             compared[[*whatif.RESULT_COLUMNS, "assumptions"]],
             key="plan_saved_table",
-            units=RESULT_UNITS,
-            labels={"assumptions": "Assumptions"},
+            metric_id="scenario_forecast",
         )
         c1, c2 = st.columns([3, 1])
         gone = c1.selectbox("Delete a saved scenario", list(listed["name"]), key="wi_delete_name")

@@ -12,10 +12,10 @@ from steward.review import DecisionRejected
 
 STATUS_ICON = {"done": "✅", "slipping": "⚠️", "overdue": "🛑", "recorded": "📝"}
 
-view = state.current()
-assert view is not None  # the entrypoint shows the empty state otherwise
+view = state.open_page(
+    "weekly_review", "Weekly review", lambda _: "each rule and threshold is in the glossary"
+)
 q = view.query
-widgets.page_header("Weekly review", view, "each rule and threshold is in the glossary")
 
 with widgets.guard("the agenda"):
     agenda = review.agenda(q)

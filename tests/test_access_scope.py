@@ -107,8 +107,8 @@ def test_the_denied_scope_matches_nothing(pipeline_con, defs) -> None:
 
 def test_leads_cannot_be_placed_in_a_region_so_a_region_scope_shows_none(defs) -> None:
     f = Filters.of(source="Web").restricted(EMEA)
-    sql, params = f.sql("l", dims=("source", "owner"))
-    assert sql.endswith(" and false") and params == [["Web"]]
+    sql, params = f.named_sql("l", dims=("source", "owner"))
+    assert sql.endswith(" and false") and params == {"f_source": ["Web"]}
 
 
 # --- property: a scoped metric equals the metric over the allowed rows --------------------
@@ -154,7 +154,7 @@ def cuts() -> st.SearchStrategy[dict[str, list[str]]]:
 def allowed_only(scope: RowScope):
     """A fresh fixture store holding only the snapshot rows `scope` allows."""
     con = fp.build()
-    ssql, sparams = scope.sql("s")
+    ssql, sparams = scope.named_sql("s")
     con.execute(
         f"delete from snapshots where rowid not in (select s.rowid from snapshots s where true{ssql})",
         sparams,

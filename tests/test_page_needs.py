@@ -46,3 +46,16 @@ def test_the_benchmark_bundles_are_the_declarations() -> None:
     )
     assert list(bench.PAGES) == list(pages.PAGES)
     assert "drill:waterfall:bucket=Pushed out" in bench.PAGES["changes"]
+
+
+def test_the_weekly_review_declares_its_agenda_and_the_benchmark_times_it() -> None:
+    # The review page was the one page that opened without a declaration: its agenda
+    # (every rule's metrics, per segment and trailing period) went untimed.
+    review = pages.page("weekly_review")
+    assert review.agenda and "decision_follow_through_rate" in review.metrics
+    assert bench.PAGES["weekly_review"] == (
+        "decision_follow_through_rate",
+        "trust_score",
+        "review:agenda",
+    )
+    assert not any(p.agenda for p in pages.PAGES.values() if p.id != "weekly_review")

@@ -247,16 +247,14 @@ def test_backwards_bridge_says_so(pipeline_con, defs):
     assert res.note == "compare-to 2026-11-16 is after as-of 2026-11-02: the bridge runs backwards"
 
 
-def test_named_and_positional_filters_are_the_same_cut(pipeline_con):
-    # Filters._clauses is the one place a cut becomes SQL; `?` and `$f_<dim>` only bind.
+def test_a_cut_binds_its_values_by_name(pipeline_con):
+    # Filters._clauses is the one place a cut becomes SQL; `$f_<dim>` binds each list.
     f = Filters.of(segment=["SMB", "Enterprise"], region="NA")
-    pos_sql, pos_params = f.sql("s")
     named_sql, named_params = f.named_sql("s")
     assert named_params == {"f_segment": ["Enterprise", "SMB"], "f_region": ["NA"]}
     base = "select count(*) from snapshots s where s.snapshot_date = '2026-11-16'"
     # Enterprise or SMB in NA at 2026-11-16: O01 O03 O04 O09 O10 O12 O16 O17 (O13 is
     # Mid-Market by then; O06 O14 O15 are EMEA) = 8
-    assert pipeline_con.execute(base + pos_sql, pos_params).fetchall() == [(8,)]
     assert pipeline_con.execute(base + named_sql, named_params).fetchall() == [(8,)]
     with pytest.raises(ValueError, match="bad SQL alias"):
-        f.sql("s; drop table snapshots")
+        f.named_sql("s; drop table snapshots")

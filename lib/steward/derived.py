@@ -139,12 +139,12 @@ insert into opp_changes
 with a as (
   select opportunity_id, stage, amount, close_date,
          coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from snapshots where snapshot_date = ?
+  from snapshots where snapshot_date = $from_date
 ),
 b as (
   select opportunity_id, stage, amount, close_date,
          coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from snapshots where snapshot_date = ?
+  from snapshots where snapshot_date = $to_date
 ),
 joined as (
   select coalesce(b.opportunity_id, a.opportunity_id) as opportunity_id,
@@ -157,7 +157,7 @@ joined as (
          a.is_won as won_a, b.is_won as won_b
   from a full outer join b on a.opportunity_id = b.opportunity_id
 )
-select k.opp_key, ?::date, ?::date, j.present_a, j.present_b, j.stage_a, j.stage_b,
+select k.opp_key, $from_date::date, $to_date::date, j.present_a, j.present_b, j.stage_a, j.stage_b,
        j.amount_a, j.amount_b, j.close_a, j.close_b, j.closed_a, j.closed_b, j.won_a, j.won_b,
        null::date
 from joined j
@@ -175,7 +175,7 @@ insert into opp_keys
 with seen as (
   select opportunity_id, min(snapshot_date) as first_seen
   from snapshots
-  where snapshot_date in (select unnest(?::date[]))
+  where snapshot_date in (select unnest($dates::date[]))
   group by opportunity_id
 ),
 fresh as (
@@ -198,7 +198,7 @@ with days as (
          arg_min_null(s.segment, s.snapshot_date) as segment
   from snapshots s
   join opp_keys k on k.opportunity_id = s.opportunity_id
-  where s.snapshot_date in (select unnest(?::date[])) and s.stage is not null
+  where s.snapshot_date in (select unnest($dates::date[])) and s.stage is not null
   group by k.opp_key, s.stage
 )
 select d.opp_key, d.stage, d.entered_date, d.amount, d.source, d.segment
@@ -237,13 +237,13 @@ where {_MOVE} and c.stage_b is distinct from e.stage
 group by e.opp_key, e.stage, e.entered_date
 """  # noqa: S608 - fixed text
 
-# Exits taken in the (latest) pair ending at ?: entries without an exit that moved then.
+# Exits taken in the (latest) pair ending at $to_date: entries without an exit that moved then.
 _EXITS_PAIR_SQL = f"""
 insert into stage_exits
 select e.opp_key, e.stage, e.entered_date, c.to_date, c.stage_b
 from opp_changes c
 join stage_entries e on e.opp_key = c.opp_key
-where c.to_date = ? and e.entered_date < c.to_date
+where c.to_date = $to_date and e.entered_date < c.to_date
   and {_MOVE} and c.stage_b is distinct from e.stage
   and not exists (
     select 1 from stage_exits x where x.opp_key = e.opp_key and x.stage = e.stage
@@ -273,7 +273,7 @@ select k.opp_key, k.opportunity_id, coalesce(min(o.first_seen), min(s.snapshot_d
 from snapshots s
 join opp_keys k on k.opportunity_id = s.opportunity_id
 left join _old_first_seen o on o.opp_key = k.opp_key
-where s.snapshot_date in (select unnest(?::date[]))
+where s.snapshot_date in (select unnest($dates::date[]))
 group by k.opp_key, k.opportunity_id
 """  # noqa: S608 - column names from the constant above
 
@@ -281,9 +281,9 @@ group by k.opp_key, k.opportunity_id
 # After the pair ending at `d` is inserted: the previous change row of every opportunity
 # that changed in that pair now ends at `d`. Only valid when `d` is the latest pair.
 _LINK_SQL = """
-update opp_changes set next_date = ?
-where next_date is null and to_date < ?
-  and opp_key in (select opp_key from opp_changes where to_date = ?)
+update opp_changes set next_date = $to_date
+where next_date is null and to_date < $to_date
+  and opp_key in (select opp_key from opp_changes where to_date = $to_date)
 """
 
 # Every row's next_date from scratch (rebuilds, middle replacements, migration).
@@ -300,7 +300,7 @@ where c.opp_key = n.opp_key and c.to_date = n.to_date
 
 
 def _link(con: duckdb.DuckDBPyConnection, d: date) -> None:
-    con.execute(_LINK_SQL, [d, d, d])
+    con.execute(_LINK_SQL, {"to_date": d})
 
 
 def _link_all(con: duckdb.DuckDBPyConnection) -> None:
@@ -310,8 +310,8 @@ def _link_all(con: duckdb.DuckDBPyConnection) -> None:
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     rows = con.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() "
-        "and schema_name = 'main' and table_name = ?",
-        [table],
+        "and schema_name = 'main' and table_name = $table",
+        {"table": table},
     ).fetchall()
     return bool(rows and rows[0][0])
 
@@ -362,7 +362,7 @@ def _dates(con: duckdb.DuckDBPyConnection, table: str) -> list[date]:
 
 def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     """Changes for the consecutive pair (prev -> d); prev None = the first snapshot."""
-    con.execute(_PAIR_SQL, [prev, d, prev, d])
+    con.execute(_PAIR_SQL, {"from_date": prev, "to_date": d})
 
 
 _DAY_SQL = """
@@ -370,7 +370,7 @@ create or replace temp table _day as
 select k.opp_key, k.opportunity_id, s.snapshot_date, {cols}
 from snapshots s
 join opp_keys k on k.opportunity_id = s.opportunity_id
-where s.snapshot_date = ?
+where s.snapshot_date = $to_date
 """
 
 # The previous snapshot's rows are the facts last seen at it (facts are current up to it).
@@ -379,7 +379,7 @@ insert into opp_changes
 with a as (
   select opp_key, stage, amount, close_date,
          coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from opp_facts where last_seen = ?
+  from opp_facts where last_seen = $from_date
 ),
 b as (
   select opp_key, stage, amount, close_date,
@@ -396,7 +396,7 @@ joined as (
          a.is_won as won_a, b.is_won as won_b
   from a full outer join b on a.opp_key = b.opp_key
 )
-select opp_key, ?::date, ?::date, present_a, present_b, stage_a, stage_b,
+select opp_key, $from_date::date, $to_date::date, present_a, present_b, stage_a, stage_b,
        amount_a, amount_b, close_a, close_b, closed_a, closed_b, won_a, won_b, null::date
 from joined
 where not (present_a and present_b)
@@ -411,12 +411,12 @@ where not (present_a and present_b)
 def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
     works on integer keys from there; the previous snapshot is read from the facts."""
-    con.execute(_NEW_KEYS_SQL, [[d]])
+    con.execute(_NEW_KEYS_SQL, {"dates": [d]})
     cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
-    con.execute(_DAY_SQL.format(cols=cols), [d])
-    con.execute(_PAIR_FROM_FACTS_SQL, [prev, prev, d])
+    con.execute(_DAY_SQL.format(cols=cols), {"to_date": d})
+    con.execute(_PAIR_FROM_FACTS_SQL, {"from_date": prev, "to_date": d})
     _link(con, d)
-    con.execute(_EXITS_PAIR_SQL, [d])
+    con.execute(_EXITS_PAIR_SQL, {"to_date": d})
     con.execute(
         "insert into stage_entries "
         "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
@@ -437,7 +437,12 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
     )
     con.execute("drop table _old_first_seen")
     con.execute("drop table _day")
-    con.execute("insert into derived_dates values (?)", [d])
+    con.execute("insert into derived_dates values ($d)", {"d": d})
+
+
+def _insert_dates(con: duckdb.DuckDBPyConnection, dates: list[date]) -> None:
+    """Record `dates` as derived (none: nothing to insert)."""
+    con.execute("insert into derived_dates select unnest($dates::date[])", {"dates": list(dates)})
 
 
 def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]) -> None:
@@ -446,26 +451,26 @@ def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]
     Work is proportional to the new snapshots: one join per new pair, and the facts and
     stage entries of the opportunities that appear in them.
     """
-    con.execute(_NEW_KEYS_SQL, [dates])
+    con.execute(_NEW_KEYS_SQL, {"dates": dates})
     for d in dates:
         _pair(con, prev, d)
         _link(con, d)
         prev = d
-    con.execute(_ENTRIES_APPEND_SQL, [dates])
+    con.execute(_ENTRIES_APPEND_SQL, {"dates": dates})
     con.execute(_EXITS_FILL_SQL)
     con.execute(
         "create or replace temp table _old_first_seen as "
         "select f.opp_key, f.first_seen from opp_facts f "
         "semi join (select distinct k.opp_key from snapshots s join opp_keys k "
         "  on k.opportunity_id = s.opportunity_id "
-        "  where s.snapshot_date in (select unnest(?::date[]))) n "
+        "  where s.snapshot_date in (select unnest($dates::date[]))) n "
         "  on n.opp_key = f.opp_key",
-        [dates],
+        {"dates": dates},
     )
     con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
-    con.execute(_facts_append_sql(), [dates])
+    con.execute(_facts_append_sql(), {"dates": dates})
     con.execute("drop table _old_first_seen")
-    con.executemany("insert into derived_dates values (?)", [[d] for d in dates])
+    _insert_dates(con, dates)
 
 
 def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
@@ -483,7 +488,10 @@ def _recompute_pairs(
     """Recompute the change rows of the pairs ending at `to_dates` (those still loaded)."""
     todo = sorted(set(to_dates))
     if todo:
-        con.execute("delete from opp_changes where to_date in (select unnest(?::date[]))", [todo])
+        con.execute(
+            "delete from opp_changes where to_date in (select unnest($dates::date[]))",
+            {"dates": todo},
+        )
     index = {d: i for i, d in enumerate(existing)}
     for d in todo:
         i = index.get(d)
@@ -493,7 +501,7 @@ def _recompute_pairs(
 
 def _new_version(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("delete from derived_version")
-    con.execute("insert into derived_version values (?)", [uuid.uuid4().hex])
+    con.execute("insert into derived_version values ($token)", {"token": uuid.uuid4().hex})
 
 
 def version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -522,8 +530,8 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
             r[0]
             for r in con.execute(
                 "select distinct snapshot_date from snapshots "
-                "where snapshot_date in (select unnest(?::date[]))",
-                [changed],
+                "where snapshot_date in (select unnest($dates::date[]))",
+                {"dates": changed},
             ).fetchall()
         }
         if present == set(changed):
@@ -535,11 +543,12 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     existing = _dates(con, "snapshots")
     # General case: a date replaced or deleted in the middle.
     # The pairs ending at a changed date, or at the first loaded date after one, change.
-    con.execute(_NEW_KEYS_SQL, [[d for d in changed if d in existing]])
+    con.execute(_NEW_KEYS_SQL, {"dates": [d for d in changed if d in existing]})
     gone = {d for d in known if d not in existing}
     if gone:
         con.execute(
-            "delete from opp_changes where to_date in (select unnest(?::date[]))", [sorted(gone)]
+            "delete from opp_changes where to_date in (select unnest($dates::date[]))",
+            {"dates": sorted(gone)},
         )
     affected = set()
     for d in changed:
@@ -559,8 +568,7 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
         )
     _rebuild_per_opportunity(con)
     con.execute("delete from derived_dates")
-    if existing:  # the last snapshot deleted: nothing to insert (executemany refuses [])
-        con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
+    _insert_dates(con, existing)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -573,11 +581,11 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         _new_version(con)
         existing = _dates(con, "snapshots")
         if existing:
-            con.execute(_NEW_KEYS_SQL, [existing])
+            con.execute(_NEW_KEYS_SQL, {"dates": existing})
             _recompute_pairs(con, existing, existing)
             _link_all(con)
             _rebuild_per_opportunity(con)
-            con.executemany("insert into derived_dates values (?)", [[d] for d in existing])
+            _insert_dates(con, existing)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -64,7 +64,8 @@ class _Spec:
 
 def snapshot_dates(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]:
     rows = con.execute(
-        "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1", [as_of]
+        "select distinct snapshot_date from snapshots where snapshot_date <= $as_of order by 1",
+        {"as_of": as_of},
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -86,15 +87,16 @@ def comparison_dates(
         near = [d for d in known if lo <= d <= hi]
     else:
         rows = con.execute(
-            "select max(snapshot_date) from snapshots where snapshot_date < ?", [as_of]
+            "select max(snapshot_date) from snapshots where snapshot_date < $as_of",
+            {"as_of": as_of},
         ).fetchall()
         prev = rows[0][0] if rows else None
         near = [
             r[0]
             for r in con.execute(
                 "select distinct snapshot_date from snapshots "
-                "where snapshot_date >= ? and snapshot_date <= ?",
-                [lo, hi],
+                "where snapshot_date >= $lo and snapshot_date <= $hi",
+                {"lo": lo, "hi": hi},
             ).fetchall()
         ]
     qoq = min(near, key=lambda d: (abs((d - target).days), d)) if near else None

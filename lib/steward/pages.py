@@ -1,8 +1,9 @@
 """What each page of the app computes, declared once.
 
 A page's `metrics` are every registered metric it shows for the view's query; `story`
-adds the headline KPI tiles and the narrative (the Board story); `drills` are the deal
-lists it opens by default or on a typical click. Two readers, so they cannot drift:
+adds the headline KPI tiles and the narrative (the Board story); `agenda` adds the weekly
+review's agenda (`steward.review.build_agenda`, which gathers its own metrics per segment
+and period); `drills` are the deal lists it opens by default or on a typical click. Two readers, so they cannot drift:
 
 - the page's prefetch (`dashboard.data.prefetch_page`) computes `metrics` (and the
   story) concurrently before the page draws;
@@ -34,6 +35,7 @@ class Page:
     metrics: tuple[str, ...]
     story: bool = False
     drills: tuple[Drill, ...] = ()
+    agenda: bool = False
 
 
 _ALL: tuple[Page, ...] = (
@@ -111,6 +113,12 @@ _ALL: tuple[Page, ...] = (
         ("bookings_target", "pipeline_needed", "scenario_forecast", "trust_score"),
     ),
     Page("maturity", "Maturity", ("maturity_scorecard", "trust_score")),
+    Page(
+        "weekly_review",
+        "Weekly review",
+        ("decision_follow_through_rate", "trust_score"),
+        agenda=True,
+    ),
 )
 
 PAGES: dict[str, Page] = {p.id: p for p in _ALL}

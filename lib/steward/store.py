@@ -15,7 +15,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -183,13 +183,13 @@ def resolve_path(db: str | Path | None = None) -> Path:
     return Path(db or os.environ.get(ENV_VAR) or DEFAULT_DB).expanduser().resolve()
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None):
     """First column of the first row, fetched completely.
 
     DuckDB 2 keeps a half-read result open after fetchone(), and the next register()
     on that connection fails; fetchall() closes it.
     """
-    rows = con.execute(sql, params or []).fetchall()
+    rows = con.execute(sql, params or {}).fetchall()
     return rows[0][0] if rows else None
 
 
@@ -303,7 +303,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             for stmt in MIGRATIONS[step]:
                 con.execute(stmt)
-            con.execute("insert into schema_info values (?, now())", [step + 1])
+            con.execute("insert into schema_info values ($version, now())", {"version": step + 1})
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -344,20 +344,21 @@ def log_outcome(
     """Append one line to the import log (inside the caller's transaction, if any)."""
     iid = import_id or _next_import_id(con)
     con.execute(
-        "insert into import_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            iid,
-            kind,
-            file_name,
-            sha256,
-            source_format,
-            row_count,
-            ",".join(d.isoformat() for d in sorted(set(snapshot_dates))),
-            started_at,
-            _now(),
-            outcome,
-            message[:2000],
-        ],
+        "insert into import_log values ($import_id, $kind, $file_name, $sha256, $source_format, "
+        "$row_count, $snapshot_dates, $started_at, $finished_at, $outcome, $message)",
+        {
+            "import_id": iid,
+            "kind": kind,
+            "file_name": file_name,
+            "sha256": sha256,
+            "source_format": source_format,
+            "row_count": row_count,
+            "snapshot_dates": ",".join(d.isoformat() for d in sorted(set(snapshot_dates))),
+            "started_at": started_at,
+            "finished_at": _now(),
+            "outcome": outcome,
+            "message": message[:2000],
+        },
     )
     return iid
 
@@ -416,14 +417,14 @@ def commit_snapshots(
             iid = _next_import_id(con)
             if clash:
                 con.execute(
-                    "delete from snapshots where snapshot_date in (select unnest(?::date[]))",
-                    [clash],
+                    "delete from snapshots where snapshot_date in (select unnest($dates::date[]))",
+                    {"dates": clash},
                 )
             cols = ", ".join(SNAPSHOT_COLUMNS)
             con.execute(
                 f"insert into snapshots ({cols}, import_id) "  # noqa: S608 - whitelisted names
-                f"select {cols}, ? from _incoming order by snapshot_date, opportunity_id",
-                [iid],
+                f"select {cols}, $import_id from _incoming order by snapshot_date, opportunity_id",
+                {"import_id": iid},
             )
             from steward import derived
 
@@ -526,12 +527,19 @@ def delete_snapshot(con: duckdb.DuckDBPyConnection, snapshot_date: date) -> int:
     con.execute("begin transaction")
     try:
         n = int(
-            _scalar(con, "select count(*) from snapshots where snapshot_date = ?", [snapshot_date])
+            _scalar(
+                con,
+                "select count(*) from snapshots where snapshot_date = $snapshot_date",
+                {"snapshot_date": snapshot_date},
+            )
             or 0
         )
         if n == 0:
             raise ImportRejected(f"no snapshot dated {snapshot_date.isoformat()} is loaded")
-        con.execute("delete from snapshots where snapshot_date = ?", [snapshot_date])
+        con.execute(
+            "delete from snapshots where snapshot_date = $snapshot_date",
+            {"snapshot_date": snapshot_date},
+        )
         from steward import derived
 
         derived.refresh(con, [snapshot_date])
@@ -560,7 +568,7 @@ def list_snapshots(con: duckdb.DuckDBPyConnection, scope: Any = None) -> pd.Data
     `scope` (a `steward.metrics.RowScope`) counts only the rows a person may see; every
     loaded date is still listed (the calendar is the store's, the totals are the rows').
     """
-    ssql, sparams = scope.sql("s") if scope is not None else ("", [])
+    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
     sql = f"""
         with dates as (
             select snapshot_date, max(import_id) as import_id
@@ -617,14 +625,19 @@ def audit(
 
 def audit_log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
     """The latest audit rows, newest first."""
-    return con.execute("select * from audit_log order by audit_id desc limit ?", [limit]).df()
+    return con.execute(
+        "select * from audit_log order by audit_id desc limit $limit", {"limit": limit}
+    ).df()
 
 
 def dim_values(
-    con: duckdb.DuckDBPyConnection, dim: str, cut: str = "", params: Sequence[Any] = ()
+    con: duckdb.DuckDBPyConnection,
+    dim: str,
+    cut: str = "",
+    params: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The distinct values of one snapshot column in the latest snapshot (filter pickers),
-    within `cut` (' and s.… ' clauses on alias s with their bound `params`, e.g. a scope)."""
+    within `cut` (' and s.… ' clauses on alias s with their named `params`, e.g. a scope)."""
     if dim not in SNAPSHOT_COLUMNS:
         raise ValueError(f"unknown column {dim!r}")
     # The column name comes from the SNAPSHOT_COLUMNS whitelist; nothing else is spliced.
@@ -639,11 +652,13 @@ def dim_values(
         )
         select v from vals order by v
     """  # noqa: S608 - `cut` is built from whitelisted names; its values are bound
-    return [str(r[0]) for r in con.execute(sql, list(params)).fetchall()]
+    return [str(r[0]) for r in con.execute(sql, dict(params or {})).fetchall()]
 
 
 def import_log(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
-    return con.execute("select * from import_log order by import_id desc limit ?", [limit]).df()
+    return con.execute(
+        "select * from import_log order by import_id desc limit $limit", {"limit": limit}
+    ).df()
 
 
 def data_version(db: str | Path | None = None) -> str:

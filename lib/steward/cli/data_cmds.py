@@ -310,7 +310,7 @@ def cmd_export_parquet(args: argparse.Namespace) -> int:
         raise StewardError(f"{outdir} is not empty", ["Choose a new or empty directory."])
     outdir.mkdir(parents=True, exist_ok=True)
     who = getattr(args, "access", None)
-    ssql, sparams = who.scope.sql("s") if who is not None else ("", [])
+    ssql, sparams = who.scope.named_sql("s") if who is not None else ("", {})
     with store.reader(args.db) as con:
         # The rows the person may see (all for the local admin), as bound parameters.
         n = con.execute(f"select count(*) from snapshots s where true{ssql}", sparams).fetchall()[0]  # noqa: S608

@@ -457,12 +457,7 @@ def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
     last = sh.table(
         4,
         "tblBridge",
-        [
-            Column("bucket", "Bucket"),
-            Column("kind", "Kind"),
-            Column("amount", "Amount", "usd"),
-            Column("count", "Deals", "count"),
-        ],
+        [Column(c.name, c.label, c.unit) for c in REGISTRY["waterfall"].columns],
         bridge,
     )
     top = last + 3

@@ -30,7 +30,7 @@ from steward.export.xlsx import (
 )
 from steward.fmt import EXCEL_FORMATS
 from steward.maturity import scorecard
-from steward.metrics.core import compute
+from steward.metrics.core import REGISTRY, compute
 from steward.plan import needed, scenarios
 
 NEEDED_TOP = 15  # header row of the per-source plan table
@@ -47,18 +47,9 @@ def _label(sh: Sheet, row: int, text: str) -> None:
     sh.fit(1, text)
 
 
-PLAN_COLUMNS = [
-    Column("source", "Source"),
-    Column("mix", "Share of bookings", "ratio"),
-    Column("win_rate", "Win rate (value)", "ratio"),
-    Column("cycle_days", "Sales cycle (days)", "count"),
-    Column("open_pipeline", "Open pipeline now", "usd"),
-    Column("needed_pipeline", "Pipeline needed", "usd"),
-    Column("new_pipeline", "To create", "usd"),
-    Column("create_by", "Create by", "date"),
-    Column("weeks_left", "Weeks left", "count"),
-    Column("new_per_week", "To create per week", "usd"),
-]
+# The pipeline_needed metric's declared columns, in their declared order (the sheet's
+# formulas address them by position).
+PLAN_COLUMNS = [Column(c.name, c.label, c.unit) for c in REGISTRY["pipeline_needed"].columns]
 
 
 def needed_block(sh: Sheet, ctx: Context) -> int:

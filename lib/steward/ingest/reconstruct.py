@@ -382,7 +382,7 @@ collapsed as (
     qualify row_number() over (partition by opportunity_id, ts order by pos desc) = 1
 ),
 first_event as (
-    select *, not list_contains(?::varchar[], stage) as first_open
+    select *, not list_contains($closed_stages::varchar[], stage) as first_open
     from collapsed
     qualify row_number() over (partition by opportunity_id order by ts, pos) = 1
 ),
@@ -392,8 +392,9 @@ starts as (
              when f.opportunity_id is not null and f.first_open and c.created_date is not null
                then least(c.created_date, f.ts::date)
              when f.opportunity_id is not null then f.ts::date
-             when list_contains(?::varchar[], c.stage) then coalesce(c.close_date, ?::date)
-             else coalesce(c.created_date, ?::date)
+             when list_contains($closed_stages::varchar[], c.stage)
+               then coalesce(c.close_date, $last_week::date)
+             else coalesce(c.created_date, $last_week::date)
            end as born
     from current_opps c
     left join first_event f using (opportunity_id)
@@ -469,10 +470,12 @@ def _rebuild(
                 ]
             ],
         )
-        con.execute("create temp table weeks as select unnest(?::date[]) as week_end", [weeks])
+        con.execute(
+            "create temp table weeks as select unnest($weeks::date[]) as week_end", {"weeks": weeks}
+        )
         closed = [st.name for st in defs.stages if st.is_closed]
         # deals with no created / close date to start from show from the last week on
-        out = con.execute(REBUILD_SQL, [closed, closed, weeks[-1], weeks[-1]]).df()
+        out = con.execute(REBUILD_SQL, {"closed_stages": closed, "last_week": weeks[-1]}).df()
     finally:
         con.close()
     now = current.set_index("opportunity_id")

@@ -102,10 +102,10 @@ def unknown_stage_share(con: duckdb.DuckDBPyConnection, q: Query, defs: Definiti
     if checks is not None and len(checks):
         hit = checks[checks["check_id"] == "unknown_stage"]
         unknown = int(hit["count"].iloc[0]) if len(hit) else 0
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     total = con.execute(
-        f"select count(*) from snapshots s where s.snapshot_date = ?{fsql}",  # noqa: S608 - whitelisted filters
-        [q.as_of, *fparams],
+        f"select count(*) from snapshots s where s.snapshot_date = $as_of{fsql}",  # noqa: S608 - whitelisted filters
+        {"as_of": q.as_of, **fparams},
     ).fetchall()[0][0]
     if not total:
         return Evidence(None, "no deals in the snapshot", "trust_checks", q.describe())

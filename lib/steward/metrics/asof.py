@@ -1,6 +1,6 @@
 """As-of metrics: where the pipeline stands in one snapshot S for one fiscal period P.
 
-Every query starts with `snapshot_date = ?` (rows are stored in snapshot order, so the
+Every query starts with `snapshot_date = $as_of` (rows are stored in snapshot order, so the
 zone maps skip every other week) and aggregates in SQL. "Open qualified" = not closed
 and the stage at or after the qualified stage; stages unknown to the definitions are
 never pipeline. Null amounts count 0; a null probability takes its stage default.
@@ -21,6 +21,7 @@ from steward.metrics import deals
 from steward.metrics.core import Column, Query, Result, drill_for, metric
 from steward.metrics.targets import NO_TARGET_FOR_CUT, target_for, target_rows
 from steward.periods import Quarter, parse_period, quarter_of
+from steward.sqlbind import merge
 
 ZERO = Decimal("0.00")
 
@@ -31,50 +32,54 @@ def qualified_open_stages(defs: Definitions) -> list[str]:
     return [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
 
 
-def open_qualified_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+def open_qualified_sql(alias: str, defs: Definitions) -> tuple[str, dict[str, Any]]:
     return (
-        f"(not {alias}.is_closed and list_contains(?::varchar[], {alias}.stage))",
-        [qualified_open_stages(defs)],
+        f"(not {alias}.is_closed and list_contains($qualified_stages::varchar[], {alias}.stage))",
+        {"qualified_stages": qualified_open_stages(defs)},
     )
 
 
-def in_period_sql(alias: str, quarter: Quarter) -> tuple[str, list[Any]]:
-    return (f"({alias}.close_date >= ? and {alias}.close_date < ?)", [quarter.start, quarter.end])
+def in_period_sql(alias: str, quarter: Quarter) -> tuple[str, dict[str, Any]]:
+    return (
+        f"({alias}.close_date >= $p_start and {alias}.close_date < $p_end)",
+        {"p_start": quarter.start, "p_end": quarter.end},
+    )
 
 
-def probability_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+def probability_sql(alias: str, defs: Definitions) -> tuple[str, dict[str, Any]]:
     """The deal's probability, or its stage default when null (unknown stage -> 0)."""
     names = [s.name for s in defs.stages]
     probs = [s.probability for s in defs.stages]
     return (
-        f"coalesce({alias}.probability, (?::double[])[list_position(?::varchar[], {alias}.stage)], 0)",
-        [probs, names],
+        f"coalesce({alias}.probability, ($stage_probs::double[])"
+        f"[list_position($stage_names::varchar[], {alias}.stage)], 0)",
+        {"stage_probs": probs, "stage_names": names},
     )
 
 
-def marketing_sql(alias: str, defs: Definitions) -> tuple[str, list[Any]]:
+def marketing_sql(alias: str, defs: Definitions) -> tuple[str, dict[str, Any]]:
     """Source in the governed marketing list, case- and space-insensitive."""
     norm = [" ".join(m.split()).casefold() for m in defs.marketing_sources]
     return (
-        f"list_contains(?::varchar[], lower(regexp_replace(trim(coalesce({alias}.source, '')), '\\s+', ' ', 'g')))",
-        [norm],
+        f"list_contains($marketing_sources::varchar[], lower(regexp_replace(trim(coalesce({alias}.source, '')), '\\s+', ' ', 'g')))",
+        {"marketing_sources": norm},
     )
 
 
 @dataclass(frozen=True)
 class Cut:
-    """A WHERE clause on alias `s` (starting with ' and') and its bound parameters."""
+    """A WHERE clause on alias `s` (starting with ' and') and its named parameters."""
 
     sql: str
-    params: tuple[Any, ...]
+    params: dict[str, Any]
 
-    def and_(self, sql: str, params: list[Any]) -> Cut:
-        return Cut(f"{self.sql} and {sql}", (*self.params, *params))
+    def and_(self, sql: str, params: dict[str, Any] | None = None) -> Cut:
+        return Cut(f"{self.sql} and {sql}", merge(self.params, params or {}))
 
 
 def base_cut(q: Query) -> Cut:
-    fsql, fparams = q.filters.sql("s")
-    return Cut(fsql, tuple(fparams))
+    fsql, fparams = q.filters.named_sql("s")
+    return Cut(fsql, fparams)
 
 
 def open_in_period_cut(q: Query, defs: Definitions, quarter: Quarter | None = None) -> Cut:
@@ -84,27 +89,29 @@ def open_in_period_cut(q: Query, defs: Definitions, quarter: Quarter | None = No
 
 def won_in_period_cut(q: Query, defs: Definitions, quarter: Quarter | None = None) -> Cut:
     quarter = quarter or q.quarter(defs)
-    return base_cut(q).and_("s.is_won", []).and_(*in_period_sql("s", quarter))
+    return base_cut(q).and_("s.is_won").and_(*in_period_sql("s", quarter))
 
 
-def _one(con: duckdb.DuckDBPyConnection, select: str, q: Query, cut: Cut, post: list[Any]) -> Any:
-    """One value: `select` (its parameters `post` bind last) over the snapshot rows in the cut."""
+def _one(
+    con: duckdb.DuckDBPyConnection, select: str, q: Query, cut: Cut, post: dict[str, Any]
+) -> Any:
+    """One value: `select` (its named parameters `post`) over the snapshot rows in the cut."""
     sql = f"""
         with scoped as (
             select s.*
             from snapshots s
-            where s.snapshot_date = ?{cut.sql}
+            where s.snapshot_date = $as_of{cut.sql}
         )
         select {select} from scoped s
     """  # noqa: S608 - select/cut built from literals and whitelisted names
-    fetched = con.execute(sql, [q.as_of, *cut.params, *post]).fetchall()
+    fetched = con.execute(sql, merge({"as_of": q.as_of}, cut.params, post)).fetchall()
     row = fetched[0] if fetched else None
     return row[0] if row else None
 
 
 def money_sum(con: duckdb.DuckDBPyConnection, q: Query, cut: Cut) -> Decimal:
     """Σ coalesce(amount, 0) over the cut, as an exact Decimal."""
-    val = _one(con, "coalesce(sum(s.amount), 0)::decimal(18,2)", q, cut, [])
+    val = _one(con, "coalesce(sum(s.amount), 0)::decimal(18,2)", q, cut, {})
     return Decimal(val) if val is not None else ZERO
 
 
@@ -131,13 +138,13 @@ def open_and_won(
         with scoped as (
             select s.amount, s.is_won, {qsql} as is_open_qualified
             from snapshots s
-            where s.snapshot_date = ?{cut.sql}
+            where s.snapshot_date = $as_of{cut.sql}
         )
         select coalesce(sum(amount) filter (where is_open_qualified), 0)::decimal(18,2),
                coalesce(sum(amount) filter (where is_won), 0)::decimal(18,2)
         from scoped
     """  # noqa: S608 - cut built from whitelisted names
-    fetched = con.execute(sql, [*qparams, q.as_of, *cut.params]).fetchall()
+    fetched = con.execute(sql, merge(qparams, {"as_of": q.as_of}, cut.params)).fetchall()
     row = fetched[0] if fetched else None
     assert row is not None
     return Decimal(row[0]), Decimal(row[1])
@@ -182,7 +189,7 @@ def weighted_pipeline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     unit="count",
 )
 def open_count(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    val = _one(con, "count(*)", q, open_in_period_cut(q, defs), [])
+    val = _one(con, "count(*)", q, open_in_period_cut(q, defs), {})
     return Result("open_count", q, float(val or 0))
 
 
@@ -205,7 +212,7 @@ def won_to_date(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     unit="usd",
 )
 def lost_to_date(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    cut = base_cut(q).and_("(s.is_closed and not s.is_won)", [])
+    cut = base_cut(q).and_("(s.is_closed and not s.is_won)")
     cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
     return Result("lost_to_date", q, _f(money_sum(con, q, cut)))
 
@@ -324,10 +331,11 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
     sql = f"""
         with scoped as (
             select s.segment, s.amount, s.is_won, {qsql} as is_open_qualified,
-                   case when s.close_date < ? then 0 when s.close_date < ? then 1
-                        when s.close_date < ? then 2 else 3 end as period_offset
+                   case when s.close_date < $end_0 then 0 when s.close_date < $end_1 then 1
+                        when s.close_date < $end_2 then 2 else 3 end as period_offset
             from snapshots s
-            where s.snapshot_date = ? and s.close_date >= ? and s.close_date < ?{cut.sql}
+            where s.snapshot_date = $as_of and s.close_date >= $first_start
+              and s.close_date < $last_end{cut.sql}
         ),
         by_cell as (
             select period_offset, coalesce(segment, 'Unassigned') as segment,
@@ -338,7 +346,12 @@ def coverage_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
         )
         select * from by_cell
     """  # noqa: S608
-    params = [*qparams, *bounds[:3], q.as_of, first.start, quarters[-1].end, *cut.params]
+    params = merge(
+        qparams,
+        {f"end_{k}": bounds[k] for k in range(3)},
+        {"as_of": q.as_of, "first_start": first.start, "last_end": quarters[-1].end},
+        cut.params,
+    )
     cells = {
         (int(o), str(seg)): (Decimal(a), Decimal(w))
         for o, seg, a, w in con.execute(sql, params).fetchall()
@@ -424,16 +437,26 @@ def _ratio(a: float, b: float) -> float | None:
     formula="per open stage k: count and Σ amount of open deals in S at k with close date in P; "
     "pct_prev = k / (k−1), pct_top = k / first open stage (option all_periods drops the close-date filter)",
     unit="table",
+    columns=(
+        Column("stage", "Stage"),
+        Column("is_qualified", "Qualified", None, "at or after the qualified stage"),
+        Column("count_open", "Open deals", "count"),
+        Column("amount_open", "Open amount", "usd"),
+        Column("count_pct_prev", "% of previous (count)", "ratio"),
+        Column("count_pct_top", "% of top (count)", "ratio"),
+        Column("amount_pct_prev", "% of previous (amount)", "ratio"),
+        Column("amount_pct_top", "% of top (amount)", "ratio"),
+    ),
 )
 def funnel_asof(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    cut = base_cut(q).and_("not s.is_closed", [])
+    cut = base_cut(q).and_("not s.is_closed")
     if not q.option("all_periods", False):
         cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
     sql = f"""
         with scoped as (
             select s.stage, s.amount
             from snapshots s
-            where s.snapshot_date = ?{cut.sql}
+            where s.snapshot_date = $as_of{cut.sql}
         ),
         by_stage as (
             select stage, count(*) as count_open, coalesce(sum(amount), 0) as amount_open
@@ -443,7 +466,8 @@ def funnel_asof(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         select * from by_stage
     """  # noqa: S608
     got = {
-        st: (int(n), float(a)) for st, n, a in con.execute(sql, [q.as_of, *cut.params]).fetchall()
+        st: (int(n), float(a))
+        for st, n, a in con.execute(sql, {"as_of": q.as_of, **cut.params}).fetchall()
     }
     rows: list[dict[str, Any]] = []
     stages = defs.open_stages
@@ -508,15 +532,15 @@ def marketing_sourced_share(con: duckdb.DuckDBPyConnection, q: Query, defs: Defi
 
 # ---- forecast ------------------------------------------------------------------------------
 def _forecast_open(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Cut:
-    return base_cut(q).and_("not s.is_closed", []).and_(*in_period_sql("s", q.quarter(defs)))
+    return base_cut(q).and_("not s.is_closed").and_(*in_period_sql("s", q.quarter(defs)))
 
 
 def _category_sum(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, cats: tuple[str, ...]
 ) -> Decimal:
     cut = _forecast_open(con, q, defs).and_(
-        "list_contains(?::varchar[], lower(trim(coalesce(s.forecast_category, ''))))",
-        [[c.strip().casefold() for c in cats]],
+        "list_contains($categories::varchar[], lower(trim(coalesce(s.forecast_category, ''))))",
+        {"categories": [c.strip().casefold() for c in cats]},
     )
     return money_sum(con, q, cut)
 
@@ -593,11 +617,11 @@ def funnel_deals(
     stage: str | None = None,
     **_: Any,
 ) -> pd.DataFrame:
-    cut = base_cut(q).and_("not s.is_closed", [])
+    cut = base_cut(q).and_("not s.is_closed")
     if not q.option("all_periods", False):
         cut = cut.and_(*in_period_sql("s", q.quarter(defs)))
     if stage is not None:
-        cut = cut.and_("s.stage = ?", [stage])
+        cut = cut.and_("s.stage = $stage", {"stage": stage})
     return deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
 
 
@@ -618,7 +642,7 @@ def coverage_cell_deals(
         ("won_to_date", won_in_period_cut(q, defs, quarter)),
     ):
         if segment and segment != "All":
-            cut = cut.and_("coalesce(s.segment, 'Unassigned') = ?", [segment])
+            cut = cut.and_("coalesce(s.segment, 'Unassigned') = $segment", {"segment": segment})
         frame = deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)
         frame["counts_as"] = role
         frames.append(frame)

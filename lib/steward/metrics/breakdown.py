@@ -59,7 +59,7 @@ def open_pipeline_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definit
         with scoped as (
             select {_key(rows)} as row_key, {col_key} as col_key, s.amount
             from snapshots s
-            where s.snapshot_date = ?{cut.sql}
+            where s.snapshot_date = $as_of{cut.sql}
         ),
         cells as (
             select row_key, col_key,
@@ -71,7 +71,7 @@ def open_pipeline_matrix(con: duckdb.DuckDBPyConnection, q: Query, defs: Definit
         select row_key, col_key, amount::double as amount, count from cells
         order by row_key, col_key
     """  # noqa: S608 - column names from the DIMENSIONS whitelist, values bound
-    frame = con.execute(sql, [q.as_of, *cut.params]).df()
+    frame = con.execute(sql, {"as_of": q.as_of, **cut.params}).df()
     table = frame.rename(columns={"row_key": rows, "col_key": col_name})
     table["count"] = table["count"].astype("int64")
     return Result("open_pipeline_matrix", q, table=table.reset_index(drop=True))
@@ -90,7 +90,7 @@ def matrix_cell_deals(
     rows, cols = axes(q)
     cut = open_in_period_cut(q, defs)
     if row is not None:
-        cut = cut.and_(f"{_key(rows)} = ?", [row])
+        cut = cut.and_(f"{_key(rows)} = $row_key", {"row_key": row})
     if col is not None and rows != cols:
-        cut = cut.and_(f"{_key(cols)} = ?", [col])
+        cut = cut.and_(f"{_key(cols)} = $col_key", {"col_key": col})
     return deals.deal_list(con, defs, q.as_of, cut.sql, cut.params)

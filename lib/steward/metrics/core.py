@@ -72,9 +72,11 @@ class RowScope:
             for dim, vals in self.rules
         ]
 
-    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
-        """The scope's clauses alone, with positional parameters."""
-        return Filters(scope=self).sql(alias, dims)
+    def named_sql(
+        self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS
+    ) -> tuple[str, dict[str, Any]]:
+        """The scope's clauses alone, with named parameters (`$s_region`)."""
+        return Filters(scope=self).named_sql(alias, dims)
 
 
 def _scope_label(rules: list[tuple[str, tuple[str, ...]]]) -> str:
@@ -159,8 +161,8 @@ class Filters:
         self, alias: str, dims: tuple[str, ...] = DIMENSIONS
     ) -> list[tuple[str | None, str, list[str] | None]]:
         """(parameter name, condition with a `{p}` placeholder, values) for the cut, then
-        the scope's: the one place a cut becomes SQL; `sql` and `named_sql` only choose
-        how parameters bind. `dims` names the columns the table has; a filter on another
+        the scope's: the one place a cut becomes SQL (`named_sql` binds them by name).
+        `dims` names the columns the table has; a filter on another
         column is left out (a table such as `leads` that is only cut by some dimensions),
         a scope rule on another column excludes every row."""
         if not alias.isidentifier():
@@ -172,19 +174,12 @@ class Filters:
         ]
         return cut + self.scope.clauses(alias, dims)
 
-    def sql(self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS) -> tuple[str, list[Any]]:
-        """` and alias.col in (...)` clauses with bound positional (`?`) list parameters,
-        then the scope's."""
-        clauses = self._clauses(alias, dims)
-        sql = "".join(c.format(p="?") for _, c, _ in clauses)
-        return sql, [v for name, _, v in clauses if name is not None]
-
     def named_sql(
         self, alias: str = "s", dims: tuple[str, ...] = DIMENSIONS
     ) -> tuple[str, dict[str, Any]]:
-        """The same clauses with named parameters (`$f_segment`, the scope's `$s_region`),
-        for queries that bind by name; the same dimension on two aliases binds the same
-        parameter."""
+        """` and alias.col in (...)` clauses with named list parameters (`$f_segment`,
+        then the scope's `$s_region`); the same dimension on two aliases binds the same
+        parameter. Every query binds by name (STYLE §13): there is no positional form."""
         clauses = self._clauses(alias, dims)
         sql = "".join(c.format(p=f"${name}") for name, c, _ in clauses)
         return sql, {name: v for name, _, v in clauses if name is not None}

@@ -7,15 +7,15 @@ stage_from, bucket ...) come after these.
 
 Reuse from another metric module:
 
-    sql = f"select {deals.select_list('s')} from snapshots s where s.snapshot_date = ? ..."
+    sql = f"select {deals.select_list('s')} from snapshots s where s.snapshot_date = $snapshot_date ..."
     frame = deals.finish(con.execute(sql, params).df(), defs)
 
-or simply `deals.deal_list(con, defs, snapshot_date, where, params)`.
+or simply `deals.deal_list(con, defs, snapshot_date, where, params)` (named parameters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics.core import Column
+from steward.sqlbind import merge
 
 # The columns a CRO needs, in display order (crm_url is added by `finish`).
 DEAL_COLUMNS: tuple[str, ...] = (
@@ -110,7 +111,7 @@ def deal_list(
     defs: Definitions,
     snapshot_date: date,
     where: str = "",
-    params: Sequence[Any] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Deals of one snapshot matching `where` (SQL on alias s, starting with ' and ...').
 
@@ -120,9 +121,11 @@ def deal_list(
         with deals as (
             select {select_list("s")}
             from snapshots s
-            where s.snapshot_date = ?{where}
+            where s.snapshot_date = $snapshot_date{where}
         )
         select * from deals
         order by amount desc nulls last, opportunity_id
     """  # noqa: S608 - columns from DEAL_COLUMNS; `where` is built from whitelisted names
-    return finish(con.execute(sql, [snapshot_date, *params]).df(), defs)
+    return finish(
+        con.execute(sql, merge({"snapshot_date": snapshot_date}, params or {})).df(), defs
+    )

@@ -83,8 +83,8 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection, up_to: date) -> list[date]:
         return known[: bisect.bisect_right(known, up_to)]
     table = "derived_dates" if current_derived_date(con) else "snapshots"
     rows = con.execute(
-        f"select distinct snapshot_date from {table} where snapshot_date <= ? order by 1",  # noqa: S608 - table from a fixed pair
-        [up_to],
+        f"select distinct snapshot_date from {table} where snapshot_date <= $up_to order by 1",  # noqa: S608 - table from a fixed pair
+        {"up_to": up_to},
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -143,23 +143,23 @@ def training_quarters(
 # date) at the comparable point, a measure of the business's size then, and the amount
 # won in the quarter by deals that were then neither open with a close date in it nor
 # already won in it (created later, pulled in from a later quarter, reopened).
-# The dates are repeated as a literal `in (?, ?, ...)` list so that DuckDB prunes the scan
+# The dates are repeated as a literal `in ($observed_0, $observed_1, ...)` list so that DuckDB prunes the scan
 # to those snapshots (the join alone would read the whole table).
 _TRAINING_SQL = """
 with pairs as (
-  select unnest(?::integer[]) as k, unnest(?::date[]) as observed_on,
-         unnest(?::date[]) as outcome_on, unnest(?::date[]) as q_start,
-         unnest(?::date[]) as q_end
+  select unnest($ks::integer[]) as k, unnest($observed_on::date[]) as observed_on,
+         unnest($outcome_on::date[]) as outcome_on, unnest($q_starts::date[]) as q_start,
+         unnest($q_ends::date[]) as q_end
 ),
 at_observed as materialized (
   select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
          coalesce(s.amount, 0) as amount,
          s.close_date >= p.q_start and s.close_date < p.q_end as is_in_quarter,
-         not s.is_closed and list_contains(?::varchar[], s.stage) as is_open
+         not s.is_closed and list_contains($open_stages::varchar[], s.stage) as is_open
   from snapshots s
   join pairs p on s.snapshot_date = p.observed_on
   where s.snapshot_date in ({observed_in})
-    and ((not s.is_closed and list_contains(?::varchar[], s.stage))
+    and ((not s.is_closed and list_contains($open_stages::varchar[], s.stage))
          or (s.is_won and s.close_date >= p.q_start and s.close_date < p.q_end))
 ),
 won as materialized (
@@ -225,20 +225,19 @@ class Learner:
         observed = sorted({t.observed_on for t in todo})
         outcome = sorted({t.outcome_on for t in todo})
         sql = _TRAINING_SQL.format(
-            observed_in=", ".join("?" * len(observed)), outcome_in=", ".join("?" * len(outcome))
+            observed_in=", ".join(f"$observed_{i}" for i in range(len(observed))),
+            outcome_in=", ".join(f"$outcome_{i}" for i in range(len(outcome))),
         )
-        stages = open_stage_names(self.defs)
-        params: list[Any] = [
-            list(range(len(todo))),
-            [t.observed_on for t in todo],
-            [t.outcome_on for t in todo],
-            [t.quarter.start for t in todo],
-            [t.quarter.end for t in todo],
-            stages,
-            *observed,
-            stages,
-            *outcome,
-        ]
+        params: dict[str, Any] = {
+            "ks": list(range(len(todo))),
+            "observed_on": [t.observed_on for t in todo],
+            "outcome_on": [t.outcome_on for t in todo],
+            "q_starts": [t.quarter.start for t in todo],
+            "q_ends": [t.quarter.end for t in todo],
+            "open_stages": open_stage_names(self.defs),
+        }
+        params.update({f"observed_{i}": d for i, d in enumerate(observed)})
+        params.update({f"outcome_{i}": d for i, d in enumerate(outcome)})
         rows = self.con.execute(sql, params).fetchall()
         # Filled aside and published per quarter, rows before `late` (prefetch tests
         # `late`): a reader sharing these dicts never sees a half-filled quarter.
@@ -317,9 +316,9 @@ with open_deals as (
   select s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
          cast(coalesce(s.amount, 0) as double) as amount
   from snapshots s
-  where s.snapshot_date = ? and not s.is_closed
-    and list_contains(?::varchar[], s.stage)
-    and s.close_date >= ? and s.close_date < ?{filters}
+  where s.snapshot_date = $as_of and not s.is_closed
+    and list_contains($open_stages::varchar[], s.stage)
+    and s.close_date >= $p_start and s.close_date < $p_end{filters}
 )
 select * from open_deals order by opportunity_id
 """
@@ -327,8 +326,8 @@ _OPEN_ALL_SQL = """
 with open_deals as (
   select coalesce(s.amount, 0) as amount
   from snapshots s
-  where s.snapshot_date = ? and not s.is_closed
-    and list_contains(?::varchar[], s.stage){filters}
+  where s.snapshot_date = $as_of and not s.is_closed
+    and list_contains($open_stages::varchar[], s.stage){filters}
 )
 select coalesce(sum(amount), 0) from open_deals
 """
@@ -336,18 +335,18 @@ _WON_SQL = """
 with won as (
   select coalesce(s.amount, 0) as amount
   from snapshots s
-  where s.snapshot_date = ? and s.is_won
-    and s.close_date >= ? and s.close_date < ?{filters}
+  where s.snapshot_date = $as_of and s.is_won
+    and s.close_date >= $p_start and s.close_date < $p_end{filters}
 )
 select coalesce(sum(amount), 0) from won
 """
 
 
 def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     rows = con.execute(
         _WON_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        [snapshot, p.start, p.end, *fparams],
+        {"as_of": snapshot, "p_start": p.start, "p_end": p.end, **fparams},
     ).fetchall()  # fetchall, not fetchone: DuckDB 2 keeps a half-read result open
     return round(float(rows[0][0]), 2) if rows else 0.0
 
@@ -488,10 +487,11 @@ def _historical_forecast(
     ratios = quarter_multipliers(learner, training, probs)
     use_late = _is_on(q, "late_wins")
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
+    open_params = {"as_of": q.as_of, "open_stages": open_stage_names(defs), **fparams}
     cols = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        [q.as_of, open_stage_names(defs), period.start, period.end, *fparams],
+        {**open_params, "p_start": period.start, "p_end": period.end},
     ).fetchnumpy()
     stages = [str(x) for x in cols["stage"]]
     segments = [str(x) for x in cols["segment"]]
@@ -516,7 +516,7 @@ def _historical_forecast(
     if use_late:
         rows = con.execute(
             _OPEN_ALL_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-            [q.as_of, open_stage_names(defs), *fparams],
+            open_params,
         ).fetchall()
         pipeline_now = float(rows[0][0]) if rows else 0.0
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
@@ -612,12 +612,17 @@ def forecast_historical_deals(
     """The open deals of the forecast with their learned probability and its basis."""
     learned = historical_forecast(con, q, defs).deals
     period = q.quarter(defs)
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     where = (
-        " and not s.is_closed and list_contains(?::varchar[], s.stage)"
-        " and s.close_date >= ? and s.close_date < ?" + fsql
+        " and not s.is_closed and list_contains($open_stages::varchar[], s.stage)"
+        " and s.close_date >= $p_start and s.close_date < $p_end" + fsql
     )
-    params = [open_stage_names(defs), period.start, period.end, *fparams]
+    params = {
+        "open_stages": open_stage_names(defs),
+        "p_start": period.start,
+        "p_end": period.end,
+        **fparams,
+    }
     deals = deal_columns.deal_list(con, defs, q.as_of, where, params)
     extra = learned[["opportunity_id", "p_win", "basis", "observations"]]
     return deals.merge(extra, on="opportunity_id", how="left")

@@ -78,14 +78,19 @@ def _closed_sql(
         f"""
         select st.opp_key, st.is_won, coalesce(st.amount, 0) as amount, st.stage,
                st.close_date,
-               st.is_won or {reach_sql} >= ? as qualified,
+               st.is_won or {reach_sql} >= $qualified_rank as qualified,
                not coalesce(rc.seen_open, false) as unseen
         from state st
         join cut using (opp_key)
         left join reach rc using (opp_key)
-        where st.is_closed and st.close_date >= ? and st.close_date < ?
+        where st.is_closed and st.close_date >= $closed_start and st.close_date < $closed_end
         """,  # noqa: S608 - fixed text
-        [*reach_params, defs.qualified_rank, start, end],
+        {
+            **reach_params,
+            "qualified_rank": defs.qualified_rank,
+            "closed_start": start,
+            "closed_end": end,
+        },
     )
 
 
@@ -230,11 +235,11 @@ def _cohort_groups(
         join cut using (opp_key)
         join reach rc using (opp_key)
         join state st using (opp_key)
-        where coalesce(f.created_date, f.first_seen) >= ?
-          and coalesce(f.created_date, f.first_seen) < ?
-          and f.first_seen <= ?
+        where coalesce(f.created_date, f.first_seen) >= $p_start
+          and coalesce(f.created_date, f.first_seen) < $p_end
+          and f.first_seen <= $as_of
         """,  # noqa: S608 - fixed text
-        [*reach_params, qt.start, qt.end, q.as_of],
+        {**reach_params, "p_start": qt.start, "p_end": qt.end, "as_of": q.as_of},
     )
     rows = sql.run(
         con,
@@ -348,12 +353,12 @@ def _time_in_stage_table(
                  quantile_cont(exit_date - entered_date, 0.75) as p75_days,
                  count(*) as deals
           from stays
-          where exit_date > ?
+          where exit_date > $since
           group by reach_rank
         ) x
         join ranks r on r.reach_rank = x.reach_rank and not r.is_closed_stage
         """,
-        [since],
+        {"since": since},
     ).df()
     by_stage = {r.stage: r for r in frame.itertuples()}
     out = []
@@ -377,7 +382,7 @@ _MOVES_CTE = """
         select c.opp_key, c.to_date, r.reach_rank, r.is_closed_stage
         from opp_changes c
         join ranks r on r.stage = c.stage_b
-        where c.present_b and c.to_date <= ?
+        where c.present_b and c.to_date <= $as_of
           and (not c.present_a or c.stage_a is distinct from c.stage_b)
         """
 
@@ -395,9 +400,9 @@ def _add_stays_from_exits(sql: Sql, q: Query) -> None:
         join ranks r on r.stage = x.stage
         join cut using (opp_key)
         left join ranks n on n.stage = x.left_stage
-        where not r.is_closed_stage and x.left_date <= ?
+        where not r.is_closed_stage and x.left_date <= $as_of
         """,
-        [q.as_of],
+        {"as_of": q.as_of},
     )
     sql.cte(
         "back",
@@ -406,7 +411,7 @@ def _add_stays_from_exits(sql: Sql, q: Query) -> None:
     sql.cte(
         "moves",
         _MOVES_CTE + "          and c.opp_key in (select opp_key from back)",  # noqa: S608
-        [q.as_of],
+        {"as_of": q.as_of},
     )
     sql.cte(
         "stays",
@@ -433,11 +438,11 @@ def _add_stays_from_moves(sql: Sql, q: Query) -> None:
         from stage_entries e
         join ranks r on r.stage = e.stage
         join cut using (opp_key)
-        where not r.is_closed_stage and e.entered_date <= ?
+        where not r.is_closed_stage and e.entered_date <= $as_of
         """,
-        [q.as_of],
+        {"as_of": q.as_of},
     )
-    sql.cte("moves", _MOVES_CTE, [q.as_of])
+    sql.cte("moves", _MOVES_CTE, {"as_of": q.as_of})
     sql.cte(
         "stays",
         """
@@ -484,31 +489,31 @@ def stalled_frame(
     deal_cols = select_list("s")
     sql.cte(
         "limits",
-        "select unnest(?::varchar[]) as stage, unnest(?::double[]) as p75_days",
-        [list(p75["stage"]), [float(x) for x in p75["p75_days"]]],
+        "select unnest($p75_stages::varchar[]) as stage, unnest($p75_values::double[]) as p75_days",
+        {"p75_stages": list(p75["stage"]), "p75_values": [float(x) for x in p75["p75_days"]]},
     )
     sql.cte(
         "stalled",
         """
-        select st.opp_key, (?::date - e.entered_date) as days_in_stage, l.p75_days
+        select st.opp_key, ($as_of::date - e.entered_date) as days_in_stage, l.p75_days
         from state st
         join cut using (opp_key)
         join stage_entries e on e.opp_key = st.opp_key and e.stage = st.stage
         join limits l on l.stage = st.stage
-        where st.present and not st.is_closed and (?::date - e.entered_date) > l.p75_days
-          and (?::varchar is null or st.stage = ?)
+        where st.present and not st.is_closed and ($as_of::date - e.entered_date) > l.p75_days
+          and ($stage::varchar is null or st.stage = $stage)
         """,
-        [q.as_of, q.as_of, stage, stage],
+        {"as_of": q.as_of, "stage": stage},
     )
     if q.as_of >= snap and snap == last_derived_date(con):
         # The latest facts are the rows of the as-of snapshot: no join on the raw table.
-        source, params = "join opp_facts s using (opp_key)", []
+        source, params = "join opp_facts s using (opp_key)", {}
     else:
         source = (
             "join opp_facts f using (opp_key) "
-            "join snapshots s on s.snapshot_date = ? and s.opportunity_id = f.opportunity_id"
+            "join snapshots s on s.snapshot_date = $snap and s.opportunity_id = f.opportunity_id"
         )
-        params = [snap]
+        params = {"snap": snap}
     frame = sql.run(
         con,
         f"""
@@ -563,9 +568,9 @@ def _won_cycles(
         from state st
         join cut using (opp_key)
         join opp_facts f using (opp_key)
-        where st.is_won and st.close_date >= ? and st.close_date < ?
+        where st.is_won and st.close_date >= $won_start and st.close_date < $won_end
         """,
-        [start, end],
+        {"won_start": start, "won_end": end},
     ).df()
 
 
@@ -617,9 +622,9 @@ def pipeline_velocity(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
             """
             select count(*) from state st join cut using (opp_key)
             join ranks r on r.stage = st.stage
-            where st.present and not st.is_closed and r.reach_rank >= ?
+            where st.present and not st.is_closed and r.reach_rank >= $qualified_rank
             """,
-            [defs.qualified_rank],
+            {"qualified_rank": defs.qualified_rank},
         ).fetchall()[0][0]
     )
     avg_size = float(won["amount"].astype(float).mean()) if len(won) else None
@@ -657,10 +662,10 @@ def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
         from stage_entries e
         join ranks r on r.stage = e.stage
         join cut using (opp_key)
-        where r.reach_rank >= ? and e.entered_date <= ?
+        where r.reach_rank >= $qualified_rank and e.entered_date <= $as_of
         group by e.opp_key
         """,
-        [defs.qualified_rank, q.as_of],
+        {"qualified_rank": defs.qualified_rank, "as_of": q.as_of},
     )
     frame = sql.run(
         con,
@@ -669,11 +674,11 @@ def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
                coalesce(sum(coalesce(fq.amount, 0)), 0) as amount,
                count(*) as count
         from firsts
-        where fq.d >= ? and fq.d < ?
+        where fq.d >= $p_start and fq.d < $p_end
         group by 1
         order by amount desc, source
         """,
-        [qt.start, qt.end],
+        {"p_start": qt.start, "p_end": qt.end},
     ).df()
     frame["amount"] = [float(dec(x)) for x in frame["amount"]]
     frame["count"] = frame["count"].astype(int)

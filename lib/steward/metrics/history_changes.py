@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics.core import Query, Result, metric
+from steward.metrics.core import Column, Query, Result, metric
 from steward.metrics.history_sql import (
     ZERO,
     Sql,
@@ -27,6 +27,7 @@ from steward.metrics.history_sql import (
     ratio,
 )
 from steward.metrics.targets import target_for
+from steward.sqlbind import merge
 
 # BRIEF §4 order and kinds.
 BUCKETS: tuple[tuple[str, str], ...] = (
@@ -51,13 +52,13 @@ select c.from_date, c.to_date,
     when a_in and not b_in then
       case when c.present_b and c.won_b then 'Won'
            when c.present_b and c.closed_b then 'Lost'
-           when c.present_b and not coalesce(c.close_b >= ? and c.close_b < ?, false)
+           when c.present_b and not coalesce(c.close_b >= $p_start and c.close_b < $p_end, false)
              then 'Pushed out'
            when c.present_b then 'Disqualified'
            else 'Removed' end
     when b_in and not a_in then
       case when not c.present_a then 'New'
-           when not coalesce(c.close_a >= ? and c.close_a < ?, false) then 'Pulled in'
+           when not coalesce(c.close_a >= $p_start and c.close_a < $p_end, false) then 'Pulled in'
            when not c.closed_a then 'Qualified'
            else 'Reopened' end
     when a_in and b_in and coalesce(c.amount_b, 0) > coalesce(c.amount_a, 0) then 'Increased'
@@ -80,11 +81,11 @@ def _pairs(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> list[
           from derived_dates
         )
         select prev, snapshot_date from d
-        where prev is not null and snapshot_date >= ? and snapshot_date < ?
-          and snapshot_date <= ?
+        where prev is not null and snapshot_date >= $p_start and snapshot_date < $p_end
+          and snapshot_date <= $as_of
         order by snapshot_date
         """,
-        [qt.start, qt.end, q.as_of],
+        {"p_start": qt.start, "p_end": qt.end, "as_of": q.as_of},
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
 
@@ -96,17 +97,17 @@ def _start(
     filters (read from the raw snapshot: one date, found by zone maps)."""
     qt = q.quarter(defs)
     qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
-    fsql, fparams = q.filters.sql("f")
+    fsql, fparams = q.filters.named_sql("f")
     join = " join opp_facts f on f.opportunity_id = s.opportunity_id" if fsql else ""
     row = con.execute(
         f"""
         select coalesce(sum(coalesce(s.amount, 0)), 0), count(*)
         from snapshots s{join}
-        where s.snapshot_date = ? and not coalesce(s.is_closed, false)
-          and list_contains(?::varchar[], s.stage)
-          and s.close_date >= ? and s.close_date < ?{fsql}
+        where s.snapshot_date = $at and not coalesce(s.is_closed, false)
+          and list_contains($qualified_stages::varchar[], s.stage)
+          and s.close_date >= $p_start and s.close_date < $p_end{fsql}
         """,  # noqa: S608 - filter clause from whitelisted dimensions
-        [at, qualified, qt.start, qt.end, *fparams],
+        {"at": at, "qualified_stages": qualified, "p_start": qt.start, "p_end": qt.end, **fparams},
     ).fetchall()[0]
     return dec(row[0]), int(row[1])
 
@@ -126,28 +127,25 @@ def bridge_rows(
         "flagged",
         """
         select c.*,
-          coalesce(c.present_a and not c.closed_a and ra.reach_rank >= ?
-                   and c.close_a >= ? and c.close_a < ?, false) as a_in,
-          coalesce(c.present_b and not c.closed_b and rb.reach_rank >= ?
-                   and c.close_b >= ? and c.close_b < ?, false) as b_in
+          coalesce(c.present_a and not c.closed_a and ra.reach_rank >= $qualified_rank
+                   and c.close_a >= $p_start and c.close_a < $p_end, false) as a_in,
+          coalesce(c.present_b and not c.closed_b and rb.reach_rank >= $qualified_rank
+                   and c.close_b >= $p_start and c.close_b < $p_end, false) as b_in
         from opp_changes c
         join cut using (opp_key)
         left join ranks ra on ra.stage = c.stage_a
         left join ranks rb on rb.stage = c.stage_b
-        where c.to_date >= ? and c.to_date <= ? and c.from_date is not null
+        where c.to_date >= $first_to and c.to_date <= $last_to and c.from_date is not null
         """,
-        [
-            defs.qualified_rank,
-            qt.start,
-            qt.end,
-            defs.qualified_rank,
-            qt.start,
-            qt.end,
-            pairs[0][1],
-            pairs[-1][1],
-        ],
+        {
+            "qualified_rank": defs.qualified_rank,
+            "p_start": qt.start,
+            "p_end": qt.end,
+            "first_to": pairs[0][1],
+            "last_to": pairs[-1][1],
+        },
     )
-    sql.cte("classified", _CLASSIFY, [qt.start, qt.end, qt.start, qt.end])
+    sql.cte("classified", _CLASSIFY, {"p_start": qt.start, "p_end": qt.end})
     got = sql.run(
         con,
         """
@@ -197,6 +195,14 @@ def _row(a: date, b: date, bucket: str, kind: str, amount: Decimal, count: int) 
     formula="waterfall(P, A → B) for each consecutive snapshot pair with B in P",
     unit="table",
     scope="history",
+    columns=(
+        Column("from_date", "From", "date"),
+        Column("to_date", "To", "date"),
+        Column("bucket", "Bucket"),
+        Column("kind", "Kind", None, "start, leaving, entering, change, end"),
+        Column("amount", "Amount", "usd", "leaving buckets negative"),
+        Column("count", "Deals", "count"),
+    ),
 )
 def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows = bridge_rows(con, q, defs)
@@ -214,6 +220,14 @@ def waterfall_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions)
     formula="pushed-out amount(A → B) / open pipeline(P, A)",
     unit="table",
     scope="history",
+    columns=(
+        Column("from_date", "From", "date"),
+        Column("to_date", "To", "date"),
+        Column("start_amount", "Open pipeline at the start", "usd"),
+        Column("pushed_amount", "Pushed out", "usd"),
+        Column("pushed_count", "Deals pushed", "count"),
+        Column("slippage_ratio", "Slippage", "ratio", "pushed out ÷ start"),
+    ),
 )
 def slippage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows = bridge_rows(con, q, defs)
@@ -271,20 +285,21 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         "pushes",
         f"""
         select c.opp_key, count(*) as push_count,
-               count(*) filter (where c.to_date >= ? and c.to_date < ?) as pushes_in_period
+               count(*) filter (where c.to_date >= $p_start and c.to_date < $p_end)
+                 as pushes_in_period
         from opp_changes c
-        where c.present_a and c.present_b and not c.closed_a and c.to_date <= ?
+        where c.present_a and c.present_b and not c.closed_a and c.to_date <= $as_of
           and {qb} > {qa}
         group by c.opp_key
         """,  # noqa: S608 - fragments are fixed text
-        [qt.start, qt.end, q.as_of, *pb, *pa],
+        merge({"p_start": qt.start, "p_end": qt.end, "as_of": q.as_of}, pb, pa),
     )
     frame = sql.run(
         con,
         """
         select f.opportunity_id, f.opportunity_name, f.account_name, f.segment, f.owner,
                st.stage, st.amount, st.close_date, p.push_count, p.pushes_in_period,
-               p.push_count >= ? as flagged
+               p.push_count >= $push_count as flagged
         from pushes p
         join state st using (opp_key)
         join cut using (opp_key)
@@ -292,7 +307,7 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         where p.pushes_in_period > 0
         order by p.push_count desc, f.opportunity_id
         """,
-        [defs.push_count],
+        {"push_count": defs.push_count},
     ).df()
     frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
     value = float(len(frame))
@@ -308,19 +323,27 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     formula="the as-of KPIs of P evaluated at each snapshot S' in P with S' <= S",
     unit="table",
     scope="history",
+    columns=(
+        Column("snapshot_date", "Snapshot", "date"),
+        Column("open_pipeline", "Open pipeline", "usd"),
+        Column("weighted_pipeline", "Weighted pipeline", "usd"),
+        Column("won_to_date", "Won to date", "usd"),
+        Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+        Column("marketing_sourced_share", "Marketing-sourced share", "ratio"),
+    ),
 )
 def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     qt = q.quarter(defs)
     qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
     names = [s.name for s in defs.stages]
     probs = [s.probability for s in defs.stages]
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     # Marketing-sourced per distinct raw source value (the governed, case- and
     # space-insensitive match), so the scan compares plain strings.
     sources = con.execute(
-        "select distinct source from snapshots where snapshot_date >= ? and snapshot_date < ? "
-        "and source is not null",
-        [qt.start, qt.end],
+        "select distinct source from snapshots where snapshot_date >= $p_start "
+        "and snapshot_date < $p_end and source is not null",
+        {"p_start": qt.start, "p_end": qt.end},
     ).fetchall()
     marketing = [r[0] for r in sources if defs.is_marketing(r[0])]
     frame = con.execute(
@@ -328,12 +351,15 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
         with snaps as (
           select s.snapshot_date, s.amount, s.is_won,
                  coalesce(s.probability,
-                          (?::double[])[list_position(?::varchar[], s.stage)], 0) as p,
-                 (not s.is_closed and list_contains(?::varchar[], s.stage)) as is_open_q,
-                 list_contains(?::varchar[], s.source) as is_mkt,
-                 (s.close_date >= ? and s.close_date < ?) as in_p
+                          ($stage_probs::double[])
+                            [list_position($stage_names::varchar[], s.stage)], 0) as p,
+                 (not s.is_closed and list_contains($qualified_stages::varchar[], s.stage))
+                   as is_open_q,
+                 list_contains($marketing::varchar[], s.source) as is_mkt,
+                 (s.close_date >= $p_start and s.close_date < $p_end) as in_p
           from snapshots s
-          where s.snapshot_date >= ? and s.snapshot_date < ? and s.snapshot_date <= ?{fsql}
+          where s.snapshot_date >= $p_start and s.snapshot_date < $p_end
+            and s.snapshot_date <= $as_of{fsql}
         )
         select snapshot_date,
                coalesce(sum(coalesce(amount, 0)) filter (where is_open_q and in_p), 0)
@@ -348,7 +374,16 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
         group by snapshot_date
         order by snapshot_date
         """,  # noqa: S608 - filter clause built from whitelisted dimensions
-        [probs, names, qualified, marketing, qt.start, qt.end, qt.start, qt.end, q.as_of, *fparams],
+        {
+            "stage_probs": probs,
+            "stage_names": names,
+            "qualified_stages": qualified,
+            "marketing": marketing,
+            "p_start": qt.start,
+            "p_end": qt.end,
+            "as_of": q.as_of,
+            **fparams,
+        },
     ).fetchall()
     target, tnote = target_for(con, qt.label, q.filters, "bookings_target")
     rows = []

@@ -18,6 +18,7 @@ Semantics shared by every history metric (documented in docs/metrics.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,30 +30,34 @@ from steward import derived
 from steward.definitions import Definitions
 from steward.metrics.core import Query
 from steward.periods import Quarter
+from steward.sqlbind import merge
 
 ZERO = Decimal("0.00")
 
 
 @dataclass
 class Sql:
-    """A `with` chain built piece by piece, keeping parameters in textual order."""
+    """A `with` chain built piece by piece; each piece brings its named parameters."""
 
     ctes: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
     uncut: bool = False  # no filters: `join cut using (opp_key)` is dropped (saves a join)
 
-    def cte(self, name: str, body: str, params: list[Any] | tuple[Any, ...] = ()) -> Sql:
+    def cte(self, name: str, body: str, params: Mapping[str, Any] | None = None) -> Sql:
         self.ctes.append(f"{name} as (\n{body}\n)")
-        self.params.extend(params)
+        self.params = merge(self.params, params or {})
         return self
 
     def run(
-        self, con: duckdb.DuckDBPyConnection, select: str, params: list[Any] | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        select: str,
+        params: Mapping[str, Any] | None = None,
     ) -> duckdb.DuckDBPyConnection:
         sql = "with " + ",\n".join(self.ctes) + "\n" + select
         if self.uncut:
             sql = sql.replace("join cut using (opp_key)", "")
-        return con.execute(sql, [*self.params, *(params or [])])
+        return con.execute(sql, merge(self.params, params or {}))
 
 
 def reach_ranks(defs: Definitions) -> tuple[list[str], list[int], list[bool], list[bool]]:
@@ -75,9 +80,11 @@ def add_ranks(sql: Sql, defs: Definitions) -> Sql:
     names, ranks, closed, won = reach_ranks(defs)
     return sql.cte(
         "ranks",
-        "  select unnest(?::varchar[]) as stage, unnest(?::integer[]) as reach_rank,\n"
-        "         unnest(?::boolean[]) as is_closed_stage, unnest(?::boolean[]) as is_won_stage",
-        [names, ranks, closed, won],
+        "  select unnest($rank_stages::varchar[]) as stage,\n"
+        "         unnest($rank_values::integer[]) as reach_rank,\n"
+        "         unnest($rank_closed::boolean[]) as is_closed_stage,\n"
+        "         unnest($rank_won::boolean[]) as is_won_stage",
+        {"rank_stages": names, "rank_values": ranks, "rank_closed": closed, "rank_won": won},
     )
 
 
@@ -93,7 +100,8 @@ def last_derived_date(con: duckdb.DuckDBPyConnection) -> date | None:
 def snapshot_at(con: duckdb.DuckDBPyConnection, as_of: date) -> date | None:
     """The last loaded snapshot date at or before as_of."""
     row = con.execute(
-        "select max(snapshot_date) from derived_dates where snapshot_date <= ?", [as_of]
+        "select max(snapshot_date) from derived_dates where snapshot_date <= $as_of",
+        {"as_of": as_of},
     ).fetchall()
     return row[0][0] if row else None
 
@@ -129,17 +137,17 @@ def add_state(
     if last is not None and as_of >= last and not force_changes:
         return sql.cte(
             name,
-            "  select opp_key, last_seen = ? as present, stage, amount, close_date,\n"
+            "  select opp_key, last_seen = $state_last as present, stage, amount, close_date,\n"
             "         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won\n"
             "  from opp_facts",
-            [last],
+            {"state_last": last},
         )
     if not force_group and derived.has_next_date(con):
         return sql.cte(
             name,
             _STATE_COLS + "  from opp_changes\n"
-            "  where to_date <= ? and (next_date is null or next_date > ?)",
-            [as_of, as_of],
+            "  where to_date <= $state_as_of and (next_date is null or next_date > $state_as_of)",
+            {"state_as_of": as_of},
         )
     return sql.cte(
         name,
@@ -151,19 +159,19 @@ def add_state(
         "        close_date := case when present_b then close_b else close_a end,\n"
         "        is_closed := case when present_b then closed_b else closed_a end,\n"
         "        is_won := case when present_b then won_b else won_a end), to_date) as st\n"
-        "    from opp_changes where to_date <= ?\n"
+        "    from opp_changes where to_date <= $state_as_of\n"
         "    group by opp_key\n"
         "  )\n"
         "  select opp_key, st.present as present, st.stage as stage, st.amount as amount,\n"
         "         st.close_date as close_date, st.is_closed as is_closed, st.is_won as is_won\n"
         "  from lastrow",
-        [as_of],
+        {"state_as_of": as_of},
     )
 
 
 def add_cut(sql: Sql, q: Query) -> Sql:
     """CTE `cut(opp_key)`: opportunities whose latest attributes pass the filters."""
-    fsql, fparams = q.filters.sql("f")
+    fsql, fparams = q.filters.named_sql("f")
     sql.uncut = not fsql
     body = f"  select f.opp_key from opp_facts f where true{fsql}"  # noqa: S608 - whitelisted
     return sql.cte("cut", body, fparams)
@@ -181,13 +189,13 @@ def add_reach(sql: Sql, as_of: date) -> Sql:
         "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
         "         bool_or(not r.is_closed_stage) as seen_open\n"
         "  from stage_entries e join ranks r on r.stage = e.stage\n"
-        "  where e.entered_date <= ?\n"
+        "  where e.entered_date <= $reach_as_of\n"
         "  group by e.opp_key",
-        [as_of],
+        {"reach_as_of": as_of},
     )
 
 
-def qualified_reach_sql(defs: Definitions, alias: str = "rc") -> tuple[str, list[Any]]:
+def qualified_reach_sql(defs: Definitions, alias: str = "rc") -> tuple[str, dict[str, Any]]:
     """The reach rank a deal counts at, given the governed reading of an unknown past.
 
     A lost deal never seen open reached the qualified stage when the definitions count
@@ -196,9 +204,9 @@ def qualified_reach_sql(defs: Definitions, alias: str = "rc") -> tuple[str, list
     unseen_rank = defs.qualified_rank if defs.counts_unseen_lost else -1
     return (
         f"case when not coalesce({alias}.seen_open, false) "
-        f"and coalesce({alias}.reach_rank, -1) < 0 then ?::integer "
+        f"and coalesce({alias}.reach_rank, -1) < 0 then $unseen_rank::integer "
         f"else coalesce({alias}.reach_rank, -1) end",
-        [unseen_rank],
+        {"unseen_rank": unseen_rank},
     )
 
 
@@ -206,9 +214,12 @@ def period_bounds(q: Query, defs: Definitions) -> Quarter:
     return q.quarter(defs)
 
 
-def quarter_index_sql(col: str, defs: Definitions) -> tuple[str, list[Any]]:
+def quarter_index_sql(col: str, defs: Definitions) -> tuple[str, dict[str, Any]]:
     """An integer that increases by one per fiscal quarter (for 'later quarter' tests)."""
-    return f"((year({col}) * 12 + month({col}) - ?) // 3)", [defs.fiscal_year_start_month]
+    return (
+        f"((year({col}) * 12 + month({col}) - $fy_start_month) // 3)",
+        {"fy_start_month": defs.fiscal_year_start_month},
+    )
 
 
 def dec(x: Any) -> Decimal:

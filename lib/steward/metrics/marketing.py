@@ -21,7 +21,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -49,11 +49,11 @@ _WINDOW_CTES = """
 with deals as (
   select s.opportunity_id, s.account_id, s.source, coalesce(s.amount, 0) as amount,
          s.created_date, s.close_date, coalesce(s.is_won, false) as is_won,
-         not coalesce(s.is_closed, false) and list_contains(?::varchar[], s.stage)
+         not coalesce(s.is_closed, false) and list_contains($qualified_stages::varchar[], s.stage)
            as is_pipeline
   from snapshots s
-  where s.snapshot_date = ?
-    and s.close_date >= ? and s.close_date < ?
+  where s.snapshot_date = $as_of
+    and s.close_date >= $p_start and s.close_date < $p_end
     and {which}{filters}
 ),
 by_opportunity as (
@@ -76,8 +76,8 @@ in_window as (
   select m.opportunity_id, m.touch_date, m.channel, m.campaign
   from matched m
   join deals d using (opportunity_id)
-  where m.touch_date <= least(d.close_date, ?::date)
-    and (d.created_date is null or m.touch_date >= d.created_date - cast(? as integer))
+  where m.touch_date <= least(d.close_date, $as_of::date)
+    and (d.created_date is null or m.touch_date >= d.created_date - cast($lookback_days as integer))
 )
 """
 
@@ -106,29 +106,28 @@ left join touched t using (opportunity_id)
 )
 
 
-def _deal_params(q: Query, defs: Definitions, which: str, template: str) -> tuple[str, list[Any]]:
+def _deal_params(
+    q: Query, defs: Definitions, which: str, template: str
+) -> tuple[str, dict[str, Any]]:
     """SQL and parameters for the deals of P at S (`which`: a whitelisted condition)."""
     p = q.quarter(defs)
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     conditions = {
-        "pipeline": "not coalesce(s.is_closed, false) and list_contains(?::varchar[], s.stage)",
+        "pipeline": "not coalesce(s.is_closed, false) "
+        "and list_contains($qualified_stages::varchar[], s.stage)",
         "bookings": "coalesce(s.is_won, false)",
         "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
-        "and list_contains(?::varchar[], s.stage)))",
+        "and list_contains($qualified_stages::varchar[], s.stage)))",
     }
-    stages = qualified_open_stages(defs)
-    which_params = [] if which == "bookings" else [stages]
     sql = template.format(which=conditions[which], filters=fsql)
-    params = [
-        stages,
-        q.as_of,
-        p.start,
-        p.end,
-        *which_params,
-        *fparams,
-        q.as_of,
-        defs.lookback_days,
-    ]
+    params = {
+        "qualified_stages": qualified_open_stages(defs),
+        "as_of": q.as_of,
+        "p_start": p.start,
+        "p_end": p.end,
+        "lookback_days": defs.lookback_days,
+        **fparams,
+    }
     return sql, params
 
 
@@ -158,6 +157,13 @@ def _journeys(
     formula="Σ amount of open qualified deals in P at S with ≥ 1 touch in "
     "[created − lookback_days, min(close, S)]",
     unit="usd",
+    columns=(
+        Column("group", "Group", None, "sourced and/or influenced, or neither"),
+        Column("pipeline_amount", "Pipeline amount", "usd", "open qualified, closing in P"),
+        Column("pipeline_count", "Pipeline count", "count"),
+        Column("won_amount", "Won amount", "usd", "won to date in P"),
+        Column("won_count", "Won count", "count"),
+    ),
 )
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
@@ -226,7 +232,7 @@ def influenced_deals(
     chosen = flags[sel]
     ids = [str(x) for x in chosen["opportunity_id"]]
     deals = deal_columns.deal_list(
-        con, defs, q.as_of, " and list_contains(?::varchar[], s.opportunity_id)", [ids]
+        con, defs, q.as_of, " and list_contains($ids::varchar[], s.opportunity_id)", {"ids": ids}
     )
     extra = chosen[["opportunity_id", "is_sourced", "is_influenced"]]
     return deals.merge(extra, on="opportunity_id", how="left")
@@ -332,6 +338,15 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     ),
     formula="credit(channel) = Σ_deals amount × Σ_touches on channel model_weight(touch)",
     unit="table",
+    columns=(
+        Column("channel", "Channel", None, "'(no touch)' for deals without one"),
+        Column("first_touch", "First touch", "usd"),
+        Column("last_touch", "Last touch", "usd"),
+        Column("linear", "Linear", "usd"),
+        Column("u_shaped", "U-shaped", "usd"),
+        Column("w_shaped", "W-shaped", "usd"),
+        Column("time_decay", "Time decay", "usd"),
+    ),
 )
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     basis = str(q.option("basis", "pipeline"))
@@ -391,9 +406,9 @@ with history as (
          arg_max(s.is_won, s.snapshot_date) as is_won,
          arg_max(s.close_date, s.snapshot_date) as close_date,
          arg_max(s.created_date, s.snapshot_date) as created_date,
-         bool_or(list_contains(?::varchar[], s.stage)) as reached_qualified
+         bool_or(list_contains($reached_stages::varchar[], s.stage)) as reached_qualified
   from snapshots s
-  where s.snapshot_date <= ?
+  where s.snapshot_date <= $as_of
   group by s.opportunity_id
 )
 select h.opportunity_id, h.source, h.amount, h.is_won, h.close_date, h.created_date
@@ -407,7 +422,7 @@ _COHORT_FACTS_SQL = """
 with reached as (
   select distinct e.opp_key
   from stage_entries e
-  where list_contains(?::varchar[], e.stage)
+  where list_contains($reached_stages::varchar[], e.stage)
 ),
 facts as (
   select h.opportunity_id, h.source, h.amount, h.is_won, h.close_date, h.created_date
@@ -430,7 +445,7 @@ with deals as (
   {deals}
 ),
 shaped as (
-  select (year(created_date) * 12 + month(created_date) - 1 - ?) // 3 as quarter_index,
+  select (year(created_date) * 12 + month(created_date) - 1 - $fy_offset) // 3 as quarter_index,
          coalesce(source, '(blank)') as source,
          coalesce(amount, 0) as amount,
          case when coalesce(is_won, false) and close_date is not null
@@ -448,13 +463,14 @@ order by quarter_index, source, win_week
 def _cohort_weeks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     """Deals and amount by (created quarter index, source, week won or -1)."""
     stages = [*qualified_open_stages(defs), defs.won_stage.name]
-    fsql, fparams = q.filters.sql("h")
+    fsql, fparams = q.filters.named_sql("h")
+    params = {"reached_stages": stages, "fy_offset": defs.fiscal_year_start_month - 1, **fparams}
     if _facts_are_current(con, q.as_of):
-        inner, params = _COHORT_FACTS_SQL.format(filters=fsql), [stages, *fparams]
+        inner = _COHORT_FACTS_SQL.format(filters=fsql)
     else:
-        inner, params = _COHORT_RAW_SQL.format(filters=fsql), [stages, q.as_of, *fparams]
+        inner, params = _COHORT_RAW_SQL.format(filters=fsql), {**params, "as_of": q.as_of}
     sql = _COHORT_AGG_SQL.format(deals=inner)
-    return con.execute(sql, [*params, defs.fiscal_year_start_month - 1]).df()
+    return con.execute(sql, params).df()
 
 
 def _quarter_from_index(index: int, start_month: int) -> Quarter:
@@ -480,6 +496,15 @@ def _quarter_from_index(index: int, start_month: int) -> Quarter:
     formula="pct_won(c, src, w) = Σ amount won with weeks_to_win ≤ w / Σ amount of cohort",
     unit="table",
     scope="history",
+    columns=(
+        Column("cohort", "Created quarter"),
+        Column("source", "Source", None, "'All' combines the sources"),
+        Column("week", "Weeks since creation", "count"),
+        Column("deals", "Deals", "count", "in the cohort"),
+        Column("cohort_amount", "Cohort amount", "usd"),
+        Column("won_amount", "Won by then", "usd"),
+        Column("pct_won", "Share won", "ratio", "won by then ÷ cohort amount"),
+    ),
 )
 def closed_won_curve(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     max_weeks = int(q.option("max_weeks", 52))
@@ -529,23 +554,24 @@ _SPEED_SQL = """
 with leads_in_period as (
   select coalesce(l.source, '(blank)') as source,
          coalesce(l.owner, '(blank)') as owner, l.created_at,
-         case when l.first_contact_at < ? then l.first_contact_at end as first_contact_at
+         case when l.first_contact_at < $as_of_end then l.first_contact_at end as first_contact_at
   from leads l
-  where l.created_at >= ? and l.created_at < ? and l.created_at < ?{filters}
+  where l.created_at >= $p_start and l.created_at < $p_end
+    and l.created_at < $as_of_end{filters}
 ),
 timed as (
   select source, owner,
          case when first_contact_at is not null  -- greatest() would turn null into 0
               then greatest(epoch(first_contact_at - created_at), 0) / 3600.0
          end as hours_to_contact,
-         epoch(?::timestamp - created_at) / 3600.0 as hours_open
+         epoch($as_of_end::timestamp - created_at) / 3600.0 as hours_open
   from leads_in_period
 ),
 flagged as (
   select source, owner, hours_to_contact,
          hours_to_contact is not null as is_contacted,
-         hours_to_contact is not null and hours_to_contact <= ? as is_within,
-         hours_to_contact is null and hours_open < ? as is_pending
+         hours_to_contact is not null and hours_to_contact <= $sla_hours as is_within,
+         hours_to_contact is null and hours_open < $sla_hours as is_pending
   from timed
 ),
 grouped as (
@@ -586,10 +612,11 @@ def _speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     p = q.quarter(defs)
     # Leads carry only source and owner: other filters do not apply, and an access scope
     # by another dimension hides every lead (a lead cannot be placed in a region).
-    fsql, fparams = q.filters.sql("l", dims=("source", "owner"))
+    fsql, fparams = q.filters.named_sql("l", dims=("source", "owner"))
     as_of_end = q.as_of + timedelta(days=1)  # the whole as-of day is known
     sla = defs.sla_hours
-    params: list[Any] = [as_of_end, p.start, p.end, as_of_end, *fparams, as_of_end, sla, sla]
+    params = {"as_of_end": as_of_end, "p_start": p.start, "p_end": p.end, "sla_hours": sla}
+    params.update(fparams)
     table = con.execute(_SPEED_SQL.format(filters=fsql), params).df()
     if table.empty:  # no leads: grouping set () still answers one 'all' row with zeros
         return pd.DataFrame(columns=SPEED_COLUMNS)
@@ -623,6 +650,17 @@ _SPEED_DESCRIPTION = (
     formula="median(first_contact_at − created_at) in hours; within_sla / (leads − pending)",
     unit="table",
     dims=("source", "owner"),
+    columns=(
+        Column("dimension", "By", None, "all, source or owner"),
+        Column("value", "Source / owner"),
+        Column("leads", "Leads", "count", "leads created in the period up to the as-of date"),
+        Column("contacted", "Contacted", "count"),
+        Column("not_contacted", "Not contacted", "count", "past the SLA and not contacted"),
+        Column("pending", "Pending", "count", "not contacted, still inside the SLA"),
+        Column("median_hours", "Median hours", "hours", "created to first contact"),
+        Column("within_sla", "Within SLA", "count", "contacted within sla_hours"),
+        Column("sla_compliance", "SLA compliance", "ratio", "within SLA ÷ (leads − pending)"),
+    ),
 )
 def speed_to_lead(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     table = _speed_table(con, q, defs)

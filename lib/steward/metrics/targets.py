@@ -37,9 +37,9 @@ def target_rows(
     if column not in COLUMNS:
         raise ValueError(f"unknown target column {column!r}")
     rows = con.execute(
-        f"select segment, {column} from targets where upper(period) = upper(?) "  # noqa: S608
+        f"select segment, {column} from targets where upper(period) = upper($period) "  # noqa: S608
         f"and {column} is not null",
-        [period],
+        {"period": period},
     ).fetchall()
     return {
         ("All" if str(seg).strip().casefold() == "all" else str(seg)): Decimal(v) for seg, v in rows

@@ -29,6 +29,7 @@ from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals, history
 from steward.metrics.core import Query, Result, drill_for, metric
+from steward.sqlbind import merge
 
 PROBABILITY_TOLERANCE = 0.25
 
@@ -162,8 +163,8 @@ def snapshot_calendar(con: duckdb.DuckDBPyConnection, as_of: date) -> list[date]
     if known is not None:
         return known[: bisect.bisect_right(known, as_of)]
     rows = con.execute(
-        "select distinct snapshot_date from snapshots where snapshot_date <= ? order by 1",
-        [as_of],
+        "select distinct snapshot_date from snapshots where snapshot_date <= $as_of order by 1",
+        {"as_of": as_of},
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -179,16 +180,21 @@ def missing_weeks(calendar: list[date]) -> int:
 
 def _quarter_sql(col: str) -> str:
     """Fiscal quarter index of a date column (monotone; the start month is bound)."""
-    return f"(year({col}) * 12 + month({col}) - ?) // 3"
+    return f"(year({col}) * 12 + month({col}) - $fy_start_month) // 3"
 
 
 def _history_sql(
     q: Query, defs: Definitions, anchor: date | None, derived: bool
-) -> tuple[str, list[Any]]:
+) -> tuple[str, dict[str, Any]]:
     """CTEs `pushed_ids(opportunity_id)` (pushed at least push_count times) and
     `stale_ids(opportunity_id)` (unchanged since the anchor snapshot); from the derived
     change table when it is current, else from the raw snapshots."""
-    sm = defs.fiscal_year_start_month
+    params = {
+        "as_of": q.as_of,
+        "fy_start_month": defs.fiscal_year_start_month,
+        "push_count": defs.push_count,
+        "anchor": anchor,
+    }
     if derived:
         sql = f"""
     open_keys as (
@@ -200,31 +206,33 @@ def _history_sql(
         select ok.opportunity_id
         from opp_changes c
         join open_keys ok on ok.opp_key = c.opp_key
-        where c.to_date <= ? and c.present_a and c.present_b and c.close_b > c.close_a
+        where c.to_date <= $as_of and c.present_a and c.present_b and c.close_b > c.close_a
           and {_quarter_sql("c.close_b")} > {_quarter_sql("c.close_a")}
         group by ok.opportunity_id
-        having count(*) >= ?
+        having count(*) >= $push_count
     ),
     moved_keys as (
-        select distinct c.opp_key from opp_changes c where c.to_date > ?::date and c.to_date <= ?
+        select distinct c.opp_key from opp_changes c
+        where c.to_date > $anchor::date and c.to_date <= $as_of
     ),
     stale_ids as (
         select ok.opportunity_id
         from open_keys ok
         join opp_facts f on f.opp_key = ok.opp_key
-        where ?::date is not null and f.first_seen <= ?::date
+        where $anchor::date is not null and f.first_seen <= $anchor::date
           and ok.opp_key not in (select opp_key from moved_keys)
     ),"""  # noqa: S608 - no identifiers from input; values bound
-        return sql, [q.as_of, sm, sm, defs.push_count, anchor, q.as_of, anchor, anchor]
+        return sql, params
     sql = f"""
     calendar as (
         select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as prev_date
-        from (select distinct snapshot_date from snapshots where snapshot_date <= ?)
+        from (select distinct snapshot_date from snapshots where snapshot_date <= $as_of)
     ),
     hist as (
         select h.opportunity_id, h.snapshot_date, {_quarter_sql("h.close_date")} as close_quarter
         from snapshots h
-        where h.snapshot_date <= ? and h.opportunity_id in (select opportunity_id from open_ids)
+        where h.snapshot_date <= $as_of
+          and h.opportunity_id in (select opportunity_id from open_ids)
     ),
     moves as (
         select opportunity_id, snapshot_date, close_quarter,
@@ -239,7 +247,7 @@ def _history_sql(
         join calendar c on c.snapshot_date = m.snapshot_date and c.prev_date = m.prev_seen
         where m.close_quarter > m.prev_quarter
         group by m.opportunity_id
-        having count(*) >= ?
+        having count(*) >= $push_count
     ),
     recent as (
         select w.opportunity_id,
@@ -247,19 +255,18 @@ def _history_sql(
                min(w.snapshot_date) as first_seen,
                count(*) as times_seen
         from snapshots w
-        where w.snapshot_date >= coalesce(?::date, ?::date) and w.snapshot_date <= ?
+        where w.snapshot_date >= coalesce($anchor::date, $as_of::date)
+          and w.snapshot_date <= $as_of
           and w.opportunity_id in (select opportunity_id from open_ids)
         group by w.opportunity_id
     ),
     stale_ids as (
         select opportunity_id
         from recent
-        where ?::date is not null and versions = 1 and first_seen <= ?::date
-          and times_seen = (select count(*) from calendar where snapshot_date >= ?::date)
+        where $anchor::date is not null and versions = 1 and first_seen <= $anchor::date
+          and times_seen = (select count(*) from calendar where snapshot_date >= $anchor::date)
     ),"""  # noqa: S608 - no identifiers from input; values bound
-    return sql, [
-        q.as_of, sm, q.as_of, defs.push_count, anchor, q.as_of, q.as_of, anchor, anchor, anchor,
-    ]  # fmt: skip
+    return sql, params
 
 
 def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> bool:
@@ -268,8 +275,8 @@ def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> 
         return False
     try:
         fetched = con.execute(
-            "select count(distinct snapshot_date) from derived_dates where snapshot_date <= ?",
-            [calendar[-1]],
+            "select count(distinct snapshot_date) from derived_dates where snapshot_date <= $last",
+            {"last": calendar[-1]},
         ).fetchall()
         row = fetched[0] if fetched else None
     except duckdb.CatalogException:
@@ -279,9 +286,9 @@ def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> 
 
 def _flags_sql(
     q: Query, defs: Definitions, calendar: list[date], derived: bool = False
-) -> tuple[str, list[Any]]:
+) -> tuple[str, dict[str, Any]]:
     """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check."""
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     names = [s.name for s in defs.stages]
     probs = [s.probability for s in defs.stages]
     stale_cutoff = q.as_of - timedelta(weeks=defs.stale_weeks)
@@ -293,7 +300,7 @@ def _flags_sql(
         select s.opportunity_id, s.stage, s.amount, s.probability, s.is_closed, s.is_won,
                s.close_date, s.created_date
         from snapshots s
-        where s.snapshot_date = ?{fsql}
+        where s.snapshot_date = $as_of{fsql}
     ),
     open_ids as (
         select opportunity_id from cur where not coalesce(is_closed, false)
@@ -304,25 +311,26 @@ def _flags_sql(
         where not coalesce(is_closed, false) and amount > 0
     ),{hist_sql}
     stage_defaults as (
-        select unnest(?::varchar[]) as stage, unnest(?::double[]) as default_probability
+        select unnest($stage_names::varchar[]) as stage,
+               unnest($stage_probs::double[]) as default_probability
     ),
     flags as (
         select c.opportunity_id, coalesce(c.amount, 0) as amt,
                not coalesce(c.is_closed, false) as is_open,
-               not coalesce(c.is_closed, false) and c.close_date < ? as past_close_date,
+               not coalesce(c.is_closed, false) and c.close_date < $as_of as past_close_date,
                not coalesce(c.is_closed, false) and coalesce(c.amount, 0) = 0 as blank_amount,
                sd.stage is null as unknown_stage,
                coalesce(c.probability is not null and sd.stage is not null and (
                    (coalesce(c.is_won, false) and c.probability < 1)
                    or (coalesce(c.is_closed, false) and not coalesce(c.is_won, false) and c.probability > 0)
                    or (not coalesce(c.is_closed, false)
-                       and abs(c.probability - sd.default_probability) > ?)
+                       and abs(c.probability - sd.default_probability) > $tolerance)
                ), false) as probability_mismatch,
                not coalesce(c.is_closed, false) and p.opportunity_id is not null as pushed_often,
                not coalesce(c.is_closed, false) and z.opportunity_id is not null as stale,
-               coalesce(not coalesce(c.is_closed, false) and c.amount > ? * m.median_amount, false) as amount_outlier,
+               coalesce(not coalesce(c.is_closed, false) and c.amount > $outlier_multiple * m.median_amount, false) as amount_outlier,
                coalesce(c.created_date > c.close_date, false) as created_after_close,
-               coalesce(coalesce(c.is_closed, false) and c.close_date > ?, false)
+               coalesce(coalesce(c.is_closed, false) and c.close_date > $as_of, false)
                  as closed_in_future
         from cur c
         cross join med m
@@ -330,17 +338,17 @@ def _flags_sql(
         left join pushed_ids p on p.opportunity_id = c.opportunity_id
         left join stale_ids z on z.opportunity_id = c.opportunity_id
     )"""  # noqa: S608 - filter clause from whitelisted dimension names
-    params: list[Any] = [
-        q.as_of,
-        *fparams,
-        *hist_params,
-        names,
-        probs,
-        q.as_of,
-        PROBABILITY_TOLERANCE,
-        defs.outlier_multiple,
-        q.as_of,
-    ]
+    params = merge(
+        fparams,
+        hist_params,
+        {
+            "as_of": q.as_of,
+            "stage_names": names,
+            "stage_probs": probs,
+            "tolerance": PROBABILITY_TOLERANCE,
+            "outlier_multiple": defs.outlier_multiple,
+        },
+    )
     return sql, params
 
 
@@ -350,15 +358,15 @@ def _vanished(
     """(count, amount, previous open amount) of deals open in prev and missing in as_of."""
     if prev is None:
         return 0, 0.0, 0.0
-    fsql, fparams = q.filters.sql("p")
+    fsql, fparams = q.filters.named_sql("p")
     sql = f"""
     with prev_open as (
         select p.opportunity_id, coalesce(p.amount, 0) as amt
         from snapshots p
-        where p.snapshot_date = ? and not coalesce(p.is_closed, false){fsql}
+        where p.snapshot_date = $prev and not coalesce(p.is_closed, false){fsql}
     ),
     cur_ids as (
-        select s.opportunity_id from snapshots s where s.snapshot_date = ?
+        select s.opportunity_id from snapshots s where s.snapshot_date = $as_of
     ),
     gone as (
         select * from prev_open where opportunity_id not in (select opportunity_id from cur_ids)
@@ -366,7 +374,7 @@ def _vanished(
     select (select count(*) from gone), (select coalesce(sum(amt), 0) from gone),
            (select coalesce(sum(amt), 0) from prev_open)
     """  # noqa: S608
-    fetched = con.execute(sql, [prev, *fparams, q.as_of]).fetchall()
+    fetched = con.execute(sql, {"prev": prev, "as_of": q.as_of, **fparams}).fetchall()
     row = fetched[0] if fetched else None
     assert row is not None
     return int(row[0]), float(row[1]), float(row[2])
@@ -377,7 +385,7 @@ _DUPLICATES_SQL = """
         select s.opportunity_id, count(*) as n, sum(coalesce(s.amount, 0)) as total,
                max(coalesce(s.amount, 0)) as kept
         from snapshots s
-        where s.snapshot_date = ?{fsql}
+        where s.snapshot_date = $as_of{fsql}
         group by s.opportunity_id
         having count(*) > 1
     )
@@ -388,20 +396,24 @@ _DUPLICATES_SQL = """
 _SCREEN_SQL = """
     select count(*) = count(distinct hash(s.opportunity_id))
     from snapshots s
-    where s.snapshot_date = ?{fsql}
+    where s.snapshot_date = $as_of{fsql}
 """
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     """Extra rows for ids already in the snapshot, and their amount (the largest copy is
     taken as the real one)."""
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
-    screen_rows = con.execute(_SCREEN_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchall()
+    screen_rows = con.execute(
+        _SCREEN_SQL.format(fsql=fsql), {"as_of": q.as_of, **fparams}
+    ).fetchall()
     screen = screen_rows[0] if screen_rows else None
     if screen is not None and screen[0]:
         return 0, 0.0
-    fetched = con.execute(_DUPLICATES_SQL.format(fsql=fsql), [q.as_of, *fparams]).fetchall()
+    fetched = con.execute(
+        _DUPLICATES_SQL.format(fsql=fsql), {"as_of": q.as_of, **fparams}
+    ).fetchall()
     row = fetched[0] if fetched else None
     assert row is not None
     return int(row[0]), float(row[1])
@@ -432,7 +444,7 @@ def _label(c: Check, defs: Definitions, never: tuple[int, int, float]) -> str:
 
 _NEVER_OPEN_PLAIN_SQL = """
     with upto as (
-        select s.* from snapshots s where s.snapshot_date <= ?
+        select s.* from snapshots s where s.snapshot_date <= $as_of
     ),
     latest as (
         select * from upto
@@ -442,13 +454,13 @@ _NEVER_OPEN_PLAIN_SQL = """
         select s.opportunity_id from latest s where true{fsql}
     ),
     seen as (
-        select opportunity_id, bool_or(stage in (select unnest(?::varchar[]))) as seen_open
+        select opportunity_id, bool_or(stage in (select unnest($open_stages::varchar[]))) as seen_open
         from upto group by opportunity_id
     ),
     closed as (
         select l.opportunity_id, coalesce(l.amount, 0) as amt, s.seen_open
         from latest l join cut using (opportunity_id) join seen s using (opportunity_id)
-        where coalesce(l.is_closed, false) and l.close_date >= ? and l.close_date < ?
+        where coalesce(l.is_closed, false) and l.close_date >= $p_start and l.close_date < $p_end
     )
     select count(*), count(*) filter (where not seen_open),
            coalesce(sum(amt) filter (where not seen_open), 0)
@@ -461,11 +473,17 @@ def _never_open_plain(
 ) -> tuple[int, int, float]:
     """(closed in P, of them never seen open, their amount) from the raw snapshots, for
     stores whose derived tables lag (same answer as history.win_loss; a test checks it)."""
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     qt = q.quarter(defs)
     rows = con.execute(
         _NEVER_OPEN_PLAIN_SQL.format(fsql=fsql),
-        [q.as_of, *fparams, [s.name for s in defs.open_stages], qt.start, qt.end],
+        {
+            "as_of": q.as_of,
+            "open_stages": [s.name for s in defs.open_stages],
+            "p_start": qt.start,
+            "p_end": qt.end,
+            **fparams,
+        },
     ).fetchall()
     return int(rows[0][0]), int(rows[0][1]), float(rows[0][2])
 
@@ -605,12 +623,12 @@ def trust_deals(
     if check_id == "missing_weeks":
         return deals.empty()
     if check_id == "duplicate_ids":
-        fsql, fparams = q.filters.sql("s")
+        fsql, fparams = q.filters.named_sql("s")
         dup = (
             " and s.opportunity_id in (select d.opportunity_id from snapshots d"
-            " where d.snapshot_date = ? group by d.opportunity_id having count(*) > 1)"
+            " where d.snapshot_date = $snapshot_date group by d.opportunity_id having count(*) > 1)"
         )
-        frame = deals.deal_list(con, defs, q.as_of, fsql + dup, [*fparams, q.as_of])
+        frame = deals.deal_list(con, defs, q.as_of, fsql + dup, fparams)
         frame["checks"] = "duplicate_ids"
         return frame
     if check_id == "closed_never_open":
@@ -621,10 +639,10 @@ def trust_deals(
         prev = max((d for d in calendar if d < q.as_of), default=None)
         if prev is None:
             return deals.empty()
-        fsql, fparams = q.filters.sql("s")
-        gone = " and s.opportunity_id not in (select c.opportunity_id from snapshots c where c.snapshot_date = ?)"
+        fsql, fparams = q.filters.named_sql("s")
+        gone = " and s.opportunity_id not in (select c.opportunity_id from snapshots c where c.snapshot_date = $as_of)"
         where = " and not coalesce(s.is_closed, false)" + fsql + gone
-        frame = deals.deal_list(con, defs, prev, where, [*fparams, q.as_of])
+        frame = deals.deal_list(con, defs, prev, where, {**fparams, "as_of": q.as_of})
         frame["checks"] = "vanished"
         return frame
     sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
@@ -639,9 +657,9 @@ def trust_deals(
     select {deals.select_list("s")}, p.checks
     from snapshots s
     join picked p on p.opportunity_id = s.opportunity_id
-    where s.snapshot_date = ?
+    where s.snapshot_date = $as_of
     order by s.amount desc nulls last, s.opportunity_id
     """  # noqa: S608 - check ids are module constants
-    frame = con.execute(sql + final, [*params, q.as_of]).df()
+    frame = con.execute(sql + final, params).df()
     frame = frame.drop_duplicates("opportunity_id")  # one line per deal, even for duplicate ids
     return deals.finish(frame, defs)

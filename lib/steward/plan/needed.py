@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics.core import Query, Result, compute, metric
+from steward.metrics.core import Column, Query, Result, compute, metric
 from steward.periods import quarter_of
 from steward.plan import rates
 
@@ -199,6 +199,18 @@ def next_quarter(as_of: date, defs: Definitions) -> str:
     "per week = new_s / weeks to min(week N, quarter end − cycle_s)",
     unit="table",
     scope="history",
+    columns=(
+        Column("source", "Source", None, "one row per source, then Total"),
+        Column("mix", "Share of bookings", "ratio", "the source's share of won amount"),
+        Column("win_rate", "Win rate (value)", "ratio", "won ÷ (won + lost) amount"),
+        Column("cycle_days", "Sales cycle", "days", "mean created → close of won deals"),
+        Column("open_pipeline", "Open pipeline now", "usd", "open qualified, closing in P"),
+        Column("needed_pipeline", "Pipeline needed", "usd", "remaining × mix ÷ win rate"),
+        Column("new_pipeline", "To create", "usd", "needed − open now, not below 0"),
+        Column("create_by", "Create by", "date"),
+        Column("weeks_left", "Weeks left", "count", "from the as-of date to create by"),
+        Column("new_per_week", "To create per week", "usd"),
+    ),
 )
 def pipeline_needed(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     inputs = gather(con, q, defs)

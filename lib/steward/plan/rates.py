@@ -24,7 +24,7 @@ _SOURCES_SQL = """
 with deals as (
   select distinct s.source
   from snapshots s
-  where s.snapshot_date = ? and s.source is not null and s.source <> ''{scope}
+  where s.snapshot_date = $as_of and s.source is not null and s.source <> ''{scope}
 )
 select source from deals order by source
 """
@@ -55,8 +55,8 @@ def sources(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
     if q.filters.source:
         return list(q.filters.source)
     # Only the sources of the rows the viewer's access scope allows (steward.access).
-    ssql, sparams = q.filters.scope.sql("s")
-    rows = con.execute(_SOURCES_SQL.format(scope=ssql), [q.as_of, *sparams]).fetchall()
+    ssql, sparams = q.filters.scope.named_sql("s")
+    rows = con.execute(_SOURCES_SQL.format(scope=ssql), {"as_of": q.as_of, **sparams}).fetchall()
     return [str(r[0]) for r in rows]
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics import forecast as fc
-from steward.metrics.core import Query, Result, compute, metric
+from steward.metrics.core import Column, Query, Result, compute, metric
 from steward.periods import Quarter
 from steward.plan import rates
 
@@ -62,8 +62,8 @@ with open_deals as (
          coalesce(s.source, '') as source, coalesce(s.forecast_category, '') as category,
          cast(coalesce(s.amount, 0) as double) as amount, s.close_date
   from snapshots s
-  where s.snapshot_date = ? and not s.is_closed
-    and list_contains(?::varchar[], s.stage){filters}
+  where s.snapshot_date = $as_of and not s.is_closed
+    and list_contains($open_stages::varchar[], s.stage){filters}
 )
 select * from open_deals order by opportunity_id
 """
@@ -210,10 +210,10 @@ def baseline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Bas
     learner = fc.Learner(con, defs)
     probs = fc.probabilities(learner.learned(training), defs, int(q.option("min_obs", fc.MIN_OBS)))
     use_late = _is_on(q, "late_wins")
-    fsql, fparams = q.filters.sql("s")
+    fsql, fparams = q.filters.named_sql("s")
     deals = con.execute(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        [q.as_of, fc.open_stage_names(defs), *fparams],
+        {"as_of": q.as_of, "open_stages": fc.open_stage_names(defs), **fparams},
     ).df()
     deals["close_date"] = pd.to_datetime(deals["close_date"]).dt.date
     plain = q.with_(options=())
@@ -363,6 +363,18 @@ def compare(base: Base, scenarios: list[tuple[str, Assumptions]]) -> pd.DataFram
     formula="forecast_historical and coverage recomputed with p × (c_k + x)/c_k, close date + y, "
     "deals removed, late-win base Σ amount × (1 + z_source)",
     unit="table",
+    columns=(
+        Column("scenario", "Scenario", None, "Baseline, then the scenario"),
+        Column("p10", "P10", "usd"),
+        Column("p50", "P50", "usd"),
+        Column("p90", "P90", "usd"),
+        Column("expected", "Expected", "usd", "mean of the simulated bookings"),
+        Column("late_expected", "Late expected", "usd", "expected wins not yet in the pipeline"),
+        Column("open_deals", "Open deals", "count"),
+        Column("open_pipeline", "Open pipeline", "usd"),
+        Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+        Column("assumptions", "Assumptions", None, "the scenario's changes in words"),
+    ),
 )
 def scenario_forecast(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     a = Assumptions.from_options(q)

@@ -32,14 +32,14 @@ def _result(con: duckdb.DuckDBPyConnection, mid: str, q: Query, defs: Definition
 def _segments(con: duckdb.DuckDBPyConnection, q: Query) -> list[str]:
     if q.filters.segment:
         return list(q.filters.segment)
-    ssql, sparams = q.filters.scope.sql("s")
+    ssql, sparams = q.filters.scope.named_sql("s")
     sql = f"""
         select distinct coalesce(s.segment, 'Unassigned') as segment
         from snapshots s
-        where s.snapshot_date = ?{ssql}
+        where s.snapshot_date = $as_of{ssql}
         order by 1
     """  # noqa: S608 - the scope's clauses name whitelisted columns; values are bound
-    rows = con.execute(sql, [q.as_of, *sparams]).fetchall()
+    rows = con.execute(sql, {"as_of": q.as_of, **sparams}).fetchall()
     return [r[0] for r in rows]
 
 
