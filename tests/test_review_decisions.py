@@ -123,14 +123,19 @@ def test_overdue_and_the_follow_through_rate_by_hand(pipeline_con: Any, defs: De
     assert rate(A).value is None and rate(A).note == "no decision was due by this snapshot"
 
 
-def test_a_version_1_store_migrates_forward_with_its_data(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
+def _version_1_store(path: Path) -> Path:
+    """A store as the first release wrote it (schema version 1), holding one target."""
     con = duckdb.connect(str(path))
     for stmt in store.MIGRATIONS[0]:
         con.execute(stmt)
     con.execute("insert into schema_info values (1, now())")
     con.execute("insert into targets values ('FY2026-Q4', 'All', 100, 200)")
     con.close()
+    return path
+
+
+def test_a_version_1_store_migrates_forward_with_its_data(tmp_path: Path) -> None:
+    path = _version_1_store(tmp_path / "old.duckdb")
     with store.writer(path) as con:
         assert store.schema_version(con) == store.SCHEMA_VERSION >= 2
         tables = {
@@ -168,13 +173,7 @@ def test_operating_cadence_is_placed_by_the_follow_through_rate(
 def test_an_older_store_is_migrated_when_first_read(tmp_path: Path) -> None:
     """An upgraded app opens an older store read-only: it is migrated forward once, data
     kept, instead of refusing with 'run any write command to migrate it'."""
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    for stmt in store.MIGRATIONS[0]:
-        con.execute(stmt)
-    con.execute("insert into schema_info values (1, now())")
-    con.execute("insert into targets values ('FY2026-Q4', 'All', 100, 200)")
-    con.close()
+    path = _version_1_store(tmp_path / "old.duckdb")
     with store.reader(path) as con:
         assert store.schema_version(con) == store.SCHEMA_VERSION
         assert con.execute("select count(*) from decisions").fetchall() == [(0,)]
