@@ -298,3 +298,24 @@ def test_maturity_slide_shows_every_dimension_with_its_evidence(prs, con):
         assert t.cell(i, 0).text == f"{rec['matrix']} · {rec['dimension']}"
         assert t.cell(i, 2).text == rec["basis"]
         assert t.cell(i, 3).text[:40] == str(rec["evidence"])[:40]
+
+
+def test_appendix_definitions_fit_above_the_notes(prs):
+    """The appendix shows each definition's leading sentences (at most 240 characters, whole
+    sentences where they fit) so the table ends above the notes even though the governed
+    win-rate description is 800+ characters; the full text is in the workbook."""
+    from steward.export.pptx import APPENDIX_METRICS, SLIDE_DEFINITION_CHARS
+    from steward.metrics import REGISTRY
+
+    slide = prs.slides[len(prs.slides) - 1]
+    (table,) = [s.table for s in slide.shapes if s.has_table]
+    texts = [table.cell(i, 1).text for i in range(1, len(table.rows))]
+    assert len(texts) == len(APPENDIX_METRICS)
+    assert all(0 < len(t) <= SLIDE_DEFINITION_CHARS for t in texts)
+    win = texts[APPENDIX_METRICS.index("win_rate_count")]
+    assert len(REGISTRY["win_rate_count"].description) > 2 * SLIDE_DEFINITION_CHARS
+    assert win.startswith(
+        "Of the qualified deals that closed in the period, the share won, by count."
+    )
+    notes = " ".join(s.text_frame.text for s in slide.shapes if s.has_text_frame)
+    assert "Full definitions: the workbook's Definitions sheet" in notes

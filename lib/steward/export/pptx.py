@@ -423,6 +423,24 @@ APPENDIX_METRICS = (
 )
 
 
+SLIDE_DEFINITION_CHARS = 240
+
+
+def slide_definition(description: str) -> str:
+    """The definition's leading sentences that fit one or two lines of the appendix table
+    (the full text stays in the workbook and the glossary), so the table never runs into
+    the notes below it however long a governed description grows."""
+    sentences = [s.strip() for s in description.replace(". ", ".\n").split("\n") if s.strip()]
+    out = sentences[0] if sentences else ""
+    for sentence in sentences[1:]:
+        if len(out) + 1 + len(sentence) > SLIDE_DEFINITION_CHARS:
+            break
+        out = f"{out} {sentence}"
+    if len(out) > SLIDE_DEFINITION_CHARS:
+        out = out[: SLIDE_DEFINITION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return out
+
+
 def definitions_slide(prs: PresentationT, data: PackData) -> None:
     slide = _new_slide(prs, "How these numbers are defined", "Appendix: definitions")
     rows = [REGISTRY[m] for m in APPENDIX_METRICS]
@@ -436,14 +454,15 @@ def definitions_slide(prs: PresentationT, data: PackData) -> None:
         _cell(table.cell(0, j), head, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF), fill=ACCENT)
     for i, m in enumerate(rows, start=1):
         _cell(table.cell(i, 0), m.label, bold=True)
-        _cell(table.cell(i, 1), m.description)
+        _cell(table.cell(i, 1), slide_definition(m.description))
     goals = ", ".join(
         f"+{k}: {fmt.multiple(v)}" for k, v in sorted(data.defs.coverage_goals.items())
     )
     notes = [
         f"Qualified pipeline starts at {data.defs.qualified_stage}; periods are fiscal quarters "
         f"of the close date. Coverage goals by quarter offset: {goals}.",
-        f"Governed definitions: {data.defs.stamp} (owner {data.defs.owner or 'RevOps'}).",
+        f"Governed definitions: {data.defs.stamp} (owner {data.defs.owner or 'RevOps'}). "
+        "Full definitions: the workbook's Definitions sheet and docs/metrics.md.",
     ]
     _text(slide, MARGIN, Inches(6.3), CONTENT_W, Inches(0.6), notes, 11, color=MUTED)
 
