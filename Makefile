@@ -55,7 +55,7 @@ bench-app: setup $(DB)
 
 BENCH_DB ?= data/bench.duckdb
 bench-browser: setup system-deps
-	$(BIN)/python bench/browser.py --db $(BENCH_DB) $(BROWSER_ARGS)
+	$(BIN)/python -m bench.browser --db $(BENCH_DB) $(BROWSER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -24,19 +24,16 @@ machine a figure means little without it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from bench.serve import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -76,57 +73,6 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(db: Path, app: Path, timeout_s: float = 120.0) -> Iterator[str]:
-    """`streamlit run <app>` on a free port, serving `db`; yields the URL."""
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    env = {**os.environ, "STEWARD_DB": str(db)}
-    proc = subprocess.Popen(
-        cmd, cwd=app.parents[1], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def settle(pg: Any, want: str | None, timeout_ms: float, t0: float) -> tuple[float, float]:
     """Wait (polling, up to timeout_ms) until the page is settled; see the module doc.
 
@@ -151,7 +97,7 @@ def measure_page(
         "filter_run_ms": [],
         "error": None,
     }
-    with server(db, app) as url:
+    with streamlit_server(db, timeout_s=120.0, app=app) as url:
         pg = browser.new_page(viewport={"width": 1600, "height": 1800})
         try:
             t0 = time.perf_counter()

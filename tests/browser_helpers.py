@@ -10,11 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.serve import free_port, streamlit_server  # noqa: F401 (the tests import them from here)
 from steward import store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,72 +154,6 @@ def small_store(path: Path) -> Path:
 
 
 # --- a live server --------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def streamlit_server(
-    db: Path,
-    timeout_s: float = 60.0,
-    *,
-    port: int | None = None,
-    env: dict[str, str] | None = None,
-    args: tuple[str, ...] = (),
-    host: str = "127.0.0.1",
-) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` on a free port (or `port`); yields the base URL.
-
-    `env` adds environment variables (e.g. STEWARD_ACCESS) and `args` Streamlit options
-    (e.g. `--secrets.files`), for the sign-in test's own secrets file.
-    """
-    port = port or free_port()
-    extra_env = env or {}
-    env = {**os.environ, "STEWARD_DB": str(db), **extra_env}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "dashboard" / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        *args,
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://{host}:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # A chart is drawn when Plotly has laid it out and put its traces in the DOM: `gd.data`

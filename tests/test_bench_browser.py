@@ -22,7 +22,8 @@ def test_browser_bench_times_a_page_and_merges_into_the_bench_json(tmp_path: Pat
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "browser.py"),
+            "-m",
+            "bench.browser",
             "--db",
             str(db),
             "--pages",
@@ -35,6 +36,7 @@ def test_browser_bench_times_a_page_and_merges_into_the_bench_json(tmp_path: Pat
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads(out.read_text())
