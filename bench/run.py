@@ -258,10 +258,16 @@ def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions)
 
 
 def time_metrics(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, repeat: int
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    repeat: int,
+    only: frozenset[str] = frozenset(),
 ) -> list[Timing]:
     out = []
     for mid, m in REGISTRY.items():
+        if only and mid not in only:
+            continue
         try:
             fn = partial(compute, con, mid, q, defs)
             first = first_call_ms(fn)
@@ -273,10 +279,16 @@ def time_metrics(
 
 
 def time_pages(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, repeat: int
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    repeat: int,
+    only: frozenset[str] = frozenset(),
 ) -> list[Timing]:
     out = []
     for page, items in PAGES.items():
+        if only and page not in only:
+            continue
 
         def run(present: tuple[str, ...] = items) -> None:
             for item in present:
@@ -553,7 +565,8 @@ def render(rep: Report) -> str:
             f"{rep.append_ms:.0f} ms (target ≤ {TARGET_MS['append']:.0f} ms) {ok}"
         )
         lines.append("")
-    lines.append("naive SQL on the raw snapshot table vs derived tables (same run)")
+    if rep.naive:
+        lines.append("naive SQL on the raw snapshot table vs derived tables (same run)")
     for n in rep.naive:
         if "error" in n:
             lines.append(f"  {n['metric']:32s} error {n['error']}")
@@ -564,7 +577,8 @@ def render(rep: Report) -> str:
             f"{_fmt_ms(n['derived_ms'])} ms · {ratio:>5s} · same answer: "
             f"{'yes' if n['same_answer'] else 'NO'}"
         )
-    lines.append("")
+    if rep.naive:
+        lines.append("")
     lines.append(f"peak memory (RSS): {rep.peak_rss_mb:,.0f} MB")
     return "\n".join(lines)
 
@@ -594,13 +608,15 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
         q = query_for(con, defs)
         rep.as_of, rep.period = q.as_of.isoformat(), q.period
         rep.load_start = [round(x, 2) for x in os.getloadavg()]
-        say(f"timing {len(REGISTRY)} metrics × {args.repeat} ...")
-        rep.metrics = time_metrics(con, q, defs, args.repeat)
+        only = frozenset(x for x in (args.only or "").split(",") if x)
+        say(f"timing {len(only) or len(REGISTRY)} metrics × {args.repeat} ...")
+        rep.metrics = time_metrics(con, q, defs, args.repeat, only)
         say("timing page bundles ...")
-        rep.pages = time_pages(con, q, defs, args.repeat)
-        say("timing naive SQL on the raw table ...")
-        ms = {t.name: t.median_ms for t in rep.metrics}
-        rep.naive = compare_naive(con, q, defs, max(1, min(3, args.repeat)), ms)
+        rep.pages = time_pages(con, q, defs, args.repeat, only)
+        if not only:
+            say("timing naive SQL on the raw table ...")
+            ms = {t.name: t.median_ms for t in rep.metrics}
+            rep.naive = compare_naive(con, q, defs, max(1, min(3, args.repeat)), ms)
     if not args.no_append:
         say("appending one weekly snapshot ...")
         rep.append_ms, rep.append_rows = measure_append(db)
@@ -628,6 +644,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keep", action="store_true", help="keep the benchmark store afterwards")
     p.add_argument("--reuse", action="store_true", help="reuse an existing --db (skip the load)")
     p.add_argument("--no-append", action="store_true", help="skip the append measurement")
+    p.add_argument(
+        "--only",
+        help="comma-separated metric and page ids to time (e.g. board_story,trust_score); "
+        "the naive comparison is skipped",
+    )
     p.add_argument("--json", default="out/bench.json", help="where to write the JSON figures")
     return p.parse_args(argv)
 
