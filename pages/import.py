@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, mapping_builder, widgets
-from steward import fmt, ingest
+from steward import fmt, ingest, listings
 
 st.title("Import")
 if not auth.current().is_admin:  # the navigation hides this page; a direct link stops here
@@ -177,16 +177,7 @@ with widgets.guard("the snapshot list"):
     snaps = data.snapshots()
     if len(snaps):
         snaps = snaps.sort_values("snapshot_date", ascending=False)
-    widgets.table(
-        snaps,
-        key="import_snapshots",
-        units={
-            "snapshot_date": "date",
-            "row_count": "count",
-            "amount_total": "usd",
-            "count_open": "count",
-        },
-    )
+    widgets.table(snaps, key="import_snapshots", columns=listings.SNAPSHOT_COLUMNS)
     dates = data.snapshot_dates()
     if dates:
         c1, c2, c3 = st.columns([2, 2, 1])

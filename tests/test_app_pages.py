@@ -20,7 +20,7 @@ from browser_helpers import ROOT, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, fmt, store
-from steward.metrics import Filters, Query, compute, drill
+from steward.metrics import Filters, Query, columns_of, compute, drill
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -101,6 +101,20 @@ def frames(at: AppTest) -> list[Any]:
     return [d.value for d in at.dataframe]
 
 
+def headed(at: AppTest, labels: list[str]) -> Any:
+    """The table shown under exactly these headers (a table without a selection has no
+    widget id to find it by)."""
+    for shown in frames(at):
+        if list(shown.columns) == labels:
+            return shown
+    raise AssertionError(f"no table headed {labels}; have {[list(f.columns) for f in frames(at)]}")
+
+
+def declared_labels(metric_id: str, *names: str) -> list[str]:
+    """The headers a page's table of this metric must show: the declared labels."""
+    return [c.label for c in columns_of(metric_id, *names)]
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_renders_without_errors(demo_db: Path, page: str) -> None:
     at = run(page)
@@ -170,6 +184,8 @@ def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
     assert lead["x"] == [float(c) for c in reached["reached_count"]]
     assert all(a >= b for a, b in zip(lead["x"], lead["x"][1:], strict=False))
     assert lead["text"][0].endswith("100% of top")
+    # The cohort table under the heatmap: every declared column, under its declared label.
+    assert len(headed(at, declared_labels("funnel_cohort"))) == len(cohort)
     # The as-of chart: bars labelled with their share of open deals, not % prev / % top.
     bar = chart(at, "funnel_chart")["data"][0]
     table = metric(facts, "funnel_asof").table
@@ -274,7 +290,7 @@ def test_forecast_page_charts(facts: dict[str, Any]) -> None:
     assert chart(at, "forecast_range")["data"][0]["type"] == "bar"
     # The backtest: method labels, not ids; money and blanks formatted, no raw None.
     bt = metric(facts, "forecast_backtest").table
-    shown = next(f for f in frames(at) if "Method" in f.columns)
+    shown = headed(at, declared_labels("forecast_backtest", *[c for c in bt if c != "as_of"]))
     assert len(shown) == len(bt)
     assert not set(shown["Method"]) & set(bt["method"])
     assert "Forecast: commit" in set(shown["Method"])
@@ -292,6 +308,8 @@ def test_marketing_and_trust_pages(facts: dict[str, Any]) -> None:
     assert at.selectbox(key="mkt_curve_source").value == "All"
     at = run("trust")
     assert at.metric[0].value == fmt.score(metric(facts, "trust_score").value)
+    checks = declared_labels("trust_checks", "label", "count", "amount", "severity", "description")
+    assert len(headed(at, checks)) == len(metric(facts, "trust_checks").table)
     cal = chart(at, "trust_calendar")["data"][0]
     assert cal["type"] == "heatmap"
     loaded = sum(1 for row in cal["z"] for v in row if v == 1.0)
@@ -456,6 +474,7 @@ def test_delete_a_snapshot_behind_a_confirmation(tmp_path: Path, demo_db: Path) 
 
 def test_summary_tables_format_money_ratios_and_blanks() -> None:
     from dashboard import widgets
+    from steward.metrics import Column
 
     df = pd.DataFrame(
         {
@@ -466,12 +485,17 @@ def test_summary_tables_format_money_ratios_and_blanks() -> None:
             "in_range": [True, None],
         }
     )
-    shown = widgets.table_frame(
-        df, units={"reached_amount": "usd", "conversion_to_next": "ratio", "p10": "usd"}
+    declared = (
+        Column("reached_amount", "Reached", "usd"),
+        Column("conversion_to_next", "Conversion to next", "ratio"),
+        Column("p10", "P10", "usd"),
+        Column("in_range", "Actual in P10–P90"),
     )
+    shown = widgets.table_frame(df, declared)
+    # Declared labels; an undeclared snake_case name reads as words ('stage' -> 'Stage').
     assert list(shown.columns) == [
         "Stage",
-        "Reached amount",
+        "Reached",
         "Conversion to next",
         "P10",
         "Actual in P10–P90",

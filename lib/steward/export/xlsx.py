@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -32,9 +32,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from steward import query, textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
-from steward.metrics.core import REGISTRY, Query, compute, drill
-from steward.metrics.deals import DEAL_COLUMNS, DEAL_UNITS
-from steward.metrics.deals import DEAL_HEADERS as DEAL_HEADERS_LIB
+from steward.metrics import core
+from steward.metrics.core import REGISTRY, Query, columns_of, compute, drill
+from steward.metrics.deals import deal_schema
 from steward.metrics.targets import NO_TARGET_FOR_CUT
 from steward.narrative.facts import WATERFALL_MOVES
 
@@ -79,11 +79,7 @@ SUMMARY_METRICS = (
     "trust_score",
 )
 
-# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
-_DEAL_LIST = (*DEAL_COLUMNS, "crm_url")
 _WATERFALL_EXTRA = ("amount_from", "amount_to", "amount_change", "stage_from", "close_date_from")
-DEAL_HEADERS = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _DEAL_LIST}
-WATERFALL_DEAL_EXTRA = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _WATERFALL_EXTRA}
 
 
 # ---- cells -------------------------------------------------------------------------------
@@ -140,6 +136,16 @@ class Column:
     header: str
     unit: str | None = None  # key into EXCEL_FORMATS
     width: int | None = None
+
+
+def sheet_columns(declared: Iterable[core.Column]) -> list[Column]:
+    """A sheet's columns from declared ones (a table metric's `columns`, the deal
+    schema): the header is the declared label, the number format the declared unit's."""
+    return [Column(c.name, c.label, c.unit) for c in declared]
+
+
+# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
+DEAL_SHEET_COLUMNS = sheet_columns(deal_schema())
 
 
 class Sheet:
@@ -357,8 +363,8 @@ def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
 
 # The coverage_matrix's declared columns; the target is the sheet's input cell.
 COVERAGE_COLUMNS = [
-    Column(c.name, c.label + (" (input)" if c.name == "bookings_target" else ""), c.unit)
-    for c in REGISTRY["coverage_matrix"].columns
+    Column(c.key, c.header + (" (input)" if c.key == "bookings_target" else ""), c.unit)
+    for c in sheet_columns(columns_of("coverage_matrix"))
 ]
 
 
@@ -397,13 +403,7 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
 def forecast_sheet(wb: Workbook, ctx: Context) -> None:
     sh = Sheet(wb, "Forecast")
     sh.title("Forecast by method", ctx.subtitle)
-    cols = [
-        Column("label", "Method"),
-        Column("value", "Forecast (P50 / point)", "usd"),
-        Column("p10", "P10", "usd"),
-        Column("p90", "P90", "usd"),
-        Column("method", "Method id"),
-    ]
+    cols = sheet_columns(columns_of("forecast_range", "label", "value", "p10", "p90", "method"))
     rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
     if not rows:
         for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
@@ -438,7 +438,7 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
             continue
         for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
             rec["bucket"] = b["bucket"]
-            rec["bridge_amount"] = _dec(rec.get("effect"))
+            rec["effect"] = _dec(rec.get("effect"))
             deals.append(rec)
     return bridge, deals
 
@@ -454,22 +454,15 @@ def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
     sh.title(f"Pipeline waterfall: {since} -> {ctx.q.as_of.isoformat()}", ctx.subtitle)
     bridge, deals = waterfall_rows(ctx)
     sh.note(3, "Leaving buckets are negative; Start + movements = End, to the cent.")
-    last = sh.table(
-        4,
-        "tblBridge",
-        [Column(c.name, c.label, c.unit) for c in REGISTRY["waterfall"].columns],
-        bridge,
-    )
+    last = sh.table(4, "tblBridge", sheet_columns(columns_of("waterfall")), bridge)
     top = last + 3
     put(sh.ws, top - 1, 1, "Deal-level detail (one bucket per deal)").font = Font(
         name=FONT_NAME, bold=True, color=ACCENT
     )
-    cols = [Column("bucket", "Bucket"), Column("bridge_amount", "Bridge amount", "usd")]
-    cols += [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items() if k != "crm_url"]
-    cols += [
-        Column(k, h, u) for k, (h, u) in WATERFALL_DEAL_EXTRA.items() if deals and k in deals[0]
-    ]
-    cols.append(Column("crm_url", "CRM link"))
+    extra = [k for k in _WATERFALL_EXTRA if deals and k in deals[0]]
+    cols = sheet_columns(deal_schema(("bucket", "effect")))
+    cols += [c for c in DEAL_SHEET_COLUMNS if c.key != "crm_url"]
+    cols += sheet_columns(deal_schema((*extra, "crm_url")))
     sh.table(top, "tblWaterfallDeals", cols, deals)
     sh.finish(freeze_row=5)
 
@@ -481,8 +474,7 @@ def pipeline_sheet(wb: Workbook, ctx: Context) -> None:
     total = _scalar(ctx.con, "open_pipeline", ctx.q, ctx.defs)
     put(sh.ws, 3, 1, "Total (metric open_pipeline)").font = Font(name=FONT_NAME, bold=True)
     put(sh.ws, 3, 9, total, EXCEL_FORMATS["usd"]).font = Font(name=FONT_NAME, bold=True)
-    cols = [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items()]
-    sh.table(4, "tblPipeline", cols, deals)
+    sh.table(4, "tblPipeline", DEAL_SHEET_COLUMNS, deals)
     sh.finish(freeze_row=5)
 
 
