@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from system_tools import require
 
 from bench.serve import free_port, streamlit_server  # noqa: F401 (the tests import them from here)
 from steward import store
@@ -33,6 +34,34 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+def need_chromium() -> None:
+    """Skip (locally) or fail (in CI) without Debian's Chromium."""
+    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    import playwright.sync_api as playwright_api
+
+    need_chromium()
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextlib.contextmanager
+def demo_server(folder: Path) -> Iterator[str]:
+    """The app served over a small demo store built in `folder`; its base URL."""
+    need_chromium()
+    with streamlit_server(small_store(folder / "steward.duckdb")) as url:
+        yield url
+
 
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 REGIONS = ("NA", "EMEA")

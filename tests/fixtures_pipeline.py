@@ -36,9 +36,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from steward import store
 from steward.store import SNAPSHOT_COLUMNS, TARGET_COLUMNS
@@ -203,3 +205,22 @@ def build(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnec
     insert_snapshots(con, rows)
     insert_targets(con, TARGETS)
     return con
+
+
+def write(path: Path) -> str:
+    """The fixture store as a DuckDB file at `path` (for the CLI and the app, which open
+    a file); returns the path as the `--db` argument."""
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    build(con)
+    con.close()
+    return str(path)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`steward ARGV` in this process: (exit code, stdout, stderr)."""
+    from steward.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -332,9 +332,7 @@ def test_table_sheets_take_their_headers_from_the_declared_columns(wb):
         labels = {c.label for c in cols}
         assert set(heads) - labels <= sheet_only, (name, set(heads) - labels)
     # Whole tables, in the declared order, where the sheet shows every declared column.
-    assert table_headers(wb["Waterfall"], "tblBridge") == [
-        c.label for c in columns_of("waterfall")
-    ]
+    assert table_headers(wb["Waterfall"], "tblBridge") == [c.label for c in columns_of("waterfall")]
     assert table_headers(wb["Maturity"], "tblMaturity") == [c.label for c in DISPLAY_COLUMNS]
     assert table_headers(wb["Forecast"], "tblForecast") == [
         "Method",

@@ -32,7 +32,7 @@ from steward.export.xlsx import (
 from steward.fmt import EXCEL_FORMATS
 from steward.maturity import scorecard
 from steward.metrics.core import REGISTRY, columns_of, compute
-from steward.plan import needed, scenarios
+from steward.plan import needed, scenarios, whatif
 
 NEEDED_TOP = 15  # header row of the per-source plan table
 INPUT_ROWS = {"target": 8, "by_week": 10}  # rows of the input cells in column B
@@ -138,19 +138,7 @@ SCENARIO_COLUMNS = [
     ),
     Column("won", REGISTRY["won_to_date"].label, "usd"),
     Column("target", REGISTRY["bookings_target"].label, "usd"),
-    *sheet_columns(
-        columns_of(
-            "scenario_forecast",
-            "coverage",
-            "conversion_stage",
-            "conversion_pts",
-            "cycle_days",
-            "remove_categories",
-            "remove_deals",
-            "source_creation",
-            "assumptions",
-        )
-    ),
+    *sheet_columns(columns_of("scenario_forecast", "coverage", *whatif.ASSUMPTION_COLUMNS)),
 ]
 TARGET_COL = 8  # H: the input cell of each scenario row
 

@@ -589,7 +589,7 @@ def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         Column("description", "Description"),
         Column("count", "Count", "count", "deals (or weeks) the check flags"),
         Column("amount", "Amount", "usd", "their amount in the as-of snapshot"),
-        Column("severity", "Severity", None, "high, medium or low; ok when nothing is flagged"),
+        Column("severity", "Severity", None, "high, medium or low (ok: nothing flagged)"),
     ),
 )
 def trust_checks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
