@@ -230,3 +230,9 @@ def latest_query(path: Path, defs: Any) -> Any:
     with store.reader(path) as con:
         last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
     return Query(as_of=last, period=current_period(last, defs))
+
+
+def snapshot_dates(con: Any) -> list[date]:
+    """The store's loaded snapshot dates, oldest first (read straight from the table)."""
+    sql = "select distinct snapshot_date from snapshots order by 1"
+    return [r[0] for r in con.execute(sql).fetchall()]

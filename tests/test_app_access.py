@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from browser_helpers import ROOT, small_store
+from browser_helpers import ROOT, small_store, snapshot_dates
 from openpyxl import load_workbook
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
@@ -56,12 +56,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     old = {k: os.environ.get(k) for k in ("STEWARD_DB", "STEWARD_ACCESS")}
     os.environ["STEWARD_DB"], os.environ["STEWARD_ACCESS"] = str(db), str(rules)
     with store.reader(db) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
+        dates = snapshot_dates(con)
     d = definitions.load()
     q = Query(as_of=dates[-1], period=current_period(dates[-1], d), compare_to=dates[-2])
     vp = access.load(rules).resolve(VP)
