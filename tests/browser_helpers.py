@@ -236,3 +236,35 @@ def snapshot_dates(con: Any) -> list[date]:
     """The store's loaded snapshot dates, oldest first (read straight from the table)."""
     sql = "select distinct snapshot_date from snapshots order by 1"
     return [r[0] for r in con.execute(sql).fetchall()]
+
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def run_app(page: str | None = None, *, user: dict[str, Any] | None = None, **params: Any) -> Any:
+    """The app in Streamlit's AppTest, at `page` (the board when None) with URL `params`
+    (and a signed-in `user`), run once with a generous timeout for a loaded CI machine;
+    fails on an uncaught exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    if user is not None:
+        at.user = dict(user)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(f"../pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_spec(at: Any, key: str) -> dict[str, Any]:
+    """The figure JSON of the plotly chart with this widget key."""
+    import json
+
+    for el in at.get("plotly_chart"):
+        if key in el.proto.id:
+            spec: dict[str, Any] = json.loads(el.proto.spec)
+            return spec
+    raise AssertionError(f"no chart {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")

@@ -7,7 +7,6 @@ figure JSON has the expected trace type and totals equal to the metric layer.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import ROOT, small_store, store_env
+from browser_helpers import APP, ROOT, small_store, store_env
+from browser_helpers import chart_spec as chart
+from browser_helpers import run_app as run
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, fmt, store
 from steward.metrics import Filters, Query, columns_of, compute, drill
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 # page file -> plotly charts it draws on the small demo store
 PAGES = {
@@ -67,17 +66,6 @@ def facts(demo_db: Path) -> dict[str, Any]:
     return {"dates": dates, "segments": segments, "defs": d, "q": q, "db": demo_db}
 
 
-def run(page: str | None = None, **params: Any) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    if page:
-        at.switch_page(f"../pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def metric(f: dict[str, Any], metric_id: str, q: Query | None = None) -> Any:
     with store.reader(f["db"]) as con:
         return compute(con, metric_id, q or f["q"], f["defs"])
@@ -86,15 +74,6 @@ def metric(f: dict[str, Any], metric_id: str, q: Query | None = None) -> Any:
 def deals(f: dict[str, Any], metric_id: str, q: Query | None = None, **sel: Any) -> Any:
     with store.reader(f["db"]) as con:
         return drill(con, metric_id, q or f["q"], f["defs"], **sel)
-
-
-def chart(at: AppTest, key: str) -> dict[str, Any]:
-    """The figure JSON of the plotly chart with this widget key."""
-    for el in at.get("plotly_chart"):
-        if el.proto.id.endswith(key) or key in el.proto.id:
-            spec: dict[str, Any] = json.loads(el.proto.spec)
-            return spec
-    raise AssertionError(f"no chart {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")
 
 
 def frames(at: AppTest) -> list[Any]:

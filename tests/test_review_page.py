@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import ROOT, latest_query, small_store, store_env
+from browser_helpers import latest_query, run_app, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, review, store
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +21,7 @@ def review_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _run() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("../pages/weekly_review.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app("weekly_review")
 
 
 def test_page_renders_the_agenda_and_records_a_decision(review_db: Path) -> None:
