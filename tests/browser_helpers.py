@@ -182,6 +182,15 @@ def small_store(path: Path) -> Path:
     return build_small_store(path)
 
 
+def migrated_store(path: Path) -> Path:
+    """`small_store` with the schema migrated to the current version (a write connection
+    opened once), so the planner's and the maturity tables exist before a test reads."""
+    small_store(path)
+    with store.writer(path):
+        pass
+    return path
+
+
 # --- a live server --------------------------------------------------------------------
 
 

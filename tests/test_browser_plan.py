@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import ROOT, chromium, need_chromium, small_store, streamlit_server
+from browser_helpers import (
+    ROOT,
+    chromium,
+    migrated_store,
+    need_chromium,
+    streamlit_server,
+)
 
 from steward import definitions, store
 from steward.maturity import scorecard
@@ -30,10 +36,7 @@ TIMEOUT_MS = 120_000
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_chromium()
-    path = small_store(tmp_path_factory.mktemp("browser_plan") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    return migrated_store(tmp_path_factory.mktemp("browser_plan") / "steward.duckdb")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browser_helpers import latest_query, small_store, snapshot_dates
+from browser_helpers import latest_query, migrated_store, snapshot_dates
 
 from steward import definitions, store
 from steward.errors import StewardError
@@ -56,10 +56,7 @@ def test_thresholds_must_be_pairs():
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory) -> Path:
-    path = small_store(tmp_path_factory.mktemp("maturity") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    return migrated_store(tmp_path_factory.mktemp("maturity") / "steward.duckdb")
 
 
 @pytest.fixture(scope="module")
