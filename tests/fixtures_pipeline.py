@@ -170,6 +170,21 @@ def snapshot_rows(snapshot_date: date, rows: list[Row]) -> list[dict]:
     return out
 
 
+def canonical(row: dict, **defaults: object) -> dict:
+    """A full snapshot row from the columns a test sets: closed and won from the stage,
+    the id as the name, `defaults` for other columns it leaves out, ISO dates parsed."""
+    out: dict = {c: None for c in SNAPSHOT_COLUMNS}
+    is_closed, is_won = CLOSED.get(row["stage"], (False, False))
+    out.update(
+        is_closed=is_closed, is_won=is_won, opportunity_name=row["opportunity_id"], **defaults
+    )
+    out.update(row)
+    for c in ("snapshot_date", "close_date", "created_date"):
+        if isinstance(out[c], str):
+            out[c] = date.fromisoformat(out[c])
+    return out
+
+
 def frame_of(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS))
     return frame.astype({"amount": "object", "probability": "float64"})
