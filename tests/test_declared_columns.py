@@ -45,7 +45,7 @@ def test_the_planner_and_its_workbook_sheet_share_one_header_per_column() -> Non
     # Before: the page said "Open now" and "Sales cycle" (days) while the workbook said
     # "Open pipeline now" and "Sales cycle (days)" (count). One declaration now.
     declared = REGISTRY["pipeline_needed"].columns
-    assert [(c.key, c.header, c.unit) for c in xlsx_plan.PLAN_COLUMNS] == [
+    assert [(c.name, c.label, c.unit) for c in xlsx_plan.PLAN_COLUMNS] == [
         (c.name, c.label, c.unit) for c in declared
     ]
     by_name = {c.name: c for c in declared}

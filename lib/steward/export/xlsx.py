@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,8 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from steward import query, textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
-from steward.metrics import core
-from steward.metrics.core import REGISTRY, Query, columns_of, compute, drill
+from steward.metrics.core import REGISTRY, Column, Query, columns_of, compute, drill
 from steward.metrics.deals import deal_schema
 from steward.metrics.targets import NO_TARGET_FOR_CUT
 from steward.narrative.facts import WATERFALL_MOVES
@@ -130,22 +129,11 @@ def formula(ws: Worksheet, row: int, col: int, text: str, number_format: str | N
     return cell
 
 
-@dataclass
-class Column:
-    key: str
-    header: str
-    unit: str | None = None  # key into EXCEL_FORMATS
-    width: int | None = None
-
-
-def sheet_columns(declared: Iterable[core.Column]) -> list[Column]:
-    """A sheet's columns from declared ones (a table metric's `columns`, the deal
-    schema): the header is the declared label, the number format the declared unit's."""
-    return [Column(c.name, c.label, c.unit) for c in declared]
-
-
-# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
-DEAL_SHEET_COLUMNS = sheet_columns(deal_schema())
+# A sheet's table columns are the metric layer's `Column` (name, label, unit): a table
+# metric's declared columns go in as they are (`columns_of`, the deal schema); the sheet's
+# own (the Summary's, the input cells) are written the same way. The header is the
+# label, the number format the unit's (EXCEL_FORMATS).
+DEAL_SHEET_COLUMNS = deal_schema()
 
 
 class Sheet:
@@ -190,16 +178,16 @@ class Sheet:
         """Header at `top`, rows below, as a native Excel table. Returns the last row."""
         ws = self.ws
         for j, c in enumerate(columns):
-            cell = put(ws, top, left + j, c.header)
+            cell = put(ws, top, left + j, c.label)
             cell.font = Font(name=FONT_NAME, bold=True, color="FFFFFF")
             cell.fill = PatternFill("solid", fgColor=ACCENT)
             cell.alignment = Alignment(wrap_text=False)
-            self.fit(left + j, c.header)
+            self.fit(left + j, c.label)
         for i, row in enumerate(rows, start=1):
             for j, c in enumerate(columns):
-                value = row.get(c.key)
+                value = row.get(c.name)
                 fmtx = EXCEL_FORMATS.get(c.unit or "") if c.unit else None
-                if c.key in row.get("_formulas", ()):
+                if c.name in row.get("_formulas", ()):
                     formula(ws, top + i, left + j, str(value), fmtx)
                     self.fit(left + j, "at or above goal")  # the widest formula result
                 else:
@@ -363,8 +351,8 @@ def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
 
 # The coverage_matrix's declared columns; the target is the sheet's input cell.
 COVERAGE_COLUMNS = [
-    Column(c.key, c.header + (" (input)" if c.key == "bookings_target" else ""), c.unit)
-    for c in sheet_columns(columns_of("coverage_matrix"))
+    replace(c, label=c.label + " (input)") if c.name == "bookings_target" else c
+    for c in columns_of("coverage_matrix")
 ]
 
 
@@ -403,7 +391,7 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
 def forecast_sheet(wb: Workbook, ctx: Context) -> None:
     sh = Sheet(wb, "Forecast")
     sh.title("Forecast by method", ctx.subtitle)
-    cols = sheet_columns(columns_of("forecast_range", "label", "value", "p10", "p90", "method"))
+    cols = columns_of("forecast_range", "label", "value", "p10", "p90", "method")
     rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
     if not rows:
         for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
@@ -454,15 +442,15 @@ def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
     sh.title(f"Pipeline waterfall: {since} -> {ctx.q.as_of.isoformat()}", ctx.subtitle)
     bridge, deals = waterfall_rows(ctx)
     sh.note(3, "Leaving buckets are negative; Start + movements = End, to the cent.")
-    last = sh.table(4, "tblBridge", sheet_columns(columns_of("waterfall")), bridge)
+    last = sh.table(4, "tblBridge", columns_of("waterfall"), bridge)
     top = last + 3
     put(sh.ws, top - 1, 1, "Deal-level detail (one bucket per deal)").font = Font(
         name=FONT_NAME, bold=True, color=ACCENT
     )
     extra = [k for k in _WATERFALL_EXTRA if deals and k in deals[0]]
-    cols = sheet_columns(deal_schema(("bucket", "effect")))
-    cols += [c for c in DEAL_SHEET_COLUMNS if c.key != "crm_url"]
-    cols += sheet_columns(deal_schema((*extra, "crm_url")))
+    cols = [*deal_schema(("bucket", "effect"))]
+    cols += [c for c in DEAL_SHEET_COLUMNS if c.name != "crm_url"]
+    cols += deal_schema((*extra, "crm_url"))
     sh.table(top, "tblWaterfallDeals", cols, deals)
     sh.finish(freeze_row=5)
 

@@ -21,17 +21,15 @@ from steward.export.xlsx import (
     FONT_NAME,
     INPUT_BLUE,
     INPUT_FILL,
-    Column,
     Context,
     Sheet,
     _records,
     formula,
     put,
-    sheet_columns,
 )
 from steward.fmt import EXCEL_FORMATS
 from steward.maturity import scorecard
-from steward.metrics.core import REGISTRY, columns_of, compute
+from steward.metrics.core import REGISTRY, Column, columns_of, compute
 from steward.plan import needed, scenarios, whatif
 
 NEEDED_TOP = 15  # header row of the per-source plan table
@@ -50,7 +48,7 @@ def _label(sh: Sheet, row: int, text: str) -> None:
 
 # The pipeline_needed metric's declared columns, in their declared order (the sheet's
 # formulas address them by position).
-PLAN_COLUMNS = sheet_columns(columns_of("pipeline_needed"))
+PLAN_COLUMNS = columns_of("pipeline_needed")
 
 
 def needed_block(sh: Sheet, ctx: Context) -> int:
@@ -131,14 +129,10 @@ def needed_block(sh: Sheet, ctx: Context) -> int:
 # The scenario_forecast metric's declared columns, with the sheet's won-to-date and
 # bookings-target cells (the target an input) before the live coverage formula.
 SCENARIO_COLUMNS = [
-    *sheet_columns(
-        columns_of(
-            "scenario_forecast", "scenario", "p10", "p50", "p90", "expected", "open_pipeline"
-        )
-    ),
+    *columns_of("scenario_forecast", "scenario", "p10", "p50", "p90", "expected", "open_pipeline"),
     Column("won", REGISTRY["won_to_date"].label, "usd"),
     Column("target", REGISTRY["bookings_target"].label, "usd"),
-    *sheet_columns(columns_of("scenario_forecast", "coverage", *whatif.ASSUMPTION_COLUMNS)),
+    *columns_of("scenario_forecast", "coverage", *whatif.ASSUMPTION_COLUMNS),
 ]
 TARGET_COL = 8  # H: the input cell of each scenario row
 
@@ -178,7 +172,7 @@ def scenarios_sheet(wb: Workbook, ctx: Context) -> None:
     sh.finish(freeze_row=4)
 
 
-MATURITY_COLUMNS = sheet_columns(scorecard.DISPLAY_COLUMNS)
+MATURITY_COLUMNS = scorecard.DISPLAY_COLUMNS
 
 
 def maturity_sheet(wb: Workbook, ctx: Context) -> None:
