@@ -170,8 +170,9 @@ st.subheader("Import history")
 with widgets.guard("the import history"):
     history = data.import_log()
     if len(history):
-        cols = ["import_id", "file_name", "outcome", "row_count", "snapshot_dates", "message"]
-        st.table(history[cols].head(10).set_index("import_id"))  # static: the last ten
+        shown = listings.IMPORT_HISTORY
+        last_ten = history[[c.name for c in shown]].head(10)
+        st.table(last_ten.rename(columns={c.name: c.label for c in shown}).set_index("Import id"))
     else:
         st.caption("No imports yet.")
 

@@ -58,8 +58,8 @@ else:
         st.subheader("Import history")
         log = data.import_log()
         if len(log):
-            log = log[[c.name for c in listings.IMPORT_LOG_COLUMNS if c.name in log.columns]]
-        widgets.table(log, key="trust_import_log", columns=listings.IMPORT_LOG_COLUMNS)
+            log = log[[c.name for c in listings.TRUST_IMPORT_LOG]]
+        widgets.table(log, key="trust_import_log", columns=listings.TRUST_IMPORT_LOG)
 
     with widgets.guard("the audit"):
         st.subheader("Audit")

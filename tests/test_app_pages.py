@@ -301,6 +301,12 @@ def test_import_page_widgets(demo_db: Path) -> None:
     assert at.selectbox(key="import_delete_date") is not None
     assert at.checkbox(key="import_delete_confirm").value is False
     assert at.button(key="import_delete").disabled  # delete waits for the confirmation
+    # The last imports and the snapshot list, under the columns steward.listings declares.
+    from steward import listings
+
+    history = at.table[0].value
+    assert [history.index.name, *history.columns] == [c.label for c in listings.IMPORT_HISTORY]
+    assert headed(at, [c.label for c in listings.SNAPSHOT_COLUMNS]) is not None
 
 
 def test_board_pack_is_built_on_request(demo_db: Path) -> None:

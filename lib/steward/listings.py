@@ -18,7 +18,6 @@ SNAPSHOT_COLUMNS: tuple[Column, ...] = (
     Column("import_id", "Import id", None, "the import that loaded the date"),
 )
 
-# The import log as the Data trust page lists it, in this order.
 IMPORT_LOG_COLUMNS: tuple[Column, ...] = (
     Column("import_id", "Import id"),
     Column("finished_at", "Finished at"),
@@ -26,6 +25,36 @@ IMPORT_LOG_COLUMNS: tuple[Column, ...] = (
     Column("file_name", "File name"),
     Column("source_format", "Source format"),
     Column("row_count", "Rows", "count"),
+    Column("snapshot_dates", "Snapshot dates"),
     Column("outcome", "Outcome"),
     Column("message", "Message"),
+)
+
+
+def pick(columns: tuple[Column, ...], *names: str) -> tuple[Column, ...]:
+    """Some of a declaration's columns, in the order named."""
+    by_name = {c.name: c for c in columns}
+    return tuple(by_name[n] for n in names)
+
+
+# What the Data trust page lists of the import log, and the Import page's last ten.
+TRUST_IMPORT_LOG = pick(
+    IMPORT_LOG_COLUMNS,
+    "import_id",
+    "finished_at",
+    "kind",
+    "file_name",
+    "source_format",
+    "row_count",
+    "outcome",
+    "message",
+)
+IMPORT_HISTORY = pick(
+    IMPORT_LOG_COLUMNS,
+    "import_id",
+    "file_name",
+    "outcome",
+    "row_count",
+    "snapshot_dates",
+    "message",
 )
