@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from steward import access, definitions, memo, pages, query, store
+from steward import access, definitions, listings, memo, pages, query, store
 from steward import kpis as kpis_lib
 from steward import narrative as narrative_lib
 from steward.definitions import Definitions
@@ -204,7 +204,7 @@ def snapshots(scope: RowScope | None = None) -> pd.DataFrame:
     """One row per loaded snapshot (empty frame when there is no store yet); with `scope`,
     the rows, amounts and open counts are those the viewer may see."""
     if not has_store():
-        return pd.DataFrame(columns=["snapshot_date", "row_count", "amount_total", "count_open"])
+        return pd.DataFrame(columns=[c.name for c in listings.SNAPSHOT_COLUMNS])
     return _snapshots(db_path(), version(), scope)
 
 

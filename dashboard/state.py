@@ -340,3 +340,16 @@ def current() -> View | None:
     """The view the entrypoint's sidebar chose for this run (None: nothing loaded)."""
     view: View | None = st.session_state.get("_view")
     return view
+
+
+def selected_deals(
+    heading: str, deals: Any, *, url: str, chart_key: str, key: str, file_name: str
+) -> None:
+    """The deals behind a chart selection: a heading, a 'Clear selection' button (keyed
+    `{key}_clear`) that forgets the selection, and the deal table (keyed `{key}_deals`)."""
+    head = st.columns([4, 1])
+    head[0].subheader(heading)
+    if head[1].button("Clear selection", key=f"{key}_clear"):
+        clear(url, chart_key)
+        st.rerun()
+    widgets.deal_table(deals, key=f"{key}_deals", file_name=file_name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -21,8 +21,8 @@ from steward import fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
 from steward.kpis import KPI
-from steward.metrics import schema
-from steward.metrics.deals import DEAL_HEADERS
+from steward.metrics import Column, columns_of
+from steward.metrics.deals import DEAL_SCHEMA
 
 log = logging.getLogger("steward.dashboard")
 
@@ -180,15 +180,6 @@ def _is_no_change(raw: Any, text: str | None) -> bool:
 
 # --- deal table -----------------------------------------------------------------------
 
-# Deal-table headers: the metric layer's (shared with the workbook), plus screen-only columns.
-_HEADERS = {
-    **DEAL_HEADERS,
-    "crm_url": "CRM",
-    "push_count": "Times pushed",
-    "days_in_stage": "Days in stage",
-}
-
-
 # On screen, what a CRO scans first comes first (the CSV keeps the contract's order).
 _SCREEN_FIRST = (
     "bucket",
@@ -244,9 +235,16 @@ def _blank(v: Any) -> bool:
 
 
 def deal_table(
-    df: pd.DataFrame, key: str, title: str | None = None, file_name: str = "deals.csv"
+    df: pd.DataFrame,
+    key: str,
+    title: str | None = None,
+    file_name: str = "deals.csv",
+    metric_id: str | None = None,
 ) -> None:
-    """A formatted deal list: currency, dates, a CRM link, CSV download, paged when large."""
+    """A formatted deal list: currency, dates, a CRM link, CSV download, paged when large.
+    Headers are the deal columns' declared labels (`deals.DEAL_SCHEMA`, shared with the
+    workbook), and a table metric's own columns' (`metric_id`: the stalled deals' days
+    in stage, the push counts)."""
     if title:
         st.markdown(f"**{title}**")
     if df is None or df.empty:
@@ -287,9 +285,10 @@ def deal_table(
         )
         view = df.iloc[(int(page) - 1) * PAGE_ROWS : int(page) * PAGE_ROWS]
     view = _display_frame(view)
+    declared = {c.name: c for c in (*DEAL_SCHEMA, *(columns_of(metric_id) if metric_id else ()))}
     config: dict[str, Any] = {}
     for c in view.columns:
-        label = _HEADERS.get(c, c.replace("_", " ").capitalize())
+        label = header(c, declared)
         if c.startswith("amount") or c in ("value", "effect"):
             config[c] = st.column_config.NumberColumn(label, format="dollar")
         elif c == "probability":
@@ -306,35 +305,15 @@ def deal_table(
     st.dataframe(view, key=f"{key}_table", hide_index=True, column_config=config, width="stretch")
 
 
-_TABLE_HEADERS = {
-    "pct_of_top": "% of top",
-    "conversion_to_next": "Conversion to next",
-    "abs_pct_error": "Abs. % error",
-    "p10": "P10",
-    "p90": "P90",
-    "in_range": "Actual in P10–P90",
-    "as_of": "As of",
-    "offset": "Quarters ahead",
-    "open_pipeline": "Open pipeline",
-    "won_to_date": "Won to date",
-    "bookings_target": "Bookings target",
-    "remaining_target": "Remaining target",
-    "sla_compliance": "SLA compliance",
-    "median_hours": "Median hours",
-    "u_shaped": "U-shaped",
-    "w_shaped": "W-shaped",
-    "row_count": "Rows",
-}
-
-_UNIT_FORMAT: dict[str, Any] = {
-    "usd": fmt.money,
-    "usd_exact": fmt.money_exact,
-    "ratio": lambda v: fmt.pct(v, 1),
-    "multiple": fmt.multiple,
-    "count": fmt.count,
-    "days": fmt.days,
-    "hours": lambda v: fmt.DASH if v is None else f"{v:,.1f} h",
-}
+def header(name: str, declared: Mapping[str, Column]) -> str:
+    """A column's header: its declared label; an undeclared snake_case name as words
+    ('snapshot_date' -> 'Snapshot date'); a name that is already a label (a maturity
+    dimension) as it is."""
+    if name in declared:
+        return declared[name].label
+    if name.isidentifier() and name == name.lower():
+        return name.replace("_", " ").capitalize()
+    return name
 
 
 def _cell(v: Any) -> str:
@@ -353,59 +332,54 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _unit(c: Column | None, exact: bool) -> str | None:
+    """The unit a column is shown in: its declared one (money to the cent when `exact`),
+    None when it has no number format (words, dates)."""
+    if c is None or c.unit not in fmt.CELL_UNITS:
+        return None
+    return "usd_exact" if exact and c.unit == "usd" else c.unit
+
+
 def table_frame(
-    df: pd.DataFrame, units: dict[str, str] | None = None, labels: dict[str, str] | None = None
+    df: pd.DataFrame, columns: Sequence[Column] = (), exact: bool = False
 ) -> pd.DataFrame:
-    """What `table` shows: every cell as board text (money as $, ratios as %, blanks as
-    an em dash), columns renamed to their headers. Pure, for the page and the tests."""
-    units = units or {}
+    """What `table` shows: every cell as board text by its column's declared unit (money
+    as $, ratios as %, blanks as an em dash), columns under their declared labels.
+    Pure, for the page and the tests."""
+    declared = {c.name: c for c in columns}
     out = pd.DataFrame(index=range(len(df)))
     for c in df.columns:
-        u = units.get(c)
-        f = _UNIT_FORMAT.get(u or "")
+        unit = _unit(declared.get(c), exact)
         values = list(df[c])
-        if f is not None:
-            text = [f(None if _cell(v) == fmt.DASH else float(v)) for v in values]
+        if unit is not None:
+            text = [fmt.cell(None if _cell(v) == fmt.DASH else float(v), unit) for v in values]
         else:
             text = [_cell(v) for v in values]
-        header = (labels or {}).get(c) or _TABLE_HEADERS.get(c) or c.replace("_", " ").capitalize()
-        out[header] = text
+        out[header(c, declared)] = text
     return out
-
-
-def schema_units(metric_id: str, exact: bool = False) -> tuple[dict[str, str], dict[str, str]]:
-    """(units, labels) of a table metric from its declared columns (`@metric(columns=…)`);
-    `exact` shows its money to the cent (the finance preview) instead of $12.4M."""
-    units, labels = {}, {}
-    for c in schema(metric_id).values():
-        labels[c.name] = c.label
-        if c.unit:
-            units[c.name] = "usd_exact" if exact and c.unit == "usd" else c.unit
-    return units, labels
 
 
 def table(
     df: pd.DataFrame,
     key: str,
-    units: dict[str, str] | None = None,
-    labels: dict[str, str] | None = None,
     metric_id: str | None = None,
+    columns: Sequence[Column] = (),
     exact: bool = False,
 ) -> None:
     """A small summary table with board formatting by column unit ($12.4M, 38.1%, 2.7x,
-    blanks as —). Columns with a unit are right-aligned; `labels` renames columns. With
-    `metric_id`, units and labels come from the metric's declared columns."""
+    blanks as —); columns with a number format are right-aligned. Labels and units come
+    from the metric's declared columns (`metric_id`) or a declared schema (`columns`,
+    for a listing that is not a metric); `exact` shows money to the cent."""
     if df is None or df.empty:
         st.caption("Nothing to show.")
         return
-    if metric_id is not None:
-        declared_units, declared_labels = schema_units(metric_id, exact)
-        units, labels = {**declared_units, **(units or {})}, {**declared_labels, **(labels or {})}
-    view = table_frame(df, units, labels)
+    declared = tuple(columns) or (columns_of(metric_id) if metric_id else ())
+    view = table_frame(df, declared, exact)
+    by_name = {c.name: c for c in declared}
     config: dict[str, Any] = {}
-    for c, header in zip(df.columns, view.columns, strict=True):
-        right = (units or {}).get(c) in _UNIT_FORMAT
-        config[header] = st.column_config.TextColumn(header, alignment="right" if right else "left")
+    for c, head in zip(df.columns, view.columns, strict=True):
+        right = _unit(by_name.get(c), exact) is not None
+        config[head] = st.column_config.TextColumn(head, alignment="right" if right else "left")
     # A summary table shows every row when it is short (no inner scrollbar to miss).
     height: Any = 35 * (len(view) + 1) + 3 if len(view) <= 25 else "auto"
     st.dataframe(

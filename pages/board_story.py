@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import data, state, widgets
 from steward import charts, fmt
 from steward.metrics.asof import board_coverage_rows
+from steward.narrative.model import MATH_COLUMNS
 
 view = state.open_page("board_story", "Board story")
 q = view.query
@@ -81,16 +82,7 @@ def show_the_math() -> None:
             same = math["sentence"].ne(math["sentence"].shift())
             math["sentence"] = math["sentence"].where(same, "")
         st.table(
-            math.rename(
-                columns={
-                    "sentence": "Sentence",
-                    "shown": "Shown as",
-                    "exact": "Exact value",
-                    "metric": "Metric",
-                    "read": "How it is read",
-                    "query": "Query",
-                }
-            ),
+            math.rename(columns={c.name: c.label for c in MATH_COLUMNS}),
             hide_index=True,
             border="horizontal",
         )

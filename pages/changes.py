@@ -38,14 +38,12 @@ with widgets.guard("the pipeline bridge"):
     if bucket in ("Start", "End") or (wf is not None and bucket not in set(wf["bucket"])):
         bucket = None  # the totals have no deals of their own; a bad link shows none
     if bucket:
-        head = st.columns([4, 1])
-        head[0].subheader(f"Deals: {bucket}")
-        if head[1].button("Clear selection", key="changes_clear"):
-            state.clear("bucket", "changes_waterfall")
-            st.rerun()
-        widgets.deal_table(
+        state.selected_deals(
+            f"Deals: {bucket}",
             data.deals("waterfall", q, bucket=bucket),
-            key="changes_deals",
+            url="bucket",
+            chart_key="changes_waterfall",
+            key="changes",
             file_name=f"bridge-{bucket.lower().replace(' ', '-')}.csv",
         )
 
@@ -72,4 +70,6 @@ with widgets.guard("push counts"):
     if pushes.note:
         st.caption(pushes.note)
     if pushes.table is not None and len(pushes.table):
-        widgets.deal_table(pushes.table, key="changes_pushes", file_name="push-counts.csv")
+        widgets.deal_table(
+            pushes.table, key="changes_pushes", file_name="push-counts.csv", metric_id="push_counts"
+        )

@@ -90,16 +90,4 @@ with widgets.guard("the backtest"):
         )
     rows = 0 if shown is None else len(shown)
     with st.expander(f"Backtest table ({rows} rows: quarter × method)"):
-        widgets.table(
-            shown,
-            key="forecast_backtest",
-            units={
-                "forecast": "usd",
-                "actual": "usd",
-                "error": "usd",
-                "abs_pct_error": "ratio",
-                "p10": "usd",
-                "p90": "usd",
-            },
-            labels={"method": "Method", "error": "Forecast − actual"},
-        )
+        widgets.table(shown, key="forecast_backtest", metric_id="forecast_backtest")

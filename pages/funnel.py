@@ -50,14 +50,12 @@ with widgets.guard("open deals by stage"):
     if funnel is None or stage not in set(funnel["stage"]):
         stage = None  # a link naming a stage that has no open deals here
     if stage:
-        head = st.columns([4, 1])
-        head[0].subheader(f"Open deals in {stage}")
-        if head[1].button("Clear selection", key="funnel_clear"):
-            state.clear("stage_sel", "funnel_chart")
-            st.rerun()
-        widgets.deal_table(
+        state.selected_deals(
+            f"Open deals in {stage}",
             data.deals("funnel_asof", q, stage=stage),
-            key="funnel_deals",
+            url="stage_sel",
+            chart_key="funnel_chart",
+            key="funnel",
             file_name=f"deals-{stage}-{view.as_of.isoformat()}.csv",
         )
     else:
@@ -92,17 +90,7 @@ with widgets.guard("conversion by segment"):
         key="funnel_conversion",
     )
     widgets.table(
-        data.metric("funnel_cohort", q).table,
-        key="funnel_cohort_table",
-        units={
-            "reached_amount": "usd",
-            "conversion_to_next": "ratio",
-            "pct_of_top": "ratio",
-            "reached_count": "count",
-            "advanced_count": "count",
-            "in_progress_count": "count",
-            "lost_count": "count",
-        },
+        data.metric("funnel_cohort", q).table, key="funnel_cohort_table", metric_id="funnel_cohort"
     )
 
 with widgets.guard("time in stage"):
@@ -116,4 +104,9 @@ with widgets.guard("stalled deals"):
     stalled = data.metric("stalled_deals", q)
     st.subheader(f"Stalled deals ({widgets.fmt.count(stalled.value)})")
     st.caption("Open deals in their stage longer than the 75th percentile for that stage.")
-    widgets.deal_table(stalled.table, key="funnel_stalled", file_name="stalled-deals.csv")
+    widgets.deal_table(
+        stalled.table,
+        key="funnel_stalled",
+        file_name="stalled-deals.csv",
+        metric_id="stalled_deals",
+    )

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, data, mapping_builder, widgets
-from steward import fmt, ingest
+from steward import fmt, ingest, listings
 
 st.title("Import")
 if not auth.current().is_admin:  # the navigation hides this page; a direct link stops here
@@ -170,8 +170,9 @@ st.subheader("Import history")
 with widgets.guard("the import history"):
     history = data.import_log()
     if len(history):
-        cols = ["import_id", "file_name", "outcome", "row_count", "snapshot_dates", "message"]
-        st.table(history[cols].head(10).set_index("import_id"))  # static: the last ten
+        shown = listings.IMPORT_HISTORY
+        last_ten = history[[c.name for c in shown]].head(10)
+        st.table(last_ten.rename(columns={c.name: c.label for c in shown}).set_index("Import id"))
     else:
         st.caption("No imports yet.")
 
@@ -180,16 +181,7 @@ with widgets.guard("the snapshot list"):
     snaps = data.snapshots()
     if len(snaps):
         snaps = snaps.sort_values("snapshot_date", ascending=False)
-    widgets.table(
-        snaps,
-        key="import_snapshots",
-        units={
-            "snapshot_date": "date",
-            "row_count": "count",
-            "amount_total": "usd",
-            "count_open": "count",
-        },
-    )
+    widgets.table(snaps, key="import_snapshots", columns=listings.SNAPSHOT_COLUMNS)
     dates = data.snapshot_dates()
     if dates:
         c1, c2, c3 = st.columns([2, 2, 1])

@@ -37,7 +37,7 @@ with widgets.guard("the scorecard"):
         widgets.table(
             shown[shown["matrix"] == matrix].drop(columns=["matrix"]),
             key=f"maturity_table_{matrix}",
-            labels={"rule_stage": "Rule stage", "value": "Value", "thresholds": "Thresholds"},
+            columns=scorecard.DISPLAY_COLUMNS,
         )
 
 st.subheader("Self-assessment")
@@ -74,4 +74,4 @@ with widgets.guard("the placement history"):
         )
     else:
         wide = scorecard.history_matrix(hist)
-        widgets.table(wide, key="maturity_history", labels={c: c for c in wide.columns[1:]})
+        widgets.table(wide, key="maturity_history")

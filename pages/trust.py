@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data, state, widgets
-from steward import charts, fmt
+from steward import charts, fmt, listings
 
 view = state.current()
 who = auth.current()
@@ -27,12 +27,7 @@ if view is not None:
         if table is not None and len(table):
             wanted = ["label", "count", "amount", "severity", "description"]
             table = table[[c for c in wanted if c in table.columns]]
-        widgets.table(
-            table,
-            key="trust_checks",
-            units={"count": "count", "amount": "usd"},
-            labels={"label": "Check"},
-        )
+        widgets.table(table, key="trust_checks", metric_id="trust_checks")
 else:
     st.info("No snapshots loaded yet: the checks appear after the first import.")
 
@@ -42,16 +37,7 @@ with widgets.guard("the snapshot calendar"):
     widgets.chart(charts.snapshot_calendar(dates), key="trust_calendar")
     snaps = data.snapshots(who.scope)
     with st.expander(f"{len(snaps)} snapshots loaded"):
-        widgets.table(
-            snaps,
-            key="trust_snapshots",
-            units={
-                "snapshot_date": "date",
-                "row_count": "count",
-                "amount_total": "usd",
-                "count_open": "count",
-            },
-        )
+        widgets.table(snaps, key="trust_snapshots", columns=listings.SNAPSHOT_COLUMNS)
 
 st.subheader("Definitions in force")
 st.caption(d.stamp)
@@ -72,18 +58,8 @@ else:
         st.subheader("Import history")
         log = data.import_log()
         if len(log):
-            wanted = [
-                "import_id",
-                "finished_at",
-                "kind",
-                "file_name",
-                "source_format",
-                "row_count",
-                "outcome",
-                "message",
-            ]
-            log = log[[c for c in wanted if c in log.columns]]
-        widgets.table(log, key="trust_import_log", units={"row_count": "count"})
+            log = log[[c.name for c in listings.TRUST_IMPORT_LOG]]
+        widgets.table(log, key="trust_import_log", columns=listings.TRUST_IMPORT_LOG)
 
     with widgets.guard("the audit"):
         st.subheader("Audit")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from system_tools import require
 
 from bench.serve import free_port, streamlit_server  # noqa: F401 (the tests import them from here)
 from steward import store
@@ -33,6 +34,34 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+def need_chromium() -> None:
+    """Skip (locally) or fail (in CI) without Debian's Chromium."""
+    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    import playwright.sync_api as playwright_api
+
+    need_chromium()
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextlib.contextmanager
+def demo_server(folder: Path) -> Iterator[str]:
+    """The app served over a small demo store built in `folder`; its base URL."""
+    need_chromium()
+    with streamlit_server(small_store(folder / "steward.duckdb")) as url:
+        yield url
+
 
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 REGIONS = ("NA", "EMEA")
@@ -153,6 +182,15 @@ def small_store(path: Path) -> Path:
     return build_small_store(path)
 
 
+def migrated_store(path: Path) -> Path:
+    """`small_store` with the schema migrated to the current version (a write connection
+    opened once), so the planner's and the maturity tables exist before a test reads."""
+    small_store(path)
+    with store.writer(path):
+        pass
+    return path
+
+
 # --- a live server --------------------------------------------------------------------
 
 
@@ -201,3 +239,41 @@ def latest_query(path: Path, defs: Any) -> Any:
     with store.reader(path) as con:
         last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
     return Query(as_of=last, period=current_period(last, defs))
+
+
+def snapshot_dates(con: Any) -> list[date]:
+    """The store's loaded snapshot dates, oldest first (read straight from the table)."""
+    sql = "select distinct snapshot_date from snapshots order by 1"
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+
+def run_app(page: str | None = None, *, user: dict[str, Any] | None = None, **params: Any) -> Any:
+    """The app in Streamlit's AppTest, at `page` (the board when None) with URL `params`
+    (and a signed-in `user`), run once with a generous timeout for a loaded CI machine;
+    fails on an uncaught exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    if user is not None:
+        at.user = dict(user)
+    for k, v in params.items():
+        at.query_params[k] = v
+    if page:
+        at.switch_page(f"../pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_spec(at: Any, key: str) -> dict[str, Any]:
+    """The figure JSON of the plotly chart with this widget key."""
+    import json
+
+    for el in at.get("plotly_chart"):
+        if key in el.proto.id:
+            spec: dict[str, Any] = json.loads(el.proto.spec)
+            return spec
+    raise AssertionError(f"no chart {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")

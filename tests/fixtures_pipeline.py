@@ -36,9 +36,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from steward import store
 from steward.store import SNAPSHOT_COLUMNS, TARGET_COLUMNS
@@ -168,6 +170,21 @@ def snapshot_rows(snapshot_date: date, rows: list[Row]) -> list[dict]:
     return out
 
 
+def canonical(row: dict, **defaults: object) -> dict:
+    """A full snapshot row from the columns a test sets: closed and won from the stage,
+    the id as the name, `defaults` for other columns it leaves out, ISO dates parsed."""
+    out: dict = {c: None for c in SNAPSHOT_COLUMNS}
+    is_closed, is_won = CLOSED.get(row["stage"], (False, False))
+    out.update(
+        is_closed=is_closed, is_won=is_won, opportunity_name=row["opportunity_id"], **defaults
+    )
+    out.update(row)
+    for c in ("snapshot_date", "close_date", "created_date"):
+        if isinstance(out[c], str):
+            out[c] = date.fromisoformat(out[c])
+    return out
+
+
 def frame_of(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS))
     return frame.astype({"amount": "object", "probability": "float64"})
@@ -203,3 +220,22 @@ def build(con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnec
     insert_snapshots(con, rows)
     insert_targets(con, TARGETS)
     return con
+
+
+def write(path: Path) -> str:
+    """The fixture store as a DuckDB file at `path` (for the CLI and the app, which open
+    a file); returns the path as the `--db` argument."""
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    build(con)
+    con.close()
+    return str(path)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`steward ARGV` in this process: (exit code, stdout, stderr)."""
+    from steward.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
-from fixtures_pipeline import build
+from fixtures_pipeline import run_cli as run
+from fixtures_pipeline import write
 
 from steward import access, store
-from steward.cli import main
 
 ACCESS = """
 version = "test"
@@ -50,18 +49,7 @@ def access_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
-    path = tmp_path / "fixture.duckdb"
-    con = duckdb.connect(str(path))
-    store.migrate(con)
-    build(con)
-    con.close()
-    return str(path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return write(tmp_path / "fixture.duckdb")
 
 
 def test_grants_match_on_email_or_a_claim_and_deny_by_default(access_file: Path) -> None:

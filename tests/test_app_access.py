@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from browser_helpers import ROOT, small_store
+from browser_helpers import run_app, small_store, snapshot_dates
 from openpyxl import load_workbook
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
@@ -23,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 from steward import access, definitions, fmt, store
 from steward.metrics import Query, compute, current_period, drill
 
-APP = str(ROOT / "dashboard" / "app.py")
 CRO = {"is_logged_in": True, "email": "cro@northwind.example", "name": "Casey CRO"}
 VP = {"is_logged_in": True, "email": "vp.emea@northwind.example", "name": "Vera VP"}
 STRANGER = {"is_logged_in": True, "email": "stranger@elsewhere.example"}
@@ -56,12 +55,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     old = {k: os.environ.get(k) for k in ("STEWARD_DB", "STEWARD_ACCESS")}
     os.environ["STEWARD_DB"], os.environ["STEWARD_ACCESS"] = str(db), str(rules)
     with store.reader(db) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
+        dates = snapshot_dates(con)
     d = definitions.load()
     q = Query(as_of=dates[-1], period=current_period(dates[-1], d), compare_to=dates[-2])
     vp = access.load(rules).resolve(VP)
@@ -74,15 +68,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 def run(user: dict[str, Any], page: str | None = None, **params: Any) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.user = dict(user)
-    for k, v in params.items():
-        at.query_params[k] = v
-    if page:
-        at.switch_page(f"../pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(page, user=user, **params)
 
 
 def value(env: dict[str, Any], metric_id: str, q: Query) -> Any:

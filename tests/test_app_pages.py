@@ -7,7 +7,6 @@ figure JSON has the expected trace type and totals equal to the metric layer.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import ROOT, small_store, store_env
+from browser_helpers import APP, ROOT, small_store, store_env
+from browser_helpers import chart_spec as chart
+from browser_helpers import run_app as run
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, fmt, store
-from steward.metrics import Filters, Query, compute, drill
-
-APP = str(ROOT / "dashboard" / "app.py")
+from steward.metrics import Filters, Query, columns_of, compute, drill
 
 # page file -> plotly charts it draws on the small demo store
 PAGES = {
@@ -67,17 +66,6 @@ def facts(demo_db: Path) -> dict[str, Any]:
     return {"dates": dates, "segments": segments, "defs": d, "q": q, "db": demo_db}
 
 
-def run(page: str | None = None, **params: Any) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    if page:
-        at.switch_page(f"../pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def metric(f: dict[str, Any], metric_id: str, q: Query | None = None) -> Any:
     with store.reader(f["db"]) as con:
         return compute(con, metric_id, q or f["q"], f["defs"])
@@ -88,17 +76,22 @@ def deals(f: dict[str, Any], metric_id: str, q: Query | None = None, **sel: Any)
         return drill(con, metric_id, q or f["q"], f["defs"], **sel)
 
 
-def chart(at: AppTest, key: str) -> dict[str, Any]:
-    """The figure JSON of the plotly chart with this widget key."""
-    for el in at.get("plotly_chart"):
-        if el.proto.id.endswith(key) or key in el.proto.id:
-            spec: dict[str, Any] = json.loads(el.proto.spec)
-            return spec
-    raise AssertionError(f"no chart {key!r}; have {[e.proto.id for e in at.get('plotly_chart')]}")
-
-
 def frames(at: AppTest) -> list[Any]:
     return [d.value for d in at.dataframe]
+
+
+def headed(at: AppTest, labels: list[str]) -> Any:
+    """The table shown under exactly these headers (a table without a selection has no
+    widget id to find it by)."""
+    for shown in frames(at):
+        if list(shown.columns) == labels:
+            return shown
+    raise AssertionError(f"no table headed {labels}; have {[list(f.columns) for f in frames(at)]}")
+
+
+def declared_labels(metric_id: str, *names: str) -> list[str]:
+    """The headers a page's table of this metric must show: the declared labels."""
+    return [c.label for c in columns_of(metric_id, *names)]
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -170,6 +163,8 @@ def test_funnel_totals_and_filter_change(facts: dict[str, Any]) -> None:
     assert lead["x"] == [float(c) for c in reached["reached_count"]]
     assert all(a >= b for a, b in zip(lead["x"], lead["x"][1:], strict=False))
     assert lead["text"][0].endswith("100% of top")
+    # The cohort table under the heatmap: every declared column, under its declared label.
+    assert len(headed(at, declared_labels("funnel_cohort"))) == len(cohort)
     # The as-of chart: bars labelled with their share of open deals, not % prev / % top.
     bar = chart(at, "funnel_chart")["data"][0]
     table = metric(facts, "funnel_asof").table
@@ -274,7 +269,7 @@ def test_forecast_page_charts(facts: dict[str, Any]) -> None:
     assert chart(at, "forecast_range")["data"][0]["type"] == "bar"
     # The backtest: method labels, not ids; money and blanks formatted, no raw None.
     bt = metric(facts, "forecast_backtest").table
-    shown = next(f for f in frames(at) if "Method" in f.columns)
+    shown = headed(at, declared_labels("forecast_backtest", *[c for c in bt if c != "as_of"]))
     assert len(shown) == len(bt)
     assert not set(shown["Method"]) & set(bt["method"])
     assert "Forecast: commit" in set(shown["Method"])
@@ -292,6 +287,8 @@ def test_marketing_and_trust_pages(facts: dict[str, Any]) -> None:
     assert at.selectbox(key="mkt_curve_source").value == "All"
     at = run("trust")
     assert at.metric[0].value == fmt.score(metric(facts, "trust_score").value)
+    checks = declared_labels("trust_checks", "label", "count", "amount", "severity", "description")
+    assert len(headed(at, checks)) == len(metric(facts, "trust_checks").table)
     cal = chart(at, "trust_calendar")["data"][0]
     assert cal["type"] == "heatmap"
     loaded = sum(1 for row in cal["z"] for v in row if v == 1.0)
@@ -304,6 +301,12 @@ def test_import_page_widgets(demo_db: Path) -> None:
     assert at.selectbox(key="import_delete_date") is not None
     assert at.checkbox(key="import_delete_confirm").value is False
     assert at.button(key="import_delete").disabled  # delete waits for the confirmation
+    # The last imports and the snapshot list, under the columns steward.listings declares.
+    from steward import listings
+
+    history = at.table[0].value
+    assert [history.index.name, *history.columns] == [c.label for c in listings.IMPORT_HISTORY]
+    assert headed(at, [c.label for c in listings.SNAPSHOT_COLUMNS]) is not None
 
 
 def test_board_pack_is_built_on_request(demo_db: Path) -> None:
@@ -456,6 +459,7 @@ def test_delete_a_snapshot_behind_a_confirmation(tmp_path: Path, demo_db: Path) 
 
 def test_summary_tables_format_money_ratios_and_blanks() -> None:
     from dashboard import widgets
+    from steward.metrics import Column
 
     df = pd.DataFrame(
         {
@@ -466,12 +470,17 @@ def test_summary_tables_format_money_ratios_and_blanks() -> None:
             "in_range": [True, None],
         }
     )
-    shown = widgets.table_frame(
-        df, units={"reached_amount": "usd", "conversion_to_next": "ratio", "p10": "usd"}
+    declared = (
+        Column("reached_amount", "Reached", "usd"),
+        Column("conversion_to_next", "Conversion to next", "ratio"),
+        Column("p10", "P10", "usd"),
+        Column("in_range", "Actual in P10–P90"),
     )
+    shown = widgets.table_frame(df, declared)
+    # Declared labels; an undeclared snake_case name reads as words ('stage' -> 'Stage').
     assert list(shown.columns) == [
         "Stage",
-        "Reached amount",
+        "Reached",
         "Conversion to next",
         "P10",
         "Actual in P10–P90",

@@ -7,22 +7,21 @@ the metric layer; the writes are checked in the store.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import ROOT, latest_query, small_store, store_env
-from streamlit.testing.v1 import AppTest
+from browser_helpers import chart_spec as chart
+from browser_helpers import latest_query, small_store, store_env
+from browser_helpers import run_app as run
 
 from steward import definitions, fmt, store
 from steward.maturity import scorecard
 from steward.metrics import Query, compute
 from steward.plan import needed, scenarios
 
-APP = str(ROOT / "dashboard" / "app.py")
 DEFS = definitions.load()
 
 
@@ -38,22 +37,6 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def q(db) -> Query:
     return latest_query(db, DEFS)
-
-
-def run(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(f"../pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def chart(at: AppTest, key: str) -> dict[str, Any]:
-    for el in at.get("plotly_chart"):
-        if key in el.proto.id:
-            spec: dict[str, Any] = json.loads(el.proto.spec)
-            return spec
-    raise AssertionError(f"no chart {key!r}")
 
 
 def compute_in(db: Path, metric_id: str, q: Query) -> Any:

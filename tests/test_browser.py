@@ -12,17 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import playwright.sync_api as playwright_api
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
-    small_store,
-    streamlit_server,
+    chromium,
+    demo_server,
     wait_for_charts,
 )
-from system_tools import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,18 +42,14 @@ PAGES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
-    db = small_store(tmp_path_factory.mktemp("browser") / "steward.duckdb")
-    with streamlit_server(db) as url:
+    with demo_server(tmp_path_factory.mktemp("browser")) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()

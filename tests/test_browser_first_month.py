@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import browser_helpers as bh
-import playwright.sync_api as playwright_api
 import pytest
-from system_tools import require
 from test_app_first_month import _add_week, thin_store
 
 from steward import fmt
@@ -43,13 +41,9 @@ PAGES = (
 )
 
 
-def _needs_chromium() -> None:
-    require(Path(bh.CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
-
-
 @pytest.fixture(scope="module")
 def thin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    _needs_chromium()
+    bh.need_chromium()
     db = thin_store(tmp_path_factory.mktemp("thin") / "steward.duckdb", weeks=2, targets=False)
     with bh.streamlit_server(db) as url:
         yield url, db
@@ -57,11 +51,8 @@ def thin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _needs_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=bh.CHROMIUM, args=bh.CHROMIUM_ARGS)
+    with bh.chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+from browser_helpers import ROOT, chromium, demo_server
 
 from steward.ingest import Mapping
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 CURRENT = ROOT / "data" / "samples" / "current_state"
 SHOTS = ROOT.parent / "shots" / "i9a"
@@ -27,22 +27,17 @@ WAIT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    db = small_store(tmp_path_factory.mktemp("browser_import") / "steward.duckdb")
-    with streamlit_server(db) as url:
+    with demo_server(tmp_path_factory.mktemp("browser_import")) as url:
         yield url
 
 
 @pytest.fixture()
 def page(server: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         pg = b.new_page(viewport={"width": 1500, "height": 2600}, accept_downloads=True)
         pg.goto(f"{server}/import")
         pg.get_by_text("Snapshots loaded").wait_for(timeout=WAIT_MS)
         yield pg
-        b.close()
 
 
 def _choose(pg: Any, label: str, *files: Path) -> None:

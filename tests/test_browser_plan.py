@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, small_store, streamlit_server
+from browser_helpers import (
+    ROOT,
+    chromium,
+    migrated_store,
+    need_chromium,
+    streamlit_server,
+)
 
 from steward import definitions, store
 from steward.maturity import scorecard
@@ -20,7 +26,7 @@ from steward.metrics import Query, compute, current_period
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 SHOTS = ROOT / "artifacts" / "screenshots"
 DEFS = definitions.load()
@@ -29,12 +35,8 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    path = small_store(tmp_path_factory.mktemp("browser_plan") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    need_chromium()
+    return migrated_store(tmp_path_factory.mktemp("browser_plan") / "steward.duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +47,8 @@ def server(db: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page(server: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = b.new_page(viewport={"width": 1600, "height": 2400})
-        yield pg
-        b.close()
+    with chromium() as b:
+        yield b.new_page(viewport={"width": 1600, "height": 2400})
 
 
 def q_of(db: Path) -> Query:

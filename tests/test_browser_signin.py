@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import playwright.sync_api as playwright_api
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, small_store, streamlit_server
+from browser_helpers import ROOT, chromium, free_port, need_chromium, small_store, streamlit_server
 from oidc_provider_mock import run_server_in_thread
-from system_tools import require
 
 from steward import access, definitions, fmt, store
 from steward.metrics import Query, compute, current_period
@@ -49,7 +47,7 @@ label = "EMEA only"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
+    need_chromium()
     root = tmp_path_factory.mktemp("signin")
     db = small_store(root / "steward.duckdb")
     rules = root / "access.toml"
@@ -79,10 +77,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(app: dict[str, Any]) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def expected_total(app: dict[str, Any], email: str) -> str:

@@ -17,11 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
-from fixtures_pipeline import build
+from fixtures_pipeline import run_cli as run
+from fixtures_pipeline import write
 
-from steward import store
 from steward.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,18 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("cli_args") / "fixture.duckdb"
-    con = duckdb.connect(str(path))
-    store.migrate(con)
-    build(con)
-    con.close()
-    return str(path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return write(tmp_path_factory.mktemp("cli_args") / "fixture.duckdb")
 
 
 @pytest.mark.parametrize(

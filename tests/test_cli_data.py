@@ -7,18 +7,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fixtures_pipeline import run_cli as run
 
 from steward import store
 from steward.cli import data_cmds, main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 REPORT = str(SAMPLES / "salesforce_report_2026-11-20.csv")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_help_lists_data_commands(capsys: pytest.CaptureFixture[str]) -> None:

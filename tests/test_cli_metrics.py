@@ -6,28 +6,14 @@ import csv
 import io
 import json
 
-import duckdb
 import pytest
-from fixtures_pipeline import build
-
-from steward import store
-from steward.cli import main
+from fixtures_pipeline import run_cli as run
+from fixtures_pipeline import write
 
 
 @pytest.fixture
 def db(tmp_path):
-    path = tmp_path / "fixture.duckdb"
-    con = duckdb.connect(str(path))
-    store.migrate(con)
-    build(con)
-    con.close()
-    return str(path)
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return write(tmp_path / "fixture.duckdb")
 
 
 def test_metric_json_defaults_to_the_latest_snapshot_and_its_quarter(db, capsys):

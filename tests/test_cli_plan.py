@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_helpers import latest_query, small_store
+from browser_helpers import latest_query, migrated_store
 
 from steward import definitions, store
 from steward.cli import main
@@ -22,10 +22,7 @@ DEFS = definitions.load()
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory) -> Path:
-    path = small_store(tmp_path_factory.mktemp("cli_plan") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    return migrated_store(tmp_path_factory.mktemp("cli_plan") / "steward.duckdb")
 
 
 @pytest.fixture(scope="module")

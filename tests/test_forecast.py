@@ -43,6 +43,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import fixtures_pipeline as fp
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,7 +61,7 @@ from steward.metrics.forecast import (
     training_quarters,
 )
 from steward.periods import Quarter
-from steward.store import SNAPSHOT_COLUMNS, TARGET_COLUMNS
+from steward.store import TARGET_COLUMNS
 
 DEFS = definitions.load(Path(__file__).resolve().parents[1] / "data" / "definitions.toml")
 AS_OF = date(2026, 11, 16)
@@ -116,24 +117,7 @@ ROWS = [
 
 
 def insert_snapshots(con, rows: list[dict]) -> None:
-    full = []
-    for row in rows:
-        out = {c: None for c in SNAPSHOT_COLUMNS}
-        out.update(
-            is_closed=row["stage"] in ("Closed Won", "Closed Lost"),
-            is_won=row["stage"] == "Closed Won",
-            opportunity_name=row["opportunity_id"],
-            created_date="2026-01-15",
-        )
-        out.update(row)
-        full.append(out)
-    frame = pd.DataFrame(full, columns=list(SNAPSHOT_COLUMNS))
-    for c in ("snapshot_date", "close_date", "created_date"):
-        frame[c] = pd.to_datetime(frame[c]).dt.date
-    con.register("_rows", frame)
-    cols = ", ".join(SNAPSHOT_COLUMNS)
-    con.execute(f"insert into snapshots ({cols}) select {cols} from _rows")
-    con.unregister("_rows")
+    fp.insert_snapshots(con, [fp.canonical(r, created_date="2026-01-15") for r in rows])
 
 
 @pytest.fixture

@@ -310,21 +310,19 @@ def test_old_store_without_next_date_is_migrated(defs):
 
 
 # ---- property: cohort reached counts never increase down the stages ----------------
-STAGES = [
-    "Prospecting",
-    "Discovery",
-    "Solution",
-    "Proposal",
-    "Negotiation",
-    "Closed Won",
-    "Closed Lost",
-]
+STAGES = definitions.load(definitions.DEFAULT_PATH).stage_names  # the governed stages
 
-deal_paths = st.lists(
-    st.lists(st.one_of(st.none(), st.sampled_from(STAGES)), min_size=3, max_size=3),
-    min_size=1,
-    max_size=8,
-)
+
+def deal_paths_over(weeks: int) -> st.SearchStrategy[list[list[str | None]]]:
+    """Up to eight deals, each a stage (or absent: None) in each of `weeks` snapshots."""
+    return st.lists(
+        st.lists(st.one_of(st.none(), st.sampled_from(STAGES)), min_size=weeks, max_size=weeks),
+        min_size=1,
+        max_size=8,
+    )
+
+
+deal_paths = deal_paths_over(3)
 
 
 @settings(
@@ -380,11 +378,7 @@ def test_time_in_stage_from_exits_equals_join(con, defs, monkeypatch, as_of, cut
     pd.testing.assert_frame_equal(fast, slow)
 
 
-deal_paths4 = st.lists(
-    st.lists(st.one_of(st.none(), st.sampled_from(STAGES)), min_size=4, max_size=4),
-    min_size=1,
-    max_size=8,
-)
+deal_paths4 = deal_paths_over(4)
 
 
 @settings(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import fixtures_pipeline as fp
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -26,30 +27,12 @@ PERIOD = "FY2026-Q4"
 
 def full_row(r: dict) -> dict:
     """A canonical snapshot row: defaults for the columns a test does not set."""
-    row = {c: None for c in SNAPSHOT_COLUMNS}
-    stage = r["stage"]
-    row.update(
-        is_closed=stage in ("Closed Won", "Closed Lost"),
-        is_won=stage == "Closed Won",
-        segment="SMB",
-        opportunity_name=r["opportunity_id"],
-    )
-    row.update(r)
-    for c in ("snapshot_date", "close_date", "created_date"):
-        if isinstance(row[c], str):
-            row[c] = date.fromisoformat(row[c])
-    return row
+    return fp.canonical(r, segment="SMB")
 
 
 def insert_snapshots(con, rows: list[dict]) -> None:
     """Insert snapshot rows straight into the table (defaults for unspecified columns)."""
-    frame = pd.DataFrame([full_row(r) for r in rows], columns=list(SNAPSHOT_COLUMNS))
-    for c in ("snapshot_date", "close_date", "created_date"):
-        frame[c] = pd.to_datetime(frame[c]).dt.date
-    con.register("_rows", frame)
-    cols = ", ".join(SNAPSHOT_COLUMNS)
-    con.execute(f"insert into snapshots ({cols}) select {cols} from _rows")
-    con.unregister("_rows")
+    fp.insert_snapshots(con, [full_row(r) for r in rows])
 
 
 def insert_table(con, table: str, columns: dict, rows: list[dict]) -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browser_helpers import latest_query, small_store
+from browser_helpers import latest_query, migrated_store, snapshot_dates
 
 from steward import definitions, store
 from steward.errors import StewardError
@@ -56,10 +56,7 @@ def test_thresholds_must_be_pairs():
 
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory) -> Path:
-    path = small_store(tmp_path_factory.mktemp("maturity") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    return migrated_store(tmp_path_factory.mktemp("maturity") / "steward.duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -155,12 +152,7 @@ def pd_na():
 
 def test_history_is_kept_per_snapshot_and_times_the_definitions(demo_path, q):
     with store.reader(demo_path) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
+        dates = snapshot_dates(con)
     older, old, last = dates[-10], dates[-5], dates[-1]
     with store.writer(demo_path) as con:
         con.execute("delete from maturity_placements")

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from browser_helpers import small_store
+from browser_helpers import migrated_store
 
 from steward import definitions, store
 from steward.metrics import Filters, Query, compute
@@ -170,10 +170,7 @@ def test_assumptions_round_trip_options_and_json():
 # ---- the demo store: baseline identity, saved scenarios -----------------------------------
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory) -> Path:
-    path = small_store(tmp_path_factory.mktemp("plan") / "steward.duckdb")
-    with store.writer(path):
-        pass
-    return path
+    return migrated_store(tmp_path_factory.mktemp("plan") / "steward.duckdb")
 
 
 def test_no_change_reproduces_the_baseline_exactly(demo_path):

@@ -5,20 +5,15 @@ it renders the agenda, a decision is recorded from the form and is listed after 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import playwright.sync_api as playwright_api
 import pytest
 from browser_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
-    small_store,
-    streamlit_server,
+    chromium,
+    demo_server,
     wait_for_charts,
 )
-from system_tools import require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,19 +23,14 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require(Path(CHROMIUM).exists(), "Debian chromium is not installed (make system-deps)")
-    db = small_store(tmp_path_factory.mktemp("review_browser") / "steward.duckdb")
-    with streamlit_server(db) as url:
+    with demo_server(tmp_path_factory.mktemp("review_browser")) as url:
         yield url
 
 
 @pytest.fixture()
 def page(server: str) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = b.new_page(viewport={"width": 1500, "height": 2200})
-        yield pg
-        b.close()
+    with chromium() as b:
+        yield b.new_page(viewport={"width": 1500, "height": 2200})
 
 
 def settled(pg: Any, timeout_ms: int = 90_000) -> None:

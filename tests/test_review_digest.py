@@ -17,13 +17,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from browser_helpers import CHROMIUM, free_port, small_store
+from browser_helpers import CHROMIUM, free_port, latest_query, small_store, snapshot_dates
 from system_tools import require
 
 from steward import definitions, store
 from steward.cli import main
 from steward.errors import StewardError
-from steward.metrics import Query, current_period
 from steward.review import digest, load
 
 pytestmark = pytest.mark.slow
@@ -59,15 +58,9 @@ def test_the_eml_has_text_html_inline_charts_and_the_pack(eml: Path, demo_db: Pa
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     d = definitions.load()
     with store.reader(demo_db) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
         from steward.review import build_agenda
 
-        agenda = build_agenda(con, Query(dates[-1], current_period(dates[-1], d)), d)
+        agenda = build_agenda(con, latest_query(demo_db, d), d)
     for item in agenda.items:  # the agenda, word for word, in both bodies
         assert item.evidence.text in text
     assert "Last week's decisions" in text and "What changed" in text
@@ -144,12 +137,7 @@ def test_cli_agenda_decide_and_decisions(
     db = tmp_path / "copy.duckdb"
     shutil.copy(demo_db, db)
     with store.reader(db) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
+        dates = snapshot_dates(con)
     week1, week2 = dates[-2].isoformat(), dates[-1].isoformat()
     assert main(["--db", str(db), "agenda", "--as-of", week1, "--format", "json"]) == 0
     agenda = json.loads(capsys.readouterr().out)

@@ -7,12 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import ROOT, small_store, store_env
+from browser_helpers import latest_query, run_app, small_store, store_env
 from streamlit.testing.v1 import AppTest
 
 from steward import definitions, review, store
-
-APP = str(ROOT / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +21,7 @@ def review_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _run() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("../pages/weekly_review.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app("weekly_review")
 
 
 def test_page_renders_the_agenda_and_records_a_decision(review_db: Path) -> None:
@@ -35,17 +29,10 @@ def test_page_renders_the_agenda_and_records_a_decision(review_db: Path) -> None
     assert at.title[0].value == "Weekly review"
     heads = [h.value for h in at.subheader]
     assert heads[:2] == ["Last week's decisions", "This week's bottlenecks"]
+    d = definitions.load()
+    latest = latest_query(review_db, d)
     with store.reader(review_db) as con:
-        dates = [
-            r[0]
-            for r in con.execute(
-                "select distinct snapshot_date from snapshots order by 1"
-            ).fetchall()
-        ]
-        d = definitions.load()
-        from steward.metrics import Query, current_period
-
-        agenda = review.build_agenda(con, Query(dates[-1], current_period(dates[-1], d)), d)
+        agenda = review.build_agenda(con, latest, d)
     assert agenda.items, "the small demo store should put something on the agenda"
     # every item, in the ranked order, with its evidence word for word
     text = "\n".join(m.value for m in at.markdown)
@@ -68,7 +55,7 @@ def test_page_renders_the_agenda_and_records_a_decision(review_db: Path) -> None
     with store.reader(review_db) as con:
         rows = review.load(con)
     assert [(r.item_key, r.what, r.owner, r.as_of) for r in rows] == [
-        (key, "Find the missing pipeline", "VP Sales", dates[-1])
+        (key, "Find the missing pipeline", "VP Sales", latest.as_of)
     ]
 
 

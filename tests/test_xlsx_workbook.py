@@ -117,7 +117,7 @@ def test_waterfall_bridge_and_detail_reconcile(wb):
     # each bucket's deals add up to its bar, to the cent (e.g. Won: -90,000 O01 - 25,000 O15)
     sums = {}
     for d in deals:
-        sums[d["Bucket"]] = sums.get(d["Bucket"], Decimal(0)) + Decimal(str(d["Bridge amount"]))
+        sums[d["Bucket"]] = sums.get(d["Bucket"], Decimal(0)) + Decimal(str(d["Effect on bridge"]))
     for bucket, total in sums.items():
         assert total == Decimal(str(bridge[bucket])), bucket
     assert sums["Won"] == Decimal("-115000")
@@ -297,3 +297,47 @@ def test_forecast_sheet_equals_the_metric_layer(wb, con):
             )
     # commit = won 100,000 + Commit/Closed open in Q4 (O10 80,000 + O11 35,000) = 215,000
     assert rows["forecast_commit"]["Forecast (P50 / point)"] == 215000
+
+
+def table_headers(ws, name):
+    ref = ws.tables[name].ref
+    return [c.value for c in ws[ref][0]]
+
+
+def test_table_sheets_take_their_headers_from_the_declared_columns(wb):
+    # Each native table of a table metric is headed by that metric's declared labels, in a
+    # subset the sheet chooses; only the sheet's own input cells add words (the coverage
+    # target's "(input)", the scenario rows' won-to-date and target).
+    from steward.maturity.scorecard import DISPLAY_COLUMNS
+    from steward.metrics import REGISTRY, columns_of
+    from steward.metrics.deals import DEAL_SCHEMA
+
+    declared = {
+        ("Coverage", "tblCoverage"): columns_of("coverage_matrix"),
+        ("Forecast", "tblForecast"): columns_of("forecast_range"),
+        ("Waterfall", "tblBridge"): columns_of("waterfall"),
+        ("Waterfall", "tblWaterfallDeals"): DEAL_SCHEMA,
+        ("Pipeline", "tblPipeline"): DEAL_SCHEMA,
+        ("Scenarios", "tblPipelineNeeded"): columns_of("pipeline_needed"),
+        ("Scenarios", "tblScenarios"): columns_of("scenario_forecast"),
+        ("Maturity", "tblMaturity"): DISPLAY_COLUMNS,
+    }
+    sheet_only = {
+        "Bookings target (input)",
+        REGISTRY["won_to_date"].label,
+        REGISTRY["bookings_target"].label,
+    }
+    for (sheet, name), cols in declared.items():
+        heads = table_headers(wb[sheet], name)
+        labels = {c.label for c in cols}
+        assert set(heads) - labels <= sheet_only, (name, set(heads) - labels)
+    # Whole tables, in the declared order, where the sheet shows every declared column.
+    assert table_headers(wb["Waterfall"], "tblBridge") == [c.label for c in columns_of("waterfall")]
+    assert table_headers(wb["Maturity"], "tblMaturity") == [c.label for c in DISPLAY_COLUMNS]
+    assert table_headers(wb["Forecast"], "tblForecast") == [
+        "Method",
+        "Forecast (P50 / point)",
+        "P10",
+        "P90",
+        "Method id",
+    ]

@@ -212,7 +212,10 @@ def _metric_md(m: Metric) -> list[str]:
     ]
     if m.columns:
         cols = "; ".join(
-            f"`{c.name}` {c.label}" + (f" ({c.unit})" if c.unit else "") for c in m.columns
+            f"`{c.name}` {c.label}"
+            + (f" ({c.unit})" if c.unit else "")
+            + (f": {c.description}" if c.description else "")
+            for c in m.columns
         )
         lines.append(f"- **Columns**: {cols}")
     if m.drill is not None:

@@ -8,6 +8,8 @@
 - The query: `query_args` adds --as-of, --period, --compare-to and the filters;
   `query_from_args` hands them to `steward.query.resolve`, the one resolver the sidebar,
   the narrative, the exports and the review use too.
+- A document (the narrative, the agenda): `document_args` adds --format md|json and
+  -o/--output; `export_cmds.emit` writes it as they say.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -105,3 +108,9 @@ def query_from_args(
         options=options,
         scope=who.scope if who is not None else None,
     )
+
+
+def document_args(p: argparse.ArgumentParser) -> None:
+    """--format md|json and -o/--output, for a command that prints a document."""
+    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")

@@ -13,9 +13,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from steward import access, definitions, store
-from steward.cli.args import query_args, query_from_args
+from steward.cli.args import document_args, query_args, query_from_args
 from steward.errors import StewardError
 
 
@@ -29,8 +30,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "JSON keeps, for every sentence, the metric id, query and value behind each number.",
     )
     query_args(p)
-    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
-    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    document_args(p)
     p.set_defaults(func=run_narrative)
 
     p = sub.add_parser(
@@ -72,7 +72,12 @@ def run_narrative(args: argparse.Namespace) -> int:
     with store.reader(args.db) as con:
         q = query_from_args(con, args, defs)
         story = narrative.build(con, q, defs)
-    text = story.to_json() + "\n" if args.format == "json" else story.to_markdown()
+    return emit(args, story)
+
+
+def emit(args: argparse.Namespace, doc: Any) -> int:
+    """A document (`to_json`, `to_markdown`) as --format says, to --output or stdout."""
+    text = doc.to_json() + "\n" if args.format == "json" else doc.to_markdown()
     if args.output:
         _write(args.output, text.encode("utf-8"))
         print(f"wrote {args.output}", file=sys.stderr)

@@ -14,8 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from steward import access, definitions, store
-from steward.cli.args import date_arg, query_args, query_from_args
-from steward.cli.export_cmds import _write
+from steward.cli.args import date_arg, document_args, query_args, query_from_args
+from steward.cli.export_cmds import emit
 from steward.errors import StewardError
 from steward.query import loaded_snapshot
 
@@ -32,8 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "by dollar impact, each with its evidence, owner role and the item key to decide on.",
     )
     query_args(p)
-    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
-    p.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    document_args(p)
     p.set_defaults(func=run_agenda)
 
     p = sub.add_parser(
@@ -96,13 +95,7 @@ def run_agenda(args: argparse.Namespace) -> int:
     defs = definitions.load()
     with store.reader(args.db) as con:
         agenda = build_agenda(con, query_from_args(con, args, defs), defs)
-    text = agenda.to_json() + "\n" if args.format == "json" else agenda.to_markdown()
-    if args.output:
-        _write(args.output, text.encode("utf-8"))
-        print(f"wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    return emit(args, agenda)
 
 
 def run_decide(args: argparse.Namespace) -> int:

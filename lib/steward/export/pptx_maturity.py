@@ -24,6 +24,7 @@ from steward.export.pptx import (
     title_lines,
 )
 from steward.maturity import scorecard
+from steward.metrics.core import columns_of
 
 EVIDENCE_CHARS = 150  # two lines of the evidence column at 10 pt
 STAGE_FILL = {
@@ -59,7 +60,8 @@ def maturity_slide(prs: PresentationT, detail: pd.DataFrame | None) -> None:
     for j, w in enumerate(widths):
         table.columns[j].width = w
     table.columns[3].width = Emu(CONTENT_W - sum(widths))
-    for j, head in enumerate(("Dimension", "Stage", "Basis", "Evidence")):
+    heads = columns_of("maturity_scorecard", "dimension", "stage", "basis", "evidence")
+    for j, head in enumerate(c.label for c in heads):
         _cell(table.cell(0, j), head, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF), fill=ACCENT)
     for i, rec in enumerate(placed.to_dict(orient="records"), start=1):
         stage = None if pd.isna(rec["stage"]) else int(rec["stage"])

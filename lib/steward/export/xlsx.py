@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,9 +32,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from steward import query, textsafe
 from steward.definitions import Definitions
 from steward.fmt import EXCEL_FORMATS
-from steward.metrics.core import REGISTRY, Query, compute, drill
-from steward.metrics.deals import DEAL_COLUMNS, DEAL_UNITS
-from steward.metrics.deals import DEAL_HEADERS as DEAL_HEADERS_LIB
+from steward.metrics.core import REGISTRY, Column, Query, columns_of, compute, drill
+from steward.metrics.deals import deal_schema
 from steward.metrics.targets import NO_TARGET_FOR_CUT
 from steward.narrative.facts import WATERFALL_MOVES
 
@@ -79,11 +78,7 @@ SUMMARY_METRICS = (
     "trust_score",
 )
 
-# Deal columns: the metric layer's declared labels and units (steward.metrics.deals).
-_DEAL_LIST = (*DEAL_COLUMNS, "crm_url")
 _WATERFALL_EXTRA = ("amount_from", "amount_to", "amount_change", "stage_from", "close_date_from")
-DEAL_HEADERS = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _DEAL_LIST}
-WATERFALL_DEAL_EXTRA = {k: (DEAL_HEADERS_LIB[k], DEAL_UNITS[k]) for k in _WATERFALL_EXTRA}
 
 
 # ---- cells -------------------------------------------------------------------------------
@@ -134,12 +129,11 @@ def formula(ws: Worksheet, row: int, col: int, text: str, number_format: str | N
     return cell
 
 
-@dataclass
-class Column:
-    key: str
-    header: str
-    unit: str | None = None  # key into EXCEL_FORMATS
-    width: int | None = None
+# A sheet's table columns are the metric layer's `Column` (name, label, unit): a table
+# metric's declared columns go in as they are (`columns_of`, the deal schema); the sheet's
+# own (the Summary's, the input cells) are written the same way. The header is the
+# label, the number format the unit's (EXCEL_FORMATS).
+DEAL_SHEET_COLUMNS = deal_schema()
 
 
 class Sheet:
@@ -184,16 +178,16 @@ class Sheet:
         """Header at `top`, rows below, as a native Excel table. Returns the last row."""
         ws = self.ws
         for j, c in enumerate(columns):
-            cell = put(ws, top, left + j, c.header)
+            cell = put(ws, top, left + j, c.label)
             cell.font = Font(name=FONT_NAME, bold=True, color="FFFFFF")
             cell.fill = PatternFill("solid", fgColor=ACCENT)
             cell.alignment = Alignment(wrap_text=False)
-            self.fit(left + j, c.header)
+            self.fit(left + j, c.label)
         for i, row in enumerate(rows, start=1):
             for j, c in enumerate(columns):
-                value = row.get(c.key)
+                value = row.get(c.name)
                 fmtx = EXCEL_FORMATS.get(c.unit or "") if c.unit else None
-                if c.key in row.get("_formulas", ()):
+                if c.name in row.get("_formulas", ()):
                     formula(ws, top + i, left + j, str(value), fmtx)
                     self.fit(left + j, "at or above goal")  # the widest formula result
                 else:
@@ -357,8 +351,8 @@ def kpi_table(sh: Sheet, ctx: Context, top: int) -> None:
 
 # The coverage_matrix's declared columns; the target is the sheet's input cell.
 COVERAGE_COLUMNS = [
-    Column(c.name, c.label + (" (input)" if c.name == "bookings_target" else ""), c.unit)
-    for c in REGISTRY["coverage_matrix"].columns
+    replace(c, label=c.label + " (input)") if c.name == "bookings_target" else c
+    for c in columns_of("coverage_matrix")
 ]
 
 
@@ -397,13 +391,7 @@ def coverage_sheet(wb: Workbook, ctx: Context) -> None:
 def forecast_sheet(wb: Workbook, ctx: Context) -> None:
     sh = Sheet(wb, "Forecast")
     sh.title("Forecast by method", ctx.subtitle)
-    cols = [
-        Column("label", "Method"),
-        Column("value", "Forecast (P50 / point)", "usd"),
-        Column("p10", "P10", "usd"),
-        Column("p90", "P90", "usd"),
-        Column("method", "Method id"),
-    ]
+    cols = columns_of("forecast_range", "label", "value", "p10", "p90", "method")
     rows = _records(compute(ctx.con, "forecast_range", ctx.q, ctx.defs).table)
     if not rows:
         for mid in ("forecast_commit", "forecast_best_case", "forecast_weighted"):
@@ -438,7 +426,7 @@ def waterfall_rows(ctx: Context) -> tuple[list[dict[str, Any]], list[dict[str, A
             continue
         for rec in _records(drill(ctx.con, "waterfall", wq, ctx.defs, bucket=b["bucket"])):
             rec["bucket"] = b["bucket"]
-            rec["bridge_amount"] = _dec(rec.get("effect"))
+            rec["effect"] = _dec(rec.get("effect"))
             deals.append(rec)
     return bridge, deals
 
@@ -454,22 +442,15 @@ def waterfall_sheet(wb: Workbook, ctx: Context) -> None:
     sh.title(f"Pipeline waterfall: {since} -> {ctx.q.as_of.isoformat()}", ctx.subtitle)
     bridge, deals = waterfall_rows(ctx)
     sh.note(3, "Leaving buckets are negative; Start + movements = End, to the cent.")
-    last = sh.table(
-        4,
-        "tblBridge",
-        [Column(c.name, c.label, c.unit) for c in REGISTRY["waterfall"].columns],
-        bridge,
-    )
+    last = sh.table(4, "tblBridge", columns_of("waterfall"), bridge)
     top = last + 3
     put(sh.ws, top - 1, 1, "Deal-level detail (one bucket per deal)").font = Font(
         name=FONT_NAME, bold=True, color=ACCENT
     )
-    cols = [Column("bucket", "Bucket"), Column("bridge_amount", "Bridge amount", "usd")]
-    cols += [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items() if k != "crm_url"]
-    cols += [
-        Column(k, h, u) for k, (h, u) in WATERFALL_DEAL_EXTRA.items() if deals and k in deals[0]
-    ]
-    cols.append(Column("crm_url", "CRM link"))
+    extra = [k for k in _WATERFALL_EXTRA if deals and k in deals[0]]
+    cols = [*deal_schema(("bucket", "effect"))]
+    cols += [c for c in DEAL_SHEET_COLUMNS if c.name != "crm_url"]
+    cols += deal_schema((*extra, "crm_url"))
     sh.table(top, "tblWaterfallDeals", cols, deals)
     sh.finish(freeze_row=5)
 
@@ -481,8 +462,7 @@ def pipeline_sheet(wb: Workbook, ctx: Context) -> None:
     total = _scalar(ctx.con, "open_pipeline", ctx.q, ctx.defs)
     put(sh.ws, 3, 1, "Total (metric open_pipeline)").font = Font(name=FONT_NAME, bold=True)
     put(sh.ws, 3, 9, total, EXCEL_FORMATS["usd"]).font = Font(name=FONT_NAME, bold=True)
-    cols = [Column(k, h, u) for k, (h, u) in DEAL_HEADERS.items()]
-    sh.table(4, "tblPipeline", cols, deals)
+    sh.table(4, "tblPipeline", DEAL_SHEET_COLUMNS, deals)
     sh.finish(freeze_row=5)
 
 

@@ -21,7 +21,6 @@ from steward.export.xlsx import (
     FONT_NAME,
     INPUT_BLUE,
     INPUT_FILL,
-    Column,
     Context,
     Sheet,
     _records,
@@ -30,8 +29,8 @@ from steward.export.xlsx import (
 )
 from steward.fmt import EXCEL_FORMATS
 from steward.maturity import scorecard
-from steward.metrics.core import REGISTRY, compute
-from steward.plan import needed, scenarios
+from steward.metrics.core import REGISTRY, Column, columns_of, compute
+from steward.plan import needed, scenarios, whatif
 
 NEEDED_TOP = 15  # header row of the per-source plan table
 INPUT_ROWS = {"target": 8, "by_week": 10}  # rows of the input cells in column B
@@ -49,7 +48,7 @@ def _label(sh: Sheet, row: int, text: str) -> None:
 
 # The pipeline_needed metric's declared columns, in their declared order (the sheet's
 # formulas address them by position).
-PLAN_COLUMNS = [Column(c.name, c.label, c.unit) for c in REGISTRY["pipeline_needed"].columns]
+PLAN_COLUMNS = columns_of("pipeline_needed")
 
 
 def needed_block(sh: Sheet, ctx: Context) -> int:
@@ -127,23 +126,13 @@ def needed_block(sh: Sheet, ctx: Context) -> int:
     return end
 
 
+# The scenario_forecast metric's declared columns, with the sheet's won-to-date and
+# bookings-target cells (the target an input) before the live coverage formula.
 SCENARIO_COLUMNS = [
-    Column("scenario", "Scenario"),
-    Column("p10", "P10", "usd"),
-    Column("p50", "P50", "usd"),
-    Column("p90", "P90", "usd"),
-    Column("expected", "Expected", "usd"),
-    Column("open_pipeline", "Open qualified pipeline", "usd"),
-    Column("won", "Won to date", "usd"),
-    Column("target", "Bookings target", "usd"),
-    Column("coverage", "Coverage", "multiple"),
-    Column("conversion_stage", "Conversion from stage"),
-    Column("conversion_pts", "Conversion change (pts)"),
-    Column("cycle_days", "Close dates moved (days)", "count"),
-    Column("remove_categories", "Categories removed"),
-    Column("remove_deals", "Deals removed"),
-    Column("source_creation", "Source creation change"),
-    Column("assumptions", "Assumptions in words"),
+    *columns_of("scenario_forecast", "scenario", "p10", "p50", "p90", "expected", "open_pipeline"),
+    Column("won", REGISTRY["won_to_date"].label, "usd"),
+    Column("target", REGISTRY["bookings_target"].label, "usd"),
+    *columns_of("scenario_forecast", "coverage", *whatif.ASSUMPTION_COLUMNS),
 ]
 TARGET_COL = 8  # H: the input cell of each scenario row
 
@@ -183,17 +172,7 @@ def scenarios_sheet(wb: Workbook, ctx: Context) -> None:
     sh.finish(freeze_row=4)
 
 
-MATURITY_COLUMNS = [
-    Column("matrix", "Matrix"),
-    Column("dimension", "Dimension"),
-    Column("stage", "Stage"),
-    Column("rule", "Rule"),
-    Column("value", "Value"),
-    Column("evidence", "Evidence"),
-    Column("thresholds", "Thresholds"),
-    Column("rule_stage", "Rule stage"),
-    Column("basis", "Basis"),
-]
+MATURITY_COLUMNS = scorecard.DISPLAY_COLUMNS
 
 
 def maturity_sheet(wb: Workbook, ctx: Context) -> None:

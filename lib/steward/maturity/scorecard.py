@@ -22,7 +22,7 @@ from steward import fmt
 from steward.definitions import Definitions
 from steward.errors import StewardError
 from steward.maturity.rules import RULES, Rule, place
-from steward.metrics.core import Query, Result, metric
+from steward.metrics.core import Column, Query, Result, columns_of, metric
 
 STAGE_NAMES = {1: "1 · ad hoc", 2: "2 · repeatable", 3: "3 · operating system"}
 
@@ -177,6 +177,23 @@ def placements(detail: pd.DataFrame) -> pd.DataFrame:
     "else the latest self-assessment on or before S",
     unit="table",
     scope="history",
+    columns=(
+        Column("matrix", "Matrix"),
+        Column("dimension_id", "Dimension id"),
+        Column("dimension", "Dimension"),
+        Column("rule_id", "Rule id"),
+        Column("rule", "Rule", None, "blank for a self-assessed dimension"),
+        Column("basis", "Basis", None, "evidence rules, or the dated self-assessment"),
+        Column("value", "Value", None, "the rule's reading, in the rule's own unit"),
+        Column("unit", "Unit", None, "the rule's unit: ratio, pts, weeks or score"),
+        Column("stage_2_from", "Stage 2 from", None, "governed threshold, in the rule's unit"),
+        Column("stage_3_from", "Stage 3 from", None, "governed threshold, in the rule's unit"),
+        Column("rule_stage", "Rule stage", None, "the stage this rule alone earns"),
+        Column("stage", "Stage", None, "the dimension's stage: its weakest rule's"),
+        Column("evidence", "Evidence"),
+        Column("metric_id", "Metric id"),
+        Column("query", "Query", None, "the query the rule's metric was read with"),
+    ),
 )
 def maturity_scorecard(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     detail = evaluate(con, q, defs)
@@ -304,8 +321,17 @@ def threshold_text(row: dict[str, object]) -> str:
     return f"stage 2 {op} {value_text(two, unit)}, stage 3 {op} {value_text(three, unit)}"
 
 
+# What the page and the workbook show of the scorecard: the metric's declared columns,
+# with the two governed thresholds as one text column between them.
+DISPLAY_COLUMNS: tuple[Column, ...] = (
+    *columns_of("maturity_scorecard", "matrix", "dimension", "stage", "rule", "value", "evidence"),
+    Column("thresholds", "Thresholds", None, "stage 2 and stage 3 from, in the rule's unit"),
+    *columns_of("maturity_scorecard", "rule_stage", "basis"),
+)
+
+
 def display(detail: pd.DataFrame) -> pd.DataFrame:
-    """The evidence table as text, for the page and the workbook (evidence before the rule details)."""
+    """The evidence table as text (DISPLAY_COLUMNS), for the page and the workbook."""
     records = detail.to_dict(orient="records")
     return pd.DataFrame(
         {

@@ -21,6 +21,7 @@ from steward.metrics.core import (
     Query,
     Result,
     RowScope,
+    columns_of,
     compute,
     current_period,
     drill,
@@ -43,5 +44,6 @@ __all__ = [
     "current_period",
     "drill",
     "metric",
+    "columns_of",
     "schema",
 ]

@@ -319,6 +319,18 @@ def schema(metric_id: str) -> dict[str, Column]:
     return {c.name: c for c in REGISTRY[metric_id].columns}
 
 
+def columns_of(metric_id: str, *names: str) -> tuple[Column, ...]:
+    """A table metric's declared columns: all of them, or the `names` in that order (a
+    consumer that shows some columns still takes their labels and units from here)."""
+    if not names:
+        return REGISTRY[metric_id].columns
+    declared = schema(metric_id)
+    missing = [n for n in names if n not in declared]
+    if missing:
+        raise KeyError(f"metric {metric_id!r} declares no column {', '.join(missing)}")
+    return tuple(declared[n] for n in names)
+
+
 def compute(con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Definitions) -> Result:
     """Compute one metric by id. Raises KeyError for an unknown id."""
     try:

@@ -74,8 +74,13 @@ DEAL_SCHEMA: tuple[Column, ...] = (
     Column("stage_from", "Stage (from)"),
     Column("close_date_from", "Close date (from)", "date"),
 )
-DEAL_HEADERS: dict[str, str] = {c.name: c.label for c in DEAL_SCHEMA}
-DEAL_UNITS: dict[str, str | None] = {c.name: c.unit for c in DEAL_SCHEMA}
+
+
+def deal_schema(names: tuple[str, ...] = DEAL_TABLE_COLUMNS, *extra: Column) -> tuple[Column, ...]:
+    """The declared columns of a metric whose table is a deal list: `names` from
+    DEAL_SCHEMA (the standard deal columns by default), then the metric's own `extra`."""
+    by_name = {c.name: c for c in DEAL_SCHEMA}
+    return (*(by_name[n] for n in names), *extra)
 
 
 def select_list(alias: str = "s") -> str:

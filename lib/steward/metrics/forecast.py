@@ -39,7 +39,7 @@ import pandas as pd
 from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import REGISTRY, Query, Result, compute, drill_for, metric
+from steward.metrics.core import REGISTRY, Column, Query, Result, compute, drill_for, metric
 from steward.periods import Quarter, quarter_of
 
 DRAWS = 10_000
@@ -650,6 +650,13 @@ def _other(
     formula="rows: forecast_commit, forecast_best_case, forecast_weighted, "
     "forecast_historical (p10, p50, p90), target (bookings_target)",
     unit="table",
+    columns=(
+        Column("method", "Method id", None, "the forecast metric's id, or target"),
+        Column("label", "Method"),
+        Column("value", "Forecast (P50 / point)", "usd"),
+        Column("p10", "P10", "usd", "historical method only"),
+        Column("p90", "P90", "usd", "historical method only"),
+    ),
 )
 def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows: list[dict[str, Any]] = []
@@ -705,6 +712,18 @@ def week_of_quarter(d: date, defs: Definitions) -> int:
     formula="abs_pct_error = |forecast(week N) − actual won| / actual won; MAPE = mean",
     unit="table",
     scope="history",
+    columns=(
+        Column("period", "Period", None, "the past fiscal quarter"),
+        Column("as_of", "As of", "date", "the snapshot the forecast was made from"),
+        Column("method", "Method"),
+        Column("forecast", "Forecast", "usd"),
+        Column("actual", "Actual", "usd", "closed won in the quarter"),
+        Column("error", "Forecast − actual", "usd"),
+        Column("abs_pct_error", "Abs. % error", "ratio", "|error| ÷ actual"),
+        Column("p10", "P10", "usd"),
+        Column("p90", "P90", "usd"),
+        Column("in_range", "Actual in P10–P90", None, "historical method only"),
+    ),
 )
 def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     week = int(q.option("week", week_of_quarter(q.as_of, defs)))

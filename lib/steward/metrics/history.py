@@ -16,8 +16,8 @@ import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
-from steward.metrics.core import Query, Result, drill_for, metric
-from steward.metrics.deals import DEAL_COLUMNS, select_list
+from steward.metrics.core import Column, Query, Result, drill_for, metric
+from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
 from steward.metrics.history_sql import (
     ZERO,
@@ -270,6 +270,16 @@ def _cohort_groups(
     "reached(k+1) / reached(k); % of top = reached(k) / reached(first stage)",
     unit="table",
     scope="history",
+    columns=(
+        Column("stage", "Stage"),
+        Column("reached_count", "Reached count", "count", "cohort deals that reached the stage"),
+        Column("reached_amount", "Reached amount", "usd", "their last amount up to the as-of date"),
+        Column("advanced_count", "Advanced count", "count", "of them, reached the next stage"),
+        Column("in_progress_count", "In progress count", "count", "stopped here, still open at S"),
+        Column("lost_count", "Lost count", "count", "stopped here, closed lost or gone"),
+        Column("conversion_to_next", "Conversion to next", "ratio", "advanced ÷ reached"),
+        Column("pct_of_top", "% of top", "ratio", "reached ÷ reached at the first stage"),
+    ),
 )
 def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     groups = _cohort_groups(con, q, defs)
@@ -466,6 +476,12 @@ def _add_stays_from_moves(sql: Sql, q: Query) -> None:
     formula="exit date − entry date per completed stay; median, p75 by stage",
     unit="table",
     scope="history",
+    columns=(
+        Column("stage", "Stage"),
+        Column("median_days", "Median days", "days"),
+        Column("p75_days", "P75 days", "days", "75th percentile, linear interpolation"),
+        Column("deals", "Deals", "count", "completed stays in the look-back window"),
+    ),
 )
 def time_in_stage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     table = time_in_stage_table(con, q, defs)
@@ -538,6 +554,11 @@ def stalled_frame(
     formula="open at S and (S − first snapshot at the current stage) > p75(time in stage)",
     unit="table",
     scope="history",
+    columns=deal_schema(
+        DEAL_TABLE_COLUMNS,
+        Column("days_in_stage", "Days in stage", "days", "since first seen at the current stage"),
+        Column("p75_days", "P75 days", "days", "the stage's 75th-percentile time in stage"),
+    ),
 )
 def stalled_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     frame = stalled_frame(con, q, defs)
@@ -696,6 +717,13 @@ def created_by_source(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     formula="Σ amount at the first snapshot seen qualified, first qualified in P, by source",
     unit="table",
     scope="history",
+    columns=(
+        Column("source", "Source"),
+        Column("amount", "Pipeline created", "usd", "amount at first qualification"),
+        Column("count", "Deals", "count"),
+        Column("is_marketing", "Marketing source", None, "the source is a governed marketing one"),
+        Column("pipeline_target", "Pipeline target", "usd", "the period's, for the whole cut"),
+    ),
 )
 def pipeline_created(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     frame = created_by_source(con, q, defs)

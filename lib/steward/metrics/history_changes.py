@@ -16,6 +16,7 @@ import pandas as pd
 
 from steward.definitions import Definitions
 from steward.metrics.core import Column, Query, Result, metric
+from steward.metrics.deals import deal_schema
 from steward.metrics.history_sql import (
     ZERO,
     Sql,
@@ -273,6 +274,22 @@ def slippage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Res
     formula="count of consecutive snapshot pairs where quarter(close date) increased",
     unit="table",
     scope="history",
+    columns=deal_schema(
+        (
+            "opportunity_id",
+            "opportunity_name",
+            "account_name",
+            "segment",
+            "owner",
+            "stage",
+            "amount",
+            "close_date",
+        ),
+        Column("push_count", "Times pushed", "count", "pushes up to the as-of date"),
+        Column("pushes_in_period", "Pushes in period", "count"),
+        Column("flagged", "Flagged", None, "at or above the governed push-count threshold"),
+        *deal_schema(("crm_url",)),
+    ),
 )
 def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     qt = q.quarter(defs)

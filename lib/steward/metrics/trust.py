@@ -28,7 +28,7 @@ import pandas as pd
 from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals, history
-from steward.metrics.core import Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric
 from steward.sqlbind import merge
 
 PROBABILITY_TOLERANCE = 0.25
@@ -583,6 +583,14 @@ def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
     "period ignored); severity 'ok' when the count is 0",
     unit="table",
     scope="history",
+    columns=(
+        Column("check_id", "Check id"),
+        Column("label", "Check"),
+        Column("description", "Description"),
+        Column("count", "Count", "count", "deals (or weeks) the check flags"),
+        Column("amount", "Amount", "usd", "their amount in the as-of snapshot"),
+        Column("severity", "Severity", None, "high, medium or low (ok: nothing flagged)"),
+    ),
 )
 def trust_checks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rep = trust_report(con, q, defs)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from steward import query
 from steward.definitions import Definitions
-from steward.metrics.core import Query, Result, compute, drill
+from steward.metrics.core import Query, Result, compute, drill, schema
 from steward.narrative.model import Fact, derived
 
 WATERFALL_MOVES = (
@@ -130,8 +130,20 @@ def _match(table: pd.DataFrame, where: tuple[tuple[str, Any], ...]) -> pd.DataFr
 
 
 def table_cell(
-    mid: str, q: Query, table: pd.DataFrame, where: tuple[tuple[str, Any], ...], col: str, unit: str
+    mid: str,
+    q: Query,
+    table: pd.DataFrame,
+    where: tuple[tuple[str, Any], ...],
+    col: str,
+    unit: str | None = None,
 ) -> Fact:
+    """One cell of a metric's table as a Fact, in the column's declared unit (`unit` only
+    for a metric that declares no columns, such as the win rate's counts)."""
+    declared = schema(mid).get(col)
+    if declared is not None and unit is None:
+        unit = declared.unit
+    if unit is None:
+        raise KeyError(f"metric {mid!r} declares no unit for column {col!r}")
     rows = _match(table, where)
     value = rows[col].iloc[0] if len(rows) else None
     return Fact(mid, q, value, unit, None, ("table", where, col))
@@ -142,13 +154,13 @@ def _waterfall(con: duckdb.DuckDBPyConnection, f: Facts, wq: Query) -> None:
     if r is None or r.table is None or r.table.empty:
         return
     t = r.table
-    f.start = table_cell("waterfall", wq, t, (("bucket", "Start"),), "amount", "usd")
-    f.end = table_cell("waterfall", wq, t, (("bucket", "End"),), "amount", "usd")
+    f.start = table_cell("waterfall", wq, t, (("bucket", "Start"),), "amount")
+    f.end = table_cell("waterfall", wq, t, (("bucket", "End"),), "amount")
     for b in WATERFALL_MOVES:
         if b not in set(t["bucket"]):
             continue
-        amount = table_cell("waterfall", wq, t, (("bucket", b),), "amount", "usd")
-        count = table_cell("waterfall", wq, t, (("bucket", b),), "count", "count")
+        amount = table_cell("waterfall", wq, t, (("bucket", b),), "amount")
+        count = table_cell("waterfall", wq, t, (("bucket", b),), "count")
         f.moves.append(Move(b, amount, count))
     pushed = f.move("Pushed out")
     if pushed is None or not pushed.count.num:
@@ -223,8 +235,8 @@ def _trust(con: duckdb.DuckDBPyConnection, f: Facts) -> None:
     f.top_check_unit = "week" if top["check_id"] == "missing_weeks" else "deal"
     f.top_check = (
         str(top["label"]),
-        table_cell("trust_checks", f.q, r.table, where, "count", "count"),
-        table_cell("trust_checks", f.q, r.table, where, "amount", "usd"),
+        table_cell("trust_checks", f.q, r.table, where, "count"),
+        table_cell("trust_checks", f.q, r.table, where, "amount"),
     )
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from steward import fmt
-from steward.metrics.core import REGISTRY, Query
+from steward.metrics.core import REGISTRY, Column, Query
 
 # How a Fact's value was read from its metric:
 #   ()                                         -> Result.value
@@ -208,6 +208,17 @@ SECTION_TITLES = {
 }
 
 
+# The columns of `Narrative.math()`, declared once for whoever shows it (the Board story).
+MATH_COLUMNS: tuple[Column, ...] = (
+    Column("sentence", "Sentence"),
+    Column("shown", "Shown as", None, "the number as the sentence shows it"),
+    Column("exact", "Exact value", None, "unrounded, with its unit"),
+    Column("metric", "Metric", None, "the metric's label and id"),
+    Column("read", "How it is read", None, "the value, a table cell, a sum or a derivation"),
+    Column("query", "Query", None, "the as-of date, period, comparison and filters"),
+)
+
+
 @dataclass
 class Narrative:
     """The board story: headline, what changed, risks, decisions, trust, definitions."""
@@ -240,7 +251,8 @@ class Narrative:
         return "\n".join(lines).rstrip() + "\n"
 
     def math(self) -> list[dict[str, str]]:
-        """'Show the math': one row per number in the story, every cell words with units.
+        """'Show the math': one row per number in the story, every cell words with units
+        (the columns: MATH_COLUMNS).
 
         sentence, the number as shown, the metric (label and id), how it was read, the
         exact value in its unit, and the query behind it. Read by the Board story.

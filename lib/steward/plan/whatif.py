@@ -373,6 +373,12 @@ def compare(base: Base, scenarios: list[tuple[str, Assumptions]]) -> pd.DataFram
         Column("open_deals", "Open deals", "count"),
         Column("open_pipeline", "Open pipeline", "usd"),
         Column("coverage", "Coverage", "multiple", "open pipeline ÷ remaining target"),
+        Column("conversion_stage", "Conversion from stage", None, "option conversion_stage"),
+        Column("conversion_pts", "Conversion change (pts)", None, "option conversion_pts"),
+        Column("cycle_days", "Close dates moved (days)", "count", "option cycle_days"),
+        Column("remove_categories", "Categories removed", None, "option remove_categories"),
+        Column("remove_deals", "Deals removed", None, "option remove_deals"),
+        Column("source_creation", "Source creation change", None, "option source_creation"),
         Column("assumptions", "Assumptions", None, "the scenario's changes in words"),
     ),
 )

@@ -90,8 +90,8 @@ def conversion_drop(inp: Inputs) -> list[Item]:
             where = (("stage", stage),)
 
             def cells(r: Result, t: pd.DataFrame, where: tuple = where) -> tuple[Fact, Fact]:
-                adv = table_cell("funnel_cohort", r.query, t, where, "advanced_count", "count")
-                lost = table_cell("funnel_cohort", r.query, t, where, "lost_count", "count")
+                adv = table_cell("funnel_cohort", r.query, t, where, "advanced_count")
+                lost = table_cell("funnel_cohort", r.query, t, where, "lost_count")
                 return adv, lost
 
             adv, lost = cells(cur, now_t)
@@ -106,7 +106,7 @@ def conversion_drop(inp: Inputs) -> list[Item]:
             )
             if now.num is None or before.num is None or before.num - now.num < limit:
                 continue
-            reached = table_cell("funnel_cohort", cur.query, now_t, where, "reached_amount", "usd")
+            reached = table_cell("funnel_cohort", cur.query, now_t, where, "reached_amount")
             nxt = open_names[k + 1] if k + 1 < len(open_names) else inp.defs.won_stage.name
             ev = say(
                 "agenda",
@@ -174,15 +174,15 @@ def coverage_below_goal(inp: Inputs) -> list[Item]:
             continue
         where = (("period", r["period"]), ("segment", r["segment"]))
 
-        def cell(col: str, unit: str, where: tuple = where) -> Fact:
-            return table_cell("coverage_matrix", cq, t, where, col, unit)
+        def cell(col: str, where: tuple = where) -> Fact:
+            return table_cell("coverage_matrix", cq, t, where, col)
 
         gap = derived(
             "gap_to_goal",
-            cell("goal", "multiple"),
-            cell("bookings_target", "usd"),
-            cell("won_to_date", "usd"),
-            cell("open_pipeline", "usd"),
+            cell("goal"),
+            cell("bookings_target"),
+            cell("won_to_date"),
+            cell("open_pipeline"),
         )
         seg = str(r["segment"])
         name = "All segments" if seg == "All" else seg
@@ -193,11 +193,11 @@ def coverage_below_goal(inp: Inputs) -> list[Item]:
             "is needed ({open} open against {rem} still to book).",
             name=name,
             p=str(r["period"]),
-            cov=cell("coverage", "multiple"),
-            goal=cell("goal", "multiple"),
+            cov=cell("coverage"),
+            goal=cell("goal"),
             gap=(gap, "money"),
-            open=cell("open_pipeline", "usd"),
-            rem=cell("remaining_target", "usd"),
+            open=cell("open_pipeline"),
+            rem=cell("remaining_target"),
         )
         offset = int(r["offset"])
         out.append(
@@ -297,8 +297,8 @@ def sla_breach(inp: Inputs) -> list[Item]:
         top = rows.sort_values(["missed", "value"], ascending=[False, True]).iloc[0]
         where = (("dimension", dim), ("value", top["value"]))
 
-        def cell(col: str, unit: str, where: tuple = where) -> Fact:
-            return table_cell("speed_to_lead", inp.speed.query, t, where, col, unit)  # type: ignore[union-attr]
+        def cell(col: str, where: tuple = where) -> Fact:
+            return table_cell("speed_to_lead", inp.speed.query, t, where, col)  # type: ignore[union-attr]
 
         ev = say(
             "agenda",
@@ -307,10 +307,10 @@ def sla_breach(inp: Inputs) -> list[Item]:
             "against the {goal} goal; median first contact {med} hours.",
             value=str(top["value"]),
             dim=dim,
-            within=cell("within_sla", "count"),
-            leads=cell("leads", "count"),
+            within=cell("within_sla"),
+            leads=cell("leads"),
             h=f"{inp.defs.sla_hours:g}",
-            rate=(cell("sla_compliance", "ratio"), "pct"),
+            rate=(cell("sla_compliance"), "pct"),
             goal=f"{goal:.0%}",
             med=f"{float(top['median_hours']):.0f}" if pd.notna(top["median_hours"]) else "—",
         )
@@ -343,7 +343,7 @@ def slippage_segment(inp: Inputs) -> list[Item]:
     if wt is None or deals is None or deals.empty or inp.compare_to is None:
         return []
     wq = inp.wq
-    start = table_cell("waterfall", wq, wt, (("bucket", "Start"),), "amount", "usd")
+    start = table_cell("waterfall", wq, wt, (("bucket", "Start"),), "amount")
     sel = (("bucket", "Pushed out"),)
     amounts = pd.to_numeric(deals["amount"], errors="coerce").fillna(0.0)
     total = float(amounts.sum())
@@ -406,7 +406,7 @@ def created_behind(inp: Inputs) -> list[Item]:
     created = Fact("pipeline_created", cq, inp.created.value, "usd")
     top = t.sort_values(["amount", "source"], ascending=[False, True]).iloc[0]
     where = (("source", top["source"]),)
-    target = table_cell("pipeline_created", cq, t, where, "pipeline_target", "usd")
+    target = table_cell("pipeline_created", cq, t, where, "pipeline_target")
     share = derived("share", created, target, unit="ratio")
     if share.num is None or share.num >= elapsed * (1 - inp.defs.review.created_behind_share):
         return []
@@ -421,7 +421,7 @@ def created_behind(inp: Inputs) -> list[Item]:
         target=(target, "money"),
         gone=f"{elapsed:.0%}",
         src=str(top["source"]),
-        src_amt=(table_cell("pipeline_created", cq, t, where, "amount", "usd"), "money"),
+        src_amt=(table_cell("pipeline_created", cq, t, where, "amount"), "money"),
     )
     return [
         Item(
@@ -450,9 +450,9 @@ def trust_worse(inp: Inputs) -> list[Item]:
         if prev.empty or not int(r["count"]) > int(prev["count"].iloc[0]):
             continue
         where = (("check_id", r["check_id"]),)
-        n = table_cell("trust_checks", inp.trust_now.query, now, where, "count", "count")
-        was = table_cell("trust_checks", inp.trust_before.query, before, where, "count", "count")
-        amt = table_cell("trust_checks", inp.trust_now.query, now, where, "amount", "usd")
+        n = table_cell("trust_checks", inp.trust_now.query, now, where, "count")
+        was = table_cell("trust_checks", inp.trust_before.query, before, where, "count")
+        amt = table_cell("trust_checks", inp.trust_now.query, now, where, "amount")
         weeks = r["check_id"] == "missing_weeks"
         ev = say(
             "agenda",
