@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -47,6 +48,8 @@ SEED = 7
 EXACT_DEALS = 400
 MIN_OBS = 30
 MAX_TRAINING_QUARTERS = 8
+BACKTESTS_KEPT = 64  # backtests kept per store version (one per query seen)
+_backtests_lock = threading.Lock()
 SNAP_TOLERANCE_DAYS = 3
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
@@ -390,12 +393,18 @@ def simulate(
         n_raw = -(-len(idx) * draws // 4)
         u = rng.bit_generator.random_raw(n_raw).view(np.uint16)[: len(idx) * draws]
         u = u.reshape(len(idx), draws)  # one contiguous row of draws per deal
-        for row, k in enumerate(idx):
-            if scale is None:
+        # Each deal's threshold under every multiplier for the whole block at once (the
+        # same products and roundings as deal by deal), then one deal after the other
+        # added to the totals, in the same order: every total is the same to the last
+        # bit as the deal-by-deal loop's (tests/test_forecast_speed.py).
+        if scale is None:
+            for row, k in enumerate(idx):
                 totals += (u[row] < threshold[k]) * amounts[k]
-            else:  # the deal's threshold under each multiplier, gathered per draw
-                levels = np.round(np.minimum(p[k] * factors, 1.0) * 65536.0).astype(np.int32)
-                totals += (u[row] < levels[pick]) * amounts[k]
+        else:
+            levels = np.round(np.minimum(p[idx][:, None] * factors, 1.0) * 65536.0)
+            levels = levels.astype(np.int32)
+            for row, k in enumerate(idx):
+                totals += (u[row] < levels[row].take(pick)) * amounts[k]
     if len(rest):
         normal = rng.standard_normal(draws)
         for r in [1.0] if scale is None else sorted(set(scale.tolist())):
@@ -707,6 +716,25 @@ def week_of_quarter(d: date, defs: Definitions) -> int:
     scope="history",
 )
 def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    # The backtest depends only on the stored snapshots (those up to the as-of date), the
+    # query and the definitions: readers of one store version share it (steward.memo), so
+    # the Forecast page pays its six past-quarter simulations once per import and query.
+    # compare_to is not read. A new filter computes it afresh.
+    shared = memo.by_store(con, "forecast.backtest")
+    if shared is None:
+        return _forecast_backtest(con, q, defs)
+    key = (q.with_(compare_to=None), defs.digest)
+    got = shared.get(key)
+    if got is None:
+        got = _forecast_backtest(con, key[0], defs)
+        with _backtests_lock:  # bounded: the oldest query goes first
+            while len(shared) >= BACKTESTS_KEPT:
+                del shared[next(iter(shared))]
+            shared[key] = got
+    return replace(got, query=q, table=None if got.table is None else got.table.copy())
+
+
+def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     week = int(q.option("week", week_of_quarter(q.as_of, defs)))
     n_quarters = int(q.option("quarters", 6))
     dates = snapshot_dates(con, q.as_of)
