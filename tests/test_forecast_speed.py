@@ -1,5 +1,8 @@
 """The forecast's fast paths give the same numbers as the plain ones, to the last bit.
 
+The historical forecast and the backtest are kept per store version and query
+(`kept_per_store`): equal to a fresh computation, and never served after an import.
+
 `simulate` draws each block of 100 deals in whole-array operations; `reference_simulate`
 below is the deal-by-deal loop it replaced (kept here, verbatim in what it computes), and
 every total must be identical: same random stream, same additions in the same order.
@@ -8,12 +11,25 @@ every total must be identical: same random stream, same additions in the same or
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import numpy as np
+import pandas as pd
+import pytest
+from browser_helpers import small_store
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from steward import definitions, memo, store
+from steward.metrics import Filters, Query, compute, current_period, drill
+from steward.metrics import forecast as fc
 from steward.metrics.forecast import EXACT_DEALS, simulate
+from steward.store import SNAPSHOT_COLUMNS
+
+DEFS = definitions.load(Path(__file__).resolve().parents[1] / "data" / "definitions.toml")
 
 
 def reference_simulate(
@@ -107,3 +123,84 @@ def test_block_simulation_at_full_size() -> None:
     for mult, ext in ((None, None), (multipliers, None), (multipliers, extra)):
         want = reference_simulate(p, amounts, 10_000, 7, mult, ext)
         assert simulate(p, amounts, 10_000, 7, mult, ext).tobytes() == want.tobytes()
+
+
+# --- the forecast and the backtest kept per store version -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_store(tmp_path_factory.mktemp("fcspeed") / "steward.duckdb")
+
+
+def _answers(con: duckdb.DuckDBPyConnection, q: Query, cut_q: Query) -> list[Any]:
+    """The forecast page's forecast answers (and the P50's deal list) for two cuts."""
+    out: list[Any] = []
+    for query in (q, cut_q):
+        for mid in ("forecast_historical", "forecast_range", "forecast_backtest"):
+            r = compute(con, mid, query, DEFS)
+            out.append((r.value, r.note, r.table))
+        out.append(drill(con, "forecast_historical", query, DEFS))
+    return out
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    for x, y in zip(a, b, strict=True):
+        for u, v in zip(
+            x if isinstance(x, tuple) else (x,), y if isinstance(y, tuple) else (y,), strict=True
+        ):
+            if isinstance(u, pd.DataFrame):
+                try:
+                    pd.testing.assert_frame_equal(u, v, check_exact=True)
+                except AssertionError:
+                    return False
+            elif u != v:
+                return False
+    return True
+
+
+def test_kept_forecasts_equal_fresh_ones_and_follow_every_import(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, db)
+    with store.writer(db) as con:
+        dates = [
+            r[0]
+            for r in con.execute("select snapshot_date from derived_dates order by 1").fetchall()
+        ]
+        as_of = dates[-1]
+        q = Query(as_of=as_of, period=current_period(as_of, DEFS), compare_to=dates[-2])
+        cut_q = q.with_(filters=Filters.of(segment="Enterprise"))
+        memo.use_store_memo(False)
+        fresh = _answers(con, q, cut_q)
+        memo.use_store_memo(True)
+        try:
+            first = _answers(con, q, cut_q)  # computes and keeps
+            kept = _answers(con, q, cut_q)  # reads what was kept
+            assert _same(fresh, first) and _same(fresh, kept)
+            assert memo.by_store(con, "forecast.backtest")  # it was kept, not recomputed
+            # Re-import the as-of snapshot with every amount doubled, and the outcome
+            # snapshot of the last finished quarter without its won deals: a new store
+            # version, so the kept answers must not be served.
+            current = con.execute("select * from snapshots where snapshot_date = ?", [as_of]).df()[
+                list(SNAPSHOT_COLUMNS)
+            ]
+            current["amount"] = current["amount"].astype(float) * 2
+            store.commit_snapshots(con, current, file_name="doubled.csv", replace=True)
+            outcome = fc.first_snapshot_on_or_after(dates, q.quarter(DEFS).shift(-1).end)
+            assert outcome is not None and outcome < as_of
+            past = con.execute(
+                "select * from snapshots where snapshot_date = ? and not is_won", [outcome]
+            ).df()[list(SNAPSHOT_COLUMNS)]
+            store.commit_snapshots(con, past, file_name="no-wins.csv", replace=True)
+            after = _answers(con, q, cut_q)
+            memo.use_store_memo(False)
+            fresh_after = _answers(con, q, cut_q)
+        finally:
+            memo.use_store_memo(False)
+    assert _same(fresh_after, after)
+    assert not _same(fresh, after)  # the imports did change the answers
+    # the P50 itself moved (amounts doubled) and the backtest's last quarter lost its wins
+    assert after[0][0] != fresh[0][0]
+    assert not after[2][2]["actual"].equals(fresh[2][2]["actual"])

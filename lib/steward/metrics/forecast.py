@@ -29,9 +29,10 @@ from __future__ import annotations
 import bisect
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -48,8 +49,10 @@ SEED = 7
 EXACT_DEALS = 400
 MIN_OBS = 30
 MAX_TRAINING_QUARTERS = 8
-BACKTESTS_KEPT = 64  # backtests kept per store version (one per query seen)
-_backtests_lock = threading.Lock()
+# answers kept per store version (one per query seen; see kept_per_store)
+BACKTESTS_KEPT = 64
+FORECASTS_KEPT = 32  # each holds its open deals (~1 MB per 10,000 deals)
+_kept_lock = threading.Lock()
 SNAP_TOLERANCE_DAYS = 3
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
@@ -109,6 +112,30 @@ def nearest_snapshot(
 def first_snapshot_on_or_after(dates: list[date], d: date) -> date | None:
     i = bisect.bisect_left(dates, d)
     return dates[i] if i < len(dates) else None
+
+
+def kept_per_store(
+    con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Callable[[], Any], kept: int
+) -> Any:
+    """fn(), kept for this store version under `key` (steward.memo.by_store), at most
+    `kept` keys per name (the oldest goes first); fn() itself when the memo is off.
+
+    For answers that depend only on the stored snapshots, the query and the
+    definitions: every view of one store version reads them once; an import, a
+    replacement or a deletion of a snapshot starts a new version. A query not seen
+    before (a new filter, another date) computes afresh.
+    """
+    shared = memo.by_store(con, name)
+    if shared is None:
+        return fn()
+    got = shared.get(key)
+    if got is None:
+        got = fn()
+        with _kept_lock:
+            while len(shared) >= kept:
+                del shared[next(iter(shared))]
+            shared[key] = got
+    return got
 
 
 @dataclass(frozen=True)
@@ -252,7 +279,9 @@ class Learner:
             else:
                 late[todo[k]] = (float(open_amount), float(late_won))
         for t in todo:
-            self.rows[t] = cells[t]
+            # sorted: DuckDB's group-by order varies, and the quarter multipliers sum
+            # these rows in floating point; a fixed order gives the same last bit each run
+            self.rows[t] = sorted(cells[t])
             self.late[t] = late[t]
 
     def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
@@ -343,6 +372,55 @@ with won as (
 )
 select coalesce(sum(amount), 0) from won
 """
+
+
+# Won to date in P and the whole open pipeline (any close date) at S, in one scan of the
+# snapshot: the same sums (exact decimals) as _WON_SQL and _OPEN_ALL_SQL apart.
+_SUMS_SQL = """
+select coalesce(sum(coalesce(s.amount, 0)) filter (
+           where s.is_won and s.close_date >= $p_start and s.close_date < $p_end), 0),
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where not s.is_closed and list_contains($open_stages::varchar[], s.stage)), 0)
+from snapshots s
+where s.snapshot_date = $as_of{filters}
+"""
+
+
+def _with_probabilities(
+    cols: dict[str, Any], probs: dict[tuple[str, str], tuple[float, str, int]]
+) -> pd.DataFrame:
+    """The open deals (columns as read by _OPEN_SQL) with each one's learned probability,
+    its basis and observations: looked up once per (stage, segment) pair, not per deal."""
+    stage = np.asarray(cols["stage"], dtype=object)
+    segment = np.asarray(cols["segment"], dtype=object)
+    stage_codes, stage_names = pd.factorize(stage)
+    seg_codes, seg_names = pd.factorize(segment)
+    pair = stage_codes.astype(np.int64) * max(1, len(seg_names)) + seg_codes
+    found, inverse = np.unique(pair, return_inverse=True)
+    chosen = [
+        probs.get((st, seg), probs[(st, "*")])
+        for st, seg in (
+            (
+                str(stage_names[c // max(1, len(seg_names))]),
+                str(seg_names[c % max(1, len(seg_names))]),
+            )
+            for c in found.tolist()
+        )
+    ]
+    p_win = np.array([c[0] for c in chosen], dtype=float)
+    basis = np.array([c[1] for c in chosen], dtype=object)
+    observations = np.array([c[2] for c in chosen], dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
+            "stage": [str(x) for x in stage],
+            "segment": [str(x) for x in segment],
+            "amount": np.asarray(cols["amount"], dtype=float),
+            "p_win": p_win[inverse],
+            "basis": basis[inverse].tolist(),
+            "observations": observations[inverse],
+        }
+    )
 
 
 def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
@@ -464,16 +542,26 @@ def historical_forecast(
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
     on or before S are used. A shared `learner` reuses training counts already read.
     Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
-    of one view share it; compare_to is not read.
+    of one view share it; compare_to is not read. And once per store version and query
+    (kept_per_store): the next view of the same cut reads it; a new cut computes it.
     """
-    v = memo.current()
-    if v is None:
-        return _historical_forecast(con, q, defs, known_dates, learner)
     key_q = q.with_(compare_to=None)
-    got = v.get(
-        ("historical_forecast", key_q, defs.digest),
-        lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
-    )
+
+    def kept() -> HistoricalForecast:
+        # the same answer whatever known_dates and learner (they only save reads)
+        return cast(
+            HistoricalForecast,
+            kept_per_store(
+                con,
+                "forecast.historical",
+                (key_q, defs.digest),
+                lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
+                FORECASTS_KEPT,
+            ),
+        )
+
+    v = memo.current()
+    got = kept() if v is None else v.get(("historical_forecast", key_q, defs.digest), kept)
     return replace(got, deals=got.deals.copy())
 
 
@@ -502,32 +590,16 @@ def _historical_forecast(
         _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
         {**open_params, "p_start": period.start, "p_end": period.end},
     ).fetchnumpy()
-    stages = [str(x) for x in cols["stage"]]
-    segments = [str(x) for x in cols["segment"]]
-    chosen = [
-        probs.get((st, seg), probs[(st, "*")]) for st, seg in zip(stages, segments, strict=True)
-    ]
-    deals = pd.DataFrame(
-        {
-            "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
-            "stage": stages,
-            "segment": segments,
-            "amount": np.asarray(cols["amount"], dtype=float),
-            "p_win": [c[0] for c in chosen],
-            "basis": [c[1] for c in chosen],
-            "observations": [c[2] for c in chosen],
-        }
-    )
-    won = won_in_period(con, q.as_of, period, q)
+    deals = _with_probabilities(cols, probs)
+    # won to date and the whole open pipeline in one read of the as-of snapshot
+    sums = con.execute(
+        _SUMS_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+        {**open_params, "p_start": period.start, "p_end": period.end},
+    ).fetchall()
+    won = round(float(sums[0][0]), 2)
     p = deals["p_win"].to_numpy(dtype=float)
     amounts = deals["amount"].to_numpy(dtype=float)
-    pipeline_now = 0.0  # the whole open pipeline (any close date): the late-win base
-    if use_late:
-        rows = con.execute(
-            _OPEN_ALL_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-            open_params,
-        ).fetchall()
-        pipeline_now = float(rows[0][0]) if rows else 0.0
+    pipeline_now = float(sums[0][1]) if use_late else 0.0  # the late-win base
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
         lates = [0.0] * len(training)
@@ -717,20 +789,17 @@ def week_of_quarter(d: date, defs: Definitions) -> int:
 )
 def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     # The backtest depends only on the stored snapshots (those up to the as-of date), the
-    # query and the definitions: readers of one store version share it (steward.memo), so
-    # the Forecast page pays its six past-quarter simulations once per import and query.
-    # compare_to is not read. A new filter computes it afresh.
-    shared = memo.by_store(con, "forecast.backtest")
-    if shared is None:
-        return _forecast_backtest(con, q, defs)
-    key = (q.with_(compare_to=None), defs.digest)
-    got = shared.get(key)
-    if got is None:
-        got = _forecast_backtest(con, key[0], defs)
-        with _backtests_lock:  # bounded: the oldest query goes first
-            while len(shared) >= BACKTESTS_KEPT:
-                del shared[next(iter(shared))]
-            shared[key] = got
+    # query and the definitions: readers of one store version share it, so the Forecast
+    # page pays its six past-quarter simulations once per import and query. compare_to
+    # is not read.
+    key_q = q.with_(compare_to=None)
+    got = kept_per_store(
+        con,
+        "forecast.backtest",
+        (key_q, defs.digest),
+        lambda: _forecast_backtest(con, key_q, defs),
+        BACKTESTS_KEPT,
+    )
     return replace(got, query=q, table=None if got.table is None else got.table.copy())
 
 
