@@ -1,7 +1,8 @@
 """The forecast's fast paths give the same numbers as the plain ones, to the last bit.
 
-The historical forecast and the backtest are kept per store version and query
-(`kept_per_store`): equal to a fresh computation, and never served after an import.
+The historical forecast, the backtest and the time in stage are kept per store version
+and query (steward.memo.by_store): equal to a fresh computation, never served after an
+import.
 
 `simulate` draws each block of 100 deals in whole-array operations; `reference_simulate`
 below is the deal-by-deal loop it replaced (kept here, verbatim in what it computes), and
@@ -125,7 +126,7 @@ def test_block_simulation_at_full_size() -> None:
         assert simulate(p, amounts, 10_000, 7, mult, ext).tobytes() == want.tobytes()
 
 
-# --- the forecast and the backtest kept per store version -----------------------------------
+# --- answers kept per store version: forecast, backtest, time in stage -----------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +134,22 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return small_store(tmp_path_factory.mktemp("fcspeed") / "steward.duckdb")
 
 
+# what is kept per store version and query: the forecast, the backtest, and the time in
+# stage (read by the stalled deals)
+KEPT_METRICS = (
+    "forecast_historical",
+    "forecast_range",
+    "forecast_backtest",
+    "time_in_stage",
+    "stalled_deals",
+)
+
+
 def _answers(con: duckdb.DuckDBPyConnection, q: Query, cut_q: Query) -> list[Any]:
     """The forecast page's forecast answers (and the P50's deal list) for two cuts."""
     out: list[Any] = []
     for query in (q, cut_q):
-        for mid in ("forecast_historical", "forecast_range", "forecast_backtest"):
+        for mid in KEPT_METRICS:
             r = compute(con, mid, query, DEFS)
             out.append((r.value, r.note, r.table))
         out.append(drill(con, "forecast_historical", query, DEFS))
@@ -179,14 +191,18 @@ def test_kept_forecasts_equal_fresh_ones_and_follow_every_import(
             first = _answers(con, q, cut_q)  # computes and keeps
             kept = _answers(con, q, cut_q)  # reads what was kept
             assert _same(fresh, first) and _same(fresh, kept)
-            assert memo.by_store(con, "forecast.backtest")  # it was kept, not recomputed
-            # Re-import the as-of snapshot with every amount doubled, and the outcome
+            for name in ("forecast.backtest", "forecast.historical", "history.time_in_stage"):
+                assert memo.by_store(con, name)  # kept, then read, not recomputed
+            # Re-import the as-of snapshot with every amount doubled (below), and the outcome
             # snapshot of the last finished quarter without its won deals: a new store
             # version, so the kept answers must not be served.
             current = con.execute("select * from snapshots where snapshot_date = ?", [as_of]).df()[
                 list(SNAPSHOT_COLUMNS)
             ]
             current["amount"] = current["amount"].astype(float) * 2
+            # and every deal at the first open stage a stage further: stays end at S
+            first, second = (st.name for st in DEFS.open_stages[:2])
+            current.loc[current["stage"] == first, "stage"] = second
             store.commit_snapshots(con, current, file_name="doubled.csv", replace=True)
             outcome = fc.first_snapshot_on_or_after(dates, q.quarter(DEFS).shift(-1).end)
             assert outcome is not None and outcome < as_of
