@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +221,39 @@ def test_kept_forecasts_equal_fresh_ones_and_follow_every_import(
     # the P50 itself moved (amounts doubled) and the backtest's last quarter lost its wins
     assert after[0][0] != fresh[0][0]
     assert not after[2][2]["actual"].equals(fresh[2][2]["actual"])
+
+
+def test_reads_of_many_pairs_equal_the_reads_pair_by_pair(demo_db: Path) -> None:
+    """The backtest reads its past quarters' deals and sums together (reads_many,
+    sums_many): the same rows in the same order and the same exact sums as one pair at
+    a time, also for a cut that leaves some pairs empty."""
+    with store.reader(demo_db) as con:
+        dates = fc.snapshot_dates(con, date(2100, 1, 1))
+        as_of = dates[-1]
+        here = fc.quarter_of(as_of, DEFS.fiscal_year_start_month)
+        pairs = [(dates[-1], here), (dates[-1], here.shift(1))]  # same date, two periods
+        pairs += [(dates[-1 - 13 * k], here.shift(-k)) for k in (1, 2) if 13 * k < len(dates)]
+        pairs.append((dates[-20], here.shift(-1)))
+        cuts = [Filters(), Filters.of(segment="Enterprise"), Filters.of(region="Nowhere")]
+        for cut in cuts:
+            q = Query(as_of=as_of, period=here.label, filters=cut)
+            many = fc.reads_many(con, pairs, q, DEFS)
+            fsql, fparams = cut.named_sql("s")
+            for (d, p), (cols, sums) in zip(pairs, many, strict=True):
+                params = {
+                    "as_of": d,
+                    "open_stages": fc.open_stage_names(DEFS),
+                    "p_start": p.start,
+                    "p_end": p.end,
+                    **fparams,
+                }
+                one = con.execute(fc._OPEN_SQL.format(filters=fsql), params).fetchnumpy()
+                for c in ("opportunity_id", "stage", "segment", "amount"):
+                    assert list(cols[c]) == list(one[c])
+                one_sums = con.execute(fc._SUMS_SQL.format(filters=fsql), params).fetchall()[0]
+                assert tuple(sums) == tuple(one_sums)
+                assert fc.won_in_period(con, d, p, q) == round(float(sums[0]), 2)
+            if cut == cuts[-1]:
+                assert all(len(cols["stage"]) == 0 for cols, _ in many)
+            else:
+                assert sum(len(cols["stage"]) for cols, _ in many) > 0

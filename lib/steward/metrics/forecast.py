@@ -423,6 +423,102 @@ def _with_probabilities(
     )
 
 
+# The same reads for several (S, P) pairs at once (the backtest's past quarters): the
+# rows, their order and the sums of _OPEN_SQL and _SUMS_SQL, pair by pair (key k).
+_PAIRS_CTE = """
+with pairs as (
+  select unnest($ks::integer[]) as k, unnest($as_ofs::date[]) as as_of,
+         unnest($p_starts::date[]) as p_start, unnest($p_ends::date[]) as p_end
+)
+"""
+_OPEN_MANY_SQL = (
+    _PAIRS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
+       cast(coalesce(s.amount, 0) as double) as amount
+from snapshots s
+join pairs p on s.snapshot_date = p.as_of
+where s.snapshot_date in ({dates_in}) and not s.is_closed
+  and list_contains($open_stages::varchar[], s.stage)
+  and s.close_date >= p.p_start and s.close_date < p.p_end{filters}
+order by p.k, s.opportunity_id
+"""
+)
+_SUMS_MANY_SQL = (
+    _PAIRS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select p.k,
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where s.is_won and s.close_date >= p.p_start and s.close_date < p.p_end), 0),
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where not s.is_closed and list_contains($open_stages::varchar[], s.stage)), 0)
+from snapshots s
+join pairs p on s.snapshot_date = p.as_of
+where s.snapshot_date in ({dates_in}){filters}
+group by p.k
+"""
+)
+
+# What _historical_forecast reads at S: the open deals of P (columns) and (won, open) sums.
+Reads = tuple[dict[str, np.ndarray], tuple[Any, Any]]
+
+
+def _many(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    pairs: list[tuple[date, Quarter]],
+    q: Query,
+    defs: Definitions,
+) -> duckdb.DuckDBPyConnection:
+    """Run a *_MANY_SQL for the (as-of date, period) pairs; the dates are repeated as a
+    literal list so that DuckDB prunes the scan to those snapshots."""
+    fsql, fparams = q.filters.named_sql("s")
+    dates = sorted({d for d, _ in pairs})
+    params: dict[str, Any] = {
+        "ks": list(range(len(pairs))),
+        "as_ofs": [d for d, _ in pairs],
+        "p_starts": [p.start for _, p in pairs],
+        "p_ends": [p.end for _, p in pairs],
+        "open_stages": open_stage_names(defs),
+        **{f"d_{i}": d for i, d in enumerate(dates)},
+        **fparams,
+    }
+    dates_in = ", ".join(f"$d_{i}" for i in range(len(dates)))
+    return con.execute(sql.format(dates_in=dates_in, filters=fsql), params)
+
+
+def sums_many(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
+) -> list[tuple[Any, Any]]:
+    """Per (S, P) pair: (won to date in P, whole open pipeline) at S, exact decimals."""
+    if not pairs:
+        return []
+    got = {
+        int(k): (won, open_)
+        for k, won, open_ in _many(con, _SUMS_MANY_SQL, pairs, q, defs).fetchall()
+    }
+    return [got.get(k, (0, 0)) for k in range(len(pairs))]
+
+
+def reads_many(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
+) -> list[Reads]:
+    """What _historical_forecast reads, for several (S, P) pairs in two queries."""
+    if not pairs:
+        return []
+    cols = _many(con, _OPEN_MANY_SQL, pairs, q, defs).fetchnumpy()
+    ks = np.asarray(cols["k"])
+    sums = sums_many(con, pairs, q, defs)
+    out: list[Reads] = []
+    for k in range(len(pairs)):
+        mine = ks == k
+        one = {
+            c: np.asarray(cols[c])[mine] for c in ("opportunity_id", "stage", "segment", "amount")
+        }
+        out.append((one, sums[k]))
+    return out
+
+
 def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
     fsql, fparams = q.filters.named_sql("s")
     rows = con.execute(
@@ -536,11 +632,13 @@ def historical_forecast(
     defs: Definitions,
     known_dates: list[date] | None = None,
     learner: Learner | None = None,
+    reads: Reads | None = None,
 ) -> HistoricalForecast:
     """The historical method for (S, P, filters), reading only snapshots on or before S.
 
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
-    on or before S are used. A shared `learner` reuses training counts already read.
+    on or before S are used. A shared `learner` reuses training counts already read, and
+    `reads` (reads_many) the deals and sums at S read together with other pairs.
     Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
     of one view share it; compare_to is not read. And once per store version and query
     (kept_per_store): the next view of the same cut reads it; a new cut computes it.
@@ -555,7 +653,7 @@ def historical_forecast(
                 con,
                 "forecast.historical",
                 (key_q, defs.digest),
-                lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
+                lambda: _historical_forecast(con, key_q, defs, known_dates, learner, reads),
                 FORECASTS_KEPT,
             ),
         )
@@ -571,6 +669,7 @@ def _historical_forecast(
     defs: Definitions,
     known_dates: list[date] | None,
     learner: Learner | None,
+    reads: Reads | None = None,
 ) -> HistoricalForecast:
     period = q.quarter(defs)
     if known_dates is None:
@@ -586,16 +685,19 @@ def _historical_forecast(
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
     fsql, fparams = q.filters.named_sql("s")
     open_params = {"as_of": q.as_of, "open_stages": open_stage_names(defs), **fparams}
-    cols = con.execute(
-        _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        {**open_params, "p_start": period.start, "p_end": period.end},
-    ).fetchnumpy()
+    if reads is None:
+        cols = con.execute(
+            _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+            {**open_params, "p_start": period.start, "p_end": period.end},
+        ).fetchnumpy()
+        # won to date and the whole open pipeline in one read of the as-of snapshot
+        sums = con.execute(
+            _SUMS_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+            {**open_params, "p_start": period.start, "p_end": period.end},
+        ).fetchall()
+    else:  # read already, with other (S, P) pairs (reads_many)
+        cols, sums = reads[0], [reads[1]]
     deals = _with_probabilities(cols, probs)
-    # won to date and the whole open pipeline in one read of the as-of snapshot
-    sums = con.execute(
-        _SUMS_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        {**open_params, "p_start": period.start, "p_end": period.end},
-    ).fetchall()
     won = round(float(sums[0][0]), 2)
     p = deals["p_win"].to_numpy(dtype=float)
     amounts = deals["amount"].to_numpy(dtype=float)
@@ -828,12 +930,17 @@ def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitio
             for t in training_quarters(dates[: bisect.bisect_right(dates, bt_as_of)], qk, bt_as_of)
         ]
     )
+    # every quarter's actual, and what its historical forecast reads, in three queries
+    actuals = [
+        round(float(won), 2)
+        for won, _ in sums_many(con, [(outcome, qk) for qk, _, outcome in tests], q, defs)
+    ]
+    reads = reads_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
     rows: list[dict[str, Any]] = []
-    for qk, bt_as_of, outcome in tests:
-        actual = won_in_period(con, outcome, qk, q)
+    for (qk, bt_as_of, _), actual, read in zip(tests, actuals, reads, strict=True):
         bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
         forecasts = {mid: _other(con, mid, bq, defs) for mid in OTHER_METHODS}
-        hist = historical_forecast(con, bq, defs, dates, learner)
+        hist = historical_forecast(con, bq, defs, dates, learner, read)
         forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
             if fc is None:
