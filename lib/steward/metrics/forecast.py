@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -47,6 +49,10 @@ SEED = 7
 EXACT_DEALS = 400
 MIN_OBS = 30
 MAX_TRAINING_QUARTERS = 8
+# answers kept per store version (one per query seen; see kept_per_store)
+BACKTESTS_KEPT = 64
+FORECASTS_KEPT = 32  # each holds its open deals (~1 MB per 10,000 deals)
+_kept_lock = threading.Lock()
 SNAP_TOLERANCE_DAYS = 3
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
@@ -106,6 +112,30 @@ def nearest_snapshot(
 def first_snapshot_on_or_after(dates: list[date], d: date) -> date | None:
     i = bisect.bisect_left(dates, d)
     return dates[i] if i < len(dates) else None
+
+
+def kept_per_store(
+    con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Callable[[], Any], kept: int
+) -> Any:
+    """fn(), kept for this store version under `key` (steward.memo.by_store), at most
+    `kept` keys per name (the oldest goes first); fn() itself when the memo is off.
+
+    For answers that depend only on the stored snapshots, the query and the
+    definitions: every view of one store version reads them once; an import, a
+    replacement or a deletion of a snapshot starts a new version. A query not seen
+    before (a new filter, another date) computes afresh.
+    """
+    shared = memo.by_store(con, name)
+    if shared is None:
+        return fn()
+    got = shared.get(key)
+    if got is None:
+        got = fn()
+        with _kept_lock:
+            while len(shared) >= kept:
+                del shared[next(iter(shared))]
+            shared[key] = got
+    return got
 
 
 @dataclass(frozen=True)
@@ -249,7 +279,9 @@ class Learner:
             else:
                 late[todo[k]] = (float(open_amount), float(late_won))
         for t in todo:
-            self.rows[t] = cells[t]
+            # sorted: DuckDB's group-by order varies, and the quarter multipliers sum
+            # these rows in floating point; a fixed order gives the same last bit each run
+            self.rows[t] = sorted(cells[t])
             self.late[t] = late[t]
 
     def late_ratios(self, training: list[TrainingQuarter]) -> list[float | None]:
@@ -342,6 +374,151 @@ select coalesce(sum(amount), 0) from won
 """
 
 
+# Won to date in P and the whole open pipeline (any close date) at S, in one scan of the
+# snapshot: the same sums (exact decimals) as _WON_SQL and _OPEN_ALL_SQL apart.
+_SUMS_SQL = """
+select coalesce(sum(coalesce(s.amount, 0)) filter (
+           where s.is_won and s.close_date >= $p_start and s.close_date < $p_end), 0),
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where not s.is_closed and list_contains($open_stages::varchar[], s.stage)), 0)
+from snapshots s
+where s.snapshot_date = $as_of{filters}
+"""
+
+
+def _with_probabilities(
+    cols: dict[str, Any], probs: dict[tuple[str, str], tuple[float, str, int]]
+) -> pd.DataFrame:
+    """The open deals (columns as read by _OPEN_SQL) with each one's learned probability,
+    its basis and observations: looked up once per (stage, segment) pair, not per deal."""
+    stage = np.asarray(cols["stage"], dtype=object)
+    segment = np.asarray(cols["segment"], dtype=object)
+    stage_codes, stage_names = pd.factorize(stage)
+    seg_codes, seg_names = pd.factorize(segment)
+    pair = stage_codes.astype(np.int64) * max(1, len(seg_names)) + seg_codes
+    found, inverse = np.unique(pair, return_inverse=True)
+    chosen = [
+        probs.get((st, seg), probs[(st, "*")])
+        for st, seg in (
+            (
+                str(stage_names[c // max(1, len(seg_names))]),
+                str(seg_names[c % max(1, len(seg_names))]),
+            )
+            for c in found.tolist()
+        )
+    ]
+    p_win = np.array([c[0] for c in chosen], dtype=float)
+    basis = np.array([c[1] for c in chosen], dtype=object)
+    observations = np.array([c[2] for c in chosen], dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
+            "stage": [str(x) for x in stage],
+            "segment": [str(x) for x in segment],
+            "amount": np.asarray(cols["amount"], dtype=float),
+            "p_win": p_win[inverse],
+            "basis": basis[inverse].tolist(),
+            "observations": observations[inverse],
+        }
+    )
+
+
+# The same reads for several (S, P) pairs at once (the backtest's past quarters): the
+# rows, their order and the sums of _OPEN_SQL and _SUMS_SQL, pair by pair (key k).
+_PAIRS_CTE = """
+with pairs as (
+  select unnest($ks::integer[]) as k, unnest($as_ofs::date[]) as as_of,
+         unnest($p_starts::date[]) as p_start, unnest($p_ends::date[]) as p_end
+)
+"""
+_OPEN_MANY_SQL = (
+    _PAIRS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select p.k, s.opportunity_id, s.stage, coalesce(s.segment, '') as segment,
+       cast(coalesce(s.amount, 0) as double) as amount
+from snapshots s
+join pairs p on s.snapshot_date = p.as_of
+where s.snapshot_date in ({dates_in}) and not s.is_closed
+  and list_contains($open_stages::varchar[], s.stage)
+  and s.close_date >= p.p_start and s.close_date < p.p_end{filters}
+order by p.k, s.opportunity_id
+"""
+)
+_SUMS_MANY_SQL = (
+    _PAIRS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select p.k,
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where s.is_won and s.close_date >= p.p_start and s.close_date < p.p_end), 0),
+       coalesce(sum(coalesce(s.amount, 0)) filter (
+           where not s.is_closed and list_contains($open_stages::varchar[], s.stage)), 0)
+from snapshots s
+join pairs p on s.snapshot_date = p.as_of
+where s.snapshot_date in ({dates_in}){filters}
+group by p.k
+"""
+)
+
+# What _historical_forecast reads at S: the open deals of P (columns) and (won, open) sums.
+Reads = tuple[dict[str, np.ndarray], tuple[Any, Any]]
+
+
+def _many(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    pairs: list[tuple[date, Quarter]],
+    q: Query,
+    defs: Definitions,
+) -> duckdb.DuckDBPyConnection:
+    """Run a *_MANY_SQL for the (as-of date, period) pairs; the dates are repeated as a
+    literal list so that DuckDB prunes the scan to those snapshots."""
+    fsql, fparams = q.filters.named_sql("s")
+    dates = sorted({d for d, _ in pairs})
+    params: dict[str, Any] = {
+        "ks": list(range(len(pairs))),
+        "as_ofs": [d for d, _ in pairs],
+        "p_starts": [p.start for _, p in pairs],
+        "p_ends": [p.end for _, p in pairs],
+        "open_stages": open_stage_names(defs),
+        **{f"d_{i}": d for i, d in enumerate(dates)},
+        **fparams,
+    }
+    dates_in = ", ".join(f"$d_{i}" for i in range(len(dates)))
+    return con.execute(sql.format(dates_in=dates_in, filters=fsql), params)
+
+
+def sums_many(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
+) -> list[tuple[Any, Any]]:
+    """Per (S, P) pair: (won to date in P, whole open pipeline) at S, exact decimals."""
+    if not pairs:
+        return []
+    got = {
+        int(k): (won, open_)
+        for k, won, open_ in _many(con, _SUMS_MANY_SQL, pairs, q, defs).fetchall()
+    }
+    return [got.get(k, (0, 0)) for k in range(len(pairs))]
+
+
+def reads_many(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
+) -> list[Reads]:
+    """What _historical_forecast reads, for several (S, P) pairs in two queries."""
+    if not pairs:
+        return []
+    cols = _many(con, _OPEN_MANY_SQL, pairs, q, defs).fetchnumpy()
+    ks = np.asarray(cols["k"])
+    sums = sums_many(con, pairs, q, defs)
+    out: list[Reads] = []
+    for k in range(len(pairs)):
+        mine = ks == k
+        one = {
+            c: np.asarray(cols[c])[mine] for c in ("opportunity_id", "stage", "segment", "amount")
+        }
+        out.append((one, sums[k]))
+    return out
+
+
 def won_in_period(con: duckdb.DuckDBPyConnection, snapshot: date, p: Quarter, q: Query) -> float:
     fsql, fparams = q.filters.named_sql("s")
     rows = con.execute(
@@ -390,12 +567,18 @@ def simulate(
         n_raw = -(-len(idx) * draws // 4)
         u = rng.bit_generator.random_raw(n_raw).view(np.uint16)[: len(idx) * draws]
         u = u.reshape(len(idx), draws)  # one contiguous row of draws per deal
-        for row, k in enumerate(idx):
-            if scale is None:
+        # Each deal's threshold under every multiplier for the whole block at once (the
+        # same products and roundings as deal by deal), then one deal after the other
+        # added to the totals, in the same order: every total is the same to the last
+        # bit as the deal-by-deal loop's (tests/test_forecast_speed.py).
+        if scale is None:
+            for row, k in enumerate(idx):
                 totals += (u[row] < threshold[k]) * amounts[k]
-            else:  # the deal's threshold under each multiplier, gathered per draw
-                levels = np.round(np.minimum(p[k] * factors, 1.0) * 65536.0).astype(np.int32)
-                totals += (u[row] < levels[pick]) * amounts[k]
+        else:
+            levels = np.round(np.minimum(p[idx][:, None] * factors, 1.0) * 65536.0)
+            levels = levels.astype(np.int32)
+            for row, k in enumerate(idx):
+                totals += (u[row] < levels[row].take(pick)) * amounts[k]
     if len(rest):
         normal = rng.standard_normal(draws)
         for r in [1.0] if scale is None else sorted(set(scale.tolist())):
@@ -449,22 +632,34 @@ def historical_forecast(
     defs: Definitions,
     known_dates: list[date] | None = None,
     learner: Learner | None = None,
+    reads: Reads | None = None,
 ) -> HistoricalForecast:
     """The historical method for (S, P, filters), reading only snapshots on or before S.
 
     `known_dates` (any loaded dates, ascending) saves re-reading the calendar; only those
-    on or before S are used. A shared `learner` reuses training counts already read.
+    on or before S are used. A shared `learner` reuses training counts already read, and
+    `reads` (reads_many) the deals and sums at S read together with other pairs.
     Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
-    of one view share it; compare_to is not read.
+    of one view share it; compare_to is not read. And once per store version and query
+    (kept_per_store): the next view of the same cut reads it; a new cut computes it.
     """
-    v = memo.current()
-    if v is None:
-        return _historical_forecast(con, q, defs, known_dates, learner)
     key_q = q.with_(compare_to=None)
-    got = v.get(
-        ("historical_forecast", key_q, defs.digest),
-        lambda: _historical_forecast(con, key_q, defs, known_dates, learner),
-    )
+
+    def kept() -> HistoricalForecast:
+        # the same answer whatever known_dates and learner (they only save reads)
+        return cast(
+            HistoricalForecast,
+            kept_per_store(
+                con,
+                "forecast.historical",
+                (key_q, defs.digest),
+                lambda: _historical_forecast(con, key_q, defs, known_dates, learner, reads),
+                FORECASTS_KEPT,
+            ),
+        )
+
+    v = memo.current()
+    got = kept() if v is None else v.get(("historical_forecast", key_q, defs.digest), kept)
     return replace(got, deals=got.deals.copy())
 
 
@@ -474,6 +669,7 @@ def _historical_forecast(
     defs: Definitions,
     known_dates: list[date] | None,
     learner: Learner | None,
+    reads: Reads | None = None,
 ) -> HistoricalForecast:
     period = q.quarter(defs)
     if known_dates is None:
@@ -489,36 +685,23 @@ def _historical_forecast(
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
     fsql, fparams = q.filters.named_sql("s")
     open_params = {"as_of": q.as_of, "open_stages": open_stage_names(defs), **fparams}
-    cols = con.execute(
-        _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-        {**open_params, "p_start": period.start, "p_end": period.end},
-    ).fetchnumpy()
-    stages = [str(x) for x in cols["stage"]]
-    segments = [str(x) for x in cols["segment"]]
-    chosen = [
-        probs.get((st, seg), probs[(st, "*")]) for st, seg in zip(stages, segments, strict=True)
-    ]
-    deals = pd.DataFrame(
-        {
-            "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
-            "stage": stages,
-            "segment": segments,
-            "amount": np.asarray(cols["amount"], dtype=float),
-            "p_win": [c[0] for c in chosen],
-            "basis": [c[1] for c in chosen],
-            "observations": [c[2] for c in chosen],
-        }
-    )
-    won = won_in_period(con, q.as_of, period, q)
+    if reads is None:
+        cols = con.execute(
+            _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+            {**open_params, "p_start": period.start, "p_end": period.end},
+        ).fetchnumpy()
+        # won to date and the whole open pipeline in one read of the as-of snapshot
+        sums = con.execute(
+            _SUMS_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
+            {**open_params, "p_start": period.start, "p_end": period.end},
+        ).fetchall()
+    else:  # read already, with other (S, P) pairs (reads_many)
+        cols, sums = reads[0], [reads[1]]
+    deals = _with_probabilities(cols, probs)
+    won = round(float(sums[0][0]), 2)
     p = deals["p_win"].to_numpy(dtype=float)
     amounts = deals["amount"].to_numpy(dtype=float)
-    pipeline_now = 0.0  # the whole open pipeline (any close date): the late-win base
-    if use_late:
-        rows = con.execute(
-            _OPEN_ALL_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
-            open_params,
-        ).fetchall()
-        pipeline_now = float(rows[0][0]) if rows else 0.0
+    pipeline_now = float(sums[0][1]) if use_late else 0.0  # the late-win base
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
         lates = [0.0] * len(training)
@@ -726,6 +909,22 @@ def week_of_quarter(d: date, defs: Definitions) -> int:
     ),
 )
 def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    # The backtest depends only on the stored snapshots (those up to the as-of date), the
+    # query and the definitions: readers of one store version share it, so the Forecast
+    # page pays its six past-quarter simulations once per import and query. compare_to
+    # is not read.
+    key_q = q.with_(compare_to=None)
+    got = kept_per_store(
+        con,
+        "forecast.backtest",
+        (key_q, defs.digest),
+        lambda: _forecast_backtest(con, key_q, defs),
+        BACKTESTS_KEPT,
+    )
+    return replace(got, query=q, table=None if got.table is None else got.table.copy())
+
+
+def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     week = int(q.option("week", week_of_quarter(q.as_of, defs)))
     n_quarters = int(q.option("quarters", 6))
     dates = snapshot_dates(con, q.as_of)
@@ -750,12 +949,17 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
             for t in training_quarters(dates[: bisect.bisect_right(dates, bt_as_of)], qk, bt_as_of)
         ]
     )
+    # every quarter's actual, and what its historical forecast reads, in three queries
+    actuals = [
+        round(float(won), 2)
+        for won, _ in sums_many(con, [(outcome, qk) for qk, _, outcome in tests], q, defs)
+    ]
+    reads = reads_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
     rows: list[dict[str, Any]] = []
-    for qk, bt_as_of, outcome in tests:
-        actual = won_in_period(con, outcome, qk, q)
+    for (qk, bt_as_of, _), actual, read in zip(tests, actuals, reads, strict=True):
         bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
         forecasts = {mid: _other(con, mid, bq, defs) for mid in OTHER_METHODS}
-        hist = historical_forecast(con, bq, defs, dates, learner)
+        hist = historical_forecast(con, bq, defs, dates, learner, read)
         forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
             if fc is None:

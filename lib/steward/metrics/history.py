@@ -7,9 +7,10 @@ semantics (state at S, latest-attribute filters, reach rank) are in history_sql.
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -321,6 +322,8 @@ def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 # ---- time in stage and stalled deals ---------------------------------------------------
 _TIS_MEMO: dict[tuple[Any, ...], pd.DataFrame] = {}
+_TIS_KEPT = 32
+_tis_lock = threading.Lock()
 
 
 def time_in_stage_table(
@@ -328,18 +331,29 @@ def time_in_stage_table(
 ) -> pd.DataFrame:
     """Completed stays per open stage, exited in the look-back window up to as_of.
 
-    Memoised on the derived tables' version token (random, replaced on every import),
-    the query and the definitions: the stalled deals reuse the p75 of the same page.
+    Kept per store version (steward.memo.by_store when the app or the benchmark turn it
+    on, else this module's memo keyed by the derived tables' version token, random and
+    replaced on every import), the query and the definitions: the stalled deals reuse
+    the p75 of the same page, and the next view of the same cut reads it.
     """
-    token = derived.version(con)
-    key = (token, q.as_of, q.filters, _lookback(q), defs.digest)
-    if token is not None and key in _TIS_MEMO:
-        return _TIS_MEMO[key].copy()
+    shared = memo.by_store(con, "history.time_in_stage")
+    kept: dict[Any, Any]
+    key: tuple[Any, ...]
+    if shared is not None:
+        kept, key = shared, (q.as_of, q.filters, _lookback(q), defs.digest)
+    else:
+        token = derived.version(con)
+        if token is None:
+            return _time_in_stage_table(con, q, defs)
+        kept, key = _TIS_MEMO, (token, q.as_of, q.filters, _lookback(q), defs.digest)
+    found = kept.get(key)
+    if found is not None:
+        return cast(pd.DataFrame, found).copy()
     table = _time_in_stage_table(con, q, defs)
-    if token is not None:
-        if len(_TIS_MEMO) >= 32:
-            _TIS_MEMO.pop(next(iter(_TIS_MEMO)))
-        _TIS_MEMO[key] = table.copy()
+    with _tis_lock:
+        while len(kept) >= _TIS_KEPT:
+            del kept[next(iter(kept))]
+        kept[key] = table.copy()
     return table
 
 
