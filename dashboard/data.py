@@ -197,7 +197,33 @@ def has_store() -> bool:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _snapshots(db: str, ver: str, scope: RowScope | None) -> pd.DataFrame:
     with _reader(db) as con:
+        return listing(con, scope)
+
+
+def listing(con: Any, scope: RowScope | None = None) -> pd.DataFrame:
+    """`store.list_snapshots`, kept per store version (steward.memo.by_store) as well: the
+    sidebar of every session's first run reads it (a scan of every row), and the warm
+    launcher (dashboard/launch.py) fills it before the first visit."""
+    shared = memo.by_store(con, "dashboard.listing")
+    if shared is None:
         return store.list_snapshots(con, scope)
+    if scope not in shared:
+        shared[scope] = store.list_snapshots(con, scope)
+    return shared[scope].copy()
+
+
+def picker_values(con: Any, dim: str, scope: RowScope | None = None) -> list[str]:
+    """`store.dim_values` for a sidebar picker, kept per store version like `listing`."""
+    if dim not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dim!r}")
+    shared = memo.by_store(con, "dashboard.picker_values")
+    if shared is not None and (dim, scope) in shared:
+        return list(shared[(dim, scope)])
+    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
+    got = store.dim_values(con, dim, ssql, sparams)
+    if shared is not None:
+        shared[(dim, scope)] = tuple(got)
+    return got
 
 
 def snapshots(scope: RowScope | None = None) -> pd.DataFrame:
@@ -215,11 +241,8 @@ def snapshot_dates() -> list[date]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _dim_values(db: str, ver: str, dim: str, scope: RowScope | None) -> list[str]:
-    if dim not in DIMENSIONS:
-        raise ValueError(f"unknown dimension {dim!r}")
-    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
     with _reader(db) as con:
-        return store.dim_values(con, dim, ssql, sparams)
+        return picker_values(con, dim, scope)
 
 
 def dim_values(dim: str, scope: RowScope | None = None) -> list[str]:
