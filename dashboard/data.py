@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -25,7 +25,6 @@ from steward import access, definitions, memo, pages, query, store
 from steward import kpis as kpis_lib
 from steward import narrative as narrative_lib
 from steward.definitions import Definitions
-from steward.export import pptx, xlsx
 from steward.metrics import DIMENSIONS, Filters, Query, Result, RowScope, compute, drill
 from steward.periods import Quarter, quarter_of
 
@@ -430,17 +429,22 @@ def narrative(q: Query) -> narrative_lib.Narrative:
 
 
 # The two exports, built by their lib function on the run's read connection and cached
-# on (data version, definitions, query).
-_BUILDERS: dict[str, Callable[[Any, Query, Definitions], bytes]] = {
-    "pptx": pptx.build_board_pack,
-    "xlsx": xlsx.build_workbook,
-}
+# on (data version, definitions, query). Their modules (python-pptx, openpyxl: ~0.4 s of
+# imports) are imported when a file is first asked for, not by every page view.
+def _build(kind: str, con: Any, q: Query, d: Definitions) -> bytes:
+    if kind == "pptx":
+        from steward.export import pptx
+
+        return bytes(pptx.build_board_pack(con, q, d))
+    from steward.export import xlsx
+
+    return bytes(xlsx.build_workbook(con, q, d))
 
 
 @st.cache_data(show_spinner="Building the file…", max_entries=8)
 def _export(kind: str, db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(_BUILDERS[kind](con, _q, defs()))
+        return _build(kind, con, _q, defs())
 
 
 def board_pack(q: Query) -> bytes:

@@ -44,6 +44,8 @@ def warm() -> float:
     finally:
         caching.setLevel(level)
     import steward.charts  # noqa: F401 - every page draws
+    import steward.export.pptx  # noqa: F401 - the board pack and the workbook, which
+    import steward.export.xlsx  # noqa: F401 - dashboard.data imports when first asked
     from steward import access, definitions, kpis, memo, narrative, pages, query, store
     from steward.metrics import compute
 
