@@ -35,7 +35,7 @@ demo: setup
 	$(BIN)/steward --db $(DB) demo --replace
 
 run: setup $(DB)
-	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
+	$(BIN)/python -m dashboard.launch --server.port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

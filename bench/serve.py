@@ -47,12 +47,14 @@ def streamlit_server(
     `--secrets.files`, for the sign-in test's own secrets file).
     """
     port = port or free_port()
+    # The checkout's warm launcher when it has one (dashboard/launch.py: imports and the
+    # store memo done before the server answers, as `make run` starts it), else plain
+    # `streamlit run` (an older checkout's entrypoint, for before/after figures).
+    launch = app.parent / "launch.py"
+    start = ["-m", "dashboard.launch"] if launch.exists() else ["-m", "streamlit", "run", str(app)]
     cmd = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(app),
+        *start,
         "--server.port",
         str(port),
         "--server.headless",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -25,7 +25,6 @@ from steward import access, definitions, listings, memo, pages, query, store
 from steward import kpis as kpis_lib
 from steward import narrative as narrative_lib
 from steward.definitions import Definitions
-from steward.export import pptx, xlsx
 from steward.metrics import DIMENSIONS, Filters, Query, Result, RowScope, compute, drill
 from steward.periods import Quarter, quarter_of
 
@@ -197,7 +196,33 @@ def has_store() -> bool:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _snapshots(db: str, ver: str, scope: RowScope | None) -> pd.DataFrame:
     with _reader(db) as con:
+        return listing(con, scope)
+
+
+def listing(con: Any, scope: RowScope | None = None) -> pd.DataFrame:
+    """`store.list_snapshots`, kept per store version (steward.memo.by_store) as well: the
+    sidebar of every session's first run reads it (a scan of every row), and the warm
+    launcher (dashboard/launch.py) fills it before the first visit."""
+    shared = memo.by_store(con, "dashboard.listing")
+    if shared is None:
         return store.list_snapshots(con, scope)
+    if scope not in shared:
+        shared[scope] = store.list_snapshots(con, scope)
+    return shared[scope].copy()
+
+
+def picker_values(con: Any, dim: str, scope: RowScope | None = None) -> list[str]:
+    """`store.dim_values` for a sidebar picker, kept per store version like `listing`."""
+    if dim not in DIMENSIONS:
+        raise ValueError(f"unknown dimension {dim!r}")
+    shared = memo.by_store(con, "dashboard.picker_values")
+    if shared is not None and (dim, scope) in shared:
+        return list(shared[(dim, scope)])
+    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
+    got = store.dim_values(con, dim, ssql, sparams)
+    if shared is not None:
+        shared[(dim, scope)] = tuple(got)
+    return got
 
 
 def snapshots(scope: RowScope | None = None) -> pd.DataFrame:
@@ -215,11 +240,8 @@ def snapshot_dates() -> list[date]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _dim_values(db: str, ver: str, dim: str, scope: RowScope | None) -> list[str]:
-    if dim not in DIMENSIONS:
-        raise ValueError(f"unknown dimension {dim!r}")
-    ssql, sparams = scope.named_sql("s") if scope is not None else ("", {})
     with _reader(db) as con:
-        return store.dim_values(con, dim, ssql, sparams)
+        return picker_values(con, dim, scope)
 
 
 def dim_values(dim: str, scope: RowScope | None = None) -> list[str]:
@@ -407,17 +429,22 @@ def narrative(q: Query) -> narrative_lib.Narrative:
 
 
 # The two exports, built by their lib function on the run's read connection and cached
-# on (data version, definitions, query).
-_BUILDERS: dict[str, Callable[[Any, Query, Definitions], bytes]] = {
-    "pptx": pptx.build_board_pack,
-    "xlsx": xlsx.build_workbook,
-}
+# on (data version, definitions, query). Their modules (python-pptx, openpyxl: ~0.4 s of
+# imports) are imported when a file is first asked for, not by every page view.
+def _build(kind: str, con: Any, q: Query, d: Definitions) -> bytes:
+    if kind == "pptx":
+        from steward.export import pptx
+
+        return bytes(pptx.build_board_pack(con, q, d))
+    from steward.export import xlsx
+
+    return bytes(xlsx.build_workbook(con, q, d))
 
 
 @st.cache_data(show_spinner="Building the file…", max_entries=8)
 def _export(kind: str, db: str, ver: str, digest: str, qkey: str, _q: Query) -> bytes:
     with _reader(db) as con:
-        return bytes(_BUILDERS[kind](con, _q, defs()))
+        return _build(kind, con, _q, defs())
 
 
 def board_pack(q: Query) -> bytes:

@@ -178,3 +178,65 @@ def test_derived_and_plain_agree_on_random_histories(history):
     derived.rebuild(con)
     assert trust.derived_is_current(con, trust.snapshot_calendar(con, AS_OF))
     assert compute(con, "trust_checks", Q, tuned).table.equals(plain)
+
+
+# ---- the history part kept per store version, reused under every filter ---------------------
+def test_history_kept_per_store_version_answers_like_fresh(pipeline_con, defs):
+    """The pushed/stale ids and the vanished ids are read once per store version with no
+    filter (steward.memo.by_store) and intersected with each view's filtered snapshot:
+    every cut and date answers exactly as computed fresh, and the store memo holds one
+    entry per date, whatever the filters."""
+    from steward import derived, memo
+
+    tuned = dataclasses.replace(defs, stale_weeks=4, push_count=2)
+    derived.rebuild(pipeline_con)
+    # a filtered cut first: what is kept must not depend on the first view's filters
+    cuts = [
+        Filters.of(owner="Carol"),
+        Filters(),
+        Filters.of(owner="Alice"),
+        Filters.of(segment="SMB"),
+    ]
+    queries = [Query(d, PERIOD, filters=f) for d in (AS_OF, date(2026, 11, 9)) for f in cuts]
+    fresh = [compute(pipeline_con, "trust_checks", x, tuned) for x in queries]
+    fresh_scores = [compute(pipeline_con, "trust_score", x, tuned) for x in queries]
+    memo.use_store_memo(True)
+    for x, want, want_score in zip(queries, fresh, fresh_scores, strict=True):
+        with memo.view():  # one view per query: only the store memo carries over
+            got = compute(pipeline_con, "trust_checks", x, tuned)
+            score = compute(pipeline_con, "trust_score", x, tuned)
+        assert got.table.equals(want.table) and got.value == want.value
+        assert (score.value, score.note) == (want_score.value, want_score.note)
+    assert sorted(k[0] for k in memo.by_store(pipeline_con, "trust.history_ids")) == [
+        date(2026, 11, 9),
+        AS_OF,
+    ]
+    assert sorted(memo.by_store(pipeline_con, "trust.gone_ids")) == [
+        (date(2026, 11, 2), date(2026, 11, 9)),
+        (date(2026, 11, 9), AS_OF),
+    ]
+    by_owner = {r.check_id: (r.count, r.amount) for r in fresh[2].table.itertuples()}
+    # Alice in B: O03 pushed 3 times (>= 2); O16 unchanged since 10-19 (4 weeks back)
+    assert (by_owner["pushed_often"], by_owner["stale"]) == ((1, 200000.0), (1, 22000.0))
+    by_carol = {r.check_id: (r.count, r.amount) for r in fresh[0].table.itertuples()}
+    # Carol in B: O12 (null amount) stale; O05 open on 11-09, missing on 11-16: 30,000
+    assert (by_carol["stale"], by_carol["vanished"]) == ((1, 0.0), (1, 30000.0))
+
+
+def test_trust_score_reads_only_the_scores_part(pipeline_con, defs):
+    """trust_score does not compute the duplicate-id and closed-never-open checks (not in
+    the score); it gives the report's score and counts."""
+    from steward import derived
+
+    derived.rebuild(pipeline_con)
+    for f in (Filters(), Filters.of(owner="Carol")):
+        x = Q.with_(filters=f)
+        rep = trust.trust_report(pipeline_con, x, defs)
+        res = compute(pipeline_con, "trust_score", x, defs)
+        assert res.value == rep.score
+        assert res.note == (
+            f"{rep.flagged_open_count} of {rep.open_count} open deals flagged; "
+            f"{rep.missing_weeks} missing week(s)"
+        )
+    # all deals (see test_trust_score_formula): 57.8 on the derived path as on the plain one
+    assert compute(pipeline_con, "trust_score", Q, defs).value == 57.8

@@ -284,17 +284,72 @@ def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> 
     return row is not None and int(row[0]) == len(calendar)
 
 
+_HISTORY_IDS_SQL = """
+    with open_ids as (
+        select s.opportunity_id
+        from snapshots s
+        where s.snapshot_date = $as_of and not coalesce(s.is_closed, false)
+    ),{hist_sql}
+    picked as (
+        select 'pushed' as flag, opportunity_id from pushed_ids
+        union all
+        select 'stale' as flag, opportunity_id from stale_ids
+    )
+    select flag, list(opportunity_id order by opportunity_id) from picked group by flag
+"""
+
+
+def _history_ids(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, anchor: date | None
+) -> tuple[list[str], list[str]]:
+    """(ids pushed often, ids stale) among every deal open in the as-of snapshot, from
+    the derived change tables, with no filter applied.
+
+    This is the part of the checks that reads the history, and it depends only on the
+    stored snapshots and the as-of date, not on the view's filters: the flags query
+    intersects it with the filtered snapshot (a flag counts only on an open deal, and a
+    filtered open deal is open unfiltered too). So it is kept per store version
+    (steward.memo.by_store): the Board's trust tile at its three dates, under any
+    filter, reads the history once per import."""
+    key = (q.as_of, anchor, defs.fiscal_year_start_month, defs.push_count)
+    shared = memo.by_store(con, "trust.history_ids")
+    if shared is not None and key in shared:
+        pushed, stale = shared[key]
+        return list(pushed), list(stale)
+    hist_sql, params = _history_sql(q, defs, anchor, derived=True)
+    rows = con.execute(_HISTORY_IDS_SQL.format(hist_sql=hist_sql), params).fetchall()
+    got = {flag: list(ids) for flag, ids in rows}
+    pushed, stale = got.get("pushed", []), got.get("stale", [])
+    if shared is not None:
+        shared[key] = (tuple(pushed), tuple(stale))
+    return pushed, stale
+
+
 def _flags_sql(
-    q: Query, defs: Definitions, calendar: list[date], derived: bool = False
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    calendar: list[date],
+    derived: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check."""
+    """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check.
+
+    With current derived tables the history part (pushed, stale) comes from
+    `_history_ids` as two bound id lists; otherwise from the raw snapshots inline."""
     fsql, fparams = q.filters.named_sql("s")
     names = [s.name for s in defs.stages]
     probs = [s.probability for s in defs.stages]
     stale_cutoff = q.as_of - timedelta(weeks=defs.stale_weeks)
     anchors = [d for d in calendar if d <= stale_cutoff]
     anchor = anchors[-1] if anchors else None
-    hist_sql, hist_params = _history_sql(q, defs, anchor, derived)
+    if derived:
+        pushed, stale = _history_ids(con, q, defs, anchor)
+        hist_sql = """
+    pushed_ids as (select unnest($pushed_ids::varchar[]) as opportunity_id),
+    stale_ids as (select unnest($stale_ids::varchar[]) as opportunity_id),"""
+        hist_params: dict[str, Any] = {"pushed_ids": pushed, "stale_ids": stale}
+    else:
+        hist_sql, hist_params = _history_sql(q, defs, anchor, derived)
     sql = f"""
     with cur as (
         select s.opportunity_id, s.stage, s.amount, s.probability, s.is_closed, s.is_won,
@@ -365,19 +420,44 @@ def _vanished(
         from snapshots p
         where p.snapshot_date = $prev and not coalesce(p.is_closed, false){fsql}
     ),
-    cur_ids as (
-        select s.opportunity_id from snapshots s where s.snapshot_date = $as_of
+    gone_ids as (
+        select unnest($gone_ids::varchar[]) as opportunity_id
     ),
     gone as (
-        select * from prev_open where opportunity_id not in (select opportunity_id from cur_ids)
+        select * from prev_open where opportunity_id in (select opportunity_id from gone_ids)
     )
     select (select count(*) from gone), (select coalesce(sum(amt), 0) from gone),
            (select coalesce(sum(amt), 0) from prev_open)
     """  # noqa: S608
-    fetched = con.execute(sql, {"prev": prev, "as_of": q.as_of, **fparams}).fetchall()
+    gone_ids = _gone_ids(con, prev, q.as_of)
+    fetched = con.execute(sql, {"prev": prev, "gone_ids": gone_ids, **fparams}).fetchall()
     row = fetched[0] if fetched else None
     assert row is not None
     return int(row[0]), float(row[1]), float(row[2])
+
+
+_GONE_IDS_SQL = """
+    select coalesce(list(distinct p.opportunity_id order by p.opportunity_id), [])
+    from snapshots p
+    where p.snapshot_date = $prev and not coalesce(p.is_closed, false)
+      and p.opportunity_id not in (
+          select s.opportunity_id from snapshots s where s.snapshot_date = $as_of
+      )
+"""
+
+
+def _gone_ids(con: duckdb.DuckDBPyConnection, prev: date, as_of: date) -> list[str]:
+    """Ids open in prev and missing from as_of, with no filter applied. Whether a deal is
+    missing does not depend on the filters (they select which rows of prev count), so
+    the list is kept per store version (steward.memo.by_store) like `_history_ids`."""
+    shared = memo.by_store(con, "trust.gone_ids")
+    if shared is not None and (prev, as_of) in shared:
+        return list(shared[(prev, as_of)])
+    rows = con.execute(_GONE_IDS_SQL, {"prev": prev, "as_of": as_of}).fetchall()
+    ids = list(rows[0][0]) if rows and rows[0][0] is not None else []
+    if shared is not None:
+        shared[(prev, as_of)] = tuple(ids)
+    return ids
 
 
 _DUPLICATES_SQL = """
@@ -500,10 +580,42 @@ def trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     return replace(got, table=got.table.copy())
 
 
-def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
+@dataclass(frozen=True)
+class _Core:
+    """What the score rests on: the per-deal checks, the vanished deals and the missing
+    weeks. The duplicate-id and closed-never-open checks are not in the score, so the
+    trust score (the Board's tile at three dates) does not compute them."""
+
+    deal_checks: dict[str, tuple[int, float]]
+    open_count: int
+    open_amount: float
+    flagged_count: int
+    flagged_amount: float
+    vanished: tuple[int, float]
+    vanished_share: float
+    weeks: int
+    score: float
+    previous: date | None
+    calendar: list[date]
+    derived: bool
+
+
+def _core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
+    """The score's part of the report, once per view (trust_score and trust_report share
+    it)."""
+    v = memo.current()
+    if v is None:
+        return _compute_core(con, q, defs)
+    key_q = q.with_(compare_to=None)
+    got: _Core = v.get(("trust_core", key_q, defs.digest), lambda: _compute_core(con, key_q, defs))
+    return got
+
+
+def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
-    sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
+    derived = derived_is_current(con, calendar)
+    sql, params = _flags_sql(con, q, defs, calendar, derived)
     agg = ",\n".join(
         f"count(*) filter (where {c}), coalesce(sum(amt) filter (where {c}), 0)"
         for c in DEAL_CHECKS
@@ -529,17 +641,8 @@ def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         int(row[n + 2]),
         float(row[n + 3]),
     )
-    got["duplicate_ids"] = _duplicates(con, q)
     v_count, v_amount, prev_open = _vanished(con, q, prev)
-    got["vanished"] = (v_count, round(v_amount, 2))
     weeks = missing_weeks(calendar)
-    got["missing_weeks"] = (weeks, 0.0)
-    if derived_is_current(con, calendar):
-        wl = history.win_loss(con, q, defs)
-        never = (wl["closed_count"], wl["never_open_count"], float(wl["never_open_amount"]))
-    else:
-        never = _never_open_plain(con, q, defs)
-    got["closed_never_open"] = (never[1], round(never[2], 2))
 
     f = 0.0
     if open_count:
@@ -547,6 +650,34 @@ def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         f = 0.5 * amount_share + 0.5 * flagged_count / open_count
     v = min(1.0, v_amount / prev_open) if prev_open else (1.0 if v_count else 0.0)
     score = max(0.0, round(100 - 70 * f - 10 * v - min(20, 5 * weeks), 1))
+    return _Core(
+        got,
+        open_count,
+        open_amount,
+        flagged_count,
+        flagged_amount,
+        (v_count, round(v_amount, 2)),
+        v,
+        weeks,
+        score,
+        prev,
+        calendar,
+        derived,
+    )
+
+
+def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
+    core = _core(con, q, defs)
+    got = dict(core.deal_checks)
+    got["duplicate_ids"] = _duplicates(con, q)
+    got["vanished"] = core.vanished
+    got["missing_weeks"] = (core.weeks, 0.0)
+    if core.derived:
+        wl = history.win_loss(con, q, defs)
+        never = (wl["closed_count"], wl["never_open_count"], float(wl["never_open_amount"]))
+    else:
+        never = _never_open_plain(con, q, defs)
+    got["closed_never_open"] = (never[1], round(never[2], 2))
 
     rows = [
         {
@@ -561,14 +692,14 @@ def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
     ]
     return TrustReport(
         pd.DataFrame(rows, columns=list(COLUMNS)),
-        score,
-        round(flagged_amount, 2),
-        flagged_count,
-        round(open_amount, 2),
-        open_count,
-        v,
-        weeks,
-        prev,
+        core.score,
+        round(core.flagged_amount, 2),
+        core.flagged_count,
+        round(core.open_amount, 2),
+        core.open_count,
+        core.vanished_share,
+        core.weeks,
+        core.previous,
     )
 
 
@@ -608,12 +739,9 @@ def trust_checks(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     scope="history",
 )
 def trust_score(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    rep = trust_report(con, q, defs)
-    note = (
-        f"{rep.flagged_open_count} of {rep.open_count} open deals flagged; "
-        f"{rep.missing_weeks} missing week(s)"
-    )
-    return Result("trust_score", q, rep.score, note=note)
+    core = _core(con, q, defs)  # the score's part only (trust_report adds the other checks)
+    note = f"{core.flagged_count} of {core.open_count} open deals flagged; {core.weeks} missing week(s)"
+    return Result("trust_score", q, core.score, note=note)
 
 
 @drill_for("trust_checks")
@@ -653,7 +781,7 @@ def trust_deals(
         frame = deals.deal_list(con, defs, prev, where, {**fparams, "as_of": q.as_of})
         frame["checks"] = "vanished"
         return frame
-    sql, params = _flags_sql(q, defs, calendar, derived_is_current(con, calendar))
+    sql, params = _flags_sql(con, q, defs, calendar, derived_is_current(con, calendar))
     wanted = (check_id,) if check_id else DEAL_CHECKS
     labels = ", ".join(f"case when {c} then '{c}' end" for c in DEAL_CHECKS)
     final = f"""
