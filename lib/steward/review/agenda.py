@@ -19,6 +19,7 @@ import duckdb
 from steward import query
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, compute, drill
+from steward.metrics.history import funnel_cohorts
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
 from steward.review.model import Item
@@ -51,13 +52,13 @@ def gather(
     q = q.with_(compare_to=None)
     inp = Inputs(q=q, defs=defs, compare_to=compare_to)
     quarter = q.quarter(defs)
-    for seg in _segments(con, q):
-        sq = q.with_(filters=q.filters.with_(segment=[seg]))
-        cur = compute(con, "funnel_cohort", sq, defs)
-        trailing = [
-            compute(con, "funnel_cohort", sq.with_(period=quarter.shift(-k).label), defs)
-            for k in range(1, 5)
-        ]
+    # Every segment's cohort this quarter and the trailing four: one grouped query
+    # (history.funnel_cohorts), each answer what compute("funnel_cohort") gives.
+    periods = [quarter.shift(-k).label for k in range(0, 5)]
+    segments = _segments(con, q)
+    cohorts = funnel_cohorts(con, q, defs, periods, "segment", segments)
+    for seg in segments:
+        cur, *trailing = (cohorts[(p, seg)] for p in periods)
         inp.cohorts[seg] = (cur, trailing)
     inp.coverage = _result(con, "coverage_matrix", q, defs)
     inp.stalled = _result(con, "stalled_deals", q, defs)
