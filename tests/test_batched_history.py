@@ -189,3 +189,46 @@ def definitions_period(as_of: date) -> str:
     from steward.metrics import current_period
 
     return current_period(as_of, DEFS)
+
+
+# ---- the agenda's cell reader ------------------------------------------------------------------
+def _same_fact(a, b) -> bool:
+    both_nan = a.value is not None and b.value is not None and a.value != a.value
+    return (
+        (a.value == b.value or (both_nan and b.value != b.value))
+        and type(a.value) is type(b.value)
+        and (a.metric_id, a.query, a.unit, a.note, a.pick)
+        == (b.metric_id, b.query, b.unit, b.note, b.pick)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["Prospecting", "Discovery", "Won", None]),
+            st.sampled_from(["FY2026-Q4", "FY2027-Q1"]),
+            st.one_of(st.none(), st.integers(0, 5), st.floats(allow_nan=True)),
+        ),
+        max_size=6,
+    ),
+    stage=st.sampled_from(["Prospecting", "Discovery", "Won", "Lost"]),
+    period=st.sampled_from(["FY2026-Q4", "FY2027-Q1"]),
+    two=st.booleans(),
+)
+def test_agenda_cells_read_what_table_cell_reads(rows, stage, period, two):
+    import pandas as pd
+
+    from steward.narrative.facts import table_cell
+    from steward.review.rules import _Cells
+
+    t = pd.DataFrame(rows, columns=["stage", "period", "n"])
+    q = Query(as_of=hf.S4, period="FY2026-Q4")
+    cells = _Cells("funnel_cohort", q, t)
+    for where in ((("stage", stage),), (("stage", stage), ("period", period)) if two else ()):
+        for col in ("n", "period"):
+            got, ref = (
+                cells(where, col, "count"),
+                table_cell("funnel_cohort", q, t, where, col, "count"),
+            )
+            assert _same_fact(got, ref), (where, col, got.value, ref.value)
