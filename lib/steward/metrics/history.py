@@ -247,9 +247,28 @@ def cohort_groups_by(
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    add_reach(sql, q.as_of)
-    reach_sql, reach_params = qualified_reach_sql(defs)
     created = "coalesce(f.created_date, f.first_seen)"
+    # the reach of the cohort's deals only (add_reach's, restricted: the cohort is a few
+    # quarters of creations, the stage entries hold the whole history)
+    sql.cte(
+        "cands",
+        f"""
+        select f.opp_key from opp_facts f
+        join cut using (opp_key)
+        where {created} >= $p_min and {created} < $p_max and f.first_seen <= $as_of
+        """,  # noqa: S608 - fixed text
+    )
+    sql.cte(
+        "reach",
+        "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
+        "         bool_or(not r.is_closed_stage) as seen_open\n"
+        "  from stage_entries e join ranks r on r.stage = e.stage\n"
+        "  where e.entered_date <= $reach_as_of\n"
+        "    and e.opp_key in (select opp_key from cands)\n"
+        "  group by e.opp_key",
+        {"reach_as_of": q.as_of},
+    )
+    reach_sql, reach_params = qualified_reach_sql(defs)
     which = " ".join(
         f"when {created} >= $p_start_{i} and {created} < $p_end_{i} then {i}"
         for i in range(len(quarters))
