@@ -72,7 +72,12 @@ def _closed_sql(
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    add_reach(sql, q.as_of)
+    # only the deals closed in the range need their reach
+    closed_in_range = (
+        "select opp_key from state where is_closed "
+        "and close_date >= $closed_start and close_date < $closed_end"
+    )
+    add_reach(sql, q.as_of, among=closed_in_range)
     reach_sql, reach_params = qualified_reach_sql(defs)
     return sql.cte(
         "closed",
@@ -248,8 +253,7 @@ def cohort_groups_by(
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
     created = "coalesce(f.created_date, f.first_seen)"
-    # the reach of the cohort's deals only (add_reach's, restricted: the cohort is a few
-    # quarters of creations, the stage entries hold the whole history)
+    # the reach of the cohort's deals only: a few quarters' creations, not the history
     sql.cte(
         "cands",
         f"""
@@ -258,16 +262,7 @@ def cohort_groups_by(
         where {created} >= $p_min and {created} < $p_max and f.first_seen <= $as_of
         """,  # noqa: S608 - fixed text
     )
-    sql.cte(
-        "reach",
-        "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
-        "         bool_or(not r.is_closed_stage) as seen_open\n"
-        "  from stage_entries e join ranks r on r.stage = e.stage\n"
-        "  where e.entered_date <= $reach_as_of\n"
-        "    and e.opp_key in (select opp_key from cands)\n"
-        "  group by e.opp_key",
-        {"reach_as_of": q.as_of},
-    )
+    add_reach(sql, q.as_of, among="select opp_key from cands")
     reach_sql, reach_params = qualified_reach_sql(defs)
     which = " ".join(
         f"when {created} >= $p_start_{i} and {created} < $p_end_{i} then {i}"

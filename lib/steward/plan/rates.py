@@ -23,6 +23,7 @@ from steward.metrics.history_sql import (
     Sql,
     add_cut,
     add_ranks,
+    add_reach,
     add_state,
     dec,
     qualified_reach_sql,
@@ -152,18 +153,11 @@ def _quarter_figures(
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, cq)
-    # add_reach's, restricted to the deals closed in the lookback (not the whole history)
-    sql.cte(
-        "reach",
-        "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
-        "         bool_or(not r.is_closed_stage) as seen_open\n"
-        "  from stage_entries e join ranks r on r.stage = e.stage\n"
-        "  where e.entered_date <= $reach_as_of and e.opp_key in (\n"
-        "    select opp_key from state\n"
-        "    where is_closed and close_date >= $c_min and close_date < $c_max)\n"
-        "  group by e.opp_key",
-        {"reach_as_of": q.as_of},
+    # only the deals closed in the lookback need their reach
+    closed = (
+        "select opp_key from state where is_closed and close_date >= $c_min and close_date < $c_max"
     )
+    add_reach(sql, q.as_of, among=closed)
     reach_sql, reach_params = qualified_reach_sql(defs)
     which = " ".join(
         f"when st.close_date >= $c_start_{i} and st.close_date < $c_end_{i} then {i}"
