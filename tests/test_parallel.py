@@ -80,6 +80,6 @@ def test_pages_answer_the_same_with_one_thread(hand, monkeypatch):
     q = Query(as_of=hf.S4, period="FY2026-Q4", compare_to=hf.S3)
     many_card = scorecard.evaluate(hand, q, DEFS)
     many_agenda = build_agenda(hand, q, DEFS).to_json()
-    monkeypatch.setattr(parallel.run_all, "__defaults__", (1,))
+    monkeypatch.setattr(parallel, "THREADS", 1)
     assert scorecard.evaluate(hand, q, DEFS).equals(many_card)
     assert build_agenda(hand, q, DEFS).to_json() == many_agenda

@@ -14,6 +14,7 @@ cursor does not see a transaction left open on `con`: callers read committed dat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -23,17 +24,19 @@ import duckdb
 from steward import memo
 
 T = TypeVar("T")
-THREADS = 3  # as the page prefetch; the machine has two cores, DuckDB waits on memory too
+# as the page prefetch; STEWARD_READ_THREADS=1 reads one after another
+THREADS = max(1, int(os.environ.get("STEWARD_READ_THREADS", "3")))
 
 
 def run_all(
     con: duckdb.DuckDBPyConnection,
     calls: Sequence[Callable[[duckdb.DuckDBPyConnection], T]],
-    threads: int = THREADS,
+    threads: int | None = None,
 ) -> list[Future[T]]:
-    """Start every call (each given its own cursor), wait for all; the futures in the
-    calls' order. A call's error is raised when its future's `result()` is read, so a
+    """Start every call (each given its own cursor; `threads` at a time, default
+    THREADS), wait for all; the futures in the calls' order. A call's error is raised when its future's `result()` is read, so a
     caller reading them in order raises the first failure, as a sequential loop would."""
+    threads = THREADS if threads is None else threads
     view = memo.current()
 
     def one(call: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
