@@ -46,6 +46,7 @@ from steward import pages as steward_pages
 from steward.definitions import Definitions
 from steward.kpis import headline_kpis
 from steward.metrics import REGISTRY, Query, compute, current_period, drill
+from steward.plan import needed
 
 TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 3000.0}
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "bench.duckdb"
@@ -56,6 +57,7 @@ PAGES: dict[str, tuple[str, ...]] = {
         *p.metrics,
         *(("kpis:headline", "story:narrative") if p.story else ()),
         *(("review:agenda",) if p.agenda else ()),
+        *(f"next:{m}" for m in p.next_quarter),
         *(
             ":".join(("drill", d.metric_id, *(f"{k}={v}" for k, v in d.selection)))
             for d in p.drills
@@ -244,7 +246,11 @@ def query_for(con: duckdb.DuckDBPyConnection, defs: Definitions) -> Query:
 def call(con: duckdb.DuckDBPyConnection, item: str, q: Query, defs: Definitions) -> Any:
     """Run one bundle item: a metric id, 'kpis:headline' (the Board story tiles with their
     deltas), 'story:narrative', 'review:agenda' (the weekly review's agenda with every
-    metric it gathers), or 'drill:<id>[:key=value...]'."""
+    metric it gathers), 'next:<id>' (a metric for the quarter after the as-of date's, as
+    the scenario planner reads it), or 'drill:<id>[:key=value...]'."""
+    if item.startswith("next:"):  # read for the quarter after the as-of date's
+        nq = q.with_(period=needed.next_quarter(q.as_of, defs))
+        return compute(con, item.removeprefix("next:"), nq, defs)
     if item == "review:agenda":
         return review.build_agenda(con, q, defs)
     if item == "kpis:headline":

@@ -27,6 +27,7 @@ from steward import narrative as narrative_lib
 from steward.definitions import Definitions
 from steward.metrics import DIMENSIONS, Filters, Query, Result, RowScope, compute, drill
 from steward.periods import Quarter, quarter_of
+from steward.plan import needed
 
 # Dimensions offered as sidebar filters (stage lives on the drilldown page).
 FILTER_DIMS: tuple[str, ...] = tuple(d for d in DIMENSIONS if d != "stage")
@@ -92,10 +93,19 @@ def _reader(db: str) -> Iterator[Any]:
 def prefetch_page(page_id: str, q: Query) -> None:
     """Prefetch what `steward.pages` declares for this page (the benchmark reads it too)."""
     declared = pages.page(page_id)
-    prefetch(q, list(declared.metrics), story=declared.story)
+    ahead: list[tuple[str, Query]] = []
+    if declared.next_quarter:
+        nq = q.with_(period=needed.next_quarter(q.as_of, defs()))
+        ahead = [(m, nq) for m in declared.next_quarter]
+    prefetch(q, list(declared.metrics), story=declared.story, ahead=ahead)
 
 
-def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
+def prefetch(
+    q: Query,
+    metric_ids: list[str],
+    story: bool = False,
+    ahead: list[tuple[str, Query]] | None = None,
+) -> None:
     """Compute a page's uncached metrics concurrently, each on a cursor of the run's
     connection (DuckDB releases the GIL while it runs a query), so the page's own calls
     that follow are cache hits. A failure here is ignored: the page's call raises it
@@ -104,6 +114,12 @@ def prefetch(q: Query, metric_ids: list[str], story: bool = False) -> None:
     base = (version(), defs().digest, _key(q))
     calls: list[tuple[Any, tuple[Any, ...]]] = [
         (metric, (m, q)) for m in metric_ids if (*base, m) not in _DONE
+    ]
+    # metrics the page reads at another query (`ahead`: the next quarter's plan)
+    calls += [
+        (metric, (m, aq))
+        for m, aq in ahead or []
+        if (version(), defs().digest, _key(aq), m) not in _DONE
     ]
     if story:
         late = [

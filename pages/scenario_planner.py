@@ -36,7 +36,9 @@ with widgets.guard("the pipeline needed"):
     by_week = c3.slider(
         "Pipeline must exist by week N of the quarter", 1, 13, 13, key="plan_by_week"
     )
-    opts: list[tuple[str, object]] = [("by_week", by_week)]
+    # only what differs from the plan's defaults, so the default plan is the query the
+    # page's prefetch computed (steward.pages: pipeline_needed for the next quarter)
+    opts: list[tuple[str, object]] = [] if by_week == 13 else [("by_week", by_week)]
     if stored is None or float(target) != float(stored):
         opts.append(("target", float(target)))
     res = data.metric("pipeline_needed", pq.with_(options=tuple(opts)))

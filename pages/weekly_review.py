@@ -54,12 +54,20 @@ with widgets.guard("the agenda"):
             + "".join(f" · {note}" for note in item.notes)
         )
         if item.drill is not None:
-            with st.expander(f"The deals behind item {i}: {item.drill.label}"):
-                widgets.deal_table(
-                    review.item_deals(q, item.key),
-                    key=f"review_deals_{i}",
-                    file_name=f"agenda_{item.rule_id}.csv",
-                )
+            # Lazy: the deal list is read when the expander is opened, not on every run
+            # (a closed expander's content still runs; the drills cost as much as the agenda)
+            box = st.expander(
+                f"The deals behind item {i}: {item.drill.label}",
+                key=f"review_deals_open_{item.key}",
+                on_change="rerun",
+            )
+            if box.open:
+                with box:
+                    widgets.deal_table(
+                        review.item_deals(q, item.key),
+                        key=f"review_deals_{i}",
+                        file_name=f"agenda_{item.rule_id}.csv",
+                    )
 
 with widgets.guard("recording a decision"):
     st.subheader("Record a decision")

@@ -57,3 +57,19 @@ def test_record_a_decision_and_see_it_after_a_reload(server: str, page: Any) -> 
     assert page.locator('[data-testid="stException"]').count() == 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "weekly_review.png"), full_page=True)
+
+
+def test_an_items_deals_are_read_when_its_expander_opens(server: str, page: Any) -> None:
+    # The deal lists were read on every run, inside closed expanders (as long as the
+    # agenda itself at 10M rows); now an expander reads its deals when it is opened.
+    page.goto(f"{server}/weekly_review")
+    settled(page)
+    box = page.locator('[data-testid="stExpander"]').filter(has_text="The deals behind item")
+    box = box.first
+    box.wait_for(timeout=60_000)
+    closed = box.get_by_role("button", name="Download CSV", include_hidden=True)
+    assert closed.count() == 0  # closed: not read
+    box.locator("summary").click()
+    box.get_by_role("button", name="Download CSV").wait_for(timeout=60_000)
+    settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0

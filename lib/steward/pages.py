@@ -3,7 +3,8 @@
 A page's `metrics` are every registered metric it shows for the view's query; `story`
 adds the headline KPI tiles and the narrative (the Board story); `agenda` adds the weekly
 review's agenda (`steward.review.build_agenda`, which gathers its own metrics per segment
-and period); `drills` are the deal lists it opens by default or on a typical click. Two readers, so they cannot drift:
+and period); `next_quarter` are metrics it reads for the quarter after the as-of date's
+(`steward.plan.needed.next_quarter`: the scenario planner plans that quarter by default); `drills` are the deal lists it opens by default or on a typical click. Two readers, so they cannot drift:
 
 - the page's prefetch (`dashboard.data.prefetch_page`) computes `metrics` (and the
   story) concurrently before the page draws;
@@ -36,6 +37,7 @@ class Page:
     story: bool = False
     drills: tuple[Drill, ...] = ()
     agenda: bool = False
+    next_quarter: tuple[str, ...] = ()  # read for the quarter after the as-of date's
 
 
 _ALL: tuple[Page, ...] = (
@@ -110,7 +112,8 @@ _ALL: tuple[Page, ...] = (
     Page(
         "scenario_planner",
         "Scenario planner",
-        ("bookings_target", "pipeline_needed", "scenario_forecast", "trust_score"),
+        ("bookings_target", "scenario_forecast", "trust_score"),
+        next_quarter=("bookings_target", "pipeline_needed"),
     ),
     Page("maturity", "Maturity", ("maturity_scorecard", "trust_score")),
     Page(

@@ -12,16 +12,18 @@ as-of date, marked self-assessed and stale after `self_assessment_max_age_days`.
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 
 import duckdb
 import pandas as pd
 
-from steward import fmt
+from steward import fmt, parallel
 from steward.definitions import Definitions
 from steward.errors import StewardError
-from steward.maturity.rules import RULES, Rule, place
+from steward.maturity.rules import RULES, Evidence, Rule, place
 from steward.metrics.core import Column, Query, Result, columns_of, metric
 
 STAGE_NAMES = {1: "1 · ad hoc", 2: "2 · repeatable", 3: "3 · operating system"}
@@ -83,9 +85,24 @@ def latest_assessment(
     return rows[0] if rows else None
 
 
+def measure_all(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> dict[str, Future[Evidence]]:
+    """Every rule's evidence, measured concurrently (steward.parallel): the rules read
+    independent metrics (the backtest, the velocities, the trust checks ...). A rule's
+    failure is raised when its result is read, in rule order, as a sequential loop did."""
+    futures = parallel.run_all(con, [partial(_measure, rule, q, defs) for rule in RULES])
+    return {rule.id: f for rule, f in zip(RULES, futures, strict=True)}
+
+
+def _measure(rule: Rule, q: Query, defs: Definitions, con: duckdb.DuckDBPyConnection) -> Evidence:
+    return rule.measure(con, q, defs)
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     """One row per rule (or per self-assessed dimension), RULE_COLUMNS; `stage` is the dimension's."""
     rows: list[dict[str, object]] = []
+    measured = measure_all(con, q, defs)
     for dim in DIMENSIONS:
         rules = rules_for(dim.id)
         base = {"matrix": dim.matrix, "dimension_id": dim.id, "dimension": dim.label}
@@ -110,7 +127,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.
             continue
         for rule in rules:
             thresholds = defs.maturity_thresholds.get(rule.id)
-            ev = rule.measure(con, q, defs)
+            ev = measured[rule.id].result()
             placed = (
                 None if thresholds is None else place(ev.value, thresholds, rule.higher_is_better)
             )

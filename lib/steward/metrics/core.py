@@ -349,6 +349,20 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, q: Query, defs: Defi
     return replace(got, query=q, table=table)
 
 
+def remember(metric_id: str, q: Query, defs: Definitions, result: Result) -> Result:
+    """Hand the open view a result computed in a batch (one grouped query answering a
+    metric for many quarters or segments), so a later `compute` of that (metric, query)
+    in the view is served from it. The batch must give exactly what `compute` would;
+    its tests check that. Returns the caller's copy (the result itself, no view open)."""
+    v = memo.current()
+    if v is None:
+        return result
+    key_q = q if metric_id in READS_COMPARE_TO else q.with_(compare_to=None)
+    got = v.get(("metric", metric_id, key_q, defs.digest), lambda: replace(result, query=key_q))
+    table = None if got.table is None else got.table.copy()
+    return replace(got, query=q, table=table)
+
+
 # The metrics whose answer depends on Query.compare_to: the bridge between two dates,
 # and the maturity scorecard (its evidence records the query it was read with). Every
 # other metric gives the same answer with or without it (tests/test_memo.py checks each

@@ -17,7 +17,7 @@ import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
-from steward.metrics.core import Column, Query, Result, drill_for, metric
+from steward.metrics.core import Column, Query, Result, drill_for, metric, remember
 from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
 from steward.metrics.history_sql import (
@@ -34,6 +34,7 @@ from steward.metrics.history_sql import (
     snapshot_at,
 )
 from steward.metrics.targets import target_for
+from steward.periods import Quarter
 
 LOOKBACK_DAYS = 365  # trailing window for time in stage and the velocity averages
 LATEST_CUTS = (
@@ -72,7 +73,12 @@ def _closed_sql(
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    add_reach(sql, q.as_of)
+    # only the deals closed in the range need their reach
+    closed_in_range = (
+        "select opp_key from state where is_closed "
+        "and close_date >= $closed_start and close_date < $closed_end"
+    )
+    add_reach(sql, q.as_of, among=closed_in_range)
     reach_sql, reach_params = qualified_reach_sql(defs)
     return sql.cte(
         "closed",
@@ -213,22 +219,66 @@ def win_rate_value(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
 
 
 # ---- cohort conversion -----------------------------------------------------------------
+CohortGroup = tuple[int, bool, int, Decimal, int]
+COHORT_BY = ("segment", "source")  # the dimensions a batch of cohorts can be split by
+
+
 def _cohort_groups(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
-) -> list[tuple[int, bool, int, Decimal, int]]:
+) -> list[CohortGroup]:
     """(reach_rank, in_progress, count, amount, lost never seen open) for the cohort
     created in P; a group at rank -1 holds lost deals never seen open that the
     definitions leave out (counted only for the note)."""
     qt = q.quarter(defs)
+    return cohort_groups_by(con, q, defs, [qt]).get((0, None), [])
+
+
+def cohort_groups_by(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    quarters: list[Quarter],
+    by: str | None = None,
+) -> dict[tuple[int, str | None], list[CohortGroup]]:
+    """The cohort groups of `_cohort_groups` for several quarters (and, with `by`, per
+    value of that latest attribute) in one query: keyed (index in `quarters`, value).
+
+    The deals' state and reach at as_of are the same for every quarter, so one pass
+    groups them by creation quarter instead of one query per quarter and cut. Each
+    group's counts and amounts (exact decimals) are what the per-quarter query gives;
+    a deal whose `by` value is blank is in no group (a filter on a value never matches
+    it either). `q.filters` should not filter on `by` itself (the caller splits)."""
+    if by is not None and by not in COHORT_BY:
+        raise ValueError(f"cannot split cohorts by {by!r}; allowed: {', '.join(COHORT_BY)}")
     sql = add_ranks(Sql(), defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    add_reach(sql, q.as_of)
+    created = "coalesce(f.created_date, f.first_seen)"
+    # the reach of the cohort's deals only: a few quarters' creations, not the history
+    sql.cte(
+        "cands",
+        f"""
+        select f.opp_key from opp_facts f
+        join cut using (opp_key)
+        where {created} >= $p_min and {created} < $p_max and f.first_seen <= $as_of
+        """,  # noqa: S608 - fixed text
+    )
+    add_reach(sql, q.as_of, among="select opp_key from cands")
     reach_sql, reach_params = qualified_reach_sql(defs)
+    which = " ".join(
+        f"when {created} >= $p_start_{i} and {created} < $p_end_{i} then {i}"
+        for i in range(len(quarters))
+    )
+    bounds: dict[str, Any] = {}
+    for i, qt in enumerate(quarters):
+        bounds[f"p_start_{i}"] = qt.start
+        bounds[f"p_end_{i}"] = qt.end
+    group_col = f"f.{by}" if by else "null::varchar"
     sql.cte(
         "cohort",
         f"""
-        select {reach_sql} as reach_rank,
+        select case {which} end as period_idx, {group_col} as grp,
+               {reach_sql} as reach_rank,
                coalesce(st.present and not st.is_closed, false) as in_progress,
                coalesce(st.amount, 0) as amount,
                not coalesce(rc.seen_open, false) and not st.is_won as unseen_lost
@@ -236,23 +286,62 @@ def _cohort_groups(
         join cut using (opp_key)
         join reach rc using (opp_key)
         join state st using (opp_key)
-        where coalesce(f.created_date, f.first_seen) >= $p_start
-          and coalesce(f.created_date, f.first_seen) < $p_end
+        where {created} >= $p_min and {created} < $p_max
           and f.first_seen <= $as_of
-        """,  # noqa: S608 - fixed text
-        {**reach_params, "p_start": qt.start, "p_end": qt.end, "as_of": q.as_of},
+        """,  # noqa: S608 - fixed text; `by` is whitelisted above
+        {
+            **reach_params,
+            **bounds,
+            "p_min": min(qt.start for qt in quarters),
+            "p_max": max(qt.end for qt in quarters),
+            "as_of": q.as_of,
+        },
     )
     rows = sql.run(
         con,
         """
-        select reach_rank, in_progress, count(*) as deals, coalesce(sum(amount), 0) as amount,
+        select period_idx, grp, reach_rank, in_progress, count(*) as deals,
+               coalesce(sum(amount), 0) as amount,
                count(*) filter (where unseen_lost) as unseen_lost
         from cohort
-        where reach_rank >= 0 or unseen_lost
-        group by reach_rank, in_progress
+        where period_idx is not null and (reach_rank >= 0 or unseen_lost)
+          and (grp is not null or $ungrouped)
+        group by period_idx, grp, reach_rank, in_progress
         """,
+        {"ungrouped": by is None},
     ).fetchall()
-    return [(int(r[0]), bool(r[1]), int(r[2]), dec(r[3]), int(r[4])) for r in rows]
+    out: dict[tuple[int, str | None], list[CohortGroup]] = {}
+    for r in rows:
+        out.setdefault((int(r[0]), r[1]), []).append(
+            (int(r[2]), bool(r[3]), int(r[4]), dec(r[5]), int(r[6]))
+        )
+    return out
+
+
+def funnel_cohorts(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    periods: list[str],
+    by: str | None = None,
+    values: list[str] | None = None,
+) -> dict[tuple[str, str | None], Result]:
+    """`funnel_cohort` for each period (and each of `values` of `by`) in one query:
+    {(period, value): the Result compute would give for q in that period, cut to
+    `by` = value}. Within a view, each answer is remembered as that compute's, so the
+    page's later reads of one of them are served from the batch."""
+    quarters = [q.with_(period=p).quarter(defs) for p in periods]
+    split = list(values or []) if by else [None]
+    base = q.with_(filters=q.filters.with_(**{by: []})) if by else q
+    groups = cohort_groups_by(con, base, defs, quarters, by)
+    out: dict[tuple[str, str | None], Result] = {}
+    for val in split:
+        vq = q.with_(filters=q.filters.with_(**{by: [val]})) if by else q
+        for i, p in enumerate(periods):
+            pq = vq.with_(period=p)
+            result = _cohort_result(pq, defs, groups.get((i, val), []))
+            out[(p, val)] = remember("funnel_cohort", pq, defs, result)
+    return out
 
 
 @metric(
@@ -283,7 +372,11 @@ def _cohort_groups(
     ),
 )
 def funnel_cohort(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    groups = _cohort_groups(con, q, defs)
+    return _cohort_result(q, defs, _cohort_groups(con, q, defs))
+
+
+def _cohort_result(q: Query, defs: Definitions, groups: list[CohortGroup]) -> Result:
+    """The funnel_cohort table from the cohort's groups (pure arithmetic)."""
     unseen = sum(g[4] for g in groups)
     groups = [g for g in groups if g[0] >= 0]
     levels = [s.name for s in defs.open_stages] + [defs.won_stage.name]

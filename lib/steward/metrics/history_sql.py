@@ -177,22 +177,22 @@ def add_cut(sql: Sql, q: Query) -> Sql:
     return sql.cte("cut", body, fparams)
 
 
-def add_reach(sql: Sql, as_of: date) -> Sql:
+def add_reach(sql: Sql, as_of: date, among: str | None = None) -> Sql:
     """CTE `reach(opp_key, reach_rank, seen_open)`: the highest stage reached by as_of and
-    whether any snapshot up to as_of showed the deal open (needs ranks).
+    whether any snapshot up to as_of showed the deal open (needs ranks). `among`, a
+    subquery of opp_keys (fixed text over earlier CTEs), restricts it to those deals: the
+    stage entries hold the whole history, a query often needs a quarter's closed deals.
 
     A deal first seen already closed (a one-snapshot import of a current-state export, a
     history that starts at the loss) has seen_open false: its past is unknown, and the
     win rate and the cohort decide how to count it (`lost_counts_sql`)."""
-    return sql.cte(
-        "reach",
-        "  select e.opp_key, max(r.reach_rank) as reach_rank,\n"
-        "         bool_or(not r.is_closed_stage) as seen_open\n"
-        "  from stage_entries e join ranks r on r.stage = e.stage\n"
-        "  where e.entered_date <= $reach_as_of\n"
-        "  group by e.opp_key",
-        {"reach_as_of": as_of},
-    )
+    only = f"\n    and e.opp_key in ({among})" if among else ""
+    body = f"""  select e.opp_key, max(r.reach_rank) as reach_rank,
+         bool_or(not r.is_closed_stage) as seen_open
+  from stage_entries e join ranks r on r.stage = e.stage
+  where e.entered_date <= $reach_as_of{only}
+  group by e.opp_key"""  # noqa: S608 - `among` is fixed text from the callers
+    return sql.cte("reach", body, {"reach_as_of": as_of})
 
 
 def qualified_reach_sql(defs: Definitions, alias: str = "rc") -> tuple[str, dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Per-source history the plan builds on: win rate by value, bookings mix, sales cycle.
 
-Read from the metric layer (`win_rate_value`, `sales_cycle_days`) for each of the last
-`LOOKBACK_QUARTERS` fiscal quarters that ended by the as-of date, one source at a time,
-and pooled: win rate = Σ won / Σ (won + lost) amount over the quarters; mix = the
+The figures of `win_rate_value` and `sales_cycle_days` for each source and each of the
+last `LOOKBACK_QUARTERS` fiscal quarters that ended by the as-of date (read by one
+grouped query, not one metric call per source and quarter), pooled: win rate = Σ won / Σ (won + lost) amount over the quarters; mix = the
 source's share of all won amount; cycle = mean days created → close of the won deals
 (Σ deals × mean / Σ deals). Pooling amounts (not averaging quarterly rates) keeps a
 quiet quarter from weighing as much as a busy one.
@@ -11,11 +11,23 @@ quiet quarter from weighing as much as a busy one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import duckdb
 
 from steward.definitions import Definitions
 from steward.metrics.core import Filters, Query, compute
+from steward.metrics.history_sql import (
+    ZERO,
+    Sql,
+    add_cut,
+    add_ranks,
+    add_reach,
+    add_state,
+    dec,
+    qualified_reach_sql,
+)
 from steward.periods import Quarter, quarter_of
 
 LOOKBACK_QUARTERS = 4
@@ -69,7 +81,40 @@ def with_source(f: Filters, source: str) -> Filters:
 def source_history(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> list[SourceHistory]:
-    """One pooled row per source over the lookback quarters (filters other than source kept)."""
+    """One pooled row per source over the lookback quarters (filters other than source kept).
+
+    Per source and quarter the figures are `win_rate_value`'s won / lost amounts and
+    `sales_cycle_days`' deals and mean for that quarter with the source filter, read by
+    one grouped query (`_quarter_figures`) instead of two metric calls per source and
+    quarter; pooled in the same order, so the sums are the same to the last bit
+    (`source_history_by_metrics` is the reference the tests compare with)."""
+    out: list[SourceHistory] = []
+    quarters = lookback(None, q, defs)
+    names = sources(con, q)
+    figures = _quarter_figures(con, q, defs, quarters) if names else {}
+    for src in names:
+        won = lost = days_x_deals = 0.0
+        deals = 0
+        for i in range(len(quarters)):
+            won_q, lost_q, n, cycle_sum = figures.get((i, src), (ZERO, ZERO, 0, 0))
+            won += float(won_q or 0)
+            lost += float(lost_q or 0)
+            if n > 0:
+                deals += n
+                days_x_deals += n * (float(cycle_sum) / n)
+        out.append(
+            SourceHistory(
+                src, round(won, 2), round(lost, 2), deals, days_x_deals / deals if deals else None
+            )
+        )
+    return out
+
+
+def source_history_by_metrics(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[SourceHistory]:
+    """`source_history` the slow way, through the metric layer one source and quarter at
+    a time: the reference the grouped query is tested against."""
     out: list[SourceHistory] = []
     quarters = lookback(None, q, defs)
     for src in sources(con, q):
@@ -92,3 +137,69 @@ def source_history(
             )
         )
     return out
+
+
+def _quarter_figures(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, quarters: list[Quarter]
+) -> dict[tuple[int, str], tuple[Decimal, Decimal, int, int]]:
+    """{(quarter index, source): (won amount, qualified lost amount, won deals, Σ cycle
+    days of the won deals)} for the deals closed in each quarter, by their state at
+    as_of, cut by q's filters other than source and split by the latest source.
+
+    The same rows as `win_rate_value` (closed in the quarter; lost ones counted when
+    qualified, per the governed reading of deals never seen open) and
+    `sales_cycle_days` (won in the quarter; created, or first seen, to close date)."""
+    cq = q.with_(filters=q.filters.with_(source=[]), options=())
+    sql = add_ranks(Sql(), defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, cq)
+    # only the deals closed in the lookback need their reach
+    closed = (
+        "select opp_key from state where is_closed and close_date >= $c_min and close_date < $c_max"
+    )
+    add_reach(sql, q.as_of, among=closed)
+    reach_sql, reach_params = qualified_reach_sql(defs)
+    which = " ".join(
+        f"when st.close_date >= $c_start_{i} and st.close_date < $c_end_{i} then {i}"
+        for i in range(len(quarters))
+    )
+    bounds: dict[str, Any] = {}
+    for i, qt in enumerate(quarters):
+        bounds[f"c_start_{i}"] = qt.start
+        bounds[f"c_end_{i}"] = qt.end
+    sql.cte(
+        "closed",
+        f"""
+        select case {which} end as period_idx, f.source, st.is_closed, st.is_won,
+               coalesce(st.amount, 0) as amount,
+               st.is_won or {reach_sql} >= $qualified_rank as qualified,
+               st.close_date - coalesce(f.created_date, f.first_seen) as cycle_days
+        from state st
+        join cut using (opp_key)
+        join opp_facts f using (opp_key)
+        left join reach rc using (opp_key)
+        where (st.is_closed or st.is_won) and f.source is not null
+          and st.close_date >= $c_min and st.close_date < $c_max
+        """,  # noqa: S608 - fixed text
+        {
+            **reach_params,
+            **bounds,
+            "qualified_rank": defs.qualified_rank,
+            "c_min": min(qt.start for qt in quarters),
+            "c_max": max(qt.end for qt in quarters),
+        },
+    )
+    rows = sql.run(
+        con,
+        """
+        select period_idx, source,
+               coalesce(sum(amount) filter (where is_closed and is_won), 0),
+               coalesce(sum(amount) filter (where is_closed and qualified and not is_won), 0),
+               count(*) filter (where is_won),
+               coalesce(sum(cycle_days) filter (where is_won), 0)
+        from closed
+        where period_idx is not null
+        group by period_idx, source
+        """,
+    ).fetchall()
+    return {(int(r[0]), str(r[1])): (dec(r[2]), dec(r[3]), int(r[4]), int(r[5])) for r in rows}

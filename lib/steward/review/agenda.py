@@ -10,15 +10,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import duckdb
 
-from steward import query
+from steward import parallel, query
 from steward.definitions import Definitions
 from steward.metrics.core import Query, Result, compute, drill
+from steward.metrics.history import funnel_cohorts
 from steward.narrative.model import day
 from steward.review.decisions import FollowThrough, follow_all
 from steward.review.model import Item
@@ -51,24 +53,36 @@ def gather(
     q = q.with_(compare_to=None)
     inp = Inputs(q=q, defs=defs, compare_to=compare_to)
     quarter = q.quarter(defs)
-    for seg in _segments(con, q):
-        sq = q.with_(filters=q.filters.with_(segment=[seg]))
-        cur = compute(con, "funnel_cohort", sq, defs)
-        trailing = [
-            compute(con, "funnel_cohort", sq.with_(period=quarter.shift(-k).label), defs)
-            for k in range(1, 5)
+    periods = [quarter.shift(-k).label for k in range(0, 5)]
+    segments = _segments(con, q)
+    wq = q.with_(compare_to=compare_to)
+    before = q.with_(as_of=compare_to) if compare_to is not None else None
+    # The reads are independent: run together (steward.parallel), each on its own cursor
+    # in this view. Every segment's cohort this quarter and the trailing four is one
+    # grouped query (history.funnel_cohorts), each answer what compute("funnel_cohort")
+    # gives.
+    calls: list[Callable[[duckdb.DuckDBPyConnection], Any]] = [
+        lambda c: funnel_cohorts(c, q, defs, periods, "segment", segments),
+        lambda c: _result(c, "coverage_matrix", q, defs),
+        lambda c: _result(c, "stalled_deals", q, defs),
+        lambda c: _result(c, "speed_to_lead", q, defs),
+        lambda c: _result(c, "pipeline_created", q, defs),
+        lambda c: _result(c, "trust_checks", q, defs),
+    ]
+    if before is not None:
+        calls += [
+            lambda c: _result(c, "waterfall", wq, defs),
+            lambda c: drill(c, "waterfall", wq, defs, bucket="Pushed out"),
+            lambda c: _result(c, "trust_checks", before, defs),
         ]
+    got = [f.result() for f in parallel.run_all(con, calls)]
+    cohorts = got[0]
+    for seg in segments:
+        cur, *trailing = (cohorts[(p, seg)] for p in periods)
         inp.cohorts[seg] = (cur, trailing)
-    inp.coverage = _result(con, "coverage_matrix", q, defs)
-    inp.stalled = _result(con, "stalled_deals", q, defs)
-    inp.speed = _result(con, "speed_to_lead", q, defs)
-    inp.created = _result(con, "pipeline_created", q, defs)
-    inp.trust_now = _result(con, "trust_checks", q, defs)
-    if compare_to is not None:
-        wq = q.with_(compare_to=compare_to)
-        inp.waterfall = _result(con, "waterfall", wq, defs)
-        inp.pushed = drill(con, "waterfall", wq, defs, bucket="Pushed out")
-        inp.trust_before = _result(con, "trust_checks", q.with_(as_of=compare_to), defs)
+    inp.coverage, inp.stalled, inp.speed, inp.created, inp.trust_now = got[1:6]
+    if before is not None:
+        inp.waterfall, inp.pushed, inp.trust_before = got[6:9]
     return inp
 
 

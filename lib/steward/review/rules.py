@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics.core import Filters, Query, Result
+from steward.metrics.core import Filters, Query, Result, schema
 from steward.narrative.facts import table_cell
 from steward.narrative.model import Fact, day, derived, say
 from steward.review.model import DrillSpec, Item, Reading
@@ -74,6 +75,31 @@ def _table(r: Result | None) -> pd.DataFrame | None:
     return None if r is None or r.table is None or r.table.empty else r.table
 
 
+class _Cells:
+    """`narrative.facts.table_cell` for many cells of one small table: the first row
+    matching each `where` found by a dict built once per set of columns, instead of a
+    pandas mask per cell (the conversion rule reads a hundred cells per segment). The
+    same Fact: the value is the column's entry at that row, None when no row matches."""
+
+    def __init__(self, mid: str, q: Query, table: pd.DataFrame) -> None:
+        self.mid, self.q, self.table = mid, q, table
+        self._index: dict[tuple[str, ...], dict[tuple[object, ...], int]] = {}
+
+    def __call__(self, where: tuple[tuple[str, Any], ...], col: str) -> Fact:
+        cols = tuple(c for c, _ in where)
+        index = self._index.get(cols)
+        if index is None:
+            index = {}
+            keys = zip(*(self.table[c].tolist() for c in cols), strict=True) if cols else ()
+            for i, key in enumerate(keys):
+                index.setdefault(key, i)
+            self._index[cols] = index
+        pos = index.get(tuple(v for _, v in where)) if cols else (0 if len(self.table) else None)
+        value = None if pos is None else self.table[col].iloc[pos]
+        unit = schema(self.mid)[col].unit  # the column's declared unit, as table_cell reads it
+        return Fact(self.mid, self.q, value, unit, None, ("table", where, col))
+
+
 # ---- 1. stage conversion fell against its trailing four quarters ---------------------------
 def conversion_drop(inp: Inputs) -> list[Item]:
     """Per segment and stage: conversion of decided deals (advanced / (advanced + lost)) in
@@ -86,16 +112,18 @@ def conversion_drop(inp: Inputs) -> list[Item]:
         trail_t = [t for t in (_table(r) for r in trailing) if t is not None]
         if now_t is None or not trail_t:
             continue
+        now_cells = _Cells("funnel_cohort", cur.query, now_t)
+        trail_cells = [
+            _Cells("funnel_cohort", r.query, t) for r, t in zip(trailing, trail_t, strict=False)
+        ]
         for k, stage in enumerate(open_names):
             where = (("stage", stage),)
 
-            def cells(r: Result, t: pd.DataFrame, where: tuple = where) -> tuple[Fact, Fact]:
-                adv = table_cell("funnel_cohort", r.query, t, where, "advanced_count")
-                lost = table_cell("funnel_cohort", r.query, t, where, "lost_count")
-                return adv, lost
+            def cells(c: _Cells, where: tuple = where) -> tuple[Fact, Fact]:
+                return c(where, "advanced_count"), c(where, "lost_count")
 
-            adv, lost = cells(cur, now_t)
-            pairs = [cells(r, t) for r, t in zip(trailing, trail_t, strict=False)]
+            adv, lost = cells(now_cells)
+            pairs = [cells(c) for c in trail_cells]
             if (adv.num or 0) + (lost.num or 0) < MIN_DECIDED_NOW:
                 continue
             if sum((a.num or 0) + (b.num or 0) for a, b in pairs) < MIN_DECIDED_TRAILING:
@@ -106,7 +134,7 @@ def conversion_drop(inp: Inputs) -> list[Item]:
             )
             if now.num is None or before.num is None or before.num - now.num < limit:
                 continue
-            reached = table_cell("funnel_cohort", cur.query, now_t, where, "reached_amount")
+            reached = now_cells(where, "reached_amount")
             nxt = open_names[k + 1] if k + 1 < len(open_names) else inp.defs.won_stage.name
             ev = say(
                 "agenda",
@@ -167,6 +195,7 @@ def coverage_below_goal(inp: Inputs) -> list[Item]:
     segs = rows[rows["segment"] != "All"]
     rows = segs if segs["bookings_target"].notna().any() else rows[rows["segment"] == "All"]
     out: list[Item] = []
+    cov_cells = _Cells("coverage_matrix", cq, t)
     for _, r in rows.iterrows():
         if pd.isna(r["goal"]) or pd.isna(r["coverage"]) or not r["remaining_target"] > 0:
             continue
@@ -175,7 +204,7 @@ def coverage_below_goal(inp: Inputs) -> list[Item]:
         where = (("period", r["period"]), ("segment", r["segment"]))
 
         def cell(col: str, where: tuple = where) -> Fact:
-            return table_cell("coverage_matrix", cq, t, where, col)
+            return cov_cells(where, col)
 
         gap = derived(
             "gap_to_goal",
@@ -445,14 +474,16 @@ def trust_worse(inp: Inputs) -> list[Item]:
         return []
     assert inp.trust_now is not None and inp.trust_before is not None
     out: list[Item] = []
+    now_cells = _Cells("trust_checks", inp.trust_now.query, now)
+    before_cells = _Cells("trust_checks", inp.trust_before.query, before)
     for _, r in now.iterrows():
         prev = before[before["check_id"] == r["check_id"]]
         if prev.empty or not int(r["count"]) > int(prev["count"].iloc[0]):
             continue
         where = (("check_id", r["check_id"]),)
-        n = table_cell("trust_checks", inp.trust_now.query, now, where, "count")
-        was = table_cell("trust_checks", inp.trust_before.query, before, where, "count")
-        amt = table_cell("trust_checks", inp.trust_now.query, now, where, "amount")
+        n = now_cells(where, "count")
+        was = before_cells(where, "count")
+        amt = now_cells(where, "amount")
         weeks = r["check_id"] == "missing_weeks"
         ev = say(
             "agenda",
