@@ -408,6 +408,46 @@ where not (present_a and present_b)
 """
 
 
+# The deals of the new snapshot (_day) whose latest attributes differ from their facts.
+_FACTS_CHANGED_SQL = """
+create or replace temp table _changed as
+select d.opp_key from _day d join opp_facts f on f.opp_key = d.opp_key
+where {differs}
+"""
+
+
+def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring opp_facts forward to the new last snapshot held in _day.
+
+    Every deal in the snapshot is last seen then, but most (closed deals above all) show
+    the same attributes as their facts already hold: for those only last_seen moves, a
+    one-column update, instead of deleting and re-inserting the whole row (which made the
+    insert and the next checkpoint rewrite every column of nearly every fact each week).
+    Deals whose attributes changed are replaced (first_seen kept); new deals inserted.
+    """
+    differs = " or ".join(f"d.{c} is distinct from f.{c}" for c in _FACT_ATTRS)
+    con.execute(_FACTS_CHANGED_SQL.format(differs=differs))
+    con.execute(
+        "create or replace temp table _old_first_seen as "
+        "select f.opp_key, f.first_seen from opp_facts f semi join _changed c using (opp_key)"
+    )
+    con.execute("delete from opp_facts where opp_key in (select opp_key from _changed)")
+    con.execute(
+        "update opp_facts f set last_seen = d.snapshot_date from _day d "
+        "where d.opp_key = f.opp_key and f.last_seen < d.snapshot_date"
+    )
+    plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
+    con.execute(
+        "insert into opp_facts "  # noqa: S608 - column names from the constant
+        f"select d.opp_key, d.opportunity_id, coalesce(o.first_seen, d.snapshot_date), "
+        f"d.snapshot_date, {plain} "
+        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key "
+        "where d.opp_key not in (select opp_key from opp_facts)"
+    )
+    con.execute("drop table _old_first_seen")
+    con.execute("drop table _changed")
+
+
 def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
     works on integer keys from there; the previous snapshot is read from the facts."""
@@ -423,19 +463,7 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
         "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
         "where d.stage is not null"
     )
-    con.execute(
-        "create or replace temp table _old_first_seen as "
-        "select f.opp_key, f.first_seen from opp_facts f semi join _day d on d.opp_key = f.opp_key"
-    )
-    con.execute("delete from opp_facts where opp_key in (select opp_key from _day)")
-    plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
-    con.execute(
-        "insert into opp_facts "  # noqa: S608 - column names from the constant
-        f"select d.opp_key, d.opportunity_id, coalesce(o.first_seen, d.snapshot_date), "
-        f"d.snapshot_date, {plain} "
-        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key"
-    )
-    con.execute("drop table _old_first_seen")
+    _facts_forward(con)
     con.execute("drop table _day")
     con.execute("insert into derived_dates values ($d)", {"d": d})
 
