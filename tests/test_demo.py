@@ -190,6 +190,24 @@ def test_decimal_from_cents() -> None:
     ]
 
 
+def test_week_by_week_frames_equal_the_chunk_frame(small: demo.DemoData) -> None:
+    # demo.load builds an import's 13 weeks one week at a time (memory of one week); the
+    # rows must be exactly those of the chunk built at once, in the same order, and the
+    # whole load must be exactly generate()'s snapshots.
+    plan = demo._Plan(3, END, 300, 20, None)
+    chunk = plan.tl.loaded_weeks[:13]
+    counted = [0]
+    parts = list(demo._week_frames(plan, chunk, counted))
+    assert len(parts) == 13
+    joined = pd.concat(parts, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, plan.snapshots(chunk))
+    assert counted[0] == len(joined)
+    everything = pd.concat(
+        list(demo._week_frames(plan, plan.tl.loaded_weeks, [0])), ignore_index=True
+    )
+    pd.testing.assert_frame_equal(everything, small.snapshots)
+
+
 def test_load_writes_expected_counts(tmp_path, small: demo.DemoData) -> None:
     db = tmp_path / "demo.duckdb"
     lines: list[str] = []

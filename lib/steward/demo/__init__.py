@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -101,6 +101,17 @@ class _Plan:
         return simulate.day_to_date(int(self.tl.snap_days[w])) if w >= 0 else None
 
 
+def _week_frames(plan: _Plan, chunk: list[int], counted: list[int]) -> Iterator[pd.DataFrame]:
+    """The chunk's snapshot frames one week at a time (rows counted into counted[0]).
+
+    An import of 13 weeks then holds one week's frame in memory, not 13: the same rows as
+    plan.snapshots(chunk), whose every row is built on its own (tests/test_demo.py)."""
+    for w in chunk:
+        frame = plan.snapshots([w])
+        counted[0] += len(frame)
+        yield frame
+
+
 def generate(
     seed: int = DEFAULT_SEED,
     end_date: date = DEFAULT_END_DATE,
@@ -167,7 +178,8 @@ def load(
     """Generate the demo and write it into the store at `db`.
 
     Refuses a store that already holds snapshots unless replace, which starts from an
-    empty file. Snapshots go in 13 weeks per transaction, oldest first.
+    empty file. Snapshots go in 13 weeks per transaction, oldest first, built and inserted
+    one week at a time (memory of one week's frame, not 13).
     """
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -195,17 +207,18 @@ def load(
     tag = f"demo seed={seed} end={end_date.isoformat()} n={opportunities} weeks={weeks}"
     for i in range(0, len(loaded), CHUNK_WEEKS):
         chunk = loaded[i : i + CHUNK_WEEKS]
-        frame = plan.snapshots(chunk)
+        counted = [0]
         with store.writer(path) as con:
-            store.commit_snapshots(con, frame, file_name=tag, source_format="demo")
-        rows += len(frame)
+            store.commit_snapshots(
+                con, _week_frames(plan, chunk, counted), file_name=tag, source_format="demo"
+            )
+        rows += counted[0]
         first = simulate.day_to_date(int(plan.tl.snap_days[chunk[0]]))
         last = simulate.day_to_date(int(plan.tl.snap_days[chunk[-1]]))
         say(
-            f"snapshots {first} .. {last}: {len(frame):,} rows "
+            f"snapshots {first} .. {last}: {counted[0]:,} rows "
             f"({rows:,} total, {time.perf_counter() - t0:.1f}s)"
         )
-        del frame
     tgt = tables.targets(plan.tl, plan.labels, plan.defs.qualified_rank)
     tch = tables.touches(plan.tl, plan.labels, plan.defs.lookback_days)
     lds = tables.leads(plan.tl, plan.labels)
