@@ -408,14 +408,6 @@ where not (present_a and present_b)
 """
 
 
-# The deals of the new snapshot (_day) whose latest attributes differ from their facts.
-_FACTS_CHANGED_SQL = """
-create or replace temp table _changed as
-select d.opp_key from _day d join opp_facts f on f.opp_key = d.opp_key
-where {differs}
-"""
-
-
 def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
     """Bring opp_facts forward to the new last snapshot held in _day.
 
@@ -425,17 +417,18 @@ def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
     insert and the next checkpoint rewrite every column of nearly every fact each week).
     Deals whose attributes changed are replaced (first_seen kept); new deals inserted.
     """
-    differs = " or ".join(f"d.{c} is distinct from f.{c}" for c in _FACT_ATTRS)
-    con.execute(_FACTS_CHANGED_SQL.format(differs=differs))
+    same = " and ".join(f"d.{c} is not distinct from f.{c}" for c in _FACT_ATTRS)
+    con.execute(
+        "update opp_facts f set last_seen = d.snapshot_date from _day d "  # noqa: S608
+        f"where d.opp_key = f.opp_key and f.last_seen < d.snapshot_date and {same}"
+    )
+    # Facts of deals in the snapshot that the update left behind: their attributes changed.
     con.execute(
         "create or replace temp table _old_first_seen as "
-        "select f.opp_key, f.first_seen from opp_facts f semi join _changed c using (opp_key)"
+        "select f.opp_key, f.first_seen from opp_facts f join _day d using (opp_key) "
+        "where f.last_seen < d.snapshot_date"
     )
-    con.execute("delete from opp_facts where opp_key in (select opp_key from _changed)")
-    con.execute(
-        "update opp_facts f set last_seen = d.snapshot_date from _day d "
-        "where d.opp_key = f.opp_key and f.last_seen < d.snapshot_date"
-    )
+    con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
     plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
     con.execute(
         "insert into opp_facts "  # noqa: S608 - column names from the constant
@@ -445,13 +438,24 @@ def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
         "where d.opp_key not in (select opp_key from opp_facts)"
     )
     con.execute("drop table _old_first_seen")
-    con.execute("drop table _changed")
+
+
+# New keys of one new snapshot date: all first seen that day, so numbered by id.
+_NEW_KEYS_ONE_SQL = """
+insert into opp_keys
+select (select coalesce(max(opp_key), 0) from opp_keys)
+       + row_number() over (order by s.opportunity_id),
+       s.opportunity_id
+from snapshots s
+anti join opp_keys k on k.opportunity_id = s.opportunity_id
+where s.snapshot_date = $d
+"""
 
 
 def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
     works on integer keys from there; the previous snapshot is read from the facts."""
-    con.execute(_NEW_KEYS_SQL, {"dates": [d]})
+    con.execute(_NEW_KEYS_ONE_SQL, {"d": d})
     cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
     con.execute(_DAY_SQL.format(cols=cols), {"to_date": d})
     con.execute(_PAIR_FROM_FACTS_SQL, {"from_date": prev, "to_date": d})
