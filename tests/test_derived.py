@@ -288,3 +288,22 @@ def test_import_in_parts_is_all_or_nothing():
     with pytest.raises(Exception, match="share a snapshot date"):
         store.commit_snapshots(con, [later[0], later[0]], file_name="twice")
     assert con.execute("select count(*) from snapshots").fetchall() == before
+
+
+def test_rows_are_stored_in_date_and_id_order_sorted_or_not():
+    # A weekly frame in id order is inserted as it is; one in another order is sorted
+    # (the insert keeps the order it is given, so reading without ORDER BY shows it).
+    con = store.init_memory()
+    s1 = hf.frame_for(hf.S1)  # ids A..H in order
+    s2 = hf.frame_for(hf.S2).sort_values("opportunity_id", ascending=False)  # H..A
+    assert store._sorted_one_date(s1) and not store._sorted_one_date(s2)
+    assert not store._sorted_one_date(pd.concat([hf.frame_for(hf.S3), hf.frame_for(hf.S4)]))
+    store.commit_snapshots(con, s1, file_name="s1")
+    store.commit_snapshots(con, s2, file_name="s2")
+    both = pd.concat([hf.frame_for(hf.S4), hf.frame_for(hf.S3)])  # two dates, S4 first
+    store.commit_snapshots(con, both, file_name="s3 s4")
+    stored = con.execute("select snapshot_date, opportunity_id from snapshots").fetchall()
+    assert stored == sorted(stored)
+    assert len(stored) == 7 + 7 + 8 + 8
+    assert content(con) == rebuilt(con)
+    con.close()
