@@ -20,6 +20,7 @@ vanish without closing, lost deals that reopen.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -99,6 +100,20 @@ class _Plan:
     def missing_date(self) -> date | None:
         w = self.tl.missing_week
         return simulate.day_to_date(int(self.tl.snap_days[w])) if w >= 0 else None
+
+
+def _release_freed_memory() -> None:
+    """Hand memory the generator has freed back to the operating system (glibc only).
+
+    Simulating and labelling half a million deals makes many short-lived arrays and
+    strings; glibc keeps the freed pages in the process (about 0.5 GB at 510k deals), so
+    the build's peak was that much higher than what it holds. Elsewhere: nothing to do.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _week_frames(plan: _Plan, chunk: list[int], counted: list[int]) -> Iterator[pd.DataFrame]:
@@ -202,6 +217,7 @@ def load(
                     os.remove(p)
     say(f"simulating {opportunities:,} opportunities over {weeks} weeks (seed {seed})")
     plan = _Plan(seed, end_date, opportunities, weeks, defs)
+    _release_freed_memory()
     loaded = plan.tl.loaded_weeks
     rows = 0
     tag = f"demo seed={seed} end={end_date.isoformat()} n={opportunities} weeks={weeks}"
@@ -212,6 +228,7 @@ def load(
             store.commit_snapshots(
                 con, _week_frames(plan, chunk, counted), file_name=tag, source_format="demo"
             )
+        _release_freed_memory()
         rows += counted[0]
         first = simulate.day_to_date(int(plan.tl.snap_days[chunk[0]]))
         last = simulate.day_to_date(int(plan.tl.snap_days[chunk[-1]]))
