@@ -32,9 +32,9 @@ data/definitions.toml needs no rebuild (`rebuild(con)` exists for repairs and te
 
 `refresh(con, dates)` runs inside the caller's transaction (store.commit_snapshots,
 store.delete_snapshot). Appending one new last date costs work proportional to that
-snapshot (one join of two snapshots; the facts of deals whose attributes did not change
-only get their last_seen moved); several new dates are appended one at a time, oldest
-first, so an import's memory is that of one snapshot; replacing or deleting a
+snapshot (one join of two snapshots, one upsert of ~N facts); several new dates are
+appended one at a time, oldest first, so an import's memory is that of one snapshot;
+replacing or deleting a
 date in the middle recomputes the affected snapshot pairs and rebuilds the per-
 opportunity tables from the raw table (slower, always correct).
 """
@@ -379,33 +379,26 @@ where not (present_a and present_b)
 
 
 def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring opp_facts forward to the new last snapshot held in _day.
+    """Bring opp_facts forward to the new last snapshot held in _day: the facts of every
+    deal in it are replaced by its row there (first_seen kept).
 
-    Every deal in the snapshot is last seen then, but most (closed deals above all) show
-    the same attributes as their facts already hold: for those only last_seen moves, a
-    one-column update, instead of deleting and re-inserting the whole row (which made the
-    insert and the next checkpoint rewrite every column of nearly every fact each week).
-    Deals whose attributes changed are replaced (first_seen kept); new deals inserted.
+    (Moving only last_seen forward with an update for the deals whose attributes did not
+    change was tried in issue 11: at 31M rows the update of ~510k values filled the
+    write-ahead log past DuckDB's checkpoint threshold and the append took 0.85 s longer;
+    the delete and insert of whole rows goes to new row groups, which the log does not
+    copy.)
     """
-    same = " and ".join(f"d.{c} is not distinct from f.{c}" for c in _FACT_ATTRS)
-    con.execute(
-        "update opp_facts f set last_seen = d.snapshot_date from _day d "  # noqa: S608
-        f"where d.opp_key = f.opp_key and f.last_seen < d.snapshot_date and {same}"
-    )
-    # Facts of deals in the snapshot that the update left behind: their attributes changed.
     con.execute(
         "create or replace temp table _old_first_seen as "
-        "select f.opp_key, f.first_seen from opp_facts f join _day d using (opp_key) "
-        "where f.last_seen < d.snapshot_date"
+        "select f.opp_key, f.first_seen from opp_facts f semi join _day d on d.opp_key = f.opp_key"
     )
-    con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
+    con.execute("delete from opp_facts where opp_key in (select opp_key from _day)")
     plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
     con.execute(
         "insert into opp_facts "  # noqa: S608 - column names from the constant
         f"select d.opp_key, d.opportunity_id, coalesce(o.first_seen, d.snapshot_date), "
         f"d.snapshot_date, {plain} "
-        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key "
-        "where d.opp_key not in (select opp_key from opp_facts)"
+        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key"
     )
     con.execute("drop table _old_first_seen")
 

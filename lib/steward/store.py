@@ -23,8 +23,6 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from steward.errors import ImportRejected, StoreError
 
@@ -481,36 +479,16 @@ def _insert_part(
                 {"dates": sorted(clash)},
             )
         cols = ", ".join(SNAPSHOT_COLUMNS)
-        # Rows are stored ordered by (snapshot_date, opportunity_id); a weekly file that
-        # already is (most exports) is not sorted again.
-        order = "" if _sorted_one_date(data) else " order by snapshot_date, opportunity_id"
+        # Stored ordered by (snapshot_date, opportunity_id). Sorting even a file that
+        # already is in that order costs nothing here: the sorted insert runs in parallel,
+        # the unsorted one (kept in insertion order) did not (1.97 vs 1.55 s at 31M rows).
         con.execute(
             f"insert into snapshots ({cols}, import_id) "  # noqa: S608 - whitelisted names
-            f"select {cols}, $import_id from _incoming{order}",
+            f"select {cols}, $import_id from _incoming order by snapshot_date, opportunity_id",
             {"import_id": import_id},
         )
     finally:
         con.unregister("_incoming")
-
-
-def _sorted_one_date(data: pd.DataFrame) -> bool:
-    """Whether the rows hold one snapshot date with opportunity ids in ascending order
-    (byte order of the UTF-8 text: DuckDB's order for varchar). A few ms at 500k rows."""
-    if len(data) < 2:
-        return True
-    if data["snapshot_date"].nunique(dropna=False) != 1:
-        return False
-    try:
-        ids = pa.array(data["opportunity_id"], from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let DuckDB sort
-        return False
-    if (
-        ids.null_count
-        or not pa.types.is_string(ids.type)
-        and not pa.types.is_large_string(ids.type)
-    ):
-        return False
-    return bool(pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py())
 
 
 def log_rejection(
