@@ -130,7 +130,10 @@ if upload is not None:
         if len(report):
             st.dataframe(report, key="import_report", hide_index=True, width="stretch")
         st.subheader("Preview (first 50 rows)")
-        preview = prepared.frame.head(50)
+        preview = prepared.frame.head(50).copy()
+        for c in preview.columns:  # a blank text cell of the export shows blank, not "None"
+            if not pd.api.types.is_numeric_dtype(preview[c]) and not c.endswith("_date"):
+                preview[c] = preview[c].astype(object).where(preview[c].notna(), "")
         st.dataframe(
             preview,
             key="import_preview",

@@ -223,3 +223,25 @@ def test_store_is_opened_only_after_parsing(
     assert events[-1] == "writer opened"
     assert events[-2] == "progress 1.00"
     assert events.count("writer opened") == 1
+
+
+def test_a_file_refused_before_validation_is_in_the_import_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file refused while it is read (no recognisable columns) leaves a `rejected` line
+    in an existing store's log, as the Import page does; a dry run writes nothing."""
+    db = str(tmp_path / "s.duckdb")
+    assert run(capsys, "import", REPORT, "--db", db)[0] == 0
+    odd = tmp_path / "notes.csv"
+    odd.write_text("foo,bar\n1,2\n")
+    code, _, err = run(capsys, "import", str(odd), "--db", db, "--dry-run")
+    assert code == 1 and "notes.csv" in err
+    with store.reader(db) as con:
+        assert len(store.import_log(con)) == 1
+    code, _, err = run(capsys, "import", str(odd), "--db", db)
+    assert code == 1
+    with store.reader(db) as con:
+        log = store.import_log(con)
+    assert list(log["outcome"]) == ["rejected", "committed"]
+    assert log["file_name"].iloc[0] == "notes.csv"
+    assert err.splitlines()[0].removeprefix("error: ") in log["message"].iloc[0]

@@ -213,14 +213,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.files:
         try:
-            prepared = ingest.prepare(
-                path,
-                defs,
-                preset=args.preset,
-                mapping=args.mapping,
-                snapshot_date=args.snapshot_date,
-                progress=Progress(f"import {path.name}", args.quiet, _size(path)),
-            )
+            try:
+                prepared = ingest.prepare(
+                    path,
+                    defs,
+                    preset=args.preset,
+                    mapping=args.mapping,
+                    snapshot_date=args.snapshot_date,
+                    progress=Progress(f"import {path.name}", args.quiet, _size(path)),
+                )
+            except StewardError as exc:  # refused before validation: logged like the page
+                if not args.dry_run:
+                    log_rejected(args.db, path.name, str(exc))
+                raise
             _finish(prepared, args, args.replace)
         except StewardError as exc:
             if len(args.files) == 1:
