@@ -48,7 +48,17 @@ from steward.kpis import headline_kpis
 from steward.metrics import REGISTRY, Query, compute, current_period, drill
 from steward.plan import needed
 
-TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 3000.0}
+TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 500.0}
+# Issue 11: one week appended in ≤ 500 ms at ~10M rows and ≤ 1 s at ~31M rows (a week
+# there has three times the rows): proportional to the week, not the history.
+APPEND_TARGET_31M_MS = 1000.0
+
+
+def append_target_ms(rows: int) -> float:
+    """The append goal for a store of `rows` snapshot rows (the issue's two sizes)."""
+    return TARGET_MS["append"] if rows < 20_000_000 else APPEND_TARGET_31M_MS
+
+
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "bench.duckdb"
 
 # Each page's bundle, read from the declaration its prefetch reads too (steward.pages).
@@ -103,6 +113,7 @@ class Report:
     pages: list[Timing] = field(default_factory=list)
     append_ms: float | None = None
     append_rows: int = 0
+    append_close_ms: float | None = None
     naive: list[dict[str, Any]] = field(default_factory=list)
     peak_rss_mb: float = 0.0
     # 1/5/15-minute load averages when the timings start and end: on a shared machine
@@ -187,9 +198,11 @@ def build_synthetic(
     gen = Generator(defs, opportunities, weeks)
     with store.writer(db) as con:
         for first in range(0, weeks, 13):
-            frame = pd.concat(list(gen.frames(range(first, min(first + 13, weeks)))))
-            store.commit_snapshots(con, frame, file_name="bench synthetic")
-            say(f"weeks {first}..{min(first + 13, weeks) - 1}: {len(frame):,} rows")
+            # one week's frame at a time, 13 weeks per import (see store.commit_snapshots)
+            store.commit_snapshots(
+                con, gen.frames(range(first, min(first + 13, weeks))), file_name="bench synthetic"
+            )
+            say(f"weeks {first}..{min(first + 13, weeks) - 1}")
 
 
 def next_week_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -221,13 +234,16 @@ def next_week_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return frame
 
 
-def measure_append(db: Path) -> tuple[float, int]:
-    """Milliseconds to commit one more weekly snapshot (derived tables included)."""
+def measure_append(db: Path) -> tuple[float, int, float]:
+    """Milliseconds to commit one more weekly snapshot (derived tables included), its
+    rows, and the milliseconds to close the store afterwards (DuckDB's checkpoint: what
+    `steward import` also pays before it returns, not part of the append goal)."""
     with store.writer(db) as con:
         frame = next_week_frame(con)
         t0 = time.perf_counter()
         store.commit_snapshots(con, frame, file_name="bench: one more week")
-        return (time.perf_counter() - t0) * 1000.0, len(frame)
+        t1 = time.perf_counter()
+    return (t1 - t0) * 1000.0, len(frame), (time.perf_counter() - t1) * 1000.0
 
 
 # ---- metric timings ---------------------------------------------------------------------
@@ -565,10 +581,12 @@ def render(rep: Report) -> str:
         lines.append(f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)}  {flag}{first}")
     lines.append("")
     if rep.append_ms is not None:
-        ok = "ok" if rep.append_ms <= TARGET_MS["append"] else "SLOW"
+        target = append_target_ms(rep.rows)
+        ok = "ok" if rep.append_ms <= target else "SLOW"
         lines.append(
             f"append one weekly snapshot ({rep.append_rows:,} rows, derived tables included): "
-            f"{rep.append_ms:.0f} ms (target ≤ {TARGET_MS['append']:.0f} ms) {ok}"
+            f"{rep.append_ms:.0f} ms (target ≤ {target:.0f} ms) {ok}; "
+            f"closing the store afterwards (checkpoint) {rep.append_close_ms or 0:.0f} ms"
         )
         lines.append("")
     if rep.naive:
@@ -625,7 +643,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
             rep.naive = compare_naive(con, q, defs, max(1, min(3, args.repeat)), ms)
     if not args.no_append:
         say("appending one weekly snapshot ...")
-        rep.append_ms, rep.append_rows = measure_append(db)
+        rep.append_ms, rep.append_rows, rep.append_close_ms = measure_append(db)
     rep.peak_rss_mb = peak_rss_mb()
     rep.load_end = [round(x, 2) for x in os.getloadavg()]
     if not args.keep:

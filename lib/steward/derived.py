@@ -32,7 +32,9 @@ data/definitions.toml needs no rebuild (`rebuild(con)` exists for repairs and te
 
 `refresh(con, dates)` runs inside the caller's transaction (store.commit_snapshots,
 store.delete_snapshot). Appending one new last date costs work proportional to that
-snapshot (one join of two snapshots, one upsert of ~N facts); replacing or deleting a
+snapshot (one join of two snapshots, one upsert of ~N facts); several new dates are
+appended one at a time, oldest first, so an import's memory is that of one snapshot;
+replacing or deleting a
 date in the middle recomputes the affected snapshot pairs and rebuilds the per-
 opportunity tables from the raw table (slower, always correct).
 """
@@ -189,23 +191,6 @@ select (select coalesce(max(opp_key), 0) from opp_keys)
 from fresh
 """
 
-_ENTRIES_APPEND_SQL = """
-insert into stage_entries
-with days as (
-  select k.opp_key, s.stage, min(s.snapshot_date) as entered_date,
-         arg_min_null(s.amount, s.snapshot_date) as amount,
-         arg_min_null(s.source, s.snapshot_date) as source,
-         arg_min_null(s.segment, s.snapshot_date) as segment
-  from snapshots s
-  join opp_keys k on k.opportunity_id = s.opportunity_id
-  where s.snapshot_date in (select unnest($dates::date[])) and s.stage is not null
-  group by k.opp_key, s.stage
-)
-select d.opp_key, d.stage, d.entered_date, d.amount, d.source, d.segment
-from days d
-anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage
-"""
-
 _ENTRIES_REBUILD_SQL = """
 insert into stage_entries
 select k.opp_key, s.stage, min(s.snapshot_date),
@@ -259,21 +244,6 @@ select k.opp_key, k.opportunity_id, min(s.snapshot_date), max(s.snapshot_date),
        {latest}
 from snapshots s
 join opp_keys k on k.opportunity_id = s.opportunity_id
-group by k.opp_key, k.opportunity_id
-"""  # noqa: S608 - column names from the constant above
-
-
-def _facts_append_sql() -> str:
-    latest = ",\n       ".join(f"arg_max_null(s.{c}, s.snapshot_date)" for c in _FACT_ATTRS)
-    return f"""
-insert into opp_facts
-select k.opp_key, k.opportunity_id, coalesce(min(o.first_seen), min(s.snapshot_date)),
-       max(s.snapshot_date),
-       {latest}
-from snapshots s
-join opp_keys k on k.opportunity_id = s.opportunity_id
-left join _old_first_seen o on o.opp_key = k.opp_key
-where s.snapshot_date in (select unnest($dates::date[]))
 group by k.opp_key, k.opportunity_id
 """  # noqa: S608 - column names from the constant above
 
@@ -408,21 +378,16 @@ where not (present_a and present_b)
 """
 
 
-def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
-    """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
-    works on integer keys from there; the previous snapshot is read from the facts."""
-    con.execute(_NEW_KEYS_SQL, {"dates": [d]})
-    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
-    con.execute(_DAY_SQL.format(cols=cols), {"to_date": d})
-    con.execute(_PAIR_FROM_FACTS_SQL, {"from_date": prev, "to_date": d})
-    _link(con, d)
-    con.execute(_EXITS_PAIR_SQL, {"to_date": d})
-    con.execute(
-        "insert into stage_entries "
-        "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
-        "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
-        "where d.stage is not null"
-    )
+def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring opp_facts forward to the new last snapshot held in _day: the facts of every
+    deal in it are replaced by its row there (first_seen kept).
+
+    (Moving only last_seen forward with an update for the deals whose attributes did not
+    change was tried in issue 11: at 31M rows the update of ~510k values filled the
+    write-ahead log past DuckDB's checkpoint threshold and the append took 0.85 s longer;
+    the delete and insert of whole rows goes to new row groups, which the log does not
+    copy.)
+    """
     con.execute(
         "create or replace temp table _old_first_seen as "
         "select f.opp_key, f.first_seen from opp_facts f semi join _day d on d.opp_key = f.opp_key"
@@ -436,6 +401,36 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
         "from _day d left join _old_first_seen o on o.opp_key = d.opp_key"
     )
     con.execute("drop table _old_first_seen")
+
+
+# New keys of one new snapshot date: all first seen that day, so numbered by id.
+_NEW_KEYS_ONE_SQL = """
+insert into opp_keys
+select (select coalesce(max(opp_key), 0) from opp_keys)
+       + row_number() over (order by s.opportunity_id),
+       s.opportunity_id
+from snapshots s
+anti join opp_keys k on k.opportunity_id = s.opportunity_id
+where s.snapshot_date = $d
+"""
+
+
+def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
+    """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
+    works on integer keys from there; the previous snapshot is read from the facts."""
+    con.execute(_NEW_KEYS_ONE_SQL, {"d": d})
+    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    con.execute(_DAY_SQL.format(cols=cols), {"to_date": d})
+    con.execute(_PAIR_FROM_FACTS_SQL, {"from_date": prev, "to_date": d})
+    _link(con, d)
+    con.execute(_EXITS_PAIR_SQL, {"to_date": d})
+    con.execute(
+        "insert into stage_entries "
+        "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
+        "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
+        "where d.stage is not null"
+    )
+    _facts_forward(con)
     con.execute("drop table _day")
     con.execute("insert into derived_dates values ($d)", {"d": d})
 
@@ -443,34 +438,6 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
 def _insert_dates(con: duckdb.DuckDBPyConnection, dates: list[date]) -> None:
     """Record `dates` as derived (none: nothing to insert)."""
     con.execute("insert into derived_dates select unnest($dates::date[])", {"dates": list(dates)})
-
-
-def _append(con: duckdb.DuckDBPyConnection, prev: date | None, dates: list[date]) -> None:
-    """Bring every derived table forward by new snapshot dates, all after `prev`.
-
-    Work is proportional to the new snapshots: one join per new pair, and the facts and
-    stage entries of the opportunities that appear in them.
-    """
-    con.execute(_NEW_KEYS_SQL, {"dates": dates})
-    for d in dates:
-        _pair(con, prev, d)
-        _link(con, d)
-        prev = d
-    con.execute(_ENTRIES_APPEND_SQL, {"dates": dates})
-    con.execute(_EXITS_FILL_SQL)
-    con.execute(
-        "create or replace temp table _old_first_seen as "
-        "select f.opp_key, f.first_seen from opp_facts f "
-        "semi join (select distinct k.opp_key from snapshots s join opp_keys k "
-        "  on k.opportunity_id = s.opportunity_id "
-        "  where s.snapshot_date in (select unnest($dates::date[]))) n "
-        "  on n.opp_key = f.opp_key",
-        {"dates": dates},
-    )
-    con.execute("delete from opp_facts where opp_key in (select opp_key from _old_first_seen)")
-    con.execute(_facts_append_sql(), {"dates": dates})
-    con.execute("drop table _old_first_seen")
-    _insert_dates(con, dates)
 
 
 def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
@@ -535,10 +502,12 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
             ).fetchall()
         }
         if present == set(changed):
-            if len(changed) == 1:
-                _append_one(con, last_known, changed[0])
-            else:
-                _append(con, last_known, changed)
+            # One week at a time, oldest first: each step costs one snapshot's work and
+            # memory (a 13-week import no longer groups all its rows at once).
+            prev = last_known
+            for d in changed:
+                _append_one(con, prev, d)
+                prev = d
             return
     existing = _dates(con, "snapshots")
     # General case: a date replaced or deleted in the middle.

@@ -15,7 +15,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -374,9 +374,14 @@ def existing_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
     return {r[0] for r in con.execute("select distinct snapshot_date from snapshots").fetchall()}
 
 
+def _dates_of(data: pd.DataFrame) -> set[date]:
+    # unique first: converting every row's date is slow at millions of rows
+    return set(pd.to_datetime(pd.Series(data["snapshot_date"].unique())).dt.date)
+
+
 def commit_snapshots(
     con: duckdb.DuckDBPyConnection,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
     *,
     file_name: str,
     sha256: str | None = None,
@@ -386,69 +391,102 @@ def commit_snapshots(
 ) -> int:
     """Write canonical snapshot rows in one transaction; returns the import id.
 
+    `frame` is one frame, or several parts (an iterable, e.g. one frame per week made
+    lazily) that share no snapshot date: the parts go in one after another inside the one
+    transaction, so a large import needs the memory of one part, not of the whole (the
+    demo writes 13 weeks per import this way).
+
     Refuses (ImportRejected, nothing written) when a snapshot date is already loaded and
     replace is False, or when (snapshot_date, opportunity_id) repeats. On any failure the
     transaction is rolled back and a 'rejected' line is written to the import log.
     """
     started_at = started_at or _now()
-    data = _canonical_frame(frame, SNAPSHOT_COLUMNS)
-    # unique first: converting every row's date is slow at millions of rows
-    dates = sorted(set(pd.to_datetime(pd.Series(data["snapshot_date"].unique())).dt.date))
+    parts: Iterable[pd.DataFrame]
+    if isinstance(frame, pd.DataFrame):
+        parts = [_canonical_frame(frame, SNAPSHOT_COLUMNS)]
+    else:
+        parts = frame
+    dates: set[date] = set()
+    replaced: set[date] = set()
+    rows = 0
+    con.execute("begin transaction")
+    try:
+        loaded = existing_dates(con)
+        iid = _next_import_id(con)
+        for part in parts:
+            data = _canonical_frame(part, SNAPSHOT_COLUMNS)
+            part_dates = _dates_of(data)
+            if part_dates & dates:
+                raise ImportRejected(f"internal: {file_name}: parts share a snapshot date")
+            _insert_part(con, data, file_name, iid, part_dates & loaded, replace)
+            dates |= part_dates
+            replaced |= part_dates & loaded
+            rows += len(data)
+        from steward import derived
+
+        derived.refresh(con, sorted(dates))
+        msg = f"{rows:,} rows, {len(dates)} snapshot(s)" + (" (replaced)" if replaced else "")
+        log_outcome(
+            con,
+            kind="snapshot",
+            file_name=file_name,
+            sha256=sha256,
+            source_format=source_format,
+            row_count=rows,
+            snapshot_dates=sorted(dates),
+            started_at=started_at,
+            outcome="committed",
+            message=msg,
+            import_id=iid,
+        )
+        con.execute("commit")
+        return iid
+    except Exception as exc:
+        con.execute("rollback")
+        log_rejection(con, "snapshot", file_name, sha256, source_format, started_at, exc)
+        raise
+
+
+def _insert_part(
+    con: duckdb.DuckDBPyConnection,
+    data: pd.DataFrame,
+    file_name: str,
+    import_id: int,
+    clash: set[date],
+    replace: bool,
+) -> None:
+    """Check and insert one part of an import (inside commit_snapshots' transaction)."""
     con.register("_incoming", data)
     try:
-        con.execute("begin transaction")
-        try:
-            dup = con.execute(
-                "select snapshot_date, opportunity_id, count(*) as n from _incoming "
-                "group by all having count(*) > 1 order by 1, 2 limit 5"
-            ).fetchall()
-            if dup:
-                shown = "; ".join(f"{d} {oid!r} x{n}" for d, oid, n in dup)
-                raise ImportRejected(
-                    f"{file_name}: duplicate opportunity_id within a snapshot: {shown}"
-                )
-            clash = sorted(existing_dates(con) & set(dates))
-            if clash and not replace:
-                raise ImportRejected(
-                    f"{file_name}: snapshot date(s) already loaded: "
-                    + ", ".join(d.isoformat() for d in clash[:10]),
-                    ["Re-run with --replace to replace them."],
-                )
-            iid = _next_import_id(con)
-            if clash:
-                con.execute(
-                    "delete from snapshots where snapshot_date in (select unnest($dates::date[]))",
-                    {"dates": clash},
-                )
-            cols = ", ".join(SNAPSHOT_COLUMNS)
+        dup = con.execute(
+            "select snapshot_date, opportunity_id, count(*) as n from _incoming "
+            "group by all having count(*) > 1 order by 1, 2 limit 5"
+        ).fetchall()
+        if dup:
+            shown = "; ".join(f"{d} {oid!r} x{n}" for d, oid, n in dup)
+            raise ImportRejected(
+                f"{file_name}: duplicate opportunity_id within a snapshot: {shown}"
+            )
+        if clash and not replace:
+            raise ImportRejected(
+                f"{file_name}: snapshot date(s) already loaded: "
+                + ", ".join(d.isoformat() for d in sorted(clash)[:10]),
+                ["Re-run with --replace to replace them."],
+            )
+        if clash:
             con.execute(
-                f"insert into snapshots ({cols}, import_id) "  # noqa: S608 - whitelisted names
-                f"select {cols}, $import_id from _incoming order by snapshot_date, opportunity_id",
-                {"import_id": iid},
+                "delete from snapshots where snapshot_date in (select unnest($dates::date[]))",
+                {"dates": sorted(clash)},
             )
-            from steward import derived
-
-            derived.refresh(con, dates)
-            msg = f"{len(data):,} rows, {len(dates)} snapshot(s)" + (" (replaced)" if clash else "")
-            log_outcome(
-                con,
-                kind="snapshot",
-                file_name=file_name,
-                sha256=sha256,
-                source_format=source_format,
-                row_count=len(data),
-                snapshot_dates=dates,
-                started_at=started_at,
-                outcome="committed",
-                message=msg,
-                import_id=iid,
-            )
-            con.execute("commit")
-            return iid
-        except Exception as exc:
-            con.execute("rollback")
-            log_rejection(con, "snapshot", file_name, sha256, source_format, started_at, exc)
-            raise
+        cols = ", ".join(SNAPSHOT_COLUMNS)
+        # Stored ordered by (snapshot_date, opportunity_id). Sorting even a file that
+        # already is in that order costs nothing here: the sorted insert runs in parallel,
+        # the unsorted one (kept in insertion order) did not (1.97 vs 1.55 s at 31M rows).
+        con.execute(
+            f"insert into snapshots ({cols}, import_id) "  # noqa: S608 - whitelisted names
+            f"select {cols}, $import_id from _incoming order by snapshot_date, opportunity_id",
+            {"import_id": import_id},
+        )
     finally:
         con.unregister("_incoming")
 
