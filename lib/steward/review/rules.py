@@ -85,7 +85,9 @@ class _Cells:
         self.mid, self.q, self.table = mid, q, table
         self._index: dict[tuple[str, ...], dict[tuple[object, ...], int]] = {}
 
-    def __call__(self, where: tuple[tuple[str, Any], ...], col: str) -> Fact:
+    def __call__(
+        self, where: tuple[tuple[str, Any], ...], col: str, unit: str | None = None
+    ) -> Fact:
         cols = tuple(c for c, _ in where)
         index = self._index.get(cols)
         if index is None:
@@ -96,7 +98,11 @@ class _Cells:
             self._index[cols] = index
         pos = index.get(tuple(v for _, v in where)) if cols else (0 if len(self.table) else None)
         value = None if pos is None else self.table[col].iloc[pos]
-        unit = schema(self.mid)[col].unit  # the column's declared unit, as table_cell reads it
+        declared = schema(self.mid).get(col)  # the column's declared unit, as table_cell
+        if declared is not None and unit is None:
+            unit = declared.unit
+        if unit is None:
+            raise KeyError(f"metric {self.mid!r} declares no unit for column {col!r}")
         return Fact(self.mid, self.q, value, unit, None, ("table", where, col))
 
 
