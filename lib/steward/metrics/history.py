@@ -30,6 +30,7 @@ from steward.metrics.history_sql import (
     dec,
     last_derived_date,
     qualified_reach_sql,
+    quarter_case_sql,
     ratio,
     snapshot_at,
 )
@@ -265,19 +266,12 @@ def cohort_groups_by(
     )
     add_reach(sql, q.as_of, among="select opp_key from cands")
     reach_sql, reach_params = qualified_reach_sql(defs)
-    which = " ".join(
-        f"when {created} >= $p_start_{i} and {created} < $p_end_{i} then {i}"
-        for i in range(len(quarters))
-    )
-    bounds: dict[str, Any] = {}
-    for i, qt in enumerate(quarters):
-        bounds[f"p_start_{i}"] = qt.start
-        bounds[f"p_end_{i}"] = qt.end
+    which, bounds = quarter_case_sql(created, quarters, "p")
     group_col = f"f.{by}" if by else "null::varchar"
     sql.cte(
         "cohort",
         f"""
-        select case {which} end as period_idx, {group_col} as grp,
+        select {which} as period_idx, {group_col} as grp,
                {reach_sql} as reach_rank,
                coalesce(st.present and not st.is_closed, false) as in_progress,
                coalesce(st.amount, 0) as amount,

@@ -222,6 +222,20 @@ def quarter_index_sql(col: str, defs: Definitions) -> tuple[str, dict[str, Any]]
     )
 
 
+def quarter_case_sql(col: str, quarters: list[Quarter], prefix: str) -> tuple[str, dict[str, Any]]:
+    """`case when col in quarters[0] then 0 when … end`: which of `quarters` a date falls
+    in (null for none), with the bounds bound as `$<prefix>_start_i` / `$<prefix>_end_i`."""
+    which = " ".join(
+        f"when {col} >= ${prefix}_start_{i} and {col} < ${prefix}_end_{i} then {i}"
+        for i in range(len(quarters))
+    )
+    params: dict[str, Any] = {}
+    for i, qt in enumerate(quarters):
+        params[f"{prefix}_start_{i}"] = qt.start
+        params[f"{prefix}_end_{i}"] = qt.end
+    return f"case {which} end", params
+
+
 def dec(x: Any) -> Decimal:
     """A money value as Decimal to the cent (None -> 0.00)."""
     if x is None:

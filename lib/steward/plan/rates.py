@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import duckdb
 
@@ -27,6 +26,7 @@ from steward.metrics.history_sql import (
     add_state,
     dec,
     qualified_reach_sql,
+    quarter_case_sql,
 )
 from steward.periods import Quarter, quarter_of
 
@@ -159,18 +159,11 @@ def _quarter_figures(
     )
     add_reach(sql, q.as_of, among=closed)
     reach_sql, reach_params = qualified_reach_sql(defs)
-    which = " ".join(
-        f"when st.close_date >= $c_start_{i} and st.close_date < $c_end_{i} then {i}"
-        for i in range(len(quarters))
-    )
-    bounds: dict[str, Any] = {}
-    for i, qt in enumerate(quarters):
-        bounds[f"c_start_{i}"] = qt.start
-        bounds[f"c_end_{i}"] = qt.end
+    which, bounds = quarter_case_sql("st.close_date", quarters, "c")
     sql.cte(
         "closed",
         f"""
-        select case {which} end as period_idx, f.source, st.is_closed, st.is_won,
+        select {which} as period_idx, f.source, st.is_closed, st.is_won,
                coalesce(st.amount, 0) as amount,
                st.is_won or {reach_sql} >= $qualified_rank as qualified,
                st.close_date - coalesce(f.created_date, f.first_seen) as cycle_days
