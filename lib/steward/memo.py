@@ -142,6 +142,29 @@ def by_store(con: duckdb.DuckDBPyConnection, name: str) -> dict[Any, Any] | None
         return found
 
 
+def kept(
+    con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Callable[[], Any], at_most: int
+) -> Any:
+    """fn(), kept for this store version under `key` in `by_store(con, name)`, at most
+    `at_most` keys per name (the oldest goes first); fn() itself when the memo is off.
+
+    For answers that depend only on the stored snapshots, the key and the definitions
+    (put `defs.digest` in the key): every view of one store version reads them once; an
+    import, a replacement or a deletion of a snapshot starts a new version.
+    """
+    shared = by_store(con, name)
+    if shared is None:
+        return fn()
+    got = shared.get(key)
+    if got is None:
+        got = fn()
+        with _store_lock:
+            while len(shared) >= at_most:
+                del shared[next(iter(shared))]
+            shared[key] = got
+    return got
+
+
 def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date] | None:
     """Every loaded snapshot date, ascending, read once per store version (None when
     the memo is off: the caller reads them itself). The trust checks, the forecast and

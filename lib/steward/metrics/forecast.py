@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, cast
@@ -49,10 +47,9 @@ SEED = 7
 EXACT_DEALS = 400
 MIN_OBS = 30
 MAX_TRAINING_QUARTERS = 8
-# answers kept per store version (one per query seen; see kept_per_store)
+# answers kept per store version (one per query seen; steward.memo.kept)
 BACKTESTS_KEPT = 64
 FORECASTS_KEPT = 32  # each holds its open deals (~1 MB per 10,000 deals)
-_kept_lock = threading.Lock()
 SNAP_TOLERANCE_DAYS = 3
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
@@ -112,30 +109,6 @@ def nearest_snapshot(
 def first_snapshot_on_or_after(dates: list[date], d: date) -> date | None:
     i = bisect.bisect_left(dates, d)
     return dates[i] if i < len(dates) else None
-
-
-def kept_per_store(
-    con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Callable[[], Any], kept: int
-) -> Any:
-    """fn(), kept for this store version under `key` (steward.memo.by_store), at most
-    `kept` keys per name (the oldest goes first); fn() itself when the memo is off.
-
-    For answers that depend only on the stored snapshots, the query and the
-    definitions: every view of one store version reads them once; an import, a
-    replacement or a deletion of a snapshot starts a new version. A query not seen
-    before (a new filter, another date) computes afresh.
-    """
-    shared = memo.by_store(con, name)
-    if shared is None:
-        return fn()
-    got = shared.get(key)
-    if got is None:
-        got = fn()
-        with _kept_lock:
-            while len(shared) >= kept:
-                del shared[next(iter(shared))]
-            shared[key] = got
-    return got
 
 
 @dataclass(frozen=True)
@@ -641,7 +614,7 @@ def historical_forecast(
     `reads` (reads_many) the deals and sums at S read together with other pairs.
     Once per view (steward.memo): the range, the P50 metric, the tiles and the deal list
     of one view share it; compare_to is not read. And once per store version and query
-    (kept_per_store): the next view of the same cut reads it; a new cut computes it.
+    (steward.memo.kept): the next view of the same cut reads it; a new cut computes it.
     """
     key_q = q.with_(compare_to=None)
 
@@ -649,7 +622,7 @@ def historical_forecast(
         # the same answer whatever known_dates and learner (they only save reads)
         return cast(
             HistoricalForecast,
-            kept_per_store(
+            memo.kept(
                 con,
                 "forecast.historical",
                 (key_q, defs.digest),
@@ -914,7 +887,7 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
     # page pays its six past-quarter simulations once per import and query. compare_to
     # is not read.
     key_q = q.with_(compare_to=None)
-    got = kept_per_store(
+    got = memo.kept(
         con,
         "forecast.backtest",
         (key_q, defs.digest),

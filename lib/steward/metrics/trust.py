@@ -299,6 +299,9 @@ _HISTORY_IDS_SQL = """
 """
 
 
+_KEPT = 64  # as-of dates whose history is kept per store version
+
+
 def _history_ids(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, anchor: date | None
 ) -> tuple[list[str], list[str]]:
@@ -311,18 +314,16 @@ def _history_ids(
     filtered open deal is open unfiltered too). So it is kept per store version
     (steward.memo.by_store): the Board's trust tile at its three dates, under any
     filter, reads the history once per import."""
-    key = (q.as_of, anchor, defs.fiscal_year_start_month, defs.push_count)
-    shared = memo.by_store(con, "trust.history_ids")
-    if shared is not None and key in shared:
-        pushed, stale = shared[key]
-        return list(pushed), list(stale)
-    hist_sql, params = _history_sql(q, defs, anchor, derived=True)
-    rows = con.execute(_HISTORY_IDS_SQL.format(hist_sql=hist_sql), params).fetchall()
-    got = {flag: list(ids) for flag, ids in rows}
-    pushed, stale = got.get("pushed", []), got.get("stale", [])
-    if shared is not None:
-        shared[key] = (tuple(pushed), tuple(stale))
-    return pushed, stale
+
+    def read() -> tuple[tuple[str, ...], tuple[str, ...]]:
+        hist_sql, params = _history_sql(q, defs, anchor, derived=True)
+        rows = con.execute(_HISTORY_IDS_SQL.format(hist_sql=hist_sql), params).fetchall()
+        got = {flag: tuple(ids) for flag, ids in rows}
+        return got.get("pushed", ()), got.get("stale", ())
+
+    key = (q.as_of, anchor, defs.digest)
+    pushed, stale = memo.kept(con, "trust.history_ids", key, read, _KEPT)
+    return list(pushed), list(stale)
 
 
 def _flags_sql(
@@ -450,14 +451,12 @@ def _gone_ids(con: duckdb.DuckDBPyConnection, prev: date, as_of: date) -> list[s
     """Ids open in prev and missing from as_of, with no filter applied. Whether a deal is
     missing does not depend on the filters (they select which rows of prev count), so
     the list is kept per store version (steward.memo.by_store) like `_history_ids`."""
-    shared = memo.by_store(con, "trust.gone_ids")
-    if shared is not None and (prev, as_of) in shared:
-        return list(shared[(prev, as_of)])
-    rows = con.execute(_GONE_IDS_SQL, {"prev": prev, "as_of": as_of}).fetchall()
-    ids = list(rows[0][0]) if rows and rows[0][0] is not None else []
-    if shared is not None:
-        shared[(prev, as_of)] = tuple(ids)
-    return ids
+
+    def read() -> tuple[str, ...]:
+        rows = con.execute(_GONE_IDS_SQL, {"prev": prev, "as_of": as_of}).fetchall()
+        return tuple(rows[0][0]) if rows and rows[0][0] is not None else ()
+
+    return list(memo.kept(con, "trust.gone_ids", (prev, as_of), read, _KEPT))
 
 
 _DUPLICATES_SQL = """
