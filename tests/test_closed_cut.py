@@ -87,7 +87,9 @@ def test_win_loss_cut_on_paper(hand):
     qt = Query(as_of=hf.S4, period="FY2026-Q4").quarter(DEFS)
     # As of S4, closed in Q4: A won 120 and B lost 200 (seen at Solution: qualified) and C
     # lost 50 (seen only at Prospecting: left out), all Enterprise; G won 500 (SMB).
-    everyone = _win_loss_between(hand, Query(as_of=hf.S4, period="FY2026-Q4"), DEFS, qt.start, qt.end)
+    everyone = _win_loss_between(
+        hand, Query(as_of=hf.S4, period="FY2026-Q4"), DEFS, qt.start, qt.end
+    )
     assert (everyone["won_count"], everyone["lost_count"], everyone["closed_count"]) == (2, 1, 4)
     assert everyone["won_amount"] == Decimal("620.00")
     assert everyone["win_rate_count"] == pytest.approx(2 / 3)
@@ -140,7 +142,9 @@ def test_kept_arrays_serve_every_cut_of_a_store_version(hand, tmp_path):
             b = compute(con, "win_rate_count", cut, DEFS)
             assert len(kept) == 1  # the new filter read no deals again
             assert a.table.iloc[0]["closed_count"] > b.table.iloc[0]["closed_count"]
-            assert b.value == _ratio(_win_loss_sql(con, cut, cut.quarter(DEFS).start, cut.quarter(DEFS).end))
+            assert b.value == _ratio(
+                _win_loss_sql(con, cut, cut.quarter(DEFS).start, cut.quarter(DEFS).end)
+            )
     finally:
         memo.use_store_memo(False)
 
