@@ -369,8 +369,11 @@ def time_in_stage_table(
     Kept per store version (steward.memo.by_store when the app or the benchmark turn it
     on, else this module's memo keyed by the derived tables' version token, random and
     replaced on every import), the query and the definitions: the stalled deals reuse
-    the p75 of the same page, and the next view of the same cut reads it.
+    the p75 of the same page, and the next view of the same cut reads it (an answer per
+    cut: not kept when `memo.keep_answers(False)`).
     """
+    if not memo.answers_kept():
+        return _time_in_stage_table(con, q, defs)
     shared = memo.by_store(con, "history.time_in_stage")
     kept: dict[Any, Any]
     key: tuple[Any, ...]
