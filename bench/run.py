@@ -59,6 +59,33 @@ def append_target_ms(rows: int) -> float:
     return TARGET_MS["append"] if rows < 20_000_000 else APPEND_TARGET_31M_MS
 
 
+# Issue 11's own goals, where they are tighter than the scope's (the Board story bundle's
+# at ~10M rows, then at ~31M); a metric or page not named here has its scope's target.
+ISSUE_TARGET_MS = {
+    "forecast_historical": 30.0,
+    "forecast_range": 30.0,
+    "forecast_backtest": 50.0,
+    "attribution": 30.0,
+    "marketing_influenced_pipeline": 30.0,
+    "trust_checks": 50.0,
+    "trust_score": 50.0,
+    "stalled_deals": 50.0,
+    "forecast": 300.0,
+}
+BOARD_TARGET_MS = (300.0, 600.0)
+
+
+def snapshot_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("select count(*) from snapshots").fetchall()[0][0])
+
+
+def target_ms(name: str, scope: str, rows: int) -> float:
+    """The goal `name` is judged against on a store of `rows` snapshot rows."""
+    if name == "board_story":
+        return BOARD_TARGET_MS[rows >= 20_000_000]
+    return ISSUE_TARGET_MS.get(name, TARGET_MS[scope])
+
+
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "bench.duckdb"
 
 # Each page's bundle, read from the declaration its prefetch reads too (steward.pages).
@@ -321,6 +348,7 @@ def time_metrics(
 ) -> list[Timing]:
     out = []
     cuts = new_cuts(con, repeat)
+    goal = partial(target_ms, rows=snapshot_rows(con))
     for mid, m in REGISTRY.items():
         if only and mid not in only:
             continue
@@ -330,10 +358,10 @@ def time_metrics(
             med, p90 = timed(fn, repeat)
             cut = new_cut_ms(partial(compute, con, mid, defs=defs), q, cuts)
             out.append(
-                Timing(mid, m.scope, med, p90, TARGET_MS[m.scope], first_ms=first, new_cut_ms=cut)
+                Timing(mid, m.scope, med, p90, goal(mid, m.scope), first_ms=first, new_cut_ms=cut)
             )
         except Exception as exc:  # a broken metric is reported, not fatal
-            out.append(Timing(mid, m.scope, None, None, TARGET_MS[m.scope], repr(exc)[:200]))
+            out.append(Timing(mid, m.scope, None, None, goal(mid, m.scope), repr(exc)[:200]))
     return out
 
 
@@ -353,6 +381,7 @@ def time_pages(
 ) -> list[Timing]:
     out = []
     cuts = new_cuts(con, repeat)
+    goal = partial(target_ms, rows=snapshot_rows(con))
     for page, items in PAGES.items():
         if only and page not in only:
             continue
@@ -363,10 +392,10 @@ def time_pages(
             med, p90 = timed(in_view(partial(run, q)), repeat)
             cut = new_cut_ms(run, q, cuts)
             out.append(
-                Timing(page, "page", med, p90, TARGET_MS["page"], first_ms=first, new_cut_ms=cut)
+                Timing(page, "page", med, p90, goal(page, "page"), first_ms=first, new_cut_ms=cut)
             )
         except Exception as exc:
-            out.append(Timing(page, "page", None, None, TARGET_MS["page"], repr(exc)[:200]))
+            out.append(Timing(page, "page", None, None, goal(page, "page"), repr(exc)[:200]))
     return out
 
 
@@ -597,6 +626,11 @@ def _fmt_ms(x: float | None) -> str:
     return "   error" if x is None else f"{x:8.1f}"
 
 
+def _goal(t: Timing, usual: float) -> str:
+    """The metric's own goal, when it is not its group's."""
+    return "" if t.target_ms in (None, usual) else f" (goal ≤ {t.target_ms:.0f})"
+
+
 def _first(t: Timing) -> str:
     return "" if t.first_ms is None else f"  (first view {t.first_ms:.1f})"
 
@@ -613,7 +647,7 @@ def render(rep: Report) -> str:
     ]
     for scope, title in (("as_of", "as-of metrics"), ("history", "history-wide metrics")):
         target = TARGET_MS[scope]
-        lines.append(f"{title} (target ≤ {target:.0f} ms)")
+        lines.append(f"{title} (target ≤ {target:.0f} ms)    median      p90  new cut")
         for t in rep.metrics:
             if t.scope != scope:
                 continue
@@ -621,15 +655,18 @@ def render(rep: Report) -> str:
             extra = f"  {t.error}" if t.error else ""
             lines.append(
                 f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)} "
-                f"{_fmt_ms(t.new_cut_ms)}  {flag}{_first(t)}{extra}"
+                f"{_fmt_ms(t.new_cut_ms)}  {flag}{_goal(t, target)}{_first(t)}{extra}"
             )
         lines.append("")
-    lines.append(f"page bundles (all metrics one page needs, target ≤ {TARGET_MS['page']:.0f} ms)")
+    lines.append(
+        f"page bundles (all metrics one page needs, target ≤ {TARGET_MS['page']:.0f} ms)"
+        "    median      p90  new cut"
+    )
     for t in rep.pages:
         flag = "" if t.ok is None else ("ok" if t.ok else "SLOW")
         lines.append(
             f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)} "
-            f"{_fmt_ms(t.new_cut_ms)}  {flag}{_first(t)}"
+            f"{_fmt_ms(t.new_cut_ms)}  {flag}{_goal(t, TARGET_MS['page'])}{_first(t)}"
         )
     lines.append("")
     if rep.append_ms is not None:
@@ -679,7 +716,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
     else:
         rep.generator, rep.load_s = build(db, args.opportunities, args.weeks, defs, say)
     with store.reader(db) as con:
-        rep.rows = int(con.execute("select count(*) from snapshots").fetchall()[0][0])
+        rep.rows = snapshot_rows(con)
         rep.snapshots = int(con.execute("select count(*) from derived_dates").fetchall()[0][0])
         q = query_for(con, defs)
         rep.as_of, rep.period = q.as_of.isoformat(), q.period
