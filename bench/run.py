@@ -45,7 +45,7 @@ from steward import definitions, demo, memo, narrative, review, store
 from steward import pages as steward_pages
 from steward.definitions import Definitions
 from steward.kpis import headline_kpis
-from steward.metrics import REGISTRY, Query, compute, current_period, drill
+from steward.metrics import REGISTRY, Filters, Query, compute, current_period, drill
 from steward.plan import needed
 
 TARGET_MS = {"as_of": 50.0, "history": 300.0, "page": 1000.0, "append": 500.0}
@@ -57,6 +57,33 @@ APPEND_TARGET_31M_MS = 1000.0
 def append_target_ms(rows: int) -> float:
     """The append goal for a store of `rows` snapshot rows (the issue's two sizes)."""
     return TARGET_MS["append"] if rows < 20_000_000 else APPEND_TARGET_31M_MS
+
+
+# Issue 11's own goals, where they are tighter than the scope's (the Board story bundle's
+# at ~10M rows, then at ~31M); a metric or page not named here has its scope's target.
+ISSUE_TARGET_MS = {
+    "forecast_historical": 30.0,
+    "forecast_range": 30.0,
+    "forecast_backtest": 50.0,
+    "attribution": 30.0,
+    "marketing_influenced_pipeline": 30.0,
+    "trust_checks": 50.0,
+    "trust_score": 50.0,
+    "stalled_deals": 50.0,
+    "forecast": 300.0,
+}
+BOARD_TARGET_MS = (300.0, 600.0)
+
+
+def snapshot_rows(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("select count(*) from snapshots").fetchall()[0][0])
+
+
+def target_ms(name: str, scope: str, rows: int) -> float:
+    """The goal `name` is judged against on a store of `rows` snapshot rows."""
+    if name == "board_story":
+        return BOARD_TARGET_MS[rows >= 20_000_000]
+    return ISSUE_TARGET_MS.get(name, TARGET_MS[scope])
 
 
 DEFAULT_DB = Path(__file__).resolve().parents[1] / "data" / "bench.duckdb"
@@ -88,12 +115,15 @@ class Timing:
     # one call right after the store version's memo was dropped (steward.memo): what
     # the first view after an import pays; median_ms is every later view's price
     first_ms: float | None = None
+    # median of one call per filter not seen before (`new_cuts`), the answers kept per
+    # query off (steward.memo.keep_answers): what a new cut pays; judged with median_ms
+    new_cut_ms: float | None = None
 
     @property
     def ok(self) -> bool | None:
         if self.median_ms is None or self.target_ms is None:
             return None
-        return self.median_ms <= self.target_ms
+        return max(self.median_ms, self.new_cut_ms or 0.0) <= self.target_ms
 
 
 @dataclass
@@ -155,6 +185,36 @@ def in_view(fn: Callable[[], Any]) -> Callable[[], Any]:
             return fn()
 
     return run
+
+
+def new_cuts(con: duckdb.DuckDBPyConnection, n: int) -> list[Filters]:
+    """n filters of one value each (segments, then regions, then sources, as the store
+    has them), to time a filter not seen before."""
+    cuts: list[Filters] = []
+    for dim in ("segment", "region", "source"):
+        rows = con.execute(
+            f"select distinct {dim} from opp_facts where {dim} is not null order by 1"  # noqa: S608
+        ).fetchall()  # dim: the fixed names above
+        cuts += [Filters.of(**{dim: [r[0]]}) for r in rows]
+    return cuts[:n]
+
+
+def new_cut_ms(fn: Callable[[Query], Any], q: Query, cuts: list[Filters]) -> float | None:
+    """Median ms of fn at q under each cut once, nothing kept per query (see Timing)."""
+    if not cuts:
+        return None
+    runs = []
+    memo.keep_answers(False)
+    try:
+        for cut in cuts:
+            forget_memos()
+            t0 = time.perf_counter()
+            with memo.view():
+                fn(q.with_(filters=cut))
+            runs.append((time.perf_counter() - t0) * 1000.0)
+    finally:
+        memo.keep_answers(True)
+    return statistics.median(runs)
 
 
 def timed(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> tuple[float, float]:
@@ -287,6 +347,8 @@ def time_metrics(
     only: frozenset[str] = frozenset(),
 ) -> list[Timing]:
     out = []
+    cuts = new_cuts(con, repeat)
+    goal = partial(target_ms, rows=snapshot_rows(con))
     for mid, m in REGISTRY.items():
         if only and mid not in only:
             continue
@@ -294,10 +356,20 @@ def time_metrics(
             fn = partial(compute, con, mid, q, defs)
             first = first_call_ms(fn)
             med, p90 = timed(fn, repeat)
-            out.append(Timing(mid, m.scope, med, p90, TARGET_MS[m.scope], first_ms=first))
+            cut = new_cut_ms(partial(compute, con, mid, defs=defs), q, cuts)
+            out.append(
+                Timing(mid, m.scope, med, p90, goal(mid, m.scope), first_ms=first, new_cut_ms=cut)
+            )
         except Exception as exc:  # a broken metric is reported, not fatal
-            out.append(Timing(mid, m.scope, None, None, TARGET_MS[m.scope], repr(exc)[:200]))
+            out.append(Timing(mid, m.scope, None, None, goal(mid, m.scope), repr(exc)[:200]))
     return out
+
+
+def _bundle(
+    con: duckdb.DuckDBPyConnection, items: tuple[str, ...], defs: Definitions, at: Query
+) -> None:
+    for item in items:
+        call(con, item, at, defs)
 
 
 def time_pages(
@@ -308,20 +380,22 @@ def time_pages(
     only: frozenset[str] = frozenset(),
 ) -> list[Timing]:
     out = []
+    cuts = new_cuts(con, repeat)
+    goal = partial(target_ms, rows=snapshot_rows(con))
     for page, items in PAGES.items():
         if only and page not in only:
             continue
 
-        def run(present: tuple[str, ...] = items) -> None:
-            for item in present:
-                call(con, item, q, defs)
-
+        run = partial(_bundle, con, items, defs)
         try:
-            first = first_call_ms(in_view(run))
-            med, p90 = timed(in_view(run), repeat)
-            out.append(Timing(page, "page", med, p90, TARGET_MS["page"], first_ms=first))
+            first = first_call_ms(in_view(partial(run, q)))
+            med, p90 = timed(in_view(partial(run, q)), repeat)
+            cut = new_cut_ms(run, q, cuts)
+            out.append(
+                Timing(page, "page", med, p90, goal(page, "page"), first_ms=first, new_cut_ms=cut)
+            )
         except Exception as exc:
-            out.append(Timing(page, "page", None, None, TARGET_MS["page"], repr(exc)[:200]))
+            out.append(Timing(page, "page", None, None, goal(page, "page"), repr(exc)[:200]))
     return out
 
 
@@ -552,33 +626,48 @@ def _fmt_ms(x: float | None) -> str:
     return "   error" if x is None else f"{x:8.1f}"
 
 
+def _goal(t: Timing, usual: float) -> str:
+    """The metric's own goal, when it is not its group's."""
+    return "" if t.target_ms in (None, usual) else f" (goal ≤ {t.target_ms:.0f})"
+
+
+def _first(t: Timing) -> str:
+    return "" if t.first_ms is None else f"  (first view {t.first_ms:.1f})"
+
+
 def render(rep: Report) -> str:
     lines = [
         f"Pipeline Steward benchmark · {rep.machine}",
         f"store: {rep.rows:,} snapshot rows, {rep.snapshots} snapshots, "
         f"{rep.opportunities:,} opportunities requested ({rep.generator})",
         f"load: {rep.load_s:.1f} s · as of {rep.as_of}, period {rep.period} · "
-        f"repeat {rep.repeat} (median / p90 ms) · load average {rep.load_start} -> {rep.load_end}",
+        f"repeat {rep.repeat} (median / p90 ms; new cut: median over filters not seen "
+        f"before) · load average {rep.load_start} -> {rep.load_end}",
         "",
     ]
     for scope, title in (("as_of", "as-of metrics"), ("history", "history-wide metrics")):
         target = TARGET_MS[scope]
-        lines.append(f"{title} (target ≤ {target:.0f} ms)")
+        lines.append(f"{title} (target ≤ {target:.0f} ms)    median      p90  new cut")
         for t in rep.metrics:
             if t.scope != scope:
                 continue
             flag = "" if t.ok is None else ("ok" if t.ok else "SLOW")
             extra = f"  {t.error}" if t.error else ""
-            first = "" if t.first_ms is None else f"  (first view {t.first_ms:.1f})"
             lines.append(
-                f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)}  {flag}{first}{extra}"
+                f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)} "
+                f"{_fmt_ms(t.new_cut_ms)}  {flag}{_goal(t, target)}{_first(t)}{extra}"
             )
         lines.append("")
-    lines.append(f"page bundles (all metrics one page needs, target ≤ {TARGET_MS['page']:.0f} ms)")
+    lines.append(
+        f"page bundles (all metrics one page needs, target ≤ {TARGET_MS['page']:.0f} ms)"
+        "    median      p90  new cut"
+    )
     for t in rep.pages:
         flag = "" if t.ok is None else ("ok" if t.ok else "SLOW")
-        first = "" if t.first_ms is None else f"  (first view {t.first_ms:.1f})"
-        lines.append(f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)}  {flag}{first}")
+        lines.append(
+            f"  {t.name:32s} {_fmt_ms(t.median_ms)} {_fmt_ms(t.p90_ms)} "
+            f"{_fmt_ms(t.new_cut_ms)}  {flag}{_goal(t, TARGET_MS['page'])}{_first(t)}"
+        )
     lines.append("")
     if rep.append_ms is not None:
         target = append_target_ms(rep.rows)
@@ -627,7 +716,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = print) -> Report:
     else:
         rep.generator, rep.load_s = build(db, args.opportunities, args.weeks, defs, say)
     with store.reader(db) as con:
-        rep.rows = int(con.execute("select count(*) from snapshots").fetchall()[0][0])
+        rep.rows = snapshot_rows(con)
         rep.snapshots = int(con.execute("select count(*) from derived_dates").fetchall()[0][0])
         q = query_for(con, defs)
         rep.as_of, rep.period = q.as_of.isoformat(), q.period

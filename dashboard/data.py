@@ -188,7 +188,13 @@ def _defs(path: str | None, mtime_ns: int) -> Definitions:
 
 
 def defs() -> Definitions:
-    """The governed definitions in force (reloaded when the file changes)."""
+    """The governed definitions in force (reloaded when the file changes), looked up
+    once per script run (steward.memo's view): a page asks for them at every call."""
+    v = memo.current()
+    return _current_defs() if v is None else v.get(("dashboard.defs",), _current_defs)
+
+
+def _current_defs() -> Definitions:
     path = os.environ.get("STEWARD_DEFINITIONS")
     target = (
         Path(path)

@@ -32,6 +32,8 @@ _store_lock = threading.Lock()
 _by_store: dict[tuple[str, str], dict[Any, Any]] = {}
 _STORE_VERSIONS_KEPT = 4
 _store_memo_on = False
+_answers_on = True
+_TOKEN = ("memo.store_version",)  # the view's key for the store's version token
 
 
 class _Slot:
@@ -128,7 +130,10 @@ def by_store(con: duckdb.DuckDBPyConnection, name: str) -> dict[Any, Any] | None
         return None
     from steward import derived
 
-    token = derived.version(con)
+    # Read once per view: a view reads one store (its memo is keyed by metric and query
+    # alone), and a write during a view may show in it either way, as without the memo.
+    v = current()
+    token = derived.version(con) if v is None else v.get(_TOKEN, lambda: derived.version(con))
     if token is None:
         return None
     with _store_lock:
@@ -142,17 +147,37 @@ def by_store(con: duckdb.DuckDBPyConnection, name: str) -> dict[Any, Any] | None
         return found
 
 
+def keep_answers(on: bool) -> None:
+    """Keep (the default) or not the answers kept per query (`kept(..., answer=True)`).
+
+    The benchmark turns them off to time a filter not seen before: what depends on the
+    store alone (the forecast's learning, the closed deals, the trust history) stays
+    kept, as in the app; the answer for one cut (a forecast's simulation) is computed."""
+    global _answers_on
+    _answers_on = on
+
+
+def answers_kept() -> bool:
+    return _answers_on
+
+
 def kept(
-    con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Callable[[], Any], at_most: int
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    key: Any,
+    fn: Callable[[], Any],
+    at_most: int,
+    answer: bool = False,
 ) -> Any:
     """fn(), kept for this store version under `key` in `by_store(con, name)`, at most
     `at_most` keys per name (the oldest goes first); fn() itself when the memo is off.
 
-    For answers that depend only on the stored snapshots, the key and the definitions
-    (put `defs.digest` in the key): every view of one store version reads them once; an
-    import, a replacement or a deletion of a snapshot starts a new version.
+    For what depends only on the stored snapshots, the key and the definitions (put
+    `defs.digest` in the key): every view of one store version reads it once; an import,
+    a replacement or a deletion of a snapshot starts a new version. `answer=True` marks
+    a key that holds a query's filters (one cut's answer, see `keep_answers`).
     """
-    shared = by_store(con, name)
+    shared = by_store(con, name) if _answers_on or not answer else None
     if shared is None:
         return fn()
     got = shared.get(key)

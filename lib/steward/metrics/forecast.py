@@ -628,6 +628,7 @@ def historical_forecast(
                 (key_q, defs.digest),
                 lambda: _historical_forecast(con, key_q, defs, known_dates, learner, reads),
                 FORECASTS_KEPT,
+                answer=True,
             ),
         )
 
@@ -893,6 +894,7 @@ def forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definition
         (key_q, defs.digest),
         lambda: _forecast_backtest(con, key_q, defs),
         BACKTESTS_KEPT,
+        answer=True,
     )
     return replace(got, query=q, table=None if got.table is None else got.table.copy())
 

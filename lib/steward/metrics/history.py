@@ -13,10 +13,12 @@ from decimal import Decimal
 from typing import Any, cast
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
+from steward.metrics import closed
 from steward.metrics.core import Column, Query, Result, drill_for, metric, remember
 from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
@@ -65,48 +67,11 @@ def win_loss(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> dic
     return dict(got)
 
 
-def _closed_sql(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
-) -> Sql:
-    """CTE `closed(opp_key, is_won, amount, close_date, qualified, unseen)`: the deals
-    closed with a close date in [start, end) by their state at as_of; `unseen` = no
-    snapshot up to as_of showed the deal open."""
-    sql = add_ranks(Sql(), defs)
-    add_state(sql, con, q.as_of)
-    add_cut(sql, q)
-    # only the deals closed in the range need their reach
-    closed_in_range = (
-        "select opp_key from state where is_closed "
-        "and close_date >= $closed_start and close_date < $closed_end"
-    )
-    add_reach(sql, q.as_of, among=closed_in_range)
-    reach_sql, reach_params = qualified_reach_sql(defs)
-    return sql.cte(
-        "closed",
-        f"""
-        select st.opp_key, st.is_won, coalesce(st.amount, 0) as amount, st.stage,
-               st.close_date,
-               st.is_won or {reach_sql} >= $qualified_rank as qualified,
-               not coalesce(rc.seen_open, false) as unseen
-        from state st
-        join cut using (opp_key)
-        left join reach rc using (opp_key)
-        where st.is_closed and st.close_date >= $closed_start and st.close_date < $closed_end
-        """,  # noqa: S608 - fixed text
-        {
-            **reach_params,
-            "qualified_rank": defs.qualified_rank,
-            "closed_start": start,
-            "closed_end": end,
-        },
-    )
-
-
 def never_open_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     """The deals behind `never_open_count`: closed in P, never seen open by as_of (stage,
     amount and close date as of as_of; the other columns from the latest snapshot)."""
     qt = q.quarter(defs)
-    sql = _closed_sql(con, q, defs, qt.start, qt.end)
+    sql = closed.closed_sql(con, q, defs, qt.start, qt.end)
     latest = ", ".join(
         f"c.{c}" if c in ("stage", "amount", "close_date") else f"f.{c}" for c in DEAL_COLUMNS
     )
@@ -127,34 +92,17 @@ def _win_loss_between(
 ) -> dict[str, Any]:
     """Every deal closed in [start, end) by its state at as_of, sorted into won, qualified
     lost and left out, plus how many of them no snapshot ever showed open (the deals
-    whose place in the win rate rests on the governed assumption)."""
-    sql = _closed_sql(con, q, defs, start, end)
-    row = sql.run(
-        con,
-        """
-        select count(*) filter (where is_won), count(*) filter (where qualified and not is_won),
-               coalesce(sum(amount) filter (where is_won), 0),
-               coalesce(sum(amount) filter (where qualified and not is_won), 0),
-               count(*), count(*) filter (where unseen),
-               coalesce(sum(amount) filter (where unseen), 0),
-               count(*) filter (where unseen and not is_won)
-        from closed
-        """,
-    ).fetchall()[0]
-    won_n, lost_n, won_amt, lost_amt = int(row[0]), int(row[1]), dec(row[2]), dec(row[3])
-    closed_n, unseen_n, unseen_amt, unseen_lost = int(row[4]), int(row[5]), dec(row[6]), int(row[7])
+    whose place in the win rate rests on the governed assumption). The deals are read
+    once per store version and cut by the view's filters in memory (steward.metrics.closed)."""
+    deals = closed.closed_deals(con, q, defs, start, end)
+    wl = closed.win_loss_counts(deals, closed.in_cut(deals.opp_key, closed.cut_of(con, q)))
+    won_n, lost_n = wl["won_count"], wl["lost_count"]
+    won_amt, lost_amt = wl["won_amount"], wl["lost_amount"]
     return {
-        "won_count": won_n,
-        "lost_count": lost_n,
-        "won_amount": won_amt,
-        "lost_amount": lost_amt,
+        **wl,
         "win_rate_count": ratio(won_n, won_n + lost_n),
         "win_rate_value": ratio(float(won_amt), float(won_amt + lost_amt)),
-        "closed_count": closed_n,
-        "never_open_count": unseen_n,
-        "never_open_amount": unseen_amt,
-        "never_open_lost_count": unseen_lost,
-        "never_open_share": ratio(unseen_n, closed_n),
+        "never_open_share": ratio(wl["never_open_count"], wl["closed_count"]),
         "lost_never_seen_open": defs.lost_never_seen_open,
     }
 
@@ -421,8 +369,11 @@ def time_in_stage_table(
     Kept per store version (steward.memo.by_store when the app or the benchmark turn it
     on, else this module's memo keyed by the derived tables' version token, random and
     replaced on every import), the query and the definitions: the stalled deals reuse
-    the p75 of the same page, and the next view of the same cut reads it.
+    the p75 of the same page, and the next view of the same cut reads it (an answer per
+    cut: not kept when `memo.keep_answers(False)`).
     """
+    if not memo.answers_kept():
+        return _time_in_stage_table(con, q, defs)
     shared = memo.by_store(con, "history.time_in_stage")
     kept: dict[Any, Any]
     key: tuple[Any, ...]
@@ -675,25 +626,14 @@ def stalled_deals_drill(
 
 
 # ---- sales cycle and velocity ----------------------------------------------------------
-def _won_cycles(
+def _won_in(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, start: date, end: date
-) -> pd.DataFrame:
-    """Won deals with close date in [start, end): amount and cycle days (created -> close)."""
-    sql = add_ranks(Sql(), defs)
-    add_state(sql, con, q.as_of)
-    add_cut(sql, q)
-    return sql.run(
-        con,
-        """
-        select coalesce(st.amount, 0) as amount,
-               st.close_date - coalesce(f.created_date, f.first_seen) as cycle_days
-        from state st
-        join cut using (opp_key)
-        join opp_facts f using (opp_key)
-        where st.is_won and st.close_date >= $won_start and st.close_date < $won_end
-        """,
-        {"won_start": start, "won_end": end},
-    ).df()
+) -> tuple[np.ndarray, np.ndarray]:
+    """(amounts in cents, cycle days) of the deals won with close date in [start, end) by
+    their state at as_of, in the view's cut (read per store version, steward.metrics.closed)."""
+    won = closed.won_deals(con, q, defs, start, end)
+    sel = closed.in_cut(won.opp_key, closed.cut_of(con, q))
+    return won.cents[sel], won.cycle_days[sel]
 
 
 @metric(
@@ -708,14 +648,20 @@ def _won_cycles(
 )
 def sales_cycle_days(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     qt = q.quarter(defs)
-    won = _won_cycles(con, q, defs, qt.start, qt.end)
-    if won.empty:
+    _, days = _won_in(con, q, defs, qt.start, qt.end)
+    if not len(days):
         return Result("sales_cycle_days", q, None, None, "no deals won in the period")
-    days = won["cycle_days"].astype(float)
+    days = days.astype(float)
     table = pd.DataFrame(
-        [{"deals": len(won), "median_days": float(days.median()), "mean_days": float(days.mean())}]
+        [
+            {
+                "deals": len(days),
+                "median_days": float(np.median(days)),
+                "mean_days": float(days.mean()),
+            }
+        ]
     )
-    return Result("sales_cycle_days", q, float(days.median()), table, None)
+    return Result("sales_cycle_days", q, float(np.median(days)), table, None)
 
 
 @metric(
@@ -733,24 +679,13 @@ def sales_cycle_days(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 def pipeline_velocity(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     start = q.as_of - timedelta(days=_lookback(q) - 1)
     end = q.as_of + timedelta(days=1)
-    won = _won_cycles(con, q, defs, start, end)
+    cents, days = _won_in(con, q, defs, start, end)
     wl = _win_loss_between(con, q, defs, start, end)
-    sql = add_ranks(Sql(), defs)
-    add_state(sql, con, q.as_of)
-    add_cut(sql, q)
-    n_open = int(
-        sql.run(
-            con,
-            """
-            select count(*) from state st join cut using (opp_key)
-            join ranks r on r.stage = st.stage
-            where st.present and not st.is_closed and r.reach_rank >= $qualified_rank
-            """,
-            {"qualified_rank": defs.qualified_rank},
-        ).fetchall()[0][0]
-    )
-    avg_size = float(won["amount"].astype(float).mean()) if len(won) else None
-    avg_cycle = float(won["cycle_days"].astype(float).mean()) if len(won) else None
+    cut = closed.cut_of(con, q)
+    n_open = int(closed.in_cut(closed.open_qualified(con, q, defs), cut).sum())
+    n_won = len(cents)
+    avg_size = int(cents.sum(dtype=np.int64)) / 100 / n_won if n_won else None
+    avg_cycle = float(days.astype(float).mean()) if n_won else None
     rate = wl["win_rate_count"]
     parts = {
         "open_qualified_count": n_open,
