@@ -12,6 +12,7 @@ both ends included. A touch dated after the as-of date is ignored (no peeking).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,9 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import Column, Query, Result, drill_for, metric
+from steward.metrics.core import Column, Filters, Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -77,8 +79,8 @@ in_window as (
 _JOURNEY_SQL = (
     _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
     + """
-select d.opportunity_id, d.amount, d.created_date, d.close_date, d.is_won,
-       w.touch_date, w.channel, w.campaign
+select d.opportunity_id, d.source, d.amount, d.created_date, d.close_date, d.is_won,
+       d.is_pipeline, w.touch_date, w.channel, w.campaign
 from deals d
 left join in_window w using (opportunity_id)
 order by d.opportunity_id, w.touch_date, w.channel, w.campaign
@@ -132,6 +134,135 @@ def _journeys(
     return con.execute(sql, params).df()
 
 
+# --- the journeys of every deal of P at S, once per store version ------------------------
+#
+# Which touches fall in a deal's window, and what each model credits them, depend only on
+# the deal, its touches, the as-of date and the definitions: never on the view's filters.
+# So they are worked out once per (store version, S, P, definitions) for every open
+# qualified or won deal of P at S, unfiltered, and a view only picks its deals out of them.
+# The store version changes with every snapshot import, replacement or deletion and with
+# every touches / leads / targets import (store.commit_table), so a kept set never
+# outlives the touches or snapshots it was read from.
+
+_KEPT_JOURNEYS = 8  # (S, P) pairs kept per store version
+
+_CHOSEN_SQL = """
+select s.opportunity_id
+from snapshots s
+where s.snapshot_date = $as_of
+  and s.close_date >= $p_start and s.close_date < $p_end
+  and (coalesce(s.is_won, false) or (not coalesce(s.is_closed, false)
+       and list_contains($qualified_stages::varchar[], s.stage))){filters}
+"""
+
+
+@dataclass(frozen=True)
+class DealJourneys:
+    """The open qualified and won deals of P at S (no filter), in opportunity id order,
+    and their touches in the influence window, each touch with every model's credit.
+
+    `credit` has one row per touch, in the journey order (deal, date, channel, campaign),
+    the models' credits (amount × weight) and the channel; `touch_deal` gives each
+    touch row's deal position. A view selects rows, it never recomputes a weight, so its
+    sums add the same numbers in the same order as the per-view computation did.
+    """
+
+    ids: pd.Index
+    source: np.ndarray
+    amount: np.ndarray
+    is_won: np.ndarray
+    is_pipeline: np.ndarray
+    is_sourced: np.ndarray
+    is_influenced: np.ndarray
+    touch_deal: np.ndarray
+    credit: pd.DataFrame
+
+    def chosen(self, con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> np.ndarray:
+        """Which deals the view's filters (and access scope) keep: a boolean per deal.
+
+        The cut runs in SQL on the as-of snapshot, bound by name like every metric's, so
+        a filter means exactly what it means elsewhere; no filter keeps every deal."""
+        fsql, fparams = q.filters.named_sql("s")
+        if not fsql:
+            return np.ones(len(self.ids), dtype=bool)
+        p = q.quarter(defs)
+        params = {
+            "qualified_stages": qualified_open_stages(defs),
+            "as_of": q.as_of,
+            "p_start": p.start,
+            "p_end": p.end,
+            **fparams,
+        }
+        found = con.execute(_CHOSEN_SQL.format(filters=fsql), params).df()["opportunity_id"]
+        pos = self.ids.get_indexer(found.to_numpy())
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[pos[pos >= 0]] = True
+        return mask
+
+
+def _touch_credits(j: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Each touch row of the journeys `j` (as `_journeys` orders them) with every model's
+    credit (the deal's amount × the touch's weight) and its channel."""
+    touched = j[j["touch_date"].notna().to_numpy()].copy()
+    touched["amount"] = touched["amount"].astype(float)
+    # integer deal keys: journey_weights groups by them five times (strings are slower to
+    # group; the groups and their row order are the same)
+    touched["deal"] = pd.factorize(touched["opportunity_id"])[0]
+    touched["day"] = _day_numbers(touched["touch_date"])
+    touched["created_day"] = _day_numbers(touched["created_date"])
+    close_day = _day_numbers(touched["close_date"])
+    as_of_day = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
+    won = touched["is_won"].fillna(False).astype(bool).to_numpy()
+    touched["ref_day"] = np.where(won & ~np.isnan(close_day), close_day, as_of_day)
+    weights = journey_weights(touched)
+    credit = weights.mul(touched["amount"], axis=0)
+    credit["channel"] = touched["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
+    return credit
+
+
+def _sourced(defs: Definitions, source: pd.Series) -> np.ndarray:
+    """Whether each deal's source is on the governed marketing list."""
+    known = {src: defs.is_marketing(src) for src in source.dropna().unique()}
+    return source.map(known).eq(True).to_numpy(dtype=bool)  # unknown or blank: False
+
+
+def _build_journeys(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> DealJourneys:
+    """Read and weigh the journeys of every open qualified or won deal of P at S."""
+    bare = replace(q, filters=Filters())  # every deal: the view's cut comes later
+    j = _journeys(con, bare, defs, "both")
+    deals = j.drop_duplicates("opportunity_id")
+    ids = pd.Index(deals["opportunity_id"].to_numpy())
+    credit = _touch_credits(j, q.as_of).reset_index(drop=True)
+    touch_ids = j.loc[j["touch_date"].notna(), "opportunity_id"].to_numpy()
+    touch_deal = ids.get_indexer(touch_ids)
+    influenced = np.zeros(len(ids), dtype=bool)
+    influenced[touch_deal] = True
+    return DealJourneys(
+        ids=ids,
+        source=deals["source"].to_numpy(),
+        amount=deals["amount"].astype(float).to_numpy(),
+        is_won=deals["is_won"].fillna(False).astype(bool).to_numpy(),
+        is_pipeline=deals["is_pipeline"].fillna(False).astype(bool).to_numpy(),
+        is_sourced=_sourced(defs, deals["source"]),
+        is_influenced=influenced,
+        touch_deal=touch_deal,
+        credit=credit,
+    )
+
+
+def deal_journeys(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> DealJourneys:
+    """The journeys of P at S, kept per store version (computed fresh with the memo off)."""
+    p = q.quarter(defs)
+    # the digest names the definitions file; the settings read here are named too, for
+    # definitions changed in code (dataclasses.replace keeps the digest)
+    settings = (defs.lookback_days, tuple(qualified_open_stages(defs)), defs.marketing_sources)
+    key = (q.as_of, p.start, p.end, defs.digest, settings)
+    got: DealJourneys = memo.kept(
+        con, "marketing.journeys", key, lambda: _build_journeys(con, q, defs), _KEPT_JOURNEYS
+    )
+    return got
+
+
 # --- marketing_influenced_pipeline ------------------------------------------------------
 
 
@@ -161,7 +292,11 @@ def _journeys(
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> Result:
-    deals = _influence_flags(con, q, defs)
+    return influence_result(q, _influence_flags(con, q, defs))
+
+
+def influence_result(q: Query, deals: pd.DataFrame) -> Result:
+    """The influenced-pipeline number and table from the flagged deals of the view."""
     out = []
     for label, src, inf in INFLUENCE_GROUPS:
         sel = deals[(deals["is_sourced"] == src) & (deals["is_influenced"] == inf)]
@@ -191,11 +326,31 @@ INFLUENCE_GROUPS: tuple[tuple[str, bool, bool], ...] = (
 
 
 def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
-    """Pipeline and won deals of P at S with is_sourced / is_influenced flags."""
+    """Pipeline and won deals of P at S with is_sourced / is_influenced flags: the view's
+    deals picked out of the kept journeys (`deal_journeys`)."""
+    kept = deal_journeys(con, q, defs)
+    mask = kept.chosen(con, q, defs)
+    return pd.DataFrame(
+        {
+            "opportunity_id": kept.ids.to_numpy()[mask],
+            "source": kept.source[mask],
+            "amount": kept.amount[mask],
+            "is_won": kept.is_won[mask],
+            "is_pipeline": kept.is_pipeline[mask],
+            "is_influenced": kept.is_influenced[mask],
+            "is_sourced": kept.is_sourced[mask],
+        }
+    )
+
+
+def influence_flags_direct(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> pd.DataFrame:
+    """The same flags read for this view alone, in one query: the reference the kept path
+    is tested against (tests/test_marketing_kept.py)."""
     sql, params = _deal_params(q, defs, "both", _INFLUENCE_SQL)
     deals = con.execute(sql, params).df()
-    sourced = {src: defs.is_marketing(src) for src in deals["source"].dropna().unique()}
-    deals["is_sourced"] = deals["source"].map(sourced).fillna(False).astype(bool)
+    deals["is_sourced"] = _sourced(defs, deals["source"])
     deals["amount"] = deals["amount"].astype(float)
     return deals
 
@@ -342,33 +497,44 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     ),
 )
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    basis = str(q.option("basis", "pipeline"))
-    if basis not in ("pipeline", "bookings"):
-        raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
+    basis = _basis(q)
+    kept = deal_journeys(con, q, defs)
+    mask = kept.chosen(con, q, defs) & (kept.is_pipeline if basis == "pipeline" else kept.is_won)
+    credit = kept.credit[mask[kept.touch_deal]]
+    untouched = pd.Series(kept.amount[mask & ~kept.is_influenced], dtype=float)
+    touched = pd.Series(kept.amount[mask & kept.is_influenced], dtype=float)
+    return _attribution_result(q, basis, credit, untouched, touched)
+
+
+def attribution_direct(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    """Attribution read and weighed for this view alone: the reference the kept path
+    (`deal_journeys`) is tested against (tests/test_marketing_kept.py)."""
+    basis = _basis(q)
     j = _journeys(con, q, defs, basis)
     j["amount"] = j["amount"].astype(float)
     # the left join gives a deal without touches exactly one row, with a null touch
     has_touch = j["touch_date"].notna().to_numpy()
-    touched = j[has_touch].copy()
-    untouched = j[~has_touch]
-    per_deal = pd.concat([untouched, touched.drop_duplicates("opportunity_id")])
-    total_cents = int(round(float(per_deal["amount"].sum()) * 100))
-    # integer deal keys: journey_weights groups by them five times (strings are slower to
-    # group; the groups and their row order are the same)
-    touched["deal"] = pd.factorize(touched["opportunity_id"])[0]
-    touched["day"] = _day_numbers(touched["touch_date"])
-    touched["created_day"] = _day_numbers(touched["created_date"])
-    close_day = _day_numbers(touched["close_date"])
-    as_of_day = float((pd.Timestamp(q.as_of) - pd.Timestamp("1970-01-01")).days)
-    won = touched["is_won"].fillna(False).astype(bool).to_numpy()
-    touched["ref_day"] = np.where(won & ~np.isnan(close_day), close_day, as_of_day)
-    touched["channel"] = touched["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
-    weights = journey_weights(touched)
-    credit = weights.mul(touched["amount"], axis=0)
-    credit["channel"] = touched["channel"]
+    untouched = j.loc[~has_touch, "amount"]
+    touched = j[has_touch].drop_duplicates("opportunity_id")["amount"]
+    return _attribution_result(q, basis, _touch_credits(j, q.as_of), untouched, touched)
+
+
+def _basis(q: Query) -> str:
+    basis = str(q.option("basis", "pipeline"))
+    if basis not in ("pipeline", "bookings"):
+        raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
+    return basis
+
+
+def _attribution_result(
+    q: Query, basis: str, credit: pd.DataFrame, untouched: pd.Series, touched: pd.Series
+) -> Result:
+    """The channel table from the view's touch credits (`_touch_credits` rows, journey
+    order) and the amounts of its deals without and with touches (id order each)."""
+    total_cents = int(round(float(pd.concat([untouched, touched]).sum()) * 100))
     by_channel = credit.groupby("channel")[list(MODELS)].sum()
     if len(untouched):
-        no_touch = float(untouched["amount"].sum())
+        no_touch = float(untouched.sum())
         extra = pd.DataFrame({m: [no_touch] for m in MODELS}, index=[NO_TOUCH])
         by_channel = pd.concat([by_channel, extra])
     by_channel = by_channel.sort_index()
@@ -377,9 +543,9 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         {"channel": by_channel.index, **{m: rounded[m].to_numpy() for m in MODELS}}
     )
     table = table.reset_index(drop=True)
-    deals = len(per_deal)
+    deals = len(untouched) + len(touched)
     note = (
-        f"{basis}: {deals} deals, {deals - len(untouched)} with touches; total "
+        f"{basis}: {deals} deals, {len(touched)} with touches; total "
         f"${total_cents / 100:,.2f} credited under each model"
     )
     return Result("attribution", q, table=table, note=note)
