@@ -1,5 +1,5 @@
 """Attribution and influence from the journeys kept per store version
-(`marketing.deal_journeys`) give exactly the answers of the per-view reference
+(`marketing.period_deals`, `marketing.touch_credits`) give exactly the answers of the per-view reference
 (`attribution_direct`, `influence_flags_direct`: the journeys read for the view alone),
 for any filter; and an import of touches, leads, targets or snapshots makes a kept set
 go stale (a new store version)."""
@@ -105,7 +105,7 @@ def test_a_cut_picks_its_deals_out_of_the_kept_journeys(con) -> None:
     # Webinar 11-09). First touch: Webinar 1000 (O1), Paid Search 500 (O3). Last touch:
     # Webinar 1000 + 500. Linear: O3's 500 in thirds (166.66 or 166.67 each), O1's 1000
     # to Webinar; the column sums to 1500.00 exactly.
-    kept = mk.deal_journeys(con, Query(as_of=AS_OF, period=PERIOD), DEFS)
+    kept = mk.period_deals(con, Query(as_of=AS_OF, period=PERIOD), DEFS)
     assert list(kept.ids) == ["O1", "O10", "O2", "O3", "O4", "O6", "O8", "O9"]
     q = Query(as_of=AS_OF, period=PERIOD, filters=Filters.of(segment=["Enterprise"]))
     assert list(kept.ids[kept.chosen(con, q, DEFS)]) == ["O1", "O3"]
@@ -217,7 +217,7 @@ def test_the_demo_store_gives_the_reference_answers_for_every_segment_and_source
                 "select distinct segment, source from snapshots where snapshot_date = $d",
                 {"d": as_of},
             ).fetchall()
-            assert mk.deal_journeys(c, q, DEFS).is_influenced.any()  # touches do count
+            assert mk.period_deals(c, q, DEFS).is_influenced.any()  # touches do count
             check_view(c, q)
             for segment, source in values[:6]:
                 cut = Filters.of(segment=[segment], source=[] if source is None else [source])
@@ -239,7 +239,7 @@ def test_an_import_of_touches_makes_the_kept_journeys_stale(
         # the touches replaced by one Webinar touch per deal of the quarter, on its close
         # date or the as-of date, whichever is earlier (the window's last day): no deal is
         # left without a touch, no other channel is left
-        ids = [str(x) for x in mk.deal_journeys(c, q, DEFS).ids]
+        ids = [str(x) for x in mk.period_deals(c, q, DEFS).ids]
         new = c.execute(
             "select opportunity_id, null as account_id, least(close_date, $d) as touch_date, "
             "'Webinar' as channel, 'fresh' as campaign, null as weight from snapshots "

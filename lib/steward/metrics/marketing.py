@@ -47,25 +47,31 @@ def qualified_open_stages(defs: Definitions) -> list[str]:
 
 # --- the deals of P at S, with their touches in the influence window -----------------
 
-_WINDOW_CTES = """
+_DEALS_CTE = """
 with deals as (
   select s.opportunity_id, s.account_id, s.source, coalesce(s.amount, 0) as amount,
          s.created_date, s.close_date, coalesce(s.is_won, false) as is_won,
          not coalesce(s.is_closed, false) and list_contains($qualified_stages::varchar[], s.stage)
-           as is_pipeline
+           as is_pipeline,
+         row_number() over (order by s.opportunity_id) - 1 as pos
   from snapshots s
   where s.snapshot_date = $as_of
     and s.close_date >= $p_start and s.close_date < $p_end
     and {which}{filters}
-),
+)"""
+# (`pos`: the deal's place in opportunity id order, how the kept journeys number them.)
+
+_WINDOW_CTES = (
+    _DEALS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """,
 in_window as (
-  select d.opportunity_id, t.touch_date, t.channel, t.campaign
+  select d.opportunity_id, d.pos, t.touch_date, t.channel, t.campaign
   from deals d
   join touches t on t.opportunity_id = d.opportunity_id
   where t.touch_date <= least(d.close_date, $as_of::date)
     and (d.created_date is null or t.touch_date >= d.created_date - cast($lookback_days as integer))
   union all
-  select d.opportunity_id, t.touch_date, t.channel, t.campaign
+  select d.opportunity_id, d.pos, t.touch_date, t.channel, t.campaign
   from deals d
   join touches t on t.account_id = d.account_id
   where coalesce(t.opportunity_id, '') = ''
@@ -73,6 +79,7 @@ in_window as (
     and (d.created_date is null or t.touch_date >= d.created_date - cast($lookback_days as integer))
 )
 """
+)
 # (Each touch is matched with its deal's window in the join that finds it: the deals of
 # one snapshot are unique by opportunity, so no second join with the deals is needed.)
 
@@ -84,6 +91,35 @@ select d.opportunity_id, d.source, d.amount, d.created_date, d.close_date, d.is_
 from deals d
 left join in_window w using (opportunity_id)
 order by d.opportunity_id, w.touch_date, w.channel, w.campaign
+"""
+)
+
+# The kept deals and journeys read the same deals and windows in two lean queries: the
+# deals once, each with whether it has a touch (dates as day numbers since 1970-01-01);
+# and the touches by deal place alone (no string id, no repeated deal columns), in the
+# journey order.
+_KEPT_DEALS_SQL = (
+    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    + """
+, touched as (
+  select distinct pos from in_window
+)
+select d.opportunity_id, d.source, d.amount, d.is_won, d.is_pipeline,
+       t.pos is not null as is_influenced,
+       date_diff('day', date '1970-01-01', d.created_date) as created_day,
+       date_diff('day', date '1970-01-01', d.close_date) as close_day
+from deals d
+left join touched t using (pos)
+order by d.pos
+"""
+)
+
+_KEPT_TOUCHES_SQL = (
+    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    + """
+select pos, date_diff('day', date '1970-01-01', touch_date) as day, channel
+from in_window
+order by pos, touch_date, channel, campaign
 """
 )
 
@@ -144,7 +180,7 @@ def _journeys(
 # every touches / leads / targets import (store.commit_table), so a kept set never
 # outlives the touches or snapshots it was read from.
 
-_KEPT_JOURNEYS = 8  # (S, P) pairs kept per store version
+_KEPT = 8  # (S, P) pairs kept per store version
 
 _CHOSEN_SQL = """
 select s.opportunity_id
@@ -157,15 +193,10 @@ where s.snapshot_date = $as_of
 
 
 @dataclass(frozen=True)
-class DealJourneys:
+class PeriodDeals:
     """The open qualified and won deals of P at S (no filter), in opportunity id order,
-    and their touches in the influence window, each touch with every model's credit.
-
-    `credit` has one row per touch, in the journey order (deal, date, channel, campaign),
-    the models' credits (amount × weight) and the channel; `touch_deal` gives each
-    touch row's deal position. A view selects rows, it never recomputes a weight, so its
-    sums add the same numbers in the same order as the per-view computation did.
-    """
+    with what influence and attribution read of each (`is_influenced`: at least one touch
+    in its influence window)."""
 
     ids: pd.Index
     source: np.ndarray
@@ -174,8 +205,8 @@ class DealJourneys:
     is_pipeline: np.ndarray
     is_sourced: np.ndarray
     is_influenced: np.ndarray
-    touch_deal: np.ndarray
-    credit: pd.DataFrame
+    created_day: np.ndarray  # day numbers since 1970-01-01, NaN when missing
+    close_day: np.ndarray
 
     def chosen(self, con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> np.ndarray:
         """Which deals the view's filters (and access scope) keep: a boolean per deal.
@@ -200,23 +231,51 @@ class DealJourneys:
         return mask
 
 
+@dataclass(frozen=True)
+class TouchCredits:
+    """The touches in the influence windows of `PeriodDeals`' deals, each with every
+    model's credit: `credit` has one row per touch in the journey order (deal, date,
+    channel, campaign), the models' credits (amount × weight) and the channel;
+    `touch_deal` gives each row's deal place. A view selects rows, it never recomputes a
+    weight, so its sums add the same numbers in the same order as the per-view path."""
+
+    touch_deal: np.ndarray
+    credit: pd.DataFrame
+
+
 def _touch_credits(j: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Each touch row of the journeys `j` (as `_journeys` orders them) with every model's
     credit (the deal's amount × the touch's weight) and its channel."""
-    touched = j[j["touch_date"].notna().to_numpy()].copy()
-    touched["amount"] = touched["amount"].astype(float)
-    # integer deal keys: journey_weights groups by them five times (strings are slower to
-    # group; the groups and their row order are the same)
-    touched["deal"] = pd.factorize(touched["opportunity_id"])[0]
-    touched["day"] = _day_numbers(touched["touch_date"])
-    touched["created_day"] = _day_numbers(touched["created_date"])
+    touched = j[j["touch_date"].notna().to_numpy()]
     close_day = _day_numbers(touched["close_date"])
-    as_of_day = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
     won = touched["is_won"].fillna(False).astype(bool).to_numpy()
-    touched["ref_day"] = np.where(won & ~np.isnan(close_day), close_day, as_of_day)
-    weights = journey_weights(touched)
-    credit = weights.mul(touched["amount"], axis=0)
-    credit["channel"] = touched["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
+    frame = pd.DataFrame(
+        {
+            # integer deal keys: journey_weights groups by them five times (strings are
+            # slower to group; the groups and their row order are the same)
+            "deal": pd.factorize(touched["opportunity_id"])[0],
+            "day": _day_numbers(touched["touch_date"]),
+            "created_day": _day_numbers(touched["created_date"]),
+            "ref_day": _ref_days(won, close_day, as_of),
+            "amount": touched["amount"].astype(float).to_numpy(),
+            "channel": touched["channel"].to_numpy(),
+        }
+    )
+    return _credits(frame)
+
+
+def _ref_days(won: np.ndarray, close_day: np.ndarray, as_of: date) -> np.ndarray:
+    """The time-decay reference day: the close date of a won deal, else the as-of date."""
+    as_of_day = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
+    return np.where(won & ~np.isnan(close_day), close_day, as_of_day)
+
+
+def _credits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every model's credit per touch (amount × weight) and the channel, from touch rows
+    with `deal`, `day`, `created_day`, `ref_day`, `amount` and `channel`."""
+    weights = journey_weights(frame)
+    credit = weights.mul(frame["amount"], axis=0)
+    credit["channel"] = frame["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
     return credit
 
 
@@ -226,39 +285,72 @@ def _sourced(defs: Definitions, source: pd.Series) -> np.ndarray:
     return source.map(known).eq(True).to_numpy(dtype=bool)  # unknown or blank: False
 
 
-def _build_journeys(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> DealJourneys:
-    """Read and weigh the journeys of every open qualified or won deal of P at S."""
-    bare = replace(q, filters=Filters())  # every deal: the view's cut comes later
-    j = _journeys(con, bare, defs, "both")
-    deals = j.drop_duplicates("opportunity_id")
-    ids = pd.Index(deals["opportunity_id"].to_numpy())
-    credit = _touch_credits(j, q.as_of).reset_index(drop=True)
-    touch_ids = j.loc[j["touch_date"].notna(), "opportunity_id"].to_numpy()
-    touch_deal = ids.get_indexer(touch_ids)
-    influenced = np.zeros(len(ids), dtype=bool)
-    influenced[touch_deal] = True
-    return DealJourneys(
-        ids=ids,
-        source=deals["source"].to_numpy(),
-        amount=deals["amount"].astype(float).to_numpy(),
-        is_won=deals["is_won"].fillna(False).astype(bool).to_numpy(),
-        is_pipeline=deals["is_pipeline"].fillna(False).astype(bool).to_numpy(),
-        is_sourced=_sourced(defs, deals["source"]),
-        is_influenced=influenced,
-        touch_deal=touch_deal,
-        credit=credit,
-    )
-
-
-def deal_journeys(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> DealJourneys:
-    """The journeys of P at S, kept per store version (computed fresh with the memo off)."""
+def _kept_key(q: Query, defs: Definitions) -> tuple[Any, ...]:
     p = q.quarter(defs)
     # the digest names the definitions file; the settings read here are named too, for
     # definitions changed in code (dataclasses.replace keeps the digest)
     settings = (defs.lookback_days, tuple(qualified_open_stages(defs)), defs.marketing_sources)
-    key = (q.as_of, p.start, p.end, defs.digest, settings)
-    got: DealJourneys = memo.kept(
-        con, "marketing.journeys", key, lambda: _build_journeys(con, q, defs), _KEPT_JOURNEYS
+    return (q.as_of, p.start, p.end, defs.digest, settings)
+
+
+def _read_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
+    bare = replace(q, filters=Filters())  # every deal: the view's cut comes later
+    sql, params = _deal_params(bare, defs, "both", _KEPT_DEALS_SQL)
+    deals = con.execute(sql, params).df()
+    return PeriodDeals(
+        # plain object arrays: a view picks from them, and an Arrow-backed column would
+        # be converted again at every pick
+        ids=pd.Index(deals["opportunity_id"].to_numpy(dtype=object), dtype=object),
+        source=deals["source"].to_numpy(dtype=object),
+        amount=deals["amount"].astype(float).to_numpy(),
+        is_won=deals["is_won"].fillna(False).astype(bool).to_numpy(),
+        is_pipeline=deals["is_pipeline"].fillna(False).astype(bool).to_numpy(),
+        is_sourced=_sourced(defs, deals["source"]),
+        is_influenced=deals["is_influenced"].fillna(False).astype(bool).to_numpy(),
+        created_day=deals["created_day"].to_numpy(dtype=float, na_value=np.nan),
+        close_day=deals["close_day"].to_numpy(dtype=float, na_value=np.nan),
+    )
+
+
+def period_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
+    """The deals of P at S, kept per store version (read fresh with the memo off)."""
+    got: PeriodDeals = memo.kept(
+        con, "marketing.deals", _kept_key(q, defs), lambda: _read_deals(con, q, defs), _KEPT
+    )
+    return got
+
+
+def _read_credits(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+) -> TouchCredits:
+    bare = replace(q, filters=Filters())
+    sql, params = _deal_params(bare, defs, "both", _KEPT_TOUCHES_SQL)
+    touches = con.execute(sql, params).df()
+    pos = touches["pos"].to_numpy(dtype=np.int64)
+    frame = pd.DataFrame(
+        {
+            "deal": pos,
+            "day": touches["day"].to_numpy(dtype=float),
+            "created_day": deals.created_day[pos],
+            "ref_day": _ref_days(deals.is_won, deals.close_day, q.as_of)[pos],
+            "amount": deals.amount[pos],
+            "channel": touches["channel"].to_numpy(),
+        }
+    )
+    return TouchCredits(touch_deal=pos, credit=_credits(frame))
+
+
+def touch_credits(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+) -> TouchCredits:
+    """The weighed touches of P at S, kept per store version (read fresh with the memo
+    off). Their deal places index `deals`, which is `period_deals(con, q, defs)`."""
+    got: TouchCredits = memo.kept(
+        con,
+        "marketing.credits",
+        _kept_key(q, defs),
+        lambda: _read_credits(con, q, defs, deals),
+        _KEPT,
     )
     return got
 
@@ -297,23 +389,27 @@ def marketing_influenced_pipeline(
 
 def influence_result(q: Query, deals: pd.DataFrame) -> Result:
     """The influenced-pipeline number and table from the flagged deals of the view."""
+    # plain arrays: four groups of a few selections each cost more as frame selections
+    amount = deals["amount"].to_numpy(dtype=float)
+    sourced, influenced, pipeline, won = (
+        deals[c].fillna(False).to_numpy(dtype=bool)
+        for c in ("is_sourced", "is_influenced", "is_pipeline", "is_won")
+    )
     out = []
     for label, src, inf in INFLUENCE_GROUPS:
-        sel = deals[(deals["is_sourced"] == src) & (deals["is_influenced"] == inf)]
-        pipe = sel[sel["is_pipeline"]]
-        won = sel[sel["is_won"]]
+        sel = (sourced == src) & (influenced == inf)
+        pipe, booked = sel & pipeline, sel & won
         out.append(
             {
                 "group": label,
-                "pipeline_amount": round(float(pipe["amount"].sum()), 2),
-                "pipeline_count": len(pipe),
-                "won_amount": round(float(won["amount"].sum()), 2),
-                "won_count": len(won),
+                "pipeline_amount": round(float(amount[pipe].sum()), 2),
+                "pipeline_count": int(pipe.sum()),
+                "won_amount": round(float(amount[booked].sum()), 2),
+                "won_count": int(booked.sum()),
             }
         )
     table = pd.DataFrame(out)
-    pipe = deals[deals["is_pipeline"] & deals["is_influenced"]]
-    value = round(float(pipe["amount"].sum()), 2)
+    value = round(float(amount[pipeline & influenced].sum()), 2)
     return Result("marketing_influenced_pipeline", q, value=value, table=table)
 
 
@@ -327,12 +423,12 @@ INFLUENCE_GROUPS: tuple[tuple[str, bool, bool], ...] = (
 
 def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     """Pipeline and won deals of P at S with is_sourced / is_influenced flags: the view's
-    deals picked out of the kept journeys (`deal_journeys`)."""
-    kept = deal_journeys(con, q, defs)
+    deals picked out of the kept deals (`period_deals`)."""
+    kept = period_deals(con, q, defs)
     mask = kept.chosen(con, q, defs)
     return pd.DataFrame(
         {
-            "opportunity_id": kept.ids.to_numpy()[mask],
+            "opportunity_id": kept.ids.to_numpy(dtype=object)[mask],
             "source": kept.source[mask],
             "amount": kept.amount[mask],
             "is_won": kept.is_won[mask],
@@ -498,9 +594,10 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
 )
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     basis = _basis(q)
-    kept = deal_journeys(con, q, defs)
+    kept = period_deals(con, q, defs)
+    touches = touch_credits(con, q, defs, kept)
     mask = kept.chosen(con, q, defs) & (kept.is_pipeline if basis == "pipeline" else kept.is_won)
-    credit = kept.credit[mask[kept.touch_deal]]
+    credit = touches.credit[mask[touches.touch_deal]]
     untouched = pd.Series(kept.amount[mask & ~kept.is_influenced], dtype=float)
     touched = pd.Series(kept.amount[mask & kept.is_influenced], dtype=float)
     return _attribution_result(q, basis, credit, untouched, touched)
@@ -508,7 +605,7 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
 
 def attribution_direct(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     """Attribution read and weighed for this view alone: the reference the kept path
-    (`deal_journeys`) is tested against (tests/test_marketing_kept.py)."""
+    (`period_deals`, `touch_credits`) is tested against (tests/test_marketing_kept.py)."""
     basis = _basis(q)
     j = _journeys(con, q, defs, basis)
     j["amount"] = j["amount"].astype(float)
