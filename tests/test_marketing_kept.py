@@ -15,12 +15,12 @@ import pytest
 from browser_helpers import small_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_marketing import AS_OF, DEALS, DEFS, PERIOD, TOUCHES, insert_snapshots, insert_table
+from test_marketing import AS_OF, DEALS, DEFS, PERIOD, TOUCHES, insert_snapshots, insert_table, lead
 
 from steward import derived, memo, store
 from steward.metrics import Filters, Query, RowScope, compute, current_period
 from steward.metrics import marketing as mk
-from steward.store import TOUCH_COLUMNS
+from steward.store import LEAD_COLUMNS, TOUCH_COLUMNS
 
 BASES = ("pipeline", "bookings")
 
@@ -286,3 +286,34 @@ def test_a_replaced_snapshot_makes_the_kept_journeys_stale(
         assert before.value is not None and before.value > 0
         assert after.value == pytest.approx(2 * before.value)
         same_result(after, mk.influence_result(q, mk.influence_flags_direct(c, q, DEFS)))
+
+
+# --- speed to lead: one table per view ----------------------------------------------------
+
+
+def test_speed_to_lead_and_sla_share_one_table_per_view(monkeypatch) -> None:
+    # Q4 up to 11-16, SLA 24 h: L1 contacted in 2 h (within), L2 never contacted and past
+    # its window (outside): compliance 1 / 2
+    leads_con = store.init_memory()
+    rows = [
+        lead("L1", "web", "Ann", "2026-10-01 09:00", "2026-10-01 11:00"),
+        lead("L2", "event", "Bob", "2026-10-07 08:00"),
+    ]
+    insert_table(leads_con, "leads", LEAD_COLUMNS, rows)
+    q = Query(as_of=AS_OF, period=PERIOD)
+    alone = compute(leads_con, "speed_to_lead", q, DEFS)
+    reads: list[Query] = []
+    read = mk._read_speed_table
+
+    def counted(con, q, defs):
+        reads.append(q)
+        return read(con, q, defs)
+
+    monkeypatch.setattr(mk, "_read_speed_table", counted)
+    with memo.view():
+        shared = compute(leads_con, "speed_to_lead", q, DEFS)
+        assert compute(leads_con, "sla_compliance", q, DEFS).value == 0.5
+        shared.table.loc[0, "leads"] = -1  # a caller's copy: the view's table is untouched
+        again = compute(leads_con, "speed_to_lead", q.with_(options=(("x", 1),)), DEFS)
+    assert len(reads) == 1
+    pd.testing.assert_frame_equal(again.table, alone.table)

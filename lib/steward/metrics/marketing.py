@@ -866,7 +866,18 @@ SPEED_COLUMNS = [
 
 
 def _speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
-    """Rows: all leads, then by source, then by owner (sorted), one query."""
+    """Rows: all leads, then by source, then by owner (sorted), one query; once per view
+    (steward.memo): speed_to_lead and sla_compliance read the same table."""
+    v = memo.current()
+    if v is None:
+        return _read_speed_table(con, q, defs)
+    key_q = q.with_(compare_to=None, options=())  # neither is read here
+    got = v.get(("speed_table", key_q, defs.digest), lambda: _read_speed_table(con, key_q, defs))
+    table: pd.DataFrame = got.copy()
+    return table
+
+
+def _read_speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     p = q.quarter(defs)
     # Leads carry only source and owner: other filters do not apply, and an access scope
     # by another dimension hides every lead (a lead cannot be placed in a region).
