@@ -317,3 +317,25 @@ def test_speed_to_lead_and_sla_share_one_table_per_view(monkeypatch) -> None:
         again = compute(leads_con, "speed_to_lead", q.with_(options=(("x", 1),)), DEFS)
     assert len(reads) == 1
     pd.testing.assert_frame_equal(again.table, alone.table)
+
+
+def test_a_view_reads_the_deals_once_for_attribution_and_influence(con, monkeypatch) -> None:
+    # store memo off: each call alone reads the deals; inside one view (the page and its
+    # prefetch threads) the second metric waits for the first one's read
+    reads: list[Query] = []
+    read = mk._read_deals
+
+    def counted(con, q, defs):
+        reads.append(q)
+        return read(con, q, defs)
+
+    monkeypatch.setattr(mk, "_read_deals", counted)
+    q = Query(as_of=AS_OF, period=PERIOD)
+    alone = compute(con, "attribution", q, DEFS)
+    assert len(reads) == 1
+    with memo.view():
+        same_result(compute(con, "attribution", q, DEFS), alone)
+        cut = q.with_(filters=Filters.of(segment=["SMB"]))
+        compute(con, "marketing_influenced_pipeline", cut, DEFS)
+        compute(con, "attribution", cut.with_(options=(("basis", "bookings"),)), DEFS)
+    assert len(reads) == 2

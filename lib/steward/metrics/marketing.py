@@ -312,10 +312,20 @@ def _read_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     )
 
 
+def _kept_once(con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Any) -> Any:
+    """memo.kept, asked once per view: the page's prefetch threads compute attribution
+    and influence side by side, and the second waits for the first one's read instead of
+    reading the same deals again (the answer is shared, never changed by a caller)."""
+    v = memo.current()
+    if v is None:
+        return memo.kept(con, name, key, fn, _KEPT)
+    return v.get((name, key), lambda: memo.kept(con, name, key, fn, _KEPT))
+
+
 def period_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
     """The deals of P at S, kept per store version (read fresh with the memo off)."""
-    got: PeriodDeals = memo.kept(
-        con, "marketing.deals", _kept_key(q, defs), lambda: _read_deals(con, q, defs), _KEPT
+    got: PeriodDeals = _kept_once(
+        con, "marketing.deals", _kept_key(q, defs), lambda: _read_deals(con, q, defs)
     )
     return got
 
@@ -345,12 +355,8 @@ def touch_credits(
 ) -> TouchCredits:
     """The weighed touches of P at S, kept per store version (read fresh with the memo
     off). Their deal places index `deals`, which is `period_deals(con, q, defs)`."""
-    got: TouchCredits = memo.kept(
-        con,
-        "marketing.credits",
-        _kept_key(q, defs),
-        lambda: _read_credits(con, q, defs, deals),
-        _KEPT,
+    got: TouchCredits = _kept_once(
+        con, "marketing.credits", _kept_key(q, defs), lambda: _read_credits(con, q, defs, deals)
     )
     return got
 
