@@ -137,20 +137,23 @@ left join touched t using (opportunity_id)
 )
 
 
+# Which deals of P at S: open qualified pipeline, won to date, or both.
+_WHICH = {
+    "pipeline": "not coalesce(s.is_closed, false) "
+    "and list_contains($qualified_stages::varchar[], s.stage)",
+    "bookings": "coalesce(s.is_won, false)",
+    "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
+    "and list_contains($qualified_stages::varchar[], s.stage)))",
+}
+
+
 def _deal_params(
     q: Query, defs: Definitions, which: str, template: str
 ) -> tuple[str, dict[str, Any]]:
     """SQL and parameters for the deals of P at S (`which`: a whitelisted condition)."""
     p = q.quarter(defs)
     fsql, fparams = q.filters.named_sql("s")
-    conditions = {
-        "pipeline": "not coalesce(s.is_closed, false) "
-        "and list_contains($qualified_stages::varchar[], s.stage)",
-        "bookings": "coalesce(s.is_won, false)",
-        "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
-        "and list_contains($qualified_stages::varchar[], s.stage)))",
-    }
-    sql = template.format(which=conditions[which], filters=fsql)
+    sql = template.format(which=_WHICH[which], filters=fsql)
     params = {
         "qualified_stages": qualified_open_stages(defs),
         "as_of": q.as_of,
@@ -182,13 +185,13 @@ def _journeys(
 
 _KEPT = 8  # (S, P) pairs kept per store version
 
+# The view's cut of the kept deals (the same deals as `_DEALS_CTE` with "both").
 _CHOSEN_SQL = """
 select s.opportunity_id
 from snapshots s
 where s.snapshot_date = $as_of
   and s.close_date >= $p_start and s.close_date < $p_end
-  and (coalesce(s.is_won, false) or (not coalesce(s.is_closed, false)
-       and list_contains($qualified_stages::varchar[], s.stage))){filters}
+  and {which}{filters}
 """
 
 
@@ -224,7 +227,8 @@ class PeriodDeals:
             "p_end": p.end,
             **fparams,
         }
-        found = con.execute(_CHOSEN_SQL.format(filters=fsql), params).df()["opportunity_id"]
+        sql = _CHOSEN_SQL.format(which=_WHICH["both"], filters=fsql)
+        found = con.execute(sql, params).df()["opportunity_id"]
         pos = self.ids.get_indexer(found.to_numpy())
         mask = np.zeros(len(self.ids), dtype=bool)
         mask[pos[pos >= 0]] = True
