@@ -1,5 +1,5 @@
 """Attribution and influence from the journeys kept per store version
-(`marketing.period_deals`, `marketing.touch_credits`) give exactly the answers of the per-view reference
+(`marketing.period_deals`, `window_touches`, `touch_credits`) give exactly the answers of the per-view reference
 (`attribution_direct`, `influence_flags_direct`: the journeys read for the view alone),
 for any filter; and an import of touches, leads, targets or snapshots makes a kept set
 go stale (a new store version)."""
@@ -217,7 +217,8 @@ def test_the_demo_store_gives_the_reference_answers_for_every_segment_and_source
                 "select distinct segment, source from snapshots where snapshot_date = $d",
                 {"d": as_of},
             ).fetchall()
-            assert mk.period_deals(c, q, DEFS).is_influenced.any()  # touches do count
+            deals = mk.period_deals(c, q, DEFS)
+            assert mk.window_touches(c, q, DEFS, deals).is_influenced.any()  # touches count
             check_view(c, q)
             for segment, source in values[:6]:
                 cut = Filters.of(segment=[segment], source=[] if source is None else [source])

@@ -94,23 +94,17 @@ order by d.opportunity_id, w.touch_date, w.channel, w.campaign
 """
 )
 
-# The kept deals and journeys read the same deals and windows in two lean queries: the
-# deals once, each with whether it has a touch (dates as day numbers since 1970-01-01);
-# and the touches by deal place alone (no string id, no repeated deal columns), in the
-# journey order.
+# The kept deals and touches read the same deals and windows in two lean queries: the
+# deals once (dates as day numbers since 1970-01-01); and the touches in their windows by
+# deal place alone (no string id, no repeated deal columns), in the journey order.
 _KEPT_DEALS_SQL = (
-    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    _DEALS_CTE  # noqa: S608 - constant SQL text, values bound
     + """
-, touched as (
-  select distinct pos from in_window
-)
-select d.opportunity_id, d.source, d.amount, d.is_won, d.is_pipeline,
-       t.pos is not null as is_influenced,
-       date_diff('day', date '1970-01-01', d.created_date) as created_day,
-       date_diff('day', date '1970-01-01', d.close_date) as close_day
-from deals d
-left join touched t using (pos)
-order by d.pos
+select opportunity_id, source, amount, is_won, is_pipeline,
+       date_diff('day', date '1970-01-01', created_date) as created_day,
+       date_diff('day', date '1970-01-01', close_date) as close_day
+from deals
+order by pos
 """
 )
 
@@ -198,8 +192,7 @@ where s.snapshot_date = $as_of
 @dataclass(frozen=True)
 class PeriodDeals:
     """The open qualified and won deals of P at S (no filter), in opportunity id order,
-    with what influence and attribution read of each (`is_influenced`: at least one touch
-    in its influence window)."""
+    with what influence and attribution read of each."""
 
     ids: pd.Index
     source: np.ndarray
@@ -207,7 +200,6 @@ class PeriodDeals:
     is_won: np.ndarray
     is_pipeline: np.ndarray
     is_sourced: np.ndarray
-    is_influenced: np.ndarray
     created_day: np.ndarray  # day numbers since 1970-01-01, NaN when missing
     close_day: np.ndarray
 
@@ -236,14 +228,24 @@ class PeriodDeals:
 
 
 @dataclass(frozen=True)
-class TouchCredits:
-    """The touches in the influence windows of `PeriodDeals`' deals, each with every
-    model's credit: `credit` has one row per touch in the journey order (deal, date,
-    channel, campaign), the models' credits (amount × weight) and the channel;
-    `touch_deal` gives each row's deal place. A view selects rows, it never recomputes a
-    weight, so its sums add the same numbers in the same order as the per-view path."""
+class WindowTouches:
+    """The touches in the influence windows of `PeriodDeals`' deals, one row per touch in
+    the journey order (deal, date, channel, campaign): each one's deal place, day number
+    and channel; and per deal whether it has any (`is_influenced`)."""
 
     touch_deal: np.ndarray
+    day: np.ndarray
+    channel: np.ndarray
+    is_influenced: np.ndarray
+
+
+@dataclass(frozen=True)
+class TouchCredits:
+    """Every model's credit of each `WindowTouches` row: `credit` has the models' credits
+    (amount × weight) and the channel, row for row. A view selects rows, it never
+    recomputes a weight, so its sums add the same numbers in the same order as the
+    per-view path."""
+
     credit: pd.DataFrame
 
 
@@ -300,6 +302,7 @@ def _kept_key(q: Query, defs: Definitions) -> tuple[Any, ...]:
 def _read_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
     bare = replace(q, filters=Filters())  # every deal: the view's cut comes later
     sql, params = _deal_params(bare, defs, "both", _KEPT_DEALS_SQL)
+    del params["lookback_days"]  # the deals alone do not read it
     deals = con.execute(sql, params).df()
     return PeriodDeals(
         # plain object arrays: a view picks from them, and an Arrow-backed column would
@@ -310,7 +313,6 @@ def _read_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         is_won=deals["is_won"].fillna(False).astype(bool).to_numpy(),
         is_pipeline=deals["is_pipeline"].fillna(False).astype(bool).to_numpy(),
         is_sourced=_sourced(defs, deals["source"]),
-        is_influenced=deals["is_influenced"].fillna(False).astype(bool).to_numpy(),
         created_day=deals["created_day"].to_numpy(dtype=float, na_value=np.nan),
         close_day=deals["close_day"].to_numpy(dtype=float, na_value=np.nan),
     )
@@ -334,33 +336,60 @@ def period_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) ->
     return got
 
 
-def _read_credits(
+def _read_touches(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
-) -> TouchCredits:
+) -> WindowTouches:
     bare = replace(q, filters=Filters())
     sql, params = _deal_params(bare, defs, "both", _KEPT_TOUCHES_SQL)
     touches = con.execute(sql, params).df()
     pos = touches["pos"].to_numpy(dtype=np.int64)
+    influenced = np.zeros(len(deals.ids), dtype=bool)
+    influenced[pos] = True
+    return WindowTouches(
+        touch_deal=pos,
+        day=touches["day"].to_numpy(dtype=float),
+        channel=touches["channel"].to_numpy(dtype=object),
+        is_influenced=influenced,
+    )
+
+
+def window_touches(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+) -> WindowTouches:
+    """The touches in the windows of P at S, kept per store version (read fresh with the
+    memo off). Their deal places index `deals`, which is `period_deals(con, q, defs)`."""
+    got: WindowTouches = _kept_once(
+        con, "marketing.touches", _kept_key(q, defs), lambda: _read_touches(con, q, defs, deals)
+    )
+    return got
+
+
+def _weigh(deals: PeriodDeals, touches: WindowTouches, as_of: date) -> TouchCredits:
+    pos = touches.touch_deal
     frame = pd.DataFrame(
         {
             "deal": pos,
-            "day": touches["day"].to_numpy(dtype=float),
+            "day": touches.day,
             "created_day": deals.created_day[pos],
-            "ref_day": _ref_days(deals.is_won, deals.close_day, q.as_of)[pos],
+            "ref_day": _ref_days(deals.is_won, deals.close_day, as_of)[pos],
             "amount": deals.amount[pos],
-            "channel": touches["channel"].to_numpy(),
+            "channel": touches.channel,
         }
     )
-    return TouchCredits(touch_deal=pos, credit=_credits(frame))
+    return TouchCredits(credit=_credits(frame))
 
 
 def touch_credits(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    deals: PeriodDeals,
+    touches: WindowTouches,
 ) -> TouchCredits:
-    """The weighed touches of P at S, kept per store version (read fresh with the memo
-    off). Their deal places index `deals`, which is `period_deals(con, q, defs)`."""
+    """Every model's credit of the `touches` of `deals` (P at S), kept per store version
+    (computed fresh with the memo off)."""
     got: TouchCredits = _kept_once(
-        con, "marketing.credits", _kept_key(q, defs), lambda: _read_credits(con, q, defs, deals)
+        con, "marketing.credits", _kept_key(q, defs), lambda: _weigh(deals, touches, q.as_of)
     )
     return got
 
@@ -435,6 +464,7 @@ def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
     """Pipeline and won deals of P at S with is_sourced / is_influenced flags: the view's
     deals picked out of the kept deals (`period_deals`)."""
     kept = period_deals(con, q, defs)
+    touches = window_touches(con, q, defs, kept)
     mask = kept.chosen(con, q, defs)
     return pd.DataFrame(
         {
@@ -443,7 +473,7 @@ def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
             "amount": kept.amount[mask],
             "is_won": kept.is_won[mask],
             "is_pipeline": kept.is_pipeline[mask],
-            "is_influenced": kept.is_influenced[mask],
+            "is_influenced": touches.is_influenced[mask],
             "is_sourced": kept.is_sourced[mask],
         }
     )
@@ -605,17 +635,18 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     basis = _basis(q)
     kept = period_deals(con, q, defs)
-    touches = touch_credits(con, q, defs, kept)
+    touches = window_touches(con, q, defs, kept)
+    credits = touch_credits(con, q, defs, kept, touches)
     mask = kept.chosen(con, q, defs) & (kept.is_pipeline if basis == "pipeline" else kept.is_won)
-    credit = touches.credit[mask[touches.touch_deal]]
-    untouched = pd.Series(kept.amount[mask & ~kept.is_influenced], dtype=float)
-    touched = pd.Series(kept.amount[mask & kept.is_influenced], dtype=float)
+    credit = credits.credit[mask[touches.touch_deal]]
+    untouched = pd.Series(kept.amount[mask & ~touches.is_influenced], dtype=float)
+    touched = pd.Series(kept.amount[mask & touches.is_influenced], dtype=float)
     return _attribution_result(q, basis, credit, untouched, touched)
 
 
 def attribution_direct(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     """Attribution read and weighed for this view alone: the reference the kept path
-    (`period_deals`, `touch_credits`) is tested against (tests/test_marketing_kept.py)."""
+    (`period_deals`, `window_touches`, `touch_credits`) is tested against (tests/test_marketing_kept.py)."""
     basis = _basis(q)
     j = _journeys(con, q, defs, basis)
     j["amount"] = j["amount"].astype(float)
