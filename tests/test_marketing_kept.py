@@ -1,5 +1,5 @@
-"""Attribution and influence from the journeys kept per store version
-(`marketing.period_deals`, `window_touches`, `touch_credits`) give exactly the answers of the per-view reference
+"""Attribution and influence from what is kept per store version (`marketing.period_deals`,
+`window_touches`, `touch_credits`) give exactly the answers of the per-view reference
 (`attribution_direct`, `influence_flags_direct`: the journeys read for the view alone),
 for any filter; and an import of touches, leads, targets or snapshots makes a kept set
 go stale (a new store version)."""
