@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_marketing import AS_OF, DEALS, DEFS, PERIOD, TOUCHES, insert_snapshots, insert_table, lead
 
-from steward import derived, memo, store
+from steward import derived, ingest, memo, store
 from steward.metrics import Filters, Query, RowScope, compute, current_period
 from steward.metrics import marketing as mk
 from steward.store import LEAD_COLUMNS, TOUCH_COLUMNS
@@ -242,14 +242,17 @@ def test_an_import_of_touches_makes_the_kept_journeys_stale(
         # left without a touch, no other channel is left
         ids = [str(x) for x in mk.period_deals(c, q, DEFS).ids]
         new = c.execute(
-            "select opportunity_id, null as account_id, least(close_date, $d) as touch_date, "
-            "'Webinar' as channel, 'fresh' as campaign, null as weight from snapshots "
+            "select opportunity_id, least(close_date, $d) as touch_date, "
+            "'Webinar' as channel, 'fresh' as campaign from snapshots "
             "where snapshot_date = $d and list_contains($ids::varchar[], opportunity_id)",
             {"d": as_of, "ids": ids},
         ).df()
         assert len(new) == len(ids) > 0
+        new.to_csv(tmp_path / "touches.csv", index=False)
         token = derived.version(c)
-        store.commit_table(c, "touches", new, file_name="touches.csv")
+        # the import a user runs (`steward import-table touches touches.csv`)
+        prepared = ingest.prepare_table("touches", tmp_path / "touches.csv", DEFS)
+        ingest.commit(c, prepared)
         assert derived.version(c) != token
         after = compute(c, "attribution", q, DEFS)
         same_result(after, mk.attribution_direct(c, q, DEFS))
