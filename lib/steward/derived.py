@@ -466,7 +466,11 @@ def _recompute_pairs(
             _pair(con, existing[i - 1] if i > 0 else None, d)
 
 
-def _new_version(con: duckdb.DuckDBPyConnection) -> None:
+def new_version(con: duckdb.DuckDBPyConnection) -> None:
+    """Start a new store version (inside the caller's transaction): every write that
+    changes what a kept answer read calls it, so `memo.kept` entries of the old version
+    are never served again. Snapshot imports, replacements and deletions (`refresh`,
+    `rebuild`) and the touches / leads / targets imports (`store.commit_table`) do."""
     con.execute("delete from derived_version")
     con.execute("insert into derived_version values ($token)", {"token": uuid.uuid4().hex})
 
@@ -488,7 +492,7 @@ def refresh(con: duckdb.DuckDBPyConnection, snapshot_dates: list[date]) -> None:
     changed = sorted(set(snapshot_dates))
     if not changed:
         return
-    _new_version(con)
+    new_version(con)
     known = _dates(con, "derived_dates")
     last_known = known[-1] if known else None
     if last_known is None or changed[0] > last_known:
@@ -547,7 +551,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     try:
         for table in DERIVED_TABLES:
             con.execute(f"delete from {table}")  # noqa: S608 - names from the constant
-        _new_version(con)
+        new_version(con)
         existing = _dates(con, "snapshots")
         if existing:
             con.execute(_NEW_KEYS_SQL, {"dates": existing})

@@ -12,8 +12,9 @@ from past quarters, read again by every forecast tile, range and backtest.
   two views (an import, a decision) is always seen.
 - `by_store(con, name)` is a dict shared by every caller reading the same store
   version: keyed by the derived tables' version token, which every snapshot import,
-  replacement or deletion replaces inside its own transaction, so an entry can never
-  outlive the data it was computed from. It is off unless `use_store_memo(True)` was
+  replacement or deletion and every touches / leads / targets import replaces inside its
+  own transaction (`derived.new_version`), so an entry can never outlive the data it was
+  computed from. It is off unless `use_store_memo(True)` was
   called (the app and the benchmark do; library callers and tests compute fresh).
 """
 

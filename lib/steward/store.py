@@ -537,6 +537,11 @@ def commit_table(
                 con.execute(f"delete from {table}")  # noqa: S608 - table from the whitelist above
             cols = ", ".join(columns)
             con.execute(f"insert into {table} ({cols}) select {cols} from _incoming")  # noqa: S608
+            from steward import derived
+
+            # a new store version: answers kept for the old one (attribution's journeys,
+            # steward.memo.kept) read these tables too
+            derived.new_version(con)
             iid = log_outcome(
                 con,
                 kind=table,

@@ -12,6 +12,7 @@ both ends included. A touch dated after the as-of date is ignored (no peeking).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,9 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.core import Column, Query, Result, drill_for, metric
+from steward.metrics.core import Column, Filters, Query, Result, drill_for, metric
 from steward.metrics.forecast import current_derived_date
 from steward.periods import Quarter, quarter_of
 
@@ -45,25 +47,31 @@ def qualified_open_stages(defs: Definitions) -> list[str]:
 
 # --- the deals of P at S, with their touches in the influence window -----------------
 
-_WINDOW_CTES = """
+_DEALS_CTE = """
 with deals as (
   select s.opportunity_id, s.account_id, s.source, coalesce(s.amount, 0) as amount,
          s.created_date, s.close_date, coalesce(s.is_won, false) as is_won,
          not coalesce(s.is_closed, false) and list_contains($qualified_stages::varchar[], s.stage)
-           as is_pipeline
+           as is_pipeline,
+         row_number() over (order by s.opportunity_id) - 1 as pos
   from snapshots s
   where s.snapshot_date = $as_of
     and s.close_date >= $p_start and s.close_date < $p_end
     and {which}{filters}
-),
+)"""
+# (`pos`: the deal's place in opportunity id order, how the kept journeys number them.)
+
+_WINDOW_CTES = (
+    _DEALS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """,
 in_window as (
-  select d.opportunity_id, t.touch_date, t.channel, t.campaign
+  select d.opportunity_id, d.pos, t.touch_date, t.channel, t.campaign
   from deals d
   join touches t on t.opportunity_id = d.opportunity_id
   where t.touch_date <= least(d.close_date, $as_of::date)
     and (d.created_date is null or t.touch_date >= d.created_date - cast($lookback_days as integer))
   union all
-  select d.opportunity_id, t.touch_date, t.channel, t.campaign
+  select d.opportunity_id, d.pos, t.touch_date, t.channel, t.campaign
   from deals d
   join touches t on t.account_id = d.account_id
   where coalesce(t.opportunity_id, '') = ''
@@ -71,17 +79,41 @@ in_window as (
     and (d.created_date is null or t.touch_date >= d.created_date - cast($lookback_days as integer))
 )
 """
+)
 # (Each touch is matched with its deal's window in the join that finds it: the deals of
 # one snapshot are unique by opportunity, so no second join with the deals is needed.)
 
 _JOURNEY_SQL = (
     _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
     + """
-select d.opportunity_id, d.amount, d.created_date, d.close_date, d.is_won,
-       w.touch_date, w.channel, w.campaign
+select d.opportunity_id, d.source, d.amount, d.created_date, d.close_date, d.is_won,
+       d.is_pipeline, w.touch_date, w.channel, w.campaign
 from deals d
 left join in_window w using (opportunity_id)
 order by d.opportunity_id, w.touch_date, w.channel, w.campaign
+"""
+)
+
+# The kept deals and touches read the same deals and windows in two lean queries: the
+# deals once (dates as day numbers since 1970-01-01); and the touches in their windows by
+# deal place alone (no string id, no repeated deal columns), in the journey order.
+_KEPT_DEALS_SQL = (
+    _DEALS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select opportunity_id, source, amount, is_won, is_pipeline,
+       date_diff('day', date '1970-01-01', created_date) as created_day,
+       date_diff('day', date '1970-01-01', close_date) as close_day
+from deals
+order by pos
+"""
+)
+
+_KEPT_TOUCHES_SQL = (
+    _WINDOW_CTES  # noqa: S608 - constant SQL text, values bound
+    + """
+select pos, date_diff('day', date '1970-01-01', touch_date) as day, channel
+from in_window
+order by pos, touch_date, channel, campaign
 """
 )
 
@@ -99,20 +131,23 @@ left join touched t using (opportunity_id)
 )
 
 
+# Which deals of P at S: open qualified pipeline, won to date, or both.
+_WHICH = {
+    "pipeline": "not coalesce(s.is_closed, false) "
+    "and list_contains($qualified_stages::varchar[], s.stage)",
+    "bookings": "coalesce(s.is_won, false)",
+    "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
+    "and list_contains($qualified_stages::varchar[], s.stage)))",
+}
+
+
 def _deal_params(
     q: Query, defs: Definitions, which: str, template: str
 ) -> tuple[str, dict[str, Any]]:
     """SQL and parameters for the deals of P at S (`which`: a whitelisted condition)."""
     p = q.quarter(defs)
     fsql, fparams = q.filters.named_sql("s")
-    conditions = {
-        "pipeline": "not coalesce(s.is_closed, false) "
-        "and list_contains($qualified_stages::varchar[], s.stage)",
-        "bookings": "coalesce(s.is_won, false)",
-        "both": "(coalesce(s.is_won, false) or (not coalesce(s.is_closed, false) "
-        "and list_contains($qualified_stages::varchar[], s.stage)))",
-    }
-    sql = template.format(which=conditions[which], filters=fsql)
+    sql = template.format(which=_WHICH[which], filters=fsql)
     params = {
         "qualified_stages": qualified_open_stages(defs),
         "as_of": q.as_of,
@@ -130,6 +165,233 @@ def _journeys(
     """One row per (deal, touch in its window), ordered; deals without touches once, touch null."""
     sql, params = _deal_params(q, defs, basis, _JOURNEY_SQL)
     return con.execute(sql, params).df()
+
+
+# --- the journeys of every deal of P at S, once per store version ------------------------
+#
+# Which touches fall in a deal's window, and what each model credits them, depend only on
+# the deal, its touches, the as-of date and the definitions: never on the view's filters.
+# So they are worked out once per (store version, S, P, definitions) for every open
+# qualified or won deal of P at S, unfiltered, and a view only picks its deals out of them.
+# The store version changes with every snapshot import, replacement or deletion and with
+# every touches / leads / targets import (store.commit_table), so a kept set never
+# outlives the touches or snapshots it was read from.
+
+_KEPT = 8  # (S, P) pairs kept per store version
+
+# The view's cut of the kept deals (the same deals as `_DEALS_CTE` with "both").
+_CHOSEN_SQL = """
+select s.opportunity_id
+from snapshots s
+where s.snapshot_date = $as_of
+  and s.close_date >= $p_start and s.close_date < $p_end
+  and {which}{filters}
+"""
+
+
+@dataclass(frozen=True)
+class PeriodDeals:
+    """The open qualified and won deals of P at S (no filter), in opportunity id order,
+    with what influence and attribution read of each."""
+
+    ids: pd.Index
+    source: np.ndarray
+    amount: np.ndarray
+    is_won: np.ndarray
+    is_pipeline: np.ndarray
+    is_sourced: np.ndarray
+    created_day: np.ndarray  # day numbers since 1970-01-01, NaN when missing
+    close_day: np.ndarray
+
+    def chosen(self, con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> np.ndarray:
+        """Which deals the view's filters (and access scope) keep: a boolean per deal.
+
+        The cut runs in SQL on the as-of snapshot, bound by name like every metric's, so
+        a filter means exactly what it means elsewhere; no filter keeps every deal."""
+        fsql, fparams = q.filters.named_sql("s")
+        if not fsql:
+            return np.ones(len(self.ids), dtype=bool)
+        p = q.quarter(defs)
+        params = {
+            "qualified_stages": qualified_open_stages(defs),
+            "as_of": q.as_of,
+            "p_start": p.start,
+            "p_end": p.end,
+            **fparams,
+        }
+        sql = _CHOSEN_SQL.format(which=_WHICH["both"], filters=fsql)
+        found = con.execute(sql, params).df()["opportunity_id"]
+        pos = self.ids.get_indexer(found.to_numpy())
+        mask = np.zeros(len(self.ids), dtype=bool)
+        mask[pos[pos >= 0]] = True
+        return mask
+
+
+@dataclass(frozen=True)
+class WindowTouches:
+    """The touches in the influence windows of `PeriodDeals`' deals, one row per touch in
+    the journey order (deal, date, channel, campaign): each one's deal place, day number
+    and channel; and per deal whether it has any (`is_influenced`)."""
+
+    touch_deal: np.ndarray
+    day: np.ndarray
+    channel: np.ndarray
+    is_influenced: np.ndarray
+
+
+@dataclass(frozen=True)
+class TouchCredits:
+    """Every model's credit of each `WindowTouches` row: `credit` has the models' credits
+    (amount × weight) and the channel, row for row. A view selects rows, it never
+    recomputes a weight, so its sums add the same numbers in the same order as the
+    per-view path."""
+
+    credit: pd.DataFrame
+
+
+def _touch_credits(j: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Each touch row of the journeys `j` (as `_journeys` orders them) with every model's
+    credit (the deal's amount × the touch's weight) and its channel."""
+    touched = j[j["touch_date"].notna().to_numpy()]
+    close_day = _day_numbers(touched["close_date"])
+    won = touched["is_won"].fillna(False).astype(bool).to_numpy()
+    frame = pd.DataFrame(
+        {
+            # integer deal keys: journey_weights groups by them five times (strings are
+            # slower to group; the groups and their row order are the same)
+            "deal": pd.factorize(touched["opportunity_id"])[0],
+            "day": _day_numbers(touched["touch_date"]),
+            "created_day": _day_numbers(touched["created_date"]),
+            "ref_day": _ref_days(won, close_day, as_of),
+            "amount": touched["amount"].astype(float).to_numpy(),
+            "channel": touched["channel"].to_numpy(),
+        }
+    )
+    return _credits(frame)
+
+
+def _ref_days(won: np.ndarray, close_day: np.ndarray, as_of: date) -> np.ndarray:
+    """The time-decay reference day: the close date of a won deal, else the as-of date."""
+    as_of_day = float((pd.Timestamp(as_of) - pd.Timestamp("1970-01-01")).days)
+    return np.where(won & ~np.isnan(close_day), close_day, as_of_day)
+
+
+def _credits(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every model's credit per touch (amount × weight) and the channel, from touch rows
+    with `deal`, `day`, `created_day`, `ref_day`, `amount` and `channel`."""
+    weights = journey_weights(frame)
+    credit = weights.mul(frame["amount"], axis=0)
+    credit["channel"] = frame["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
+    return credit
+
+
+def _sourced(defs: Definitions, source: pd.Series) -> np.ndarray:
+    """Whether each deal's source is on the governed marketing list."""
+    known = {src: defs.is_marketing(src) for src in source.dropna().unique()}
+    return source.map(known).eq(True).to_numpy(dtype=bool)  # unknown or blank: False
+
+
+def _kept_key(q: Query, defs: Definitions) -> tuple[Any, ...]:
+    p = q.quarter(defs)
+    # the digest names the definitions file; the settings read here are named too, for
+    # definitions changed in code (dataclasses.replace keeps the digest)
+    settings = (defs.lookback_days, tuple(qualified_open_stages(defs)), defs.marketing_sources)
+    return (q.as_of, p.start, p.end, defs.digest, settings)
+
+
+def _read_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
+    bare = replace(q, filters=Filters())  # every deal: the view's cut comes later
+    sql, params = _deal_params(bare, defs, "both", _KEPT_DEALS_SQL)
+    del params["lookback_days"]  # the deals alone do not read it
+    deals = con.execute(sql, params).df()
+    return PeriodDeals(
+        # plain object arrays: a view picks from them, and an Arrow-backed column would
+        # be converted again at every pick
+        ids=pd.Index(deals["opportunity_id"].to_numpy(dtype=object), dtype=object),
+        source=deals["source"].to_numpy(dtype=object),
+        amount=deals["amount"].astype(float).to_numpy(),
+        is_won=deals["is_won"].fillna(False).astype(bool).to_numpy(),
+        is_pipeline=deals["is_pipeline"].fillna(False).astype(bool).to_numpy(),
+        is_sourced=_sourced(defs, deals["source"]),
+        created_day=deals["created_day"].to_numpy(dtype=float, na_value=np.nan),
+        close_day=deals["close_day"].to_numpy(dtype=float, na_value=np.nan),
+    )
+
+
+def _kept_once(con: duckdb.DuckDBPyConnection, name: str, key: Any, fn: Any) -> Any:
+    """memo.kept, asked once per view: the page's prefetch threads compute attribution
+    and influence side by side, and the second waits for the first one's read instead of
+    reading the same deals again (the answer is shared, never changed by a caller)."""
+    v = memo.current()
+    if v is None:
+        return memo.kept(con, name, key, fn, _KEPT)
+    return v.get((name, key), lambda: memo.kept(con, name, key, fn, _KEPT))
+
+
+def period_deals(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> PeriodDeals:
+    """The deals of P at S, kept per store version (read fresh with the memo off)."""
+    got: PeriodDeals = _kept_once(
+        con, "marketing.deals", _kept_key(q, defs), lambda: _read_deals(con, q, defs)
+    )
+    return got
+
+
+def _read_touches(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+) -> WindowTouches:
+    bare = replace(q, filters=Filters())
+    sql, params = _deal_params(bare, defs, "both", _KEPT_TOUCHES_SQL)
+    touches = con.execute(sql, params).df()
+    pos = touches["pos"].to_numpy(dtype=np.int64)
+    influenced = np.zeros(len(deals.ids), dtype=bool)
+    influenced[pos] = True
+    return WindowTouches(
+        touch_deal=pos,
+        day=touches["day"].to_numpy(dtype=float),
+        channel=touches["channel"].to_numpy(dtype=object),
+        is_influenced=influenced,
+    )
+
+
+def window_touches(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, deals: PeriodDeals
+) -> WindowTouches:
+    """The touches in the windows of P at S, kept per store version (read fresh with the
+    memo off). Their deal places index `deals`, which is `period_deals(con, q, defs)`."""
+    got: WindowTouches = _kept_once(
+        con, "marketing.touches", _kept_key(q, defs), lambda: _read_touches(con, q, defs, deals)
+    )
+    return got
+
+
+def _weigh(deals: PeriodDeals, touches: WindowTouches, as_of: date) -> TouchCredits:
+    pos = touches.touch_deal
+    frame = pd.DataFrame(
+        {
+            "deal": pos,
+            "day": touches.day,
+            "created_day": deals.created_day[pos],
+            "ref_day": _ref_days(deals.is_won, deals.close_day, as_of)[pos],
+            "amount": deals.amount[pos],
+            "channel": touches.channel,
+        }
+    )
+    return TouchCredits(credit=_credits(frame))
+
+
+def touch_credits(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    deals: PeriodDeals,
+    touches: WindowTouches,
+) -> TouchCredits:
+    """Every model's credit of the `touches` of `deals` (P at S), kept per store version
+    (computed fresh with the memo off)."""
+    got: TouchCredits = _kept_once(
+        con, "marketing.credits", _kept_key(q, defs), lambda: _weigh(deals, touches, q.as_of)
+    )
+    return got
 
 
 # --- marketing_influenced_pipeline ------------------------------------------------------
@@ -161,24 +423,32 @@ def _journeys(
 def marketing_influenced_pipeline(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> Result:
-    deals = _influence_flags(con, q, defs)
+    return influence_result(q, _influence_flags(con, q, defs))
+
+
+def influence_result(q: Query, deals: pd.DataFrame) -> Result:
+    """The influenced-pipeline number and table from the flagged deals of the view."""
+    # plain arrays: four groups of a few selections each cost more as frame selections
+    amount = deals["amount"].to_numpy(dtype=float)
+    sourced, influenced, pipeline, won = (
+        deals[c].fillna(False).to_numpy(dtype=bool)
+        for c in ("is_sourced", "is_influenced", "is_pipeline", "is_won")
+    )
     out = []
     for label, src, inf in INFLUENCE_GROUPS:
-        sel = deals[(deals["is_sourced"] == src) & (deals["is_influenced"] == inf)]
-        pipe = sel[sel["is_pipeline"]]
-        won = sel[sel["is_won"]]
+        sel = (sourced == src) & (influenced == inf)
+        pipe, booked = sel & pipeline, sel & won
         out.append(
             {
                 "group": label,
-                "pipeline_amount": round(float(pipe["amount"].sum()), 2),
-                "pipeline_count": len(pipe),
-                "won_amount": round(float(won["amount"].sum()), 2),
-                "won_count": len(won),
+                "pipeline_amount": round(float(amount[pipe].sum()), 2),
+                "pipeline_count": int(pipe.sum()),
+                "won_amount": round(float(amount[booked].sum()), 2),
+                "won_count": int(booked.sum()),
             }
         )
     table = pd.DataFrame(out)
-    pipe = deals[deals["is_pipeline"] & deals["is_influenced"]]
-    value = round(float(pipe["amount"].sum()), 2)
+    value = round(float(amount[pipeline & influenced].sum()), 2)
     return Result("marketing_influenced_pipeline", q, value=value, table=table)
 
 
@@ -191,11 +461,32 @@ INFLUENCE_GROUPS: tuple[tuple[str, bool, bool], ...] = (
 
 
 def _influence_flags(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
-    """Pipeline and won deals of P at S with is_sourced / is_influenced flags."""
+    """Pipeline and won deals of P at S with is_sourced / is_influenced flags: the view's
+    deals picked out of the kept deals (`period_deals`)."""
+    kept = period_deals(con, q, defs)
+    touches = window_touches(con, q, defs, kept)
+    mask = kept.chosen(con, q, defs)
+    return pd.DataFrame(
+        {
+            "opportunity_id": kept.ids.to_numpy(dtype=object)[mask],
+            "source": kept.source[mask],
+            "amount": kept.amount[mask],
+            "is_won": kept.is_won[mask],
+            "is_pipeline": kept.is_pipeline[mask],
+            "is_influenced": touches.is_influenced[mask],
+            "is_sourced": kept.is_sourced[mask],
+        }
+    )
+
+
+def influence_flags_direct(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> pd.DataFrame:
+    """The same flags read for this view alone, in one query: the reference the kept path
+    is tested against (tests/test_marketing_kept.py)."""
     sql, params = _deal_params(q, defs, "both", _INFLUENCE_SQL)
     deals = con.execute(sql, params).df()
-    sourced = {src: defs.is_marketing(src) for src in deals["source"].dropna().unique()}
-    deals["is_sourced"] = deals["source"].map(sourced).fillna(False).astype(bool)
+    deals["is_sourced"] = _sourced(defs, deals["source"])
     deals["amount"] = deals["amount"].astype(float)
     return deals
 
@@ -342,33 +633,46 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     ),
 )
 def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
-    basis = str(q.option("basis", "pipeline"))
-    if basis not in ("pipeline", "bookings"):
-        raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
+    basis = _basis(q)
+    kept = period_deals(con, q, defs)
+    touches = window_touches(con, q, defs, kept)
+    credits = touch_credits(con, q, defs, kept, touches)
+    mask = kept.chosen(con, q, defs) & (kept.is_pipeline if basis == "pipeline" else kept.is_won)
+    credit = credits.credit[mask[touches.touch_deal]]
+    untouched = pd.Series(kept.amount[mask & ~touches.is_influenced], dtype=float)
+    touched = pd.Series(kept.amount[mask & touches.is_influenced], dtype=float)
+    return _attribution_result(q, basis, credit, untouched, touched)
+
+
+def attribution_direct(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    """Attribution read and weighed for this view alone: the reference the kept path
+    (`period_deals`, `window_touches`, `touch_credits`) is tested against (tests/test_marketing_kept.py)."""
+    basis = _basis(q)
     j = _journeys(con, q, defs, basis)
     j["amount"] = j["amount"].astype(float)
     # the left join gives a deal without touches exactly one row, with a null touch
     has_touch = j["touch_date"].notna().to_numpy()
-    touched = j[has_touch].copy()
-    untouched = j[~has_touch]
-    per_deal = pd.concat([untouched, touched.drop_duplicates("opportunity_id")])
-    total_cents = int(round(float(per_deal["amount"].sum()) * 100))
-    # integer deal keys: journey_weights groups by them five times (strings are slower to
-    # group; the groups and their row order are the same)
-    touched["deal"] = pd.factorize(touched["opportunity_id"])[0]
-    touched["day"] = _day_numbers(touched["touch_date"])
-    touched["created_day"] = _day_numbers(touched["created_date"])
-    close_day = _day_numbers(touched["close_date"])
-    as_of_day = float((pd.Timestamp(q.as_of) - pd.Timestamp("1970-01-01")).days)
-    won = touched["is_won"].fillna(False).astype(bool).to_numpy()
-    touched["ref_day"] = np.where(won & ~np.isnan(close_day), close_day, as_of_day)
-    touched["channel"] = touched["channel"].fillna(UNKNOWN_CHANNEL).astype(str)
-    weights = journey_weights(touched)
-    credit = weights.mul(touched["amount"], axis=0)
-    credit["channel"] = touched["channel"]
+    untouched = j.loc[~has_touch, "amount"]
+    touched = j[has_touch].drop_duplicates("opportunity_id")["amount"]
+    return _attribution_result(q, basis, _touch_credits(j, q.as_of), untouched, touched)
+
+
+def _basis(q: Query) -> str:
+    basis = str(q.option("basis", "pipeline"))
+    if basis not in ("pipeline", "bookings"):
+        raise ValueError(f"attribution basis must be 'pipeline' or 'bookings', got {basis!r}")
+    return basis
+
+
+def _attribution_result(
+    q: Query, basis: str, credit: pd.DataFrame, untouched: pd.Series, touched: pd.Series
+) -> Result:
+    """The channel table from the view's touch credits (`_touch_credits` rows, journey
+    order) and the amounts of its deals without and with touches (id order each)."""
+    total_cents = int(round(float(pd.concat([untouched, touched]).sum()) * 100))
     by_channel = credit.groupby("channel")[list(MODELS)].sum()
     if len(untouched):
-        no_touch = float(untouched["amount"].sum())
+        no_touch = float(untouched.sum())
         extra = pd.DataFrame({m: [no_touch] for m in MODELS}, index=[NO_TOUCH])
         by_channel = pd.concat([by_channel, extra])
     by_channel = by_channel.sort_index()
@@ -377,9 +681,9 @@ def attribution(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
         {"channel": by_channel.index, **{m: rounded[m].to_numpy() for m in MODELS}}
     )
     table = table.reset_index(drop=True)
-    deals = len(per_deal)
+    deals = len(untouched) + len(touched)
     note = (
-        f"{basis}: {deals} deals, {deals - len(untouched)} with touches; total "
+        f"{basis}: {deals} deals, {len(touched)} with touches; total "
         f"${total_cents / 100:,.2f} credited under each model"
     )
     return Result("attribution", q, table=table, note=note)
@@ -603,7 +907,18 @@ SPEED_COLUMNS = [
 
 
 def _speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
-    """Rows: all leads, then by source, then by owner (sorted), one query."""
+    """Rows: all leads, then by source, then by owner (sorted), one query; once per view
+    (steward.memo): speed_to_lead and sla_compliance read the same table."""
+    v = memo.current()
+    if v is None:
+        return _read_speed_table(con, q, defs)
+    key_q = q.with_(compare_to=None, options=())  # neither is read here
+    got = v.get(("speed_table", key_q, defs.digest), lambda: _read_speed_table(con, key_q, defs))
+    table: pd.DataFrame = got.copy()
+    return table
+
+
+def _read_speed_table(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> pd.DataFrame:
     p = q.quarter(defs)
     # Leads carry only source and owner: other filters do not apply, and an access scope
     # by another dimension hides every lead (a lead cannot be placed in a region).
