@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from steward import definitions, derived, store
-from steward.metrics import trust, trust_cut
+from steward.metrics import cuts, trust, trust_cut
 from steward.metrics.core import Filters, Query, RowScope, compute
 
 Q = Query(AS_OF, PERIOD)
@@ -102,7 +102,8 @@ def test_mask_keeps_what_the_sql_keeps():
     codes = {d: np.zeros(4, dtype=np.int32) for d in dims}
     codes["segment"] = np.array([1, 2, 0, 2], dtype=np.int32)
     codes["region"] = np.array([2, 1, 2, 0], dtype=np.int32)
-    fl = trust_cut.DealFlags((), values, codes, np.zeros(4, np.int64), np.zeros(4, np.int32), True)
+    dim_codes = cuts.DimCodes(values, codes)
+    fl = trust_cut.DealFlags((), dim_codes, np.zeros(4, np.int64), np.zeros(4, np.int32), True)
     assert trust_cut.mask(fl, Filters()) is None
     assert list(trust_cut.mask(fl, Filters.of(segment="SMB"))) == [False, True, False, True]
     assert list(trust_cut.mask(fl, Filters.of(segment=["SMB", "Enterprise"], region="NA"))) == [

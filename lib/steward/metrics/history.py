@@ -17,6 +17,7 @@ import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
+from steward.metrics import stalled_cut
 from steward.metrics.core import Column, Query, Result, drill_for, metric, remember
 from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
@@ -591,37 +592,43 @@ def time_in_stage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 
 def stalled_frame(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, stage: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    stage: str | None = None,
+    in_sql: bool = False,
 ) -> pd.DataFrame:
-    """Open deals at as_of whose current stay is longer than the p75 of that stage."""
-    p75 = time_in_stage_table(con, q, defs)
-    p75 = p75[p75["p75_days"].notna()]
+    """Open deals at as_of whose current stay is longer than the p75 of that stage.
+
+    Which deals: cut in memory from rows kept per store version (stalled_cut), or with
+    `in_sql` from time_in_stage_table and one query (the reference; tests compare)."""
     snap = snapshot_at(con, q.as_of)
     cols = [*DEAL_COLUMNS, "days_in_stage", "p75_days"]
-    if snap is None or p75.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
-    sql = add_ranks(Sql(), defs)
-    add_state(sql, con, q.as_of)
-    add_cut(sql, q)
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
+    if snap is None:
+        return empty
+    sql = Sql()
+    if in_sql:
+        p75 = time_in_stage_table(con, q, defs)
+        p75 = p75[p75["p75_days"].notna()]
+        if p75.empty:
+            return empty
+        _add_stalled_sql(sql, con, q, defs, p75, stage)
+    else:
+        adder = _add_stays_from_exits if derived.has_stage_exits(con) else _add_stays_from_moves
+        since = q.as_of - timedelta(days=_lookback(q))
+        got = stalled_cut.stalled(con, q, defs, since, adder, stage)
+        if got is None:
+            return empty
+        keys, days, limits = got
+        sql.cte(
+            "stalled",
+            "select unnest($stalled_keys::integer[]) as opp_key,\n"
+            "       unnest($stalled_days::bigint[]) as days_in_stage,\n"
+            "       unnest($stalled_p75::double[]) as p75_days",
+            {"stalled_keys": keys, "stalled_days": days, "stalled_p75": limits},
+        )
     deal_cols = select_list("s")
-    sql.cte(
-        "limits",
-        "select unnest($p75_stages::varchar[]) as stage, unnest($p75_values::double[]) as p75_days",
-        {"p75_stages": list(p75["stage"]), "p75_values": [float(x) for x in p75["p75_days"]]},
-    )
-    sql.cte(
-        "stalled",
-        """
-        select st.opp_key, ($as_of::date - e.entered_date) as days_in_stage, l.p75_days
-        from state st
-        join cut using (opp_key)
-        join stage_entries e on e.opp_key = st.opp_key and e.stage = st.stage
-        join limits l on l.stage = st.stage
-        where st.present and not st.is_closed and ($as_of::date - e.entered_date) > l.p75_days
-          and ($stage::varchar is null or st.stage = $stage)
-        """,
-        {"as_of": q.as_of, "stage": stage},
-    )
     if q.as_of >= snap and snap == last_derived_date(con):
         # The latest facts are the rows of the as-of snapshot: no join on the raw table.
         source, params = "join opp_facts s using (opp_key)", {}
@@ -641,8 +648,40 @@ def stalled_frame(
         """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
         params,
     ).df()
-    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
+    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"].tolist()]
     return frame
+
+
+def _add_stalled_sql(
+    sql: Sql,
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    p75: pd.DataFrame,
+    stage: str | None,
+) -> None:
+    """CTE `stalled(opp_key, days_in_stage, p75_days)` in SQL, from the p75 table."""
+    add_ranks(sql, defs)
+    add_state(sql, con, q.as_of)
+    add_cut(sql, q)
+    sql.cte(
+        "limits",
+        "select unnest($p75_stages::varchar[]) as stage, unnest($p75_values::double[]) as p75_days",
+        {"p75_stages": list(p75["stage"]), "p75_values": [float(x) for x in p75["p75_days"]]},
+    )
+    sql.cte(
+        "stalled",
+        """
+        select st.opp_key, ($as_of::date - e.entered_date) as days_in_stage, l.p75_days
+        from state st
+        join cut using (opp_key)
+        join stage_entries e on e.opp_key = st.opp_key and e.stage = st.stage
+        join limits l on l.stage = st.stage
+        where st.present and not st.is_closed and ($as_of::date - e.entered_date) > l.p75_days
+          and ($stage::varchar is null or st.stage = $stage)
+        """,
+        {"as_of": q.as_of, "stage": stage},
+    )
 
 
 @metric(

@@ -29,7 +29,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from steward.metrics.core import DIMENSIONS, Filters
+from steward.metrics import cuts
+from steward.metrics.core import Filters
 
 OPEN_BIT = 12  # an open row; the check bits are 0..len(checks) (the last: the outlier)
 
@@ -40,19 +41,10 @@ class DealFlags:
     i = values[i - 1]) and the amount in cents (null = 0)."""
 
     checks: tuple[str, ...]  # bit i of `bits` is checks[i]
-    values: dict[str, tuple[str, ...]]
-    codes: dict[str, np.ndarray]
+    dims: cuts.DimCodes
     cents: np.ndarray  # int64
     bits: np.ndarray  # int32
     unique_ids: bool  # no opportunity id appears twice (no duplicate-id check needed)
-
-
-_VALUES_SQL = """
-    select {lists},
-           count(*) = count(distinct hash(s.opportunity_id)) as unique_ids
-    from snapshots s
-    where s.snapshot_date = $as_of
-"""
 
 
 def read(
@@ -67,50 +59,34 @@ def read(
 
     Equal hashes of equal ids: all hashes distinct means no duplicate id (a collision
     only sends the duplicate check to its SQL)."""
-    lists = ", ".join(f"list(distinct s.{d} order by s.{d})" for d in DIMENSIONS)
-    got = con.execute(_VALUES_SQL.format(lists=lists), {"as_of": params["as_of"]}).fetchall()
-    n = len(DIMENSIONS)
-    values = {d: tuple(v or ()) for d, v in zip(DIMENSIONS, got[0][:n], strict=True)}
-    unique = bool(got[0][n])
-    codes = ", ".join(
-        f"coalesce(list_position($v_{d}::varchar[], f.{d}), 0)::integer as c_{d}"
-        for d in DIMENSIONS
+    values, (unique,) = cuts.distinct_values(
+        con,
+        "from snapshots s where s.snapshot_date = $as_of",
+        {"as_of": params["as_of"]},
+        "count(*) = count(distinct hash(s.opportunity_id))",
     )
     bits = " + ".join(f"(case when {c} then {1 << i} else 0 end)" for i, c in enumerate(checks))
     if len(checks) >= OPEN_BIT:
         raise ValueError("too many checks for the bit layout")
     final = f"""
-    select {codes},
+    select {cuts.code_sql("f")},
            (f.amt * 100)::bigint as cents,
            ({bits} + case when f.is_open then {1 << OPEN_BIT} else 0 end)::integer as bits
     from flags f
     """  # noqa: S608 - dimension and check names are module constants
-    frame = con.execute(
-        flags_sql + final, {**params, **{f"v_{d}": list(values[d]) for d in DIMENSIONS}}
-    ).fetchnumpy()
+    frame = con.execute(flags_sql + final, {**params, **cuts.code_params(values)}).fetchnumpy()
     return DealFlags(
         checks,
-        values,
-        {d: np.asarray(frame[f"c_{d}"], dtype=np.int32) for d in DIMENSIONS},
+        cuts.dim_codes(values, frame),
         np.asarray(frame["cents"], dtype=np.int64),
         np.asarray(frame["bits"], dtype=np.int32),
-        unique,
+        bool(unique),
     )
 
 
 def mask(fl: DealFlags, filters: Filters) -> np.ndarray | None:
-    """The rows the filters and the access scope keep (None: every row), as their SQL
-    does: `dim in (values)` for each, ANDed; a null never matches."""
-    rules = [*filters.items(), *filters.scope.rules]
-    if not rules:
-        return None
-    keep = np.ones(len(fl.cents), dtype=bool)
-    for dim, wanted in rules:
-        allowed = set(wanted)
-        # code 0 (null) never matches, like `null in (...)`
-        table = np.array([False, *(v in allowed for v in fl.values[dim])], dtype=bool)
-        keep &= table[fl.codes[dim]]
-    return keep
+    """The rows the filters and the access scope keep (None: every row)."""
+    return fl.dims.mask(filters, len(fl.cents))
 
 
 def median_cents(cents: np.ndarray) -> int | None:
