@@ -43,7 +43,7 @@ class DealFlags:
     checks: tuple[str, ...]  # bit i of `bits` is checks[i]
     dims: cuts.DimCodes
     cents: np.ndarray  # int64
-    bits: np.ndarray  # int32
+    bits: np.ndarray  # int16
     unique_ids: bool  # no opportunity id appears twice (no duplicate-id check needed)
 
 
@@ -79,7 +79,7 @@ def read(
         checks,
         cuts.dim_codes(values, frame),
         np.asarray(frame["cents"], dtype=np.int64),
-        np.asarray(frame["bits"], dtype=np.int32),
+        np.asarray(frame["bits"], dtype=np.int16),
         bool(unique),
     )
 
@@ -136,7 +136,7 @@ def tally(fl: DealFlags, keep: np.ndarray | None, outlier: str, outlier_multiple
     out_bit = len(fl.checks)
     if med is not None:
         outliers = is_open & (cents >= outlier_floor(med, outlier_multiple))
-        bits = bits | np.where(outliers, 1 << out_bit, 0).astype(np.int32)
+        bits = bits | np.where(outliers, 1 << out_bit, 0).astype(bits.dtype)
     # one pass: rows and cents per combination of bits, then each check's share
     counts = np.bincount(bits)
     sums = np.bincount(bits, weights=cents.astype(np.float64))
