@@ -620,28 +620,28 @@ def stalled_frame(
         got = stalled_cut.stalled(con, q, defs, since, adder, stage)
         if got is None:
             return empty
+        rows = _running_deals(con, q, defs, snap)
+        frame = None if rows is None else stalled_cut.pick(rows, *got)
+        if frame is not None and len(frame):  # (no rows: the SQL's empty frame and dtypes)
+            frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"].tolist()]
+            return frame
         keys, days, limits = got
         sql.cte(
             "stalled",
             "select unnest($stalled_keys::integer[]) as opp_key,\n"
             "       unnest($stalled_days::bigint[]) as days_in_stage,\n"
             "       unnest($stalled_p75::double[]) as p75_days",
-            {"stalled_keys": keys, "stalled_days": days, "stalled_p75": limits},
+            {
+                "stalled_keys": keys.tolist(),
+                "stalled_days": days.tolist(),
+                "stalled_p75": limits.tolist(),
+            },
         )
-    deal_cols = select_list("s")
-    if q.as_of >= snap and snap == last_derived_date(con):
-        # The latest facts are the rows of the as-of snapshot: no join on the raw table.
-        source, params = "join opp_facts s using (opp_key)", {}
-    else:
-        source = (
-            "join opp_facts f using (opp_key) "
-            "join snapshots s on s.snapshot_date = $snap and s.opportunity_id = f.opportunity_id"
-        )
-        params = {"snap": snap}
+    source, params = _deal_source(con, q, snap)
     frame = sql.run(
         con,
         f"""
-        select {deal_cols}, x.days_in_stage, x.p75_days
+        select {select_list("s")}, x.days_in_stage, x.p75_days
         from stalled x
         {source}
         order by x.days_in_stage desc, s.opportunity_id
@@ -650,6 +650,48 @@ def stalled_frame(
     ).df()
     frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"].tolist()]
     return frame
+
+
+def _deal_source(
+    con: duckdb.DuckDBPyConnection, q: Query, snap: date
+) -> tuple[str, dict[str, Any]]:
+    """Joins from `x(opp_key)` to the deal's row `s` at the as-of date."""
+    if q.as_of >= snap and snap == last_derived_date(con):
+        # The latest facts are the rows of the as-of snapshot: no join on the raw table.
+        return "join opp_facts s using (opp_key)", {}
+    return (
+        "join opp_facts f using (opp_key) "
+        "join snapshots s on s.snapshot_date = $snap and s.opportunity_id = f.opportunity_id",
+        {"snap": snap},
+    )
+
+
+def _running_deals(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, snap: date
+) -> pd.DataFrame | None:
+    """The deal columns of every deal open at as_of (the stalled deals of any cut are
+    among them), sorted by `_key` (opp_key); kept per store version. None when a deal
+    has two rows there (the caller binds the stalled keys instead)."""
+
+    def read() -> pd.DataFrame | None:
+        run = stalled_cut.running(con, q, defs)
+        source, params = _deal_source(con, q, snap)
+        frame = con.execute(
+            f"""
+            with x as (select unnest($running_keys::integer[]) as opp_key)
+            select x.opp_key as _key, {select_list("s")}
+            from x
+            {source}
+            order by x.opp_key
+            """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
+            {"running_keys": run.keys.tolist(), **params},
+        ).df()
+        return None if frame["_key"].duplicated().any() else frame
+
+    got: pd.DataFrame | None = memo.kept(
+        con, "stalled.deals", (q.as_of, snap, defs.digest), read, 2
+    )
+    return got
 
 
 def _add_stalled_sql(

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from steward import memo
 from steward.definitions import Definitions
@@ -171,7 +172,7 @@ def stalled(
     since: date,
     add_stays: Callable[[Sql, Query], None],
     stage: str | None = None,
-) -> tuple[list[int], list[int], list[float]] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(opp_key, days in stage, p75) of the stalled deals of q's cut, or None when no
     stage has a p75 (no completed stay in the window)."""
     fa = facts(con)
@@ -191,7 +192,24 @@ def stalled(
         picked = run.days > p75  # NaN compares false: no limit, not stalled
     if keep is not None:
         picked &= keep[run.keys]
-    return run.keys[picked].tolist(), run.days[picked].tolist(), p75[picked].tolist()
+    return run.keys[picked], run.days[picked], p75[picked]
+
+
+def pick(
+    rows: pd.DataFrame, keys: np.ndarray, days: np.ndarray, limits: np.ndarray
+) -> pd.DataFrame:
+    """The stalled deals' rows of `rows` (deal columns sorted by `_key`), with their days
+    in stage and p75, ordered as the SQL orders them: most days first, then by id. A
+    key with no row is left out, as the SQL's inner join leaves it."""
+    sorted_keys = rows["_key"].to_numpy()
+    pos = np.searchsorted(sorted_keys, keys)
+    found = pos < len(sorted_keys)
+    found[found] = sorted_keys[pos[found]] == keys[found]
+    out = rows.take(pos[found]).drop(columns="_key")
+    out["days_in_stage"] = days[found].astype(np.int64)
+    out["p75_days"] = limits[found].astype(np.float64)
+    out = out.sort_values(["days_in_stage", "opportunity_id"], ascending=[False, True])
+    return out.reset_index(drop=True)
 
 
 def since_of(q: Query, lookback_days: int) -> date:
