@@ -103,7 +103,7 @@ def test_mask_keeps_what_the_sql_keeps():
     codes["segment"] = np.array([1, 2, 0, 2], dtype=np.int32)
     codes["region"] = np.array([2, 1, 2, 0], dtype=np.int32)
     dim_codes = cuts.DimCodes(values, codes)
-    fl = trust_cut.DealFlags((), dim_codes, np.zeros(4, np.int64), np.zeros(4, np.int32), True)
+    fl = trust_cut.DealFlags((), dim_codes, np.zeros(4, np.int64), np.zeros(4, np.int16))
     assert trust_cut.mask(fl, Filters()) is None
     assert list(trust_cut.mask(fl, Filters.of(segment="SMB"))) == [False, True, False, True]
     assert list(trust_cut.mask(fl, Filters.of(segment=["SMB", "Enterprise"], region="NA"))) == [

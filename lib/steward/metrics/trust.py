@@ -495,9 +495,23 @@ _SCREEN_SQL = """
 """
 
 
+def _no_duplicate_ids(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """No id hash repeats in the whole as-of snapshot (so no id does), kept per store
+    version: every cut's duplicate-id check reads it."""
+
+    def read() -> bool:
+        rows = con.execute(_SCREEN_SQL.format(fsql=""), {"as_of": as_of}).fetchall()
+        return bool(rows and rows[0][0])
+
+    got: bool = memo.kept(con, "trust.no_duplicate_ids", as_of, read, _KEPT)
+    return got
+
+
 def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     """Extra rows for ids already in the snapshot, and their amount (the largest copy is
     taken as the real one)."""
+    if _no_duplicate_ids(con, q.as_of):
+        return 0, 0.0  # none in the whole snapshot: none in any cut of it
     fsql, fparams = q.filters.named_sql("s")
     # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
     screen_rows = con.execute(
@@ -613,7 +627,6 @@ class _Core:
     previous: date | None
     calendar: list[date]
     derived: bool
-    unique_ids: bool | None  # no id twice in the as-of snapshot (None: not known)
 
 
 def _core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
@@ -658,14 +671,13 @@ def _cut_core(
     defs: Definitions,
     calendar: list[date],
     prev: date | None,
-) -> tuple[trust_cut.Tally, tuple[int, float, float], bool]:
-    """The per-deal checks cut from the kept deal flags, the vanished deals (SQL) and
-    whether no opportunity id appears twice in the as-of snapshot."""
+) -> tuple[trust_cut.Tally, tuple[int, float, float]]:
+    """The per-deal checks cut from the kept deal flags, and the vanished deals (SQL)."""
     cur = _deal_flags(con, q, defs, calendar)
     tally = trust_cut.tally(
         cur, trust_cut.mask(cur, q.filters), "amount_outlier", defs.outlier_multiple
     )
-    return tally, _vanished(con, q, prev), cur.unique_ids
+    return tally, _vanished(con, q, prev)
 
 
 def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
@@ -673,13 +685,13 @@ def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
     prev = max((d for d in calendar if d < q.as_of), default=None)
     derived = _derived_current(con, calendar)
     if derived:
-        tally, (v_count, v_amount, prev_open), unique = _cut_core(con, q, defs, calendar, prev)
+        tally, (v_count, v_amount, prev_open) = _cut_core(con, q, defs, calendar, prev)
         return _score(
             q,
             {c: tally.checks[c] for c in DEAL_CHECKS},
             (tally.open_count, tally.open_amount, tally.flagged_count, tally.flagged_amount),
             (v_count, v_amount, prev_open),
-            (calendar, prev, derived, unique),
+            (calendar, prev, derived),
         )
     sql, params = _flags_sql(con, q, defs, calendar, derived)
     agg = ",\n".join(
@@ -712,7 +724,7 @@ def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         got,
         (open_count, open_amount, flagged_count, flagged_amount),
         _vanished(con, q, prev),
-        (calendar, prev, derived, None),
+        (calendar, prev, derived),
     )
 
 
@@ -721,13 +733,13 @@ def _score(
     got: dict[str, tuple[int, float]],
     counts: tuple[int, float, int, float],
     vanished: tuple[int, float, float],
-    context: tuple[list[date], date | None, bool, bool | None],
+    context: tuple[list[date], date | None, bool],
 ) -> _Core:
     """The score from the per-deal checks, the open and flagged (count, amount), the
     vanished (count, amount, previous open amount) and the calendar."""
     open_count, open_amount, flagged_count, flagged_amount = counts
     v_count, v_amount, prev_open = vanished
-    calendar, prev, derived, unique = context
+    calendar, prev, derived = context
     weeks = missing_weeks(calendar)
 
     f = 0.0
@@ -749,15 +761,13 @@ def _score(
         prev,
         calendar,
         derived,
-        unique,
     )
 
 
 def _trust_report(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> TrustReport:
     core = _core(con, q, defs)
     got = dict(core.deal_checks)
-    # no id twice in the whole snapshot: none twice in any cut of it
-    got["duplicate_ids"] = (0, 0.0) if core.unique_ids else _duplicates(con, q)
+    got["duplicate_ids"] = _duplicates(con, q)
     got["vanished"] = core.vanished
     got["missing_weeks"] = (core.weeks, 0.0)
     if core.derived:

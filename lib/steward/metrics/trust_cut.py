@@ -44,7 +44,6 @@ class DealFlags:
     dims: cuts.DimCodes
     cents: np.ndarray  # int64
     bits: np.ndarray  # int16
-    unique_ids: bool  # no opportunity id appears twice (no duplicate-id check needed)
 
 
 def read(
@@ -55,15 +54,9 @@ def read(
 ) -> DealFlags:
     """The frame from `flags_sql`: CTEs ending in `flags` (one row per row of the as-of
     snapshot, no filter, with the columns opportunity_id, amt, is_open, a boolean per
-    check and the dimensions).
-
-    Equal hashes of equal ids: all hashes distinct means no duplicate id (a collision
-    only sends the duplicate check to its SQL)."""
-    values, (unique,) = cuts.distinct_values(
-        con,
-        "from snapshots s where s.snapshot_date = $as_of",
-        {"as_of": params["as_of"]},
-        "count(*) = count(distinct hash(s.opportunity_id))",
+    check and the dimensions)."""
+    values, _ = cuts.distinct_values(
+        con, "from snapshots s where s.snapshot_date = $as_of", {"as_of": params["as_of"]}
     )
     bits = " + ".join(f"(case when {c} then {1 << i} else 0 end)" for i, c in enumerate(checks))
     if len(checks) >= OPEN_BIT:
@@ -80,7 +73,6 @@ def read(
         cuts.dim_codes(values, frame),
         np.asarray(frame["cents"], dtype=np.int64),
         np.asarray(frame["bits"], dtype=np.int16),
-        bool(unique),
     )
 
 
