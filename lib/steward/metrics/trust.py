@@ -640,9 +640,8 @@ def _core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
     return got
 
 
-_FLAGS_KEPT = (
-    6  # as-of dates whose deal flags are kept per store version (~12 MB each at 510k deals)
-)
+# as-of dates whose deal flags are kept per store version (~11 MB each at 510k deals)
+_FLAGS_KEPT = 6
 STATIC_CHECKS = tuple(c for c in DEAL_CHECKS if c != "amount_outlier")
 
 
@@ -681,13 +680,15 @@ def _cut_core(
 
 
 def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
+    """With current derived tables the per-deal checks are cut from the kept deal flags
+    (trust_cut); otherwise one query over the raw snapshots (the reference the tests
+    compare the cut with)."""
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
     derived = _derived_current(con, calendar)
     if derived:
         tally, (v_count, v_amount, prev_open) = _cut_core(con, q, defs, calendar, prev)
         return _score(
-            q,
             {c: tally.checks[c] for c in DEAL_CHECKS},
             (tally.open_count, tally.open_amount, tally.flagged_count, tally.flagged_amount),
             (v_count, v_amount, prev_open),
@@ -720,7 +721,6 @@ def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         float(row[n + 3]),
     )
     return _score(
-        q,
         got,
         (open_count, open_amount, flagged_count, flagged_amount),
         _vanished(con, q, prev),
@@ -729,7 +729,6 @@ def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 
 def _score(
-    q: Query,
     got: dict[str, tuple[int, float]],
     counts: tuple[int, float, int, float],
     vanished: tuple[int, float, float],
