@@ -31,7 +31,11 @@ CUTS = [
 
 
 def assert_same(con: duckdb.DuckDBPyConnection, q: Query, stage: str | None = None) -> None:
-    fast = history.stalled_frame(con, q, DEFS, stage)
+    memo.use_store_memo(True)  # the cut path runs where answers are kept (the app)
+    try:
+        fast = history.stalled_frame(con, q, DEFS, stage)
+    finally:
+        memo.use_store_memo(False)
     plain = history.stalled_frame(con, q, DEFS, stage, in_sql=True)
     pd.testing.assert_frame_equal(fast, plain)
 
@@ -62,16 +66,20 @@ def test_every_cut_date_and_stage_as_in_sql():
             for stage in (None, "Discovery", "Prospecting"):
                 assert_same(con, Query(as_of, P, filters=f), stage)
     # the fixture's answer (tests/test_history.py::test_stalled_deals): H and F at S4
+    memo.use_store_memo(True)
     got = history.stalled_frame(con, Query(hf.S4, P), DEFS)
     assert list(got.opportunity_id) == ["H", "F"]
+    assert memo.by_store(con, "stalled.stays")  # read by the cut path
     con.close()
 
 
 def test_kept_per_store_version_answers_like_fresh():
     """With the store memo on, each view cuts the kept rows: the same answer as fresh
-    under every cut, and an import starts over (the kept rows follow the store)."""
+    (one query, the memo off) under every cut, and an import starts over (the kept rows
+    follow the store)."""
     con = hf.build()
     fresh = {f: history.stalled_frame(con, Query(hf.S4, P, filters=f), DEFS) for f in CUTS}
+    assert memo.by_store(con, "stalled.stays") is None  # memo off: no rows kept
     memo.use_store_memo(True)
     try:
         for f in CUTS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from unittest import mock
 
 import pandas as pd
 from fixtures_pipeline import AS_OF, PERIOD, insert_snapshots, snapshot_rows
@@ -12,20 +13,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from steward import definitions, derived, memo, store
-from steward.metrics import Filters, Query, RowScope, compute
+from steward.metrics import Filters, Query, RowScope, compute, trend_cut
 from steward.metrics.history_changes import kpi_trend_result
 
 DEFS = definitions.load(definitions.DEFAULT_PATH)
 
 
 def assert_same(con, q):
-    fast = kpi_trend_result(con, q, DEFS)
+    memo.use_store_memo(True)  # the cut path runs where answers are kept (the app)
+    try:
+        fast = kpi_trend_result(con, q, DEFS)
+    finally:
+        memo.use_store_memo(False)
     plain = kpi_trend_result(con, q, DEFS, in_sql=True)
     pd.testing.assert_frame_equal(fast.table, plain.table)
     assert fast.note == plain.note
 
 
 def test_every_cut_and_date_as_in_sql(pipeline_con):
+    derived.rebuild(pipeline_con)  # a store version token: the groups can be kept
     cuts = [
         Filters(),
         Filters.of(segment="Enterprise"),
@@ -62,8 +68,9 @@ def test_kept_per_store_version_follows_imports(pipeline_con):
         q = Query(AS_OF, PERIOD, filters=Filters.of(segment="SMB"))
         with memo.view():
             before = compute(pipeline_con, "kpi_trend", q, DEFS).table
-        assert_same(pipeline_con, q)
         assert len(memo.by_store(pipeline_con, "trend.groups")) == 1
+        assert_same(pipeline_con, q)  # (turns the memo off after)
+        memo.use_store_memo(True)
         rows = snapshot_rows(
             date(2026, 11, 23), [("O12", "Proposal", 5000, 0.6, "Commit", "2026-12-10")]
         )
@@ -77,6 +84,15 @@ def test_kept_per_store_version_follows_imports(pipeline_con):
         assert_same(pipeline_con, later)
     finally:
         memo.use_store_memo(False)
+
+
+def test_one_off_calls_run_one_query(pipeline_con):
+    """With the store memo off (the CLI, a library caller) nothing is grouped for later
+    cuts: the one scan for this cut is cheaper once."""
+    derived.rebuild(pipeline_con)
+    with mock.patch.object(trend_cut, "groups", side_effect=AssertionError("grouped")):
+        got = compute(pipeline_con, "kpi_trend", Query(AS_OF, PERIOD), DEFS).table
+    assert got.iloc[-1].snapshot_date == AS_OF
 
 
 WEEKS = [date(2026, 10, 5), date(2026, 10, 12), date(2026, 11, 16)]
@@ -115,5 +131,6 @@ def test_random_snapshots_as_in_sql(deals, cut):
             rows.append(rec)
     if rows:
         insert_snapshots(con, rows)
+    derived.rebuild(con)
     for when in WEEKS:
         assert_same(con, Query(when, PERIOD, filters=cut))

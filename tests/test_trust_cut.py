@@ -1,8 +1,9 @@
 """The trust checks cut in memory (steward.metrics.trust_cut) answer exactly like the SQL.
 
 The reference is the plain path (the raw snapshots, each view's filters in SQL), forced
-by reporting the derived tables as lagging; the fast path reads the deal flags of the
-whole snapshot once and cuts them by the view's filters in numpy.
+by reporting the derived tables as lagging; the fast path (the store memo on, as in the
+app) reads the deal flags of the whole snapshot once and cuts them by the view's
+filters in numpy.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fixtures_pipeline import AS_OF, PERIOD, insert_snapshots, snapshot_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steward import definitions, derived, store
+from steward import definitions, derived, memo, store
 from steward.metrics import cuts, trust, trust_cut
 from steward.metrics.core import Filters, Query, RowScope, compute
 
@@ -32,9 +33,20 @@ def plain_sql():
         yield
 
 
+@contextmanager
+def kept():
+    """The store memo on, as the app runs: the cut path."""
+    memo.use_store_memo(True)
+    try:
+        yield
+    finally:
+        memo.use_store_memo(False)
+
+
 def both(con, q, defs):
     """(fast, plain) trust_checks table and score, and their trust_score results."""
-    fast = compute(con, "trust_checks", q, defs), compute(con, "trust_score", q, defs)
+    with kept():
+        fast = compute(con, "trust_checks", q, defs), compute(con, "trust_score", q, defs)
     with plain_sql():
         plain = compute(con, "trust_checks", q, defs), compute(con, "trust_score", q, defs)
     return fast, plain

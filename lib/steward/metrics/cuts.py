@@ -1,8 +1,9 @@
 """Filters applied in memory to rows whose dimensions are read as small integer codes.
 
 Some answers are the same work for every cut of the deals, then a cut: the trust checks
-of one snapshot, the completed stage stays behind the stalled deals. Those read their
-rows once per store version (steward.memo.kept) with each dimension as a code into
+of one snapshot, the completed stage stays behind the stalled deals, the KPI trend's
+sums. Where the store memo is on (`kept_here`) those read their rows once per store
+version (steward.memo.kept) with each dimension as a code into
 the distinct values (`code_sql`), and each view keeps the rows its filters keep with
 `mask`: the same `dim in (values)` for the cut and the access scope, ANDed, that
 `Filters.named_sql` writes, and a null (code 0) never matches, as `null in (...)`.
@@ -16,7 +17,16 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from steward import memo
 from steward.metrics.core import DIMENSIONS, Filters
+
+
+def kept_here(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether answers are kept per store version for this store (the app and the
+    benchmark turn it on, steward.memo): only then does reading every row once for the
+    cuts to come pay. A one-off call (the CLI, a library caller) runs the one query for
+    its own cut, which is cheaper once."""
+    return memo.by_store(con, "cuts.kept_here") is not None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
-from steward.metrics import stalled_cut
+from steward.metrics import cuts, stalled_cut
 from steward.metrics.core import Column, Query, Result, drill_for, metric, remember
 from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
@@ -600,15 +600,16 @@ def stalled_frame(
 ) -> pd.DataFrame:
     """Open deals at as_of whose current stay is longer than the p75 of that stage.
 
-    Which deals: cut in memory from rows kept per store version (stalled_cut), or with
-    `in_sql` from time_in_stage_table and one query (the reference; tests compare)."""
+    Which deals: cut in memory from rows kept per store version (stalled_cut) when the
+    store memo is on; else, or with `in_sql`, from time_in_stage_table and one query
+    (the reference; tests compare)."""
     snap = snapshot_at(con, q.as_of)
     cols = [*DEAL_COLUMNS, "days_in_stage", "p75_days"]
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
     if snap is None:
         return empty
     sql = Sql()
-    if in_sql:
+    if in_sql or not cuts.kept_here(con):
         p75 = time_in_stage_table(con, q, defs)
         p75 = p75[p75["p75_days"].notna()]
         if p75.empty:

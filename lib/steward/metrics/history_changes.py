@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
-from steward.metrics import trend_cut
+from steward.metrics import cuts, trend_cut
 from steward.metrics.core import Column, Query, Result, metric
 from steward.metrics.deals import deal_schema
 from steward.metrics.history_sql import (
@@ -400,9 +400,10 @@ def kpi_trend_result(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, in_sql: bool = False
 ) -> Result:
     """kpi_trend: the sums cut from the period's groups kept per store version
-    (trend_cut), or with `in_sql` in one scan (the reference)."""
+    (trend_cut) when the store memo is on; else, or with `in_sql`, in one scan (the
+    reference)."""
     qt = q.quarter(defs)
-    if in_sql:
+    if in_sql or not cuts.kept_here(con):
         frame = _trend_sums_sql(con, q, defs)
     else:
         frame = trend_cut.sums(trend_cut.groups(con, qt, defs), q.filters, q.as_of)

@@ -27,7 +27,7 @@ import pandas as pd
 
 from steward import memo
 from steward.definitions import Definitions
-from steward.metrics import deals, history, trust_cut
+from steward.metrics import cuts, deals, history, trust_cut
 from steward.metrics.core import Column, Filters, Query, Result, drill_for, metric
 from steward.sqlbind import merge
 
@@ -680,13 +680,13 @@ def _cut_core(
 
 
 def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
-    """With current derived tables the per-deal checks are cut from the kept deal flags
-    (trust_cut); otherwise one query over the raw snapshots (the reference the tests
-    compare the cut with)."""
+    """With current derived tables and the store memo on, the per-deal checks are cut from
+    the kept deal flags (trust_cut); otherwise one query for this cut (the reference the
+    tests compare the cut with)."""
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
     derived = _derived_current(con, calendar)
-    if derived:
+    if derived and cuts.kept_here(con):
         tally, (v_count, v_amount, prev_open) = _cut_core(con, q, defs, calendar, prev)
         return _score(
             {c: tally.checks[c] for c in DEAL_CHECKS},
