@@ -5,7 +5,8 @@
 time: the first visit after a plain `streamlit run` pays for importing pandas, Plotly,
 DuckDB and the product (~0.6-1.4 s on the 2-core box), the first store open, and the
 work steward.memo keeps per store version (the historical forecast's learning, the
-snapshot calendar, the trust checks' history) — ~2.3 s of server time on the 10M-row
+snapshot calendar, the trust checks' deal flags, the stalled deals' stays, the KPI
+trend's groups) — ~2.3 s of server time on the 10M-row
 benchmark store before the page shows. Here that is done once before the server
 answers: the modules are imported into the process Streamlit then runs the app in, and
 the Board story (the default page) is computed once for its default view, which fills

@@ -182,10 +182,10 @@ def test_derived_and_plain_agree_on_random_histories(history):
 
 # ---- the history part kept per store version, reused under every filter ---------------------
 def test_history_kept_per_store_version_answers_like_fresh(pipeline_con, defs):
-    """The pushed/stale ids and the vanished ids are read once per store version with no
-    filter (steward.memo.by_store) and intersected with each view's filtered snapshot:
-    every cut and date answers exactly as computed fresh, and the store memo holds one
-    entry per date, whatever the filters."""
+    """The deal flags of a snapshot (trust_cut) are read once per store version with no
+    filter (steward.memo.by_store) and cut by each view's filters: every cut and date
+    answers exactly as computed fresh, and the store memo holds one entry per date,
+    whatever the filters."""
     from steward import derived, memo
 
     tuned = dataclasses.replace(defs, stale_weeks=4, push_count=2)
@@ -207,7 +207,7 @@ def test_history_kept_per_store_version_answers_like_fresh(pipeline_con, defs):
             score = compute(pipeline_con, "trust_score", x, tuned)
         assert got.table.equals(want.table) and got.value == want.value
         assert (score.value, score.note) == (want_score.value, want_score.note)
-    assert sorted(k[0] for k in memo.by_store(pipeline_con, "trust.history_ids")) == [
+    assert sorted(k[0] for k in memo.by_store(pipeline_con, "trust.deal_flags")) == [
         date(2026, 11, 9),
         AS_OF,
     ]

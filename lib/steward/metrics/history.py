@@ -18,7 +18,7 @@ import pandas as pd
 
 from steward import derived, memo
 from steward.definitions import Definitions
-from steward.metrics import closed
+from steward.metrics import closed, cuts, stalled_cut
 from steward.metrics.core import Column, Query, Result, drill_for, metric, remember
 from steward.metrics.deals import DEAL_COLUMNS, DEAL_TABLE_COLUMNS, deal_schema, select_list
 from steward.metrics.deals import finish as finish_deals
@@ -542,19 +542,121 @@ def time_in_stage(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
 
 
 def stalled_frame(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, stage: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    stage: str | None = None,
+    in_sql: bool = False,
 ) -> pd.DataFrame:
-    """Open deals at as_of whose current stay is longer than the p75 of that stage."""
-    p75 = time_in_stage_table(con, q, defs)
-    p75 = p75[p75["p75_days"].notna()]
+    """Open deals at as_of whose current stay is longer than the p75 of that stage.
+
+    Which deals: cut in memory from rows kept per store version (stalled_cut) when the
+    store memo is on; else, or with `in_sql`, from time_in_stage_table and one query
+    (the reference; tests compare)."""
     snap = snapshot_at(con, q.as_of)
     cols = [*DEAL_COLUMNS, "days_in_stage", "p75_days"]
-    if snap is None or p75.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
-    sql = add_ranks(Sql(), defs)
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in [*cols, "crm_url"]})
+    if snap is None:
+        return empty
+    sql = Sql()
+    if in_sql or not cuts.kept_here(con):
+        p75 = time_in_stage_table(con, q, defs)
+        p75 = p75[p75["p75_days"].notna()]
+        if p75.empty:
+            return empty
+        _add_stalled_sql(sql, con, q, defs, p75, stage)
+    else:
+        adder = _add_stays_from_exits if derived.has_stage_exits(con) else _add_stays_from_moves
+        since = q.as_of - timedelta(days=_lookback(q))
+        got = stalled_cut.stalled(con, q, defs, since, adder, stage)
+        if got is None:
+            return empty
+        rows = _running_deals(con, q, defs, snap)
+        frame = None if rows is None else stalled_cut.pick(rows, *got)
+        if frame is not None and len(frame):  # (no rows: the SQL's empty frame and dtypes)
+            frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"].tolist()]
+            return frame
+        keys, days, limits = got
+        sql.cte(
+            "stalled",
+            "select unnest($stalled_keys::integer[]) as opp_key,\n"
+            "       unnest($stalled_days::bigint[]) as days_in_stage,\n"
+            "       unnest($stalled_p75::double[]) as p75_days",
+            {
+                "stalled_keys": keys.tolist(),
+                "stalled_days": days.tolist(),
+                "stalled_p75": limits.tolist(),
+            },
+        )
+    source, params = _deal_source(con, q, snap)
+    frame = sql.run(
+        con,
+        f"""
+        select {select_list("s")}, x.days_in_stage, x.p75_days
+        from stalled x
+        {source}
+        order by x.days_in_stage desc, s.opportunity_id
+        """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
+        params,
+    ).df()
+    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"].tolist()]
+    return frame
+
+
+def _deal_source(
+    con: duckdb.DuckDBPyConnection, q: Query, snap: date
+) -> tuple[str, dict[str, Any]]:
+    """Joins from `x(opp_key)` to the deal's row `s` at the as-of date."""
+    if q.as_of >= snap and snap == last_derived_date(con):
+        # The latest facts are the rows of the as-of snapshot: no join on the raw table.
+        return "join opp_facts s using (opp_key)", {}
+    return (
+        "join opp_facts f using (opp_key) "
+        "join snapshots s on s.snapshot_date = $snap and s.opportunity_id = f.opportunity_id",
+        {"snap": snap},
+    )
+
+
+def _running_deals(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, snap: date
+) -> pd.DataFrame | None:
+    """The deal columns of every deal open at as_of (the stalled deals of any cut are
+    among them), sorted by `_key` (opp_key); kept per store version. None when a deal
+    has two rows there (the caller binds the stalled keys instead)."""
+
+    def read() -> pd.DataFrame | None:
+        run = stalled_cut.running(con, q, defs)
+        source, params = _deal_source(con, q, snap)
+        frame = con.execute(
+            f"""
+            with x as (select unnest($running_keys::integer[]) as opp_key)
+            select x.opp_key as _key, {select_list("s")}
+            from x
+            {source}
+            order by x.opp_key
+            """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
+            {"running_keys": run.keys.tolist(), **params},
+        ).df()
+        return None if frame["_key"].duplicated().any() else frame
+
+    got: pd.DataFrame | None = memo.kept(
+        con, "stalled.deals", (q.as_of, snap, defs.digest), read, 2
+    )
+    return got
+
+
+def _add_stalled_sql(
+    sql: Sql,
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    p75: pd.DataFrame,
+    stage: str | None,
+) -> None:
+    """CTE `stalled(opp_key, days_in_stage, p75_days)` in SQL, from the p75 table."""
+    add_ranks(sql, defs)
     add_state(sql, con, q.as_of)
     add_cut(sql, q)
-    deal_cols = select_list("s")
     sql.cte(
         "limits",
         "select unnest($p75_stages::varchar[]) as stage, unnest($p75_values::double[]) as p75_days",
@@ -573,27 +675,6 @@ def stalled_frame(
         """,
         {"as_of": q.as_of, "stage": stage},
     )
-    if q.as_of >= snap and snap == last_derived_date(con):
-        # The latest facts are the rows of the as-of snapshot: no join on the raw table.
-        source, params = "join opp_facts s using (opp_key)", {}
-    else:
-        source = (
-            "join opp_facts f using (opp_key) "
-            "join snapshots s on s.snapshot_date = $snap and s.opportunity_id = f.opportunity_id"
-        )
-        params = {"snap": snap}
-    frame = sql.run(
-        con,
-        f"""
-        select {deal_cols}, x.days_in_stage, x.p75_days
-        from stalled x
-        {source}
-        order by x.days_in_stage desc, s.opportunity_id
-        """,  # noqa: S608 - column names from DEAL_COLUMNS, joins fixed text
-        params,
-    ).df()
-    frame["crm_url"] = [defs.record_url(str(i)) for i in frame["opportunity_id"]]
-    return frame
 
 
 @metric(

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from steward.definitions import Definitions
+from steward.metrics import cuts, trend_cut
 from steward.metrics.core import Column, Query, Result, metric
 from steward.metrics.deals import deal_schema
 from steward.metrics.history_sql import (
@@ -350,20 +351,20 @@ def push_counts(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> 
     ),
 )
 def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
+    return kpi_trend_result(con, q, defs)
+
+
+def _trend_sums_sql(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> list[tuple[Any, ...]]:
+    """(snapshot, open, weighted, won, marketing) per snapshot of P up to as_of, in one
+    scan of the period's rows (the reference for trend_cut, which tests compare)."""
     qt = q.quarter(defs)
-    qualified = [s.name for s in defs.open_stages if s.rank >= defs.qualified_rank]
-    names = [s.name for s in defs.stages]
-    probs = [s.probability for s in defs.stages]
     fsql, fparams = q.filters.named_sql("s")
     # Marketing-sourced per distinct raw source value (the governed, case- and
     # space-insensitive match), so the scan compares plain strings.
-    sources = con.execute(
-        "select distinct source from snapshots where snapshot_date >= $p_start "
-        "and snapshot_date < $p_end and source is not null",
-        {"p_start": qt.start, "p_end": qt.end},
-    ).fetchall()
-    marketing = [r[0] for r in sources if defs.is_marketing(r[0])]
-    frame = con.execute(
+    params = trend_cut.group_params(qt, defs, trend_cut.marketing_sources(con, qt, defs))
+    return con.execute(
         f"""
         with snaps as (
           select s.snapshot_date, s.amount, s.is_won,
@@ -391,17 +392,21 @@ def kpi_trend(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Re
         group by snapshot_date
         order by snapshot_date
         """,  # noqa: S608 - filter clause built from whitelisted dimensions
-        {
-            "stage_probs": probs,
-            "stage_names": names,
-            "qualified_stages": qualified,
-            "marketing": marketing,
-            "p_start": qt.start,
-            "p_end": qt.end,
-            "as_of": q.as_of,
-            **fparams,
-        },
+        {**params, "as_of": q.as_of, **fparams},
     ).fetchall()
+
+
+def kpi_trend_result(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, in_sql: bool = False
+) -> Result:
+    """kpi_trend: the sums cut from the period's groups kept per store version
+    (trend_cut) when the store memo is on; else, or with `in_sql`, in one scan (the
+    reference)."""
+    qt = q.quarter(defs)
+    if in_sql or not cuts.kept_here(con):
+        frame = _trend_sums_sql(con, q, defs)
+    else:
+        frame = trend_cut.sums(trend_cut.groups(con, qt, defs), q.filters, q.as_of)
     target, tnote = target_for(con, qt.label, q.filters, "bookings_target")
     rows = []
     for d, open_p, weighted, won, mkt in frame:

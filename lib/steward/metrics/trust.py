@@ -27,8 +27,8 @@ import pandas as pd
 
 from steward import memo
 from steward.definitions import Definitions
-from steward.metrics import deals, history
-from steward.metrics.core import Column, Query, Result, drill_for, metric
+from steward.metrics import cuts, deals, history, trust_cut
+from steward.metrics.core import Column, Filters, Query, Result, drill_for, metric
 from steward.sqlbind import merge
 
 PROBABILITY_TOLERANCE = 0.25
@@ -269,6 +269,20 @@ def _history_sql(
     return sql, params
 
 
+def _derived_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> bool:
+    """derived_is_current, kept per store version (every view's trust checks ask it)."""
+    if not calendar:
+        return False
+    got: bool = memo.kept(
+        con,
+        "trust.derived_current",
+        (calendar[-1], len(calendar)),
+        lambda: derived_is_current(con, calendar),
+        _KEPT,
+    )
+    return got
+
+
 def derived_is_current(con: duckdb.DuckDBPyConnection, calendar: list[date]) -> bool:
     """True when the derived change tables reflect every snapshot up to the as-of date."""
     if not calendar:
@@ -333,7 +347,8 @@ def _flags_sql(
     calendar: list[date],
     derived: bool = False,
 ) -> tuple[str, dict[str, Any]]:
-    """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check.
+    """CTEs ending in `flags`: one row per deal of the as-of snapshot with a column per check
+    and the row's dimensions.
 
     With current derived tables the history part (pushed, stale) comes from
     `_history_ids` as two bound id lists; otherwise from the raw snapshots inline."""
@@ -354,7 +369,7 @@ def _flags_sql(
     sql = f"""
     with cur as (
         select s.opportunity_id, s.stage, s.amount, s.probability, s.is_closed, s.is_won,
-               s.close_date, s.created_date
+               s.close_date, s.created_date, s.segment, s.region, s.source, s.owner, s.product
         from snapshots s
         where s.snapshot_date = $as_of{fsql}
     ),
@@ -372,6 +387,7 @@ def _flags_sql(
     ),
     flags as (
         select c.opportunity_id, coalesce(c.amount, 0) as amt,
+               c.segment, c.region, c.source, c.owner, c.product, c.stage,
                not coalesce(c.is_closed, false) as is_open,
                not coalesce(c.is_closed, false) and c.close_date < $as_of as past_close_date,
                not coalesce(c.is_closed, false) and coalesce(c.amount, 0) = 0 as blank_amount,
@@ -479,9 +495,23 @@ _SCREEN_SQL = """
 """
 
 
+def _no_duplicate_ids(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """No id hash repeats in the whole as-of snapshot (so no id does), kept per store
+    version: every cut's duplicate-id check reads it."""
+
+    def read() -> bool:
+        rows = con.execute(_SCREEN_SQL.format(fsql=""), {"as_of": as_of}).fetchall()
+        return bool(rows and rows[0][0])
+
+    got: bool = memo.kept(con, "trust.no_duplicate_ids", as_of, read, _KEPT)
+    return got
+
+
 def _duplicates(con: duckdb.DuckDBPyConnection, q: Query) -> tuple[int, float]:
     """Extra rows for ids already in the snapshot, and their amount (the largest copy is
     taken as the real one)."""
+    if _no_duplicate_ids(con, q.as_of):
+        return 0, 0.0  # none in the whole snapshot: none in any cut of it
     fsql, fparams = q.filters.named_sql("s")
     # Fast screen: equal ids have equal hashes, so no repeated hash means no duplicate.
     screen_rows = con.execute(
@@ -610,10 +640,60 @@ def _core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
     return got
 
 
+# as-of dates whose deal flags are kept per store version (~11 MB each at 510k deals)
+_FLAGS_KEPT = 6
+STATIC_CHECKS = tuple(c for c in DEAL_CHECKS if c != "amount_outlier")
+
+
+def _deal_flags(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, calendar: list[date]
+) -> trust_cut.DealFlags:
+    """Every row of the as-of snapshot with its filter-independent flags (trust_cut), no
+    filter applied, kept per store version: the Board's tile at three dates and under
+    any filter reads each snapshot once per import. Needs current derived tables."""
+
+    def read() -> trust_cut.DealFlags:
+        whole = replace(q, filters=Filters())
+        upto = [d for d in calendar if d <= q.as_of]
+        sql, params = _flags_sql(con, whole, defs, upto, derived=True)
+        return trust_cut.read(con, sql, params, STATIC_CHECKS)
+
+    got: trust_cut.DealFlags = memo.kept(
+        con, "trust.deal_flags", (q.as_of, defs.digest), read, _FLAGS_KEPT
+    )
+    return got
+
+
+def _cut_core(
+    con: duckdb.DuckDBPyConnection,
+    q: Query,
+    defs: Definitions,
+    calendar: list[date],
+    prev: date | None,
+) -> tuple[trust_cut.Tally, tuple[int, float, float]]:
+    """The per-deal checks cut from the kept deal flags, and the vanished deals (SQL)."""
+    cur = _deal_flags(con, q, defs, calendar)
+    tally = trust_cut.tally(
+        cur, trust_cut.mask(cur, q.filters), "amount_outlier", defs.outlier_multiple
+    )
+    return tally, _vanished(con, q, prev)
+
+
 def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> _Core:
+    """With current derived tables and the store memo on, the per-deal checks are cut from
+    the kept deal flags (trust_cut); otherwise one query for this cut (the reference the
+    tests compare the cut with)."""
     calendar = snapshot_calendar(con, q.as_of)
     prev = max((d for d in calendar if d < q.as_of), default=None)
-    derived = derived_is_current(con, calendar)
+    derived = _derived_current(con, calendar)
+    if derived and cuts.kept_here(con):
+        tally, (v_count, v_amount, prev_open) = _cut_core(con, q, defs, calendar, prev)
+        return _score(
+            {c: tally.checks[c] for c in DEAL_CHECKS},
+            (tally.open_count, tally.open_amount, tally.flagged_count, tally.flagged_amount),
+            (v_count, v_amount, prev_open),
+            (calendar, prev, derived),
+        )
     sql, params = _flags_sql(con, q, defs, calendar, derived)
     agg = ",\n".join(
         f"count(*) filter (where {c}), coalesce(sum(amt) filter (where {c}), 0)"
@@ -640,7 +720,25 @@ def _compute_core(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -
         int(row[n + 2]),
         float(row[n + 3]),
     )
-    v_count, v_amount, prev_open = _vanished(con, q, prev)
+    return _score(
+        got,
+        (open_count, open_amount, flagged_count, flagged_amount),
+        _vanished(con, q, prev),
+        (calendar, prev, derived),
+    )
+
+
+def _score(
+    got: dict[str, tuple[int, float]],
+    counts: tuple[int, float, int, float],
+    vanished: tuple[int, float, float],
+    context: tuple[list[date], date | None, bool],
+) -> _Core:
+    """The score from the per-deal checks, the open and flagged (count, amount), the
+    vanished (count, amount, previous open amount) and the calendar."""
+    open_count, open_amount, flagged_count, flagged_amount = counts
+    v_count, v_amount, prev_open = vanished
+    calendar, prev, derived = context
     weeks = missing_weeks(calendar)
 
     f = 0.0
