@@ -186,3 +186,32 @@ def test_the_board_tiles_and_story_are_the_same_with_both_memos(
                 story = narrative.build(con, q, defs).to_markdown()
             assert tiles == plain_tiles and story == plain_story
             assert v.served > 0  # the narrative reused what the tiles computed
+
+
+def test_a_view_reads_the_store_version_once_and_again_after_its_own_write(
+    tmp_path: Path, store_memo: None
+) -> None:
+    """The version token is read once per view (it was a query per kept read), and a
+    write through `store.writer` inside the view makes the next kept read see the new
+    version, so an import page's own view never shows the store before its import."""
+    from steward import derived
+
+    db = small_store(tmp_path / "steward.duckdb")
+    with memo.view():
+        with store.reader(db) as con:
+            first = memo.by_store(con, "test.kept")
+            assert first is not None
+            first["answer"] = "before"
+            calls = []
+            real = derived.version
+            derived.version = lambda c: calls.append(1) or real(c)  # type: ignore[assignment]
+            try:
+                assert memo.by_store(con, "test.kept") is first  # the view's token
+                assert calls == []  # not read again
+            finally:
+                derived.version = real  # type: ignore[assignment]
+        with store.writer(db) as w:
+            derived.new_version(w)  # what every import does inside its transaction
+        with store.reader(db) as con:
+            after = memo.by_store(con, "test.kept")
+            assert after is not None and "answer" not in after  # a new version's dict

@@ -78,6 +78,11 @@ class View:
             raise slot.error
         return slot.value
 
+    def forget(self, key: Any) -> None:
+        """Drop one entry: the next `get` computes it again."""
+        with self._lock:
+            self._slots.pop(key, None)
+
 
 def current() -> View | None:
     """The view this thread works for, if any."""
@@ -110,6 +115,13 @@ def join(v: View | None) -> Iterator[None]:
         _local.view = before
 
 
+def store_written() -> None:
+    """This view wrote to the store (an import, a deletion): read its version again."""
+    v = current()
+    if v is not None:
+        v.forget(_TOKEN)
+
+
 def use_store_memo(on: bool) -> None:
     """Turn the per-store-version memo on (the app, the benchmark) or off."""
     global _store_memo_on
@@ -132,7 +144,7 @@ def by_store(con: duckdb.DuckDBPyConnection, name: str) -> dict[Any, Any] | None
     from steward import derived
 
     # Read once per view: a view reads one store (its memo is keyed by metric and query
-    # alone), and a write during a view may show in it either way, as without the memo.
+    # alone); a write from the view itself says so (`store_written`).
     v = current()
     token = derived.version(con) if v is None else v.get(_TOKEN, lambda: derived.version(con))
     if token is None:

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from steward import memo
 from steward.errors import ImportRejected, StoreError
 
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "steward.duckdb"
@@ -268,6 +269,7 @@ def writer(
         yield con
     finally:
         con.close()
+        memo.store_written()  # a view that wrote reads the store's version again
 
 
 def schema_version(con: duckdb.DuckDBPyConnection, check: bool = False) -> int:
