@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import history_fixture as hf
+import numpy as np
 import pytest
 from browser_helpers import small_store
 from hypothesis import HealthCheck, given, settings
@@ -181,11 +182,13 @@ def _cut(values: list[str]):
     region=_cut(["North America", "EMEA", "APAC"]),
     source=_cut(["Marketing", "Partner", "SDR Outbound", "AE Self-sourced"]),
     scoped=st.booleans(),
+    kept=st.booleans(),
 )
 def test_cut_in_memory_equals_the_filters_in_sql(
-    demo, back, between, segment, region, source, scoped
+    demo, back, between, segment, region, source, scoped, kept
 ):
     con, dates = demo
+    memo.use_store_memo(kept)  # kept: the cut from the deals' latest codes (cuts.latest)
     as_of = dates[max(0, len(dates) - 1 - back)]
     if between:  # an as-of date between two snapshots reads the state as of that day
         as_of = as_of - timedelta(days=3)
@@ -207,6 +210,37 @@ def test_cut_in_memory_equals_the_filters_in_sql(
         assert parts["avg_cycle_days"] == pytest.approx(days / won_n, rel=1e-12)
     else:
         assert res.value is None
+    memo.use_store_memo(False)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    segment=_cut(["Enterprise", "Mid-Market", "SMB", "Nobody"]),
+    region=_cut(["North America", "EMEA", "APAC"]),
+    owner=st.lists(st.integers(0, 40), max_size=3, unique=True),
+    scope=st.sampled_from([None, ("region", ["EMEA"]), ("segment", ["SMB", "Enterprise"])]),
+)
+def test_the_two_ways_to_cut_agree(demo, segment, region, owner, scope):
+    """The cut from the kept codes (the app) and from one query (a library caller) pick
+    the same deals, for every opp_key of the store."""
+    con, _ = demo
+    owners = [
+        r[0] for r in con.execute("select distinct owner from opp_facts order by 1").fetchall()
+    ]
+    f = Filters.of(segment=segment, region=region, owner=[owners[i % len(owners)] for i in owner])
+    if scope is not None:
+        f = f.restricted(RowScope.of(**{scope[0]: scope[1]}))
+    q = Query(as_of=date(2026, 1, 1), period="FY2026-Q1", filters=f)
+    keys = np.asarray([r[0] for r in con.execute("select opp_key from opp_keys").fetchall()])
+    by_query = closed_mod.in_cut(keys, closed_mod.cut_of(con, q))
+    memo.use_store_memo(True)
+    try:
+        by_codes = closed_mod.in_cut(keys, closed_mod.cut_of(con, q))
+    finally:
+        memo.use_store_memo(False)
+    assert (by_query == by_codes).all()
 
 
 def test_unfiltered_reads_ignore_the_scope(hand):

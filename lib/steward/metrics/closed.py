@@ -27,6 +27,7 @@ import numpy as np
 
 from steward import memo
 from steward.definitions import Definitions
+from steward.metrics import cuts
 from steward.metrics.core import Filters, Query
 from steward.metrics.history_sql import (
     Sql,
@@ -48,12 +49,19 @@ def _unfiltered(q: Query) -> Query:
 
 def cut_of(con: duckdb.DuckDBPyConnection, q: Query) -> np.ndarray | None:
     """The view's filters as a boolean array indexed by opp_key (None: no filter, every
-    deal passes). The clauses are `add_cut`'s, bound the same way; once per view."""
+    deal passes); once per view. Where answers are kept per store version (the app),
+    from every deal's latest attributes kept as codes (`cuts.latest`); else one query
+    with `add_cut`'s clauses, bound the same way (tests compare the two)."""
     fsql, fparams = q.filters.named_sql("f")
     if not fsql:
         return None
 
     def read() -> np.ndarray:
+        if cuts.kept_here(con):
+            latest = cuts.latest(con)
+            mask = latest.dims.mask(q.filters, latest.size)
+            assert mask is not None  # there is a filter
+            return mask
         keys = con.execute(
             f"select f.opp_key from opp_facts f where true{fsql}",  # noqa: S608 - whitelisted
             fparams,

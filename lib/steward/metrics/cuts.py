@@ -84,3 +84,37 @@ def dim_codes(values: dict[str, tuple[str, ...]], frame: dict[str, Any]) -> DimC
 
 def code_dtype(values: tuple[str, ...]) -> type[np.signedinteger[Any]]:
     return np.int16 if len(values) < np.iinfo(np.int16).max else np.int32
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The latest attributes of every deal as codes, row = opp_key (code 0 for a key
+    with no facts: it fails every filter, as the SQL's join on the cut does)."""
+
+    dims: DimCodes
+    size: int
+
+
+def latest(con: duckdb.DuckDBPyConnection) -> Latest:
+    """Every deal's latest attributes (`opp_facts`), kept per store version: the cut of
+    the history metrics, which filter deals by them (`history_sql.add_cut`)."""
+
+    def read() -> Latest:
+        values, (top,) = distinct_values(
+            con, "from opp_facts s", {}, "(select max(k.opp_key) from opp_keys k)"
+        )
+        size = int(top or 0) + 1
+        frame = con.execute(
+            f"select s.opp_key, {code_sql('s')} from opp_facts s",  # noqa: S608
+            code_params(values),
+        ).fetchnumpy()
+        keys = np.asarray(frame["opp_key"], dtype=np.int64)
+        codes = {}
+        for d, col in dim_codes(values, frame).codes.items():
+            dense = np.zeros(size, dtype=col.dtype)
+            dense[keys] = col
+            codes[d] = dense
+        return Latest(DimCodes(values, codes), size)
+
+    got: Latest = memo.kept(con, "cuts.latest", "all", read, 1)
+    return got

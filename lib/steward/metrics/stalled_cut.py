@@ -52,37 +52,6 @@ class Running:
     days: np.ndarray
 
 
-@dataclass(frozen=True)
-class Facts:
-    """The latest attributes of every deal as codes, row = opp_key (code 0 for a key
-    with no facts: it fails every filter, as the SQL's join on the cut does)."""
-
-    dims: cuts.DimCodes
-    size: int
-
-
-def facts(con: duckdb.DuckDBPyConnection) -> Facts:
-    def read() -> Facts:
-        values, (top,) = cuts.distinct_values(
-            con, "from opp_facts s", {}, "(select max(k.opp_key) from opp_keys k)"
-        )
-        size = int(top or 0) + 1
-        frame = con.execute(
-            f"select s.opp_key, {cuts.code_sql('s')} from opp_facts s",  # noqa: S608
-            cuts.code_params(values),
-        ).fetchnumpy()
-        keys = np.asarray(frame["opp_key"], dtype=np.int64)
-        codes = {}
-        for d, col in cuts.dim_codes(values, frame).codes.items():
-            dense = np.zeros(size, dtype=col.dtype)
-            dense[keys] = col
-            codes[d] = dense
-        return Facts(cuts.DimCodes(values, codes), size)
-
-    got: Facts = memo.kept(con, "stalled.facts", "all", read, 1)
-    return got
-
-
 def stays(
     con: duckdb.DuckDBPyConnection,
     q: Query,
@@ -175,7 +144,7 @@ def stalled(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(opp_key, days in stage, p75) of the stalled deals of q's cut, or None when no
     stage has a p75 (no completed stay in the window)."""
-    fa = facts(con)
+    fa = cuts.latest(con)
     keep = fa.dims.mask(q.filters, fa.size)
     limits = p75_by_stage(stays(con, q, defs, since, add_stays), keep, defs)
     if not limits:
