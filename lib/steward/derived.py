@@ -85,11 +85,11 @@ _DDL = [
   left_date date not null,
   left_stage varchar
 )""",
-    """create table if not exists opp_facts (
+    """create table if not exists opp_facts_rows (
   opp_key integer not null,
   opportunity_id varchar not null,
   first_seen date not null,
-  last_seen date not null,
+  last_seen date,
   opportunity_name varchar,
   account_name varchar,
   segment varchar,
@@ -114,7 +114,7 @@ DERIVED_TABLES = (
     "opp_changes",
     "stage_entries",
     "stage_exits",
-    "opp_facts",
+    "opp_facts_rows",
 )
 
 # Attributes of the latest row kept in opp_facts, in table order.
@@ -135,6 +135,29 @@ _FACT_ATTRS = (
     "is_closed",
     "is_won",
 )
+
+# What readers see: opp_facts_rows with last_seen filled in. A deal in the latest snapshot
+# is stored with last_seen null (see _facts_forward), so a weekly append writes only the
+# deals that changed, appeared, came back or left, not every deal's row.
+_FACTS_VIEW_SQL = (
+    "create view if not exists opp_facts as\n"
+    "select f.opp_key, f.opportunity_id, f.first_seen,\n"
+    "       coalesce(f.last_seen, (select max(snapshot_date) from derived_dates)) as last_seen,\n"
+    "       " + ", ".join(f"f.{c}" for c in _FACT_ATTRS) + "\n"
+    "from opp_facts_rows f"
+)
+
+
+# Stores made before opp_facts_rows: the old table's rows, last_seen null for the deals
+# in the latest snapshot.
+_FACTS_FROM_TABLE_SQL = (
+    "insert into opp_facts_rows\n"
+    "select opp_key, opportunity_id, first_seen,\n"
+    "       nullif(last_seen, (select max(snapshot_date) from derived_dates)),\n"
+    "       " + ", ".join(_FACT_ATTRS) + "\n"
+    "from opp_facts"
+)
+
 
 _PAIR_SQL = """
 insert into opp_changes
@@ -239,8 +262,9 @@ where c.to_date = $to_date and e.entered_date < c.to_date
 def _facts_rebuild_sql() -> str:
     latest = ",\n       ".join(f"arg_max_null(s.{c}, s.snapshot_date)" for c in _FACT_ATTRS)
     return f"""
-insert into opp_facts
-select k.opp_key, k.opportunity_id, min(s.snapshot_date), max(s.snapshot_date),
+insert into opp_facts_rows
+select k.opp_key, k.opportunity_id, min(s.snapshot_date),
+       nullif(max(s.snapshot_date), (select max(snapshot_date) from snapshots)),
        {latest}
 from snapshots s
 join opp_keys k on k.opportunity_id = s.opportunity_id
@@ -302,11 +326,13 @@ def has_stage_exits(con: duckdb.DuckDBPyConnection) -> bool:
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
     """Create the derived tables if missing; in stores made before them, add and fill
-    opp_changes.next_date and stage_exits. One transaction (called by store.migrate and
+    opp_changes.next_date and stage_exits, and move an opp_facts table into
+    opp_facts_rows behind the opp_facts view. One transaction (called by store.migrate and
     rebuild, outside a transaction)."""
     older = _has(con, "stage_entries")
     add_next = older and not has_next_date(con)
     add_exits = older and not has_stage_exits(con)
+    facts_table = _has(con, "opp_facts")  # a table before opp_facts_rows, a view since
     con.execute("begin transaction")
     try:
         for stmt in _DDL:
@@ -316,6 +342,10 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
             _link_all(con)
         if add_exits:
             con.execute(_EXITS_FILL_SQL)
+        if facts_table:
+            con.execute(_FACTS_FROM_TABLE_SQL)
+            con.execute("drop table opp_facts")
+        con.execute(_FACTS_VIEW_SQL)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -349,7 +379,7 @@ insert into opp_changes
 with a as (
   select opp_key, stage, amount, close_date,
          coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from opp_facts where last_seen = $from_date
+  from opp_facts_rows where last_seen is null
 ),
 b as (
   select opp_key, stage, amount, close_date,
@@ -378,29 +408,39 @@ where not (present_a and present_b)
 """
 
 
-def _facts_forward(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring opp_facts forward to the new last snapshot held in _day: the facts of every
-    deal in it are replaced by its row there (first_seen kept).
+def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None) -> None:
+    """Bring opp_facts forward to the new last snapshot held in _day, writing only what
+    changed: deals in it stay stored with last_seen null ("in the latest snapshot") and
+    are not touched when no attribute changed; a deal that changed, is new or came back
+    gets its row replaced (first_seen kept); a deal that left gets last_seen = prev.
 
-    (Moving only last_seen forward with an update for the deals whose attributes did not
-    change was tried in issue 11: at 31M rows the update of ~510k values filled the
-    write-ahead log past DuckDB's checkpoint threshold and the append took 0.85 s longer;
-    the delete and insert of whole rows goes to new row groups, which the log does not
-    copy.)
+    (Issue 11 rewrote every deal's row each week, ~190 ms at 10M rows; moving last_seen
+    forward with an update of every deal instead filled the write-ahead log past
+    DuckDB's checkpoint threshold at 31M rows. Keeping it implicit writes neither.)
     """
+    differs = " or ".join(f"f.{c} is distinct from d.{c}" for c in _FACT_ATTRS)
     con.execute(
-        "create or replace temp table _old_first_seen as "
-        "select f.opp_key, f.first_seen from opp_facts f semi join _day d on d.opp_key = f.opp_key"
+        "create or replace temp table _fwd as "  # noqa: S608 - column names from the constant
+        "select d.*, f.first_seen as kept_first_seen "
+        "from _day d left join opp_facts_rows f on f.opp_key = d.opp_key "
+        f"where f.opp_key is null or f.last_seen is not null or {differs}"
     )
-    con.execute("delete from opp_facts where opp_key in (select opp_key from _day)")
-    plain = ", ".join(f"d.{c}" for c in _FACT_ATTRS)
     con.execute(
-        "insert into opp_facts "  # noqa: S608 - column names from the constant
-        f"select d.opp_key, d.opportunity_id, coalesce(o.first_seen, d.snapshot_date), "
-        f"d.snapshot_date, {plain} "
-        "from _day d left join _old_first_seen o on o.opp_key = d.opp_key"
+        "update opp_facts_rows set last_seen = $prev "
+        "where last_seen is null and opp_key not in (select opp_key from _day)",
+        {"prev": prev},
     )
-    con.execute("drop table _old_first_seen")
+    con.execute(
+        "delete from opp_facts_rows where opp_key in "
+        "(select opp_key from _fwd where kept_first_seen is not null)"
+    )
+    plain = ", ".join(_FACT_ATTRS)
+    con.execute(
+        "insert into opp_facts_rows "  # noqa: S608 - column names from the constant
+        f"select opp_key, opportunity_id, coalesce(kept_first_seen, snapshot_date), null, {plain} "
+        "from _fwd"
+    )
+    con.execute("drop table _fwd")
 
 
 # New keys of one new snapshot date: all first seen that day, so numbered by id.
@@ -430,7 +470,7 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
         "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
         "where d.stage is not null"
     )
-    _facts_forward(con)
+    _facts_forward(con, prev)
     con.execute("drop table _day")
     con.execute("insert into derived_dates values ($d)", {"d": d})
 
@@ -445,7 +485,7 @@ def _rebuild_per_opportunity(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_ENTRIES_REBUILD_SQL)
     con.execute("delete from stage_exits")
     con.execute(_EXITS_FILL_SQL)
-    con.execute("delete from opp_facts")
+    con.execute("delete from opp_facts_rows")
     con.execute(_facts_rebuild_sql())
 
 
