@@ -140,7 +140,7 @@ _FACT_ATTRS = (
 # is stored with last_seen null (see _facts_forward), so a weekly append writes only the
 # deals that changed, appeared, came back or left, not every deal's row.
 _FACTS_VIEW_SQL = (
-    "create view if not exists opp_facts as\n"
+    "create view if not exists opp_facts as\n"  # noqa: S608 - names from the constant
     "select f.opp_key, f.opportunity_id, f.first_seen,\n"
     "       coalesce(f.last_seen, (select max(snapshot_date) from derived_dates)) as last_seen,\n"
     "       " + ", ".join(f"f.{c}" for c in _FACT_ATTRS) + "\n"
@@ -151,7 +151,7 @@ _FACTS_VIEW_SQL = (
 # Stores made before opp_facts_rows: the old table's rows, last_seen null for the deals
 # in the latest snapshot.
 _FACTS_FROM_TABLE_SQL = (
-    "insert into opp_facts_rows\n"
+    "insert into opp_facts_rows\n"  # noqa: S608 - names from the constant
     "select opp_key, opportunity_id, first_seen,\n"
     "       nullif(last_seen, (select max(snapshot_date) from derived_dates)),\n"
     "       " + ", ".join(_FACT_ATTRS) + "\n"
@@ -365,46 +365,69 @@ def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     con.execute(_PAIR_SQL, {"from_date": prev, "to_date": d})
 
 
-_DAY_SQL = """
+def _day_sql() -> str:
+    """The new snapshot's rows, each beside its deal's facts as of the previous snapshot
+    (one pass: the key, the pair's A side, whether the stored facts must be rewritten)."""
+    new = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    differs = " or ".join(f"f.{c} is distinct from s.{c}" for c in _FACT_ATTRS)
+    return f"""
 create or replace temp table _day as
-select k.opp_key, k.opportunity_id, s.snapshot_date, {cols}
+select k.opp_key, s.opportunity_id, s.snapshot_date, {new},
+       f.opp_key is not null and f.last_seen is null as present_a,
+       f.first_seen as kept_first_seen,
+       f.stage as stage_a, f.amount as amount_a, f.close_date as close_a,
+       f.is_closed as closed_a, f.is_won as won_a,
+       f.opp_key is null or f.last_seen is not null or {differs} as facts_changed
 from snapshots s
-join opp_keys k on k.opportunity_id = s.opportunity_id
+left join opp_keys k on k.opportunity_id = s.opportunity_id
+left join opp_facts_rows f on f.opp_key = k.opp_key
 where s.snapshot_date = $to_date
+"""  # noqa: S608 - column names from the constant
+
+
+# Keys for the deals first seen in _day (numbered by id, after the largest key), then
+# written into _day: only the new rows are looked up again.
+_DAY_NEW_KEYS_SQL = [
+    """insert into opp_keys
+select $max_key + row_number() over (order by opportunity_id), opportunity_id
+from _day where opp_key is null""",
+    """update _day set opp_key = k.opp_key
+from opp_keys k
+where _day.opp_key is null and k.opp_key > $max_key and k.opportunity_id = _day.opportunity_id""",
+]
+
+# The pair (previous last snapshot -> new) from _day: the deals present in the new one ...
+_PAIR_PRESENT_SQL = """
+insert into opp_changes
+select opp_key, $from_date::date, $to_date::date, present_a, true,
+       case when present_a then stage_a end, stage,
+       case when present_a then amount_a end, amount,
+       case when present_a then close_a end, close_date,
+       case when present_a then coalesce(closed_a, false) end, coalesce(is_closed, false),
+       case when present_a then coalesce(won_a, false) end, coalesce(is_won, false),
+       null::date
+from _day
+where not present_a
+   or stage_a is distinct from stage
+   or amount_a is distinct from amount
+   or close_a is distinct from close_date
+   or coalesce(closed_a, false) is distinct from coalesce(is_closed, false)
+   or coalesce(won_a, false) is distinct from coalesce(is_won, false)
 """
 
-# The previous snapshot's rows are the facts last seen at it (facts are current up to it).
-_PAIR_FROM_FACTS_SQL = """
+# ... and the deals of the previous one that are not in the new one (they left).
+_LEFT_SQL = """
+create or replace temp table _left as
+select opp_key, stage, amount, close_date, is_closed, is_won
+from opp_facts_rows
+where last_seen is null and opp_key not in (select opp_key from _day)
+"""
+_PAIR_LEFT_SQL = """
 insert into opp_changes
-with a as (
-  select opp_key, stage, amount, close_date,
-         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from opp_facts_rows where last_seen is null
-),
-b as (
-  select opp_key, stage, amount, close_date,
-         coalesce(is_closed, false) as is_closed, coalesce(is_won, false) as is_won
-  from _day
-),
-joined as (
-  select coalesce(b.opp_key, a.opp_key) as opp_key,
-         a.opp_key is not null as present_a, b.opp_key is not null as present_b,
-         a.stage as stage_a, b.stage as stage_b,
-         a.amount as amount_a, b.amount as amount_b,
-         a.close_date as close_a, b.close_date as close_b,
-         a.is_closed as closed_a, b.is_closed as closed_b,
-         a.is_won as won_a, b.is_won as won_b
-  from a full outer join b on a.opp_key = b.opp_key
-)
-select opp_key, $from_date::date, $to_date::date, present_a, present_b, stage_a, stage_b,
-       amount_a, amount_b, close_a, close_b, closed_a, closed_b, won_a, won_b, null::date
-from joined
-where not (present_a and present_b)
-   or stage_a is distinct from stage_b
-   or amount_a is distinct from amount_b
-   or close_a is distinct from close_b
-   or closed_a is distinct from closed_b
-   or won_a is distinct from won_b
+select opp_key, $from_date::date, $to_date::date, true, false,
+       stage, null, amount, null, close_date, null,
+       coalesce(is_closed, false), null, coalesce(is_won, false), null, null::date
+from _left
 """
 
 
@@ -412,66 +435,53 @@ def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None) -> None:
     """Bring opp_facts forward to the new last snapshot held in _day, writing only what
     changed: deals in it stay stored with last_seen null ("in the latest snapshot") and
     are not touched when no attribute changed; a deal that changed, is new or came back
-    gets its row replaced (first_seen kept); a deal that left gets last_seen = prev.
+    gets its row replaced (first_seen kept); a deal that left (_left) gets last_seen = prev.
 
     (Issue 11 rewrote every deal's row each week, ~190 ms at 10M rows; moving last_seen
     forward with an update of every deal instead filled the write-ahead log past
     DuckDB's checkpoint threshold at 31M rows. Keeping it implicit writes neither.)
     """
-    differs = " or ".join(f"f.{c} is distinct from d.{c}" for c in _FACT_ATTRS)
-    con.execute(
-        "create or replace temp table _fwd as "  # noqa: S608 - column names from the constant
-        "select d.*, f.first_seen as kept_first_seen "
-        "from _day d left join opp_facts_rows f on f.opp_key = d.opp_key "
-        f"where f.opp_key is null or f.last_seen is not null or {differs}"
-    )
     con.execute(
         "update opp_facts_rows set last_seen = $prev "
-        "where last_seen is null and opp_key not in (select opp_key from _day)",
+        "where last_seen is null and opp_key in (select opp_key from _left)",
         {"prev": prev},
     )
     con.execute(
         "delete from opp_facts_rows where opp_key in "
-        "(select opp_key from _fwd where kept_first_seen is not null)"
+        "(select opp_key from _day where facts_changed and kept_first_seen is not null)"
     )
     plain = ", ".join(_FACT_ATTRS)
     con.execute(
         "insert into opp_facts_rows "  # noqa: S608 - column names from the constant
         f"select opp_key, opportunity_id, coalesce(kept_first_seen, snapshot_date), null, {plain} "
-        "from _fwd"
+        "from _day where facts_changed"
     )
-    con.execute("drop table _fwd")
-
-
-# New keys of one new snapshot date: all first seen that day, so numbered by id.
-_NEW_KEYS_ONE_SQL = """
-insert into opp_keys
-select (select coalesce(max(opp_key), 0) from opp_keys)
-       + row_number() over (order by s.opportunity_id),
-       s.opportunity_id
-from snapshots s
-anti join opp_keys k on k.opportunity_id = s.opportunity_id
-where s.snapshot_date = $d
-"""
 
 
 def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
-    """The weekly case: one new last snapshot. Joins the snapshot to the keys once and
-    works on integer keys from there; the previous snapshot is read from the facts."""
-    con.execute(_NEW_KEYS_ONE_SQL, {"d": d})
-    cols = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
-    con.execute(_DAY_SQL.format(cols=cols), {"to_date": d})
-    con.execute(_PAIR_FROM_FACTS_SQL, {"from_date": prev, "to_date": d})
+    """The weekly case: one new last snapshot. Reads the snapshot once, beside the keys
+    and the facts (the previous snapshot's state), into _day, and works on integer keys
+    from there; writes what changed, not every deal."""
+    max_key = con.execute("select coalesce(max(opp_key), 0) from opp_keys").fetchall()[0][0]
+    con.execute(_day_sql(), {"to_date": d})
+    for stmt in _DAY_NEW_KEYS_SQL:
+        con.execute(stmt, {"max_key": max_key})
+    pair = {"from_date": prev, "to_date": d}
+    con.execute(_PAIR_PRESENT_SQL, pair)
+    con.execute(_LEFT_SQL)
+    con.execute(_PAIR_LEFT_SQL, pair)
     _link(con, d)
     con.execute(_EXITS_PAIR_SQL, {"to_date": d})
+    # A deal still at the stage it had in the previous snapshot already has that entry.
     con.execute(
         "insert into stage_entries "
         "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
         "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
-        "where d.stage is not null"
+        "where d.stage is not null and (not d.present_a or d.stage is distinct from d.stage_a)"
     )
     _facts_forward(con, prev)
     con.execute("drop table _day")
+    con.execute("drop table _left")
     con.execute("insert into derived_dates values ($d)", {"d": d})
 
 
