@@ -365,14 +365,19 @@ def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     con.execute(_PAIR_SQL, {"from_date": prev, "to_date": d})
 
 
+# The new snapshot's attributes kept in _day: what the pair and the stage entries read.
+# The facts rewritten read theirs from the snapshot again (a tenth of the deals a week;
+# carrying all fifteen through _day cost more than that second look-up).
+_DAY_ATTRS = ("stage", "amount", "close_date", "is_closed", "is_won", "source", "segment")
+
+
 def _day_sql() -> str:
     """The new snapshot's rows, each beside its deal's facts as of the previous snapshot
     (one pass: the key, the pair's A side, whether the stored facts must be rewritten)."""
-    new = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
     differs = " or ".join(f"f.{c} is distinct from s.{c}" for c in _FACT_ATTRS)
     return f"""
 create or replace temp table _day as
-select k.opp_key, s.opportunity_id, s.snapshot_date, {new},
+select k.opp_key, s.opportunity_id, s.snapshot_date, {", ".join(f"s.{c}" for c in _DAY_ATTRS)},
        f.opp_key is not null and f.last_seen is null as present_a,
        f.first_seen as kept_first_seen,
        f.stage as stage_a, f.amount as amount_a, f.close_date as close_a,
@@ -431,7 +436,7 @@ from _left
 """
 
 
-def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None) -> None:
+def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     """Bring opp_facts forward to the new last snapshot held in _day, writing only what
     changed: deals in it stay stored with last_seen null ("in the latest snapshot") and
     are not touched when no attribute changed; a deal that changed, is new or came back
@@ -450,11 +455,14 @@ def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None) -> None:
         "delete from opp_facts_rows where opp_key in "
         "(select opp_key from _day where facts_changed and kept_first_seen is not null)"
     )
-    plain = ", ".join(_FACT_ATTRS)
+    plain = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
     con.execute(
         "insert into opp_facts_rows "  # noqa: S608 - column names from the constant
-        f"select opp_key, opportunity_id, coalesce(kept_first_seen, snapshot_date), null, {plain} "
-        "from _day where facts_changed"
+        f"select d.opp_key, d.opportunity_id, coalesce(d.kept_first_seen, d.snapshot_date), null, "
+        f"{plain} "
+        "from snapshots s join _day d on d.opportunity_id = s.opportunity_id "
+        "where s.snapshot_date = $d and d.facts_changed",
+        {"d": d},
     )
 
 
@@ -479,7 +487,7 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
         "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
         "where d.stage is not null and (not d.present_a or d.stage is distinct from d.stage_a)"
     )
-    _facts_forward(con, prev)
+    _facts_forward(con, prev, d)
     con.execute("drop table _day")
     con.execute("drop table _left")
     con.execute("insert into derived_dates values ($d)", {"d": d})
