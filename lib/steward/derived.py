@@ -2,7 +2,7 @@
 
 The history-wide metrics (win rate, cohort conversion, time in stage, slippage, the
 weekly waterfall trend ...) would otherwise scan and window the whole raw snapshot
-table (10M rows) on every call. Instead, each import keeps four small tables current:
+table (10M rows) on every call. Instead, each import keeps these small tables current:
 
 - ``opp_keys``      opportunity_id -> integer ``opp_key`` (joins on integers, not strings).
 - ``opp_changes``   one row per opportunity and consecutive snapshot pair (A -> B) in
@@ -23,7 +23,10 @@ table (10M rows) on every call. Instead, each import keeps four small tables cur
                     from the definitions at query time).
 - ``opp_facts``     one row per opportunity: first and last snapshot seen, and every
                     attribute as of the last snapshot it appears in (the "latest" values
-                    that history metrics filter by).
+                    that history metrics filter by). A view over ``opp_facts_rows``,
+                    which stores last_seen null for the deals in the latest snapshot
+                    (the view fills in that date): nearly every deal is in every weekly
+                    snapshot, so a stored last_seen would rewrite every row each week.
 - ``derived_dates`` the snapshot dates the tables reflect.
 
 Nothing here depends on the definitions: stages are stored by governed name, and the
@@ -32,11 +35,12 @@ data/definitions.toml needs no rebuild (`rebuild(con)` exists for repairs and te
 
 `refresh(con, dates)` runs inside the caller's transaction (store.commit_snapshots,
 store.delete_snapshot). Appending one new last date costs work proportional to that
-snapshot (one join of two snapshots, one upsert of ~N facts); several new dates are
+snapshot (one join of it with the keys and the facts, which hold the previous snapshot's
+state), and writes only what changed: the change rows, new stage entries and exits, and
+the facts of the deals that changed, appeared, came back or left. Several new dates are
 appended one at a time, oldest first, so an import's memory is that of one snapshot;
-replacing or deleting a
-date in the middle recomputes the affected snapshot pairs and rebuilds the per-
-opportunity tables from the raw table (slower, always correct).
+replacing or deleting a date in the middle recomputes the affected snapshot pairs and
+rebuilds the per-opportunity tables from the raw table (slower, always correct).
 """
 
 from __future__ import annotations
