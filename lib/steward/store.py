@@ -377,6 +377,19 @@ def existing_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
     return {r[0] for r in con.execute("select distinct snapshot_date from snapshots").fetchall()}
 
 
+def loaded_among(con: duckdb.DuckDBPyConnection, dates: set[date]) -> set[date]:
+    """Which of `dates` are loaded. Reads only the row groups that can hold them (the rows
+    are stored in date order), not every date of the history like existing_dates."""
+    if not dates:
+        return set()
+    rows = con.execute(
+        "select distinct snapshot_date from snapshots "
+        "where snapshot_date in (select unnest($dates::date[]))",
+        {"dates": sorted(dates)},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def _dates_of(data: pd.DataFrame) -> set[date]:
     # unique first: converting every row's date is slow at millions of rows
     return set(pd.to_datetime(pd.Series(data["snapshot_date"].unique())).dt.date)
@@ -414,16 +427,16 @@ def commit_snapshots(
     rows = 0
     con.execute("begin transaction")
     try:
-        loaded = existing_dates(con)
         iid = _next_import_id(con)
         for part in parts:
             data = _canonical_frame(part, SNAPSHOT_COLUMNS)
             part_dates = _dates_of(data)
             if part_dates & dates:
                 raise ImportRejected(f"internal: {file_name}: parts share a snapshot date")
-            _insert_part(con, data, file_name, iid, part_dates & loaded, replace)
+            clash = loaded_among(con, part_dates)
+            _insert_part(con, data, file_name, iid, clash, replace)
             dates |= part_dates
-            replaced |= part_dates & loaded
+            replaced |= clash
             rows += len(data)
         from steward import derived
 
