@@ -311,9 +311,9 @@ def test_rows_are_stored_in_date_and_id_order_sorted_or_not():
 
 # ---- opp_facts: a view over opp_facts_rows; a week writes only the facts that change ------
 def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    """opp_facts_rows by id: (rowid, first_seen, stored last_seen, owner)."""
+    """opp_facts_rows by id: (first_seen, stored last_seen, owner)."""
     rows = con.execute(
-        "select opportunity_id, rowid, first_seen, last_seen, owner from opp_facts_rows"
+        "select opportunity_id, first_seen, last_seen, owner from opp_facts_rows"
     ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
@@ -321,24 +321,31 @@ def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
 def test_append_writes_only_changed_facts():
     # S1..S3 loaded. Stored last_seen is null for the 8 deals of S3 (every deal is in
     # S3: D came back, F appeared). S4 has all 8 again; G's owner changes to Rep 2.
-    # Facts rows rewritten (new rowid): A (Proposal 120 -> Won), B (-> Lost, close 10-26),
-    # D (Proposal -> Negotiation), E (amount 80 -> 90), F (close 02-01 -> 04-10),
-    # G (owner), H (Discovery -> Prospecting). C (Lost 50 since S3) is untouched: same
-    # rowid, stored last_seen still null, read back through the view as S4.
+    # The facts to write (_day.facts_changed): A (Proposal 120 -> Won), B (-> Lost,
+    # close 10-26), D (Proposal -> Negotiation), E (amount 80 -> 90), F (close 02-01 ->
+    # 04-10), G (owner), H (Discovery -> Prospecting). C (Lost 50 since S3) is not
+    # written: its stored last_seen stays null, read back through the view as S4.
     con = store.init_memory()
     for d in hf.DATES[:3]:
         store.commit_snapshots(con, hf.frame_for(d), file_name=str(d))
     before = _stored(con)
-    assert {k: v[2] for k, v in before.items()} == dict.fromkeys(hf.DEALS)
+    assert {k: v[1] for k, v in before.items()} == dict.fromkeys(hf.DEALS)
     s4 = hf.frame_for(hf.S4)
     s4.loc[s4["opportunity_id"] == "G", "owner"] = "Rep 2"
+    # what the weekly step would write, looked at inside a transaction rolled back
+    con.execute("begin transaction")
+    con.register("_s4", s4)
+    cols = ", ".join(store.SNAPSHOT_COLUMNS)
+    con.execute(f"insert into snapshots ({cols}) select {cols} from _s4")
+    con.execute(derived._day_sql(), {"to_date": hf.S4})
+    flagged = con.execute("select opportunity_id from _day where facts_changed").fetchall()
+    con.execute("rollback")
+    assert sorted(r[0] for r in flagged) == ["A", "B", "D", "E", "F", "G", "H"]
     store.commit_snapshots(con, s4, file_name="s4")
     after = _stored(con)
-    kept = sorted(k for k in after if after[k][0] == before[k][0])
-    assert kept == ["C"]
-    assert after["C"] == before["C"]
-    assert after["G"][3] == "Rep 2" and after["G"][1] == hf.S1
-    assert all(v[2] is None for v in after.values())
+    assert after["C"] == before["C"] == (hf.S1, None, "Rep 1")
+    assert after["G"] == (hf.S1, None, "Rep 2")
+    assert all(v[1] is None for v in after.values())
     assert _facts(con)["C"][:2] == (hf.S1, hf.S4)
     assert content(con) == rebuilt(con)
 
@@ -350,13 +357,13 @@ def test_a_deal_that_leaves_gets_its_last_seen_stored():
     store.commit_snapshots(con, hf.frame_for(hf.S1), file_name="s1")
     store.commit_snapshots(con, hf.frame_for(hf.S2), file_name="s2")
     stored = _stored(con)
-    assert stored["D"][2] == hf.S1
-    assert [k for k, v in stored.items() if v[2] is not None] == ["D"]
-    assert stored["F"][1:3] == (hf.S2, None)
+    assert stored["D"][1] == hf.S1
+    assert [k for k, v in stored.items() if v[1] is not None] == ["D"]
+    assert stored["F"][:2] == (hf.S2, None)
     assert _facts(con)["D"][:2] == (hf.S1, hf.S1)
     assert content(con) == rebuilt(con)
     store.commit_snapshots(con, hf.frame_for(hf.S3), file_name="s3")
-    assert _stored(con)["D"][1:3] == (hf.S1, None)
+    assert _stored(con)["D"][:2] == (hf.S1, None)
     assert content(con) == rebuilt(con)
 
 

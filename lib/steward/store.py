@@ -472,6 +472,8 @@ def _in_key_order(data: pd.DataFrame) -> bool:
     False means "not known": the caller checks for repeats and sorts in SQL.
     """
     ids, dates = data["opportunity_id"], data["snapshot_date"]
+    if os.environ.get("EXP_SORT"):
+        return False
     if len(data) < 2 or isinstance(ids.dtype, np.dtype) or not pd.api.types.is_string_dtype(ids):
         return False
     if dates.isna().any() or dates.min() != dates.max():
@@ -492,6 +494,8 @@ def _as_arrow(data: pd.DataFrame) -> pa.Table | pd.DataFrame:
     inserts from it on every thread (510k rows: 0.38 s against 0.77 s from the frame,
     which it scanned on one). The same values either way (NaN and NaT become null, as
     DuckDB's pandas scan reads them); a frame Arrow cannot convert goes in as it is."""
+    if os.environ.get("EXP_PANDAS"):
+        return data
     try:
         return pa.Table.from_pandas(data, preserve_index=False).combine_chunks()
     except (TypeError, ValueError, pa.ArrowException):
