@@ -469,3 +469,29 @@ def test_deals_leaving_and_coming_back_match_rebuild(cells, together):
             w += 1
         assert content(con) == rebuilt(con)
     con.close()
+
+
+def test_failure_inside_the_weekly_step_leaves_the_store_as_it_was(monkeypatch):
+    # The facts step fails after the raw rows, the keys, the change rows and the stage
+    # entries of S4 were written in the transaction: nothing of S4 stays (no rows, no
+    # derived rows, no temp tables), and S4 imports cleanly afterwards.
+    con = store.init_memory()
+    for d in hf.DATES[:3]:
+        store.commit_snapshots(con, hf.frame_for(d), file_name=str(d))
+    before = content(con)
+    rows = con.execute("select count(*) from snapshots").fetchall()
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(derived, "_facts_forward", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.commit_snapshots(con, hf.frame_for(hf.S4), file_name="s4")
+    assert con.execute("select count(*) from snapshots").fetchall() == rows
+    assert content(con) == before
+    temps = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    assert temps == []
+    monkeypatch.undo()
+    store.commit_snapshots(con, hf.frame_for(hf.S4), file_name="s4")
+    assert content(con) == content(hf.build()) == rebuilt(con)
+    con.close()
