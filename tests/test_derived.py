@@ -27,6 +27,8 @@ _READ = {
     "stage_exits": "select k.opportunity_id, x.* exclude (opp_key) "
     "from stage_exits x join opp_keys k using (opp_key)",
     "opp_facts": "select * exclude (opp_key) from opp_facts",
+    # stored: last_seen null for the deals in the latest snapshot (the view fills it in)
+    "opp_facts_rows": "select * exclude (opp_key) from opp_facts_rows",
     "opp_keys": "select opportunity_id from opp_keys",
 }
 
@@ -304,4 +306,192 @@ def test_rows_are_stored_in_date_and_id_order_sorted_or_not():
     assert stored == sorted(stored)
     assert len(stored) == 7 + 7 + 8 + 8
     assert content(con) == rebuilt(con)
+    con.close()
+
+
+# ---- opp_facts: a view over opp_facts_rows; a week writes only the facts that change ------
+def _stored(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    """opp_facts_rows by id: (first_seen, stored last_seen, owner)."""
+    rows = con.execute(
+        "select opportunity_id, first_seen, last_seen, owner from opp_facts_rows"
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_append_writes_only_changed_facts():
+    # S1..S3 loaded. Stored last_seen is null for the 8 deals of S3 (every deal is in
+    # S3: D came back, F appeared). S4 has all 8 again; G's owner changes to Rep 2.
+    # The facts to write (_day.facts_changed): A (Proposal 120 -> Won), B (-> Lost,
+    # close 10-26), D (Proposal -> Negotiation), E (amount 80 -> 90), F (close 02-01 ->
+    # 04-10), G (owner), H (Discovery -> Prospecting). C (Lost 50 since S3) is not
+    # written: its stored last_seen stays null, read back through the view as S4.
+    con = store.init_memory()
+    for d in hf.DATES[:3]:
+        store.commit_snapshots(con, hf.frame_for(d), file_name=str(d))
+    before = _stored(con)
+    assert {k: v[1] for k, v in before.items()} == dict.fromkeys(hf.DEALS)
+    s4 = hf.frame_for(hf.S4)
+    s4.loc[s4["opportunity_id"] == "G", "owner"] = "Rep 2"
+    # what the weekly step would write, looked at inside a transaction rolled back
+    con.execute("begin transaction")
+    con.register("_s4", s4)
+    cols = ", ".join(store.SNAPSHOT_COLUMNS)
+    con.execute(f"insert into snapshots ({cols}) select {cols} from _s4")
+    con.execute(derived._day_sql(), {"to_date": hf.S4})
+    flagged = con.execute("select opportunity_id from _day where facts_changed").fetchall()
+    con.execute("rollback")
+    assert sorted(r[0] for r in flagged) == ["A", "B", "D", "E", "F", "G", "H"]
+    store.commit_snapshots(con, s4, file_name="s4")
+    after = _stored(con)
+    assert after["C"] == before["C"] == (hf.S1, None, "Rep 1")
+    assert after["G"] == (hf.S1, None, "Rep 2")
+    assert all(v[1] is None for v in after.values())
+    assert _facts(con)["C"][:2] == (hf.S1, hf.S4)
+    assert content(con) == rebuilt(con)
+
+
+def test_a_deal_that_leaves_gets_its_last_seen_stored():
+    # S1 then S2: D is missing from S2, so its stored last_seen becomes S1 (the others
+    # stay null); F (new in S2) is stored with first_seen S2. S3 brings D back: null again.
+    con = store.init_memory()
+    store.commit_snapshots(con, hf.frame_for(hf.S1), file_name="s1")
+    store.commit_snapshots(con, hf.frame_for(hf.S2), file_name="s2")
+    stored = _stored(con)
+    assert stored["D"][1] == hf.S1
+    assert [k for k, v in stored.items() if v[1] is not None] == ["D"]
+    assert stored["F"][:2] == (hf.S2, None)
+    assert _facts(con)["D"][:2] == (hf.S1, hf.S1)
+    assert content(con) == rebuilt(con)
+    store.commit_snapshots(con, hf.frame_for(hf.S3), file_name="s3")
+    assert _stored(con)["D"][:2] == (hf.S1, None)
+    assert content(con) == rebuilt(con)
+
+
+def test_older_store_gets_the_facts_view():
+    # A store made when opp_facts was a table (last_seen filled in for every deal):
+    # derived.ensure moves it into opp_facts_rows behind the view, equal to a rebuild.
+    con = hf.build()
+    want = content(con)
+    con.execute("create table _old as select * from opp_facts")
+    con.execute("drop view opp_facts")
+    con.execute("drop table opp_facts_rows")
+    con.execute("alter table _old rename to opp_facts")
+    assert con.execute("select count(last_seen) from opp_facts").fetchall() == [(8,)]
+    derived.ensure(con)
+    assert content(con) == want == rebuilt(con)
+    # and the next week appends onto it incrementally
+    nxt = hf.frame_for(hf.S4).assign(snapshot_date=pd.Timestamp(2026, 11, 2))
+    store.commit_snapshots(con, nxt, file_name="s5")
+    assert content(con) == rebuilt(con)
+
+
+# ---- a part in (date, id) order goes in without the sort and the repeat query -------------
+def test_in_key_order_only_for_one_date_and_strictly_increasing_ids():
+    s1 = hf.frame_for(hf.S1).astype({"opportunity_id": "str"})  # A..G, H: increasing
+    assert store._in_key_order(s1)
+    assert not store._in_key_order(s1.iloc[::-1])  # decreasing
+    assert not store._in_key_order(pd.concat([s1.iloc[:2], s1.iloc[1:]]))  # B twice
+    two = pd.concat([s1, hf.frame_for(hf.S2).astype({"opportunity_id": "str"})])
+    assert not store._in_key_order(two)  # two dates
+    assert not store._in_key_order(s1.astype({"opportunity_id": "object"}))  # not Arrow
+
+
+def test_repeated_id_next_to_itself_is_refused_in_a_sorted_part():
+    # A, B, B, C ... in order but not strictly: the repeat check still runs and refuses.
+    con = store.init_memory()
+    s1 = hf.frame_for(hf.S1).astype({"opportunity_id": "str"})
+    bad = pd.concat([s1.iloc[:2], s1.iloc[1:]]).reset_index(drop=True)
+    with pytest.raises(Exception, match="duplicate opportunity_id within a snapshot"):
+        store.commit_snapshots(con, bad, file_name="bad")
+    assert con.execute("select count(*) from snapshots").fetchall() == [(0,)]
+    store.commit_snapshots(con, s1, file_name="good")
+    stored = con.execute("select opportunity_id from snapshots").fetchall()
+    assert [r[0] for r in stored] == sorted(hf.STATES[hf.S1])
+    con.close()
+
+
+# ---- property: deals that come and go, week after week -------------------------------------
+_WEEKS = [date(2026, 10, 5) + pd.Timedelta(days=7 * i).to_pytimedelta() for i in range(5)]
+_STAGES = ["Prospecting", "Discovery", "Proposal", "Closed Won", "Closed Lost"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cells=st.lists(  # per deal and week: absent, or (stage, amount, owner)
+        st.lists(
+            st.one_of(
+                st.none(),
+                st.tuples(
+                    st.sampled_from(_STAGES), st.sampled_from([10, 20]), st.sampled_from("XY")
+                ),
+            ),
+            min_size=len(_WEEKS),
+            max_size=len(_WEEKS),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    together=st.sampled_from([None, 1, 2, 3]),
+)
+def test_deals_leaving_and_coming_back_match_rebuild(cells, together):
+    # Each deal is in or out of each week at a drawn stage, amount and owner: it appears
+    # late, leaves, comes back, closes, reopens. Imported week by week (the weekly path:
+    # only changed facts rewritten, last_seen stored for those who left), except weeks
+    # `together` and the next, which come as one two-part import. Every derived table,
+    # the stored facts included, equals a rebuild from the raw rows after each import.
+    deals = {f"D{i}": ("SMB", "Inbound", date(2026, 9, 1)) for i in range(len(cells))}
+    frames: list[pd.DataFrame | None] = []
+    for w, d in enumerate(_WEEKS):
+        states = {
+            f"D{i}": (c[w][0], c[w][1], date(2026, 12, 31))
+            for i, c in enumerate(cells)
+            if c[w] is not None
+        }
+        if not states:
+            frames.append(None)  # an empty week is not an import
+            continue
+        frame = hf.frame_for(d, states, deals)
+        for i, c in enumerate(cells):
+            if c[w] is not None:
+                frame.loc[frame["opportunity_id"] == f"D{i}", "owner"] = c[w][2]
+        frames.append(frame)
+    con = store.init_memory()
+    w = 0
+    while w < len(_WEEKS):
+        if frames[w] is None:
+            w += 1
+            continue
+        if w == together and w + 1 < len(_WEEKS) and frames[w + 1] is not None:
+            store.commit_snapshots(con, iter(frames[w : w + 2]), file_name="two")
+            w += 2
+        else:
+            store.commit_snapshots(con, frames[w], file_name=str(w))
+            w += 1
+        assert content(con) == rebuilt(con)
+    con.close()
+
+
+def test_failure_inside_the_weekly_step_leaves_the_store_as_it_was(monkeypatch):
+    # The facts step fails after the raw rows, the keys, the change rows and the stage
+    # entries of S4 were written in the transaction: nothing of S4 stays (no rows, no
+    # derived rows, no temp tables), and S4 imports cleanly afterwards.
+    con = store.init_memory()
+    for d in hf.DATES[:3]:
+        store.commit_snapshots(con, hf.frame_for(d), file_name=str(d))
+    before = content(con)
+    rows = con.execute("select count(*) from snapshots").fetchall()
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(derived, "_facts_forward", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.commit_snapshots(con, hf.frame_for(hf.S4), file_name="s4")
+    assert con.execute("select count(*) from snapshots").fetchall() == rows
+    assert content(con) == before
+    temps = con.execute("select table_name from duckdb_tables() where temporary").fetchall()
+    assert temps == []
+    monkeypatch.undo()
+    store.commit_snapshots(con, hf.frame_for(hf.S4), file_name="s4")
+    assert content(con) == content(hf.build()) == rebuilt(con)
     con.close()
