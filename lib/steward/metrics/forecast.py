@@ -30,6 +30,7 @@ import bisect
 import math
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 import duckdb
@@ -39,6 +40,7 @@ import pandas as pd
 from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
+from steward.metrics.asof import ZERO, probability_sql
 from steward.metrics.core import REGISTRY, Column, Query, Result, compute, drill_for, metric
 from steward.periods import Quarter, quarter_of
 
@@ -436,15 +438,84 @@ group by p.k
 Reads = tuple[dict[str, np.ndarray], tuple[Any, Any]]
 
 
+# The other methods' values (forecast_commit, forecast_best_case, forecast_weighted) for
+# several (S, P) pairs in one scan: won to date, the commit and best-case categories' open
+# amounts (exact decimals, as asof.money_sum) and the stage-weighted open amount, each
+# over the rows the per-pair metric reads (asof: won_in_period_cut, _forecast_open).
+_OTHERS_MANY_SQL = (
+    _PAIRS_CTE  # noqa: S608 - constant SQL text, values bound
+    + """
+select p.k,
+       coalesce(sum(s.amount) filter (where s.is_won and {in_p}), 0)::decimal(18,2),
+       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {cat}(
+           $commit_categories::varchar[], {category})), 0)::decimal(18,2),
+       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {cat}(
+           $best_case_categories::varchar[], {category})), 0)::decimal(18,2),
+       coalesce(sum(coalesce(s.amount, 0) * {probability})
+           filter (where not s.is_closed and {in_p}), 0)
+from snapshots s
+join pairs p on s.snapshot_date = p.as_of
+where s.snapshot_date in ({{dates_in}}){{filters}}
+group by p.k
+"""
+)
+
+
+def others_many(
+    con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
+) -> list[dict[str, float | None]]:
+    """Per (S, P) pair: the value of each of OTHER_METHODS, as `compute` gives it for
+    that pair (the backtest's past quarters: one query instead of one per method and
+    quarter; tests compare them)."""
+    if not pairs:
+        return []
+    psql, pparams = probability_sql("s", defs)
+    sql = _OTHERS_MANY_SQL.format(
+        in_p="(s.close_date >= p.p_start and s.close_date < p.p_end)",
+        cat="list_contains",
+        category="lower(trim(coalesce(s.forecast_category, '')))",
+        probability=psql,
+    )
+    extra = {
+        **pparams,
+        "commit_categories": [c.strip().casefold() for c in defs.commit_categories],
+        "best_case_categories": [c.strip().casefold() for c in defs.best_case_categories],
+    }
+    got = {
+        int(k): (won, commit, best, weighted)
+        for k, won, commit, best, weighted in _many(
+            con, sql, pairs, q, defs, extra, open_stages=False
+        ).fetchall()
+    }
+    out: list[dict[str, float | None]] = []
+    for k in range(len(pairs)):
+        won, commit, best, weighted = got.get(k, (ZERO, ZERO, ZERO, 0.0))
+        out.append(
+            {
+                "forecast_commit": _cents(Decimal(won) + Decimal(commit)),
+                "forecast_best_case": _cents(Decimal(won) + Decimal(best)),
+                "forecast_weighted": _cents(float(Decimal(won)) + float(weighted or 0)),
+            }
+        )
+    return out
+
+
+def _cents(x: Decimal | float) -> float:
+    return round(float(x), 2)
+
+
 def _many(
     con: duckdb.DuckDBPyConnection,
     sql: str,
     pairs: list[tuple[date, Quarter]],
     q: Query,
     defs: Definitions,
+    extra: dict[str, Any] | None = None,
+    open_stages: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """Run a *_MANY_SQL for the (as-of date, period) pairs; the dates are repeated as a
-    literal list so that DuckDB prunes the scan to those snapshots."""
+    literal list so that DuckDB prunes the scan to those snapshots. `extra`: the query's
+    own parameters; `open_stages`: whether it binds $open_stages."""
     fsql, fparams = q.filters.named_sql("s")
     dates = sorted({d for d, _ in pairs})
     params: dict[str, Any] = {
@@ -452,9 +523,10 @@ def _many(
         "as_ofs": [d for d, _ in pairs],
         "p_starts": [p.start for _, p in pairs],
         "p_ends": [p.end for _, p in pairs],
-        "open_stages": open_stage_names(defs),
+        **({"open_stages": open_stage_names(defs)} if open_stages else {}),
         **{f"d_{i}": d for i, d in enumerate(dates)},
         **fparams,
+        **(extra or {}),
     }
     dates_in = ", ".join(f"$d_{i}" for i in range(len(dates)))
     return con.execute(sql.format(dates_in=dates_in, filters=fsql), params)
@@ -930,10 +1002,13 @@ def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitio
         for won, _ in sums_many(con, [(outcome, qk) for qk, _, outcome in tests], q, defs)
     ]
     reads = reads_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
+    every_other = others_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
     rows: list[dict[str, Any]] = []
-    for (qk, bt_as_of, _), actual, read in zip(tests, actuals, reads, strict=True):
+    for (qk, bt_as_of, _), actual, read, others in zip(
+        tests, actuals, reads, every_other, strict=True
+    ):
         bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
-        forecasts = {mid: _other(con, mid, bq, defs) for mid in OTHER_METHODS}
+        forecasts = dict(others)
         hist = historical_forecast(con, bq, defs, dates, learner, read)
         forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
