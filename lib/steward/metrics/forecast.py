@@ -889,9 +889,9 @@ def _other(
 )
 def forecast_range(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Result:
     rows: list[dict[str, Any]] = []
-    others = others_many(con, [(q.as_of, q.quarter(defs))], q, defs)[0]  # one scan
     for mid in OTHER_METHODS:
-        rows.append({"method": mid, "label": REGISTRY[mid].label, "value": others[mid]})
+        value = _other(con, mid, q, defs)
+        rows.append({"method": mid, "label": REGISTRY[mid].label, "value": value})
     h = historical_forecast(con, q, defs)
     rows.append(
         {
