@@ -98,10 +98,17 @@ def _win_loss_between(
     wl = closed.win_loss_counts(deals, closed.in_cut(deals.opp_key, closed.cut_of(con, q)))
     won_n, lost_n = wl["won_count"], wl["lost_count"]
     won_amt, lost_amt = wl["won_amount"], wl["lost_amount"]
-    return {
-        **wl,
+    return {  # the win rate table's columns, in this order
+        "won_count": won_n,
+        "lost_count": lost_n,
+        "won_amount": won_amt,
+        "lost_amount": lost_amt,
         "win_rate_count": ratio(won_n, won_n + lost_n),
         "win_rate_value": ratio(float(won_amt), float(won_amt + lost_amt)),
+        "closed_count": wl["closed_count"],
+        "never_open_count": wl["never_open_count"],
+        "never_open_amount": wl["never_open_amount"],
+        "never_open_lost_count": wl["never_open_lost_count"],
         "never_open_share": ratio(wl["never_open_count"], wl["closed_count"]),
         "lost_never_seen_open": defs.lost_never_seen_open,
     }
