@@ -364,21 +364,10 @@ def _trend_sums_sql(
     # Marketing-sourced per distinct raw source value (the governed, case- and
     # space-insensitive match), so the scan compares plain strings.
     params = trend_cut.group_params(qt, defs, trend_cut.marketing_sources(con, qt, defs))
+    snaps = trend_cut.SNAPS_CTE.format(dims="", where=" and s.snapshot_date <= $as_of" + fsql)
     return con.execute(
-        f"""
-        with snaps as (
-          select s.snapshot_date, s.amount, s.is_won,
-                 coalesce(s.probability,
-                          ($stage_probs::double[])
-                            [list_position($stage_names::varchar[], s.stage)], 0) as p,
-                 (not s.is_closed and list_contains($qualified_stages::varchar[], s.stage))
-                   as is_open_q,
-                 list_contains($marketing::varchar[], s.source) as is_mkt,
-                 (s.close_date >= $p_start and s.close_date < $p_end) as in_p
-          from snapshots s
-          where s.snapshot_date >= $p_start and s.snapshot_date < $p_end
-            and s.snapshot_date <= $as_of{fsql}
-        )
+        snaps  # noqa: S608 - the filter clause is built from whitelisted dimensions
+        + """
         select snapshot_date,
                coalesce(sum(coalesce(amount, 0)) filter (where is_open_q and in_p), 0)
                  as open_pipeline,
@@ -391,7 +380,7 @@ def _trend_sums_sql(
         from snaps
         group by snapshot_date
         order by snapshot_date
-        """,  # noqa: S608 - filter clause built from whitelisted dimensions
+        """,
         {**params, "as_of": q.as_of, **fparams},
     ).fetchall()
 

@@ -32,9 +32,12 @@ from steward.periods import Quarter
 _KEPT = 4  # periods kept per store version
 EPOCH = date(1970, 1, 1)
 
-GROUPS_SQL = """
+# The period's rows with what the trend sums (`{dims}`: extra select items, `{where}`:
+# extra conditions): read by GROUPS_SQL and by the one-query reference in
+# history_changes._trend_sums_sql, which the tests compare with.
+SNAPS_CTE = """
     with snaps as (
-      select s.snapshot_date, {dims_s}, s.amount, s.is_won,
+      select s.snapshot_date, {dims}s.amount, s.is_won,
              coalesce(s.probability,
                       ($stage_probs::double[])
                         [list_position($stage_names::varchar[], s.stage)], 0) as p,
@@ -43,8 +46,11 @@ GROUPS_SQL = """
              list_contains($marketing::varchar[], s.source) as is_mkt,
              (s.close_date >= $p_start and s.close_date < $p_end) as in_p
       from snapshots s
-      where s.snapshot_date >= $p_start and s.snapshot_date < $p_end
+      where s.snapshot_date >= $p_start and s.snapshot_date < $p_end{where}
     )
+"""
+
+GROUPS_SQL = """{snaps}
     select date_diff('day', date '1970-01-01', snapshot_date) as day, {dims},
            (coalesce(sum(coalesce(amount, 0)) filter (where is_open_q and in_p), 0) * 100)
              ::bigint as open_cents,
@@ -97,7 +103,8 @@ def group_params(qt: Quarter, defs: Definitions, marketing: list[str]) -> dict[s
 def groups(con: duckdb.DuckDBPyConnection, qt: Quarter, defs: Definitions) -> Groups:
     def read() -> Groups:
         sql = GROUPS_SQL.format(
-            dims_s=", ".join(f"s.{d}" for d in DIMENSIONS), dims=", ".join(DIMENSIONS)
+            snaps=SNAPS_CTE.format(dims="".join(f"s.{d}, " for d in DIMENSIONS), where=""),
+            dims=", ".join(DIMENSIONS),
         )
         params = group_params(qt, defs, marketing_sources(con, qt, defs))
         frame = con.execute(sql, params).df()
