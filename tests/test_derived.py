@@ -385,6 +385,30 @@ def test_older_store_gets_the_facts_view():
     assert content(con) == rebuilt(con)
 
 
+def test_a_file_from_the_release_before_the_view_is_migrated_by_its_first_reader(tmp_path):
+    # The view came with a schema step: a file at the version before it, opp_facts still
+    # a table, is moved forward when a reader first opens it (and a release before the
+    # view refuses a file at the new version instead of writing into the view).
+    path = tmp_path / "old.duckdb"
+    with store.writer(path) as con:
+        store.commit_snapshots(con, hf.frame_for(hf.S1), file_name="s1")
+        store.commit_snapshots(con, hf.frame_for(hf.S2), file_name="s2")
+        want = content(con)
+        con.execute("create table _old as select * from opp_facts")
+        con.execute("drop view opp_facts")
+        con.execute("drop table opp_facts_rows")
+        con.execute("alter table _old rename to opp_facts")
+        con.execute("delete from schema_info where version = $v", {"v": store.SCHEMA_VERSION})
+    with store.reader(path) as con:
+        assert store.schema_version(con) == store.SCHEMA_VERSION
+        kinds = con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_name like 'opp_facts%' order by 1"
+        ).fetchall()
+        assert kinds == [("opp_facts", "VIEW"), ("opp_facts_rows", "BASE TABLE")]
+        assert content(con) == want
+
+
 # ---- a part in (date, id) order goes in without the sort and the repeat query -------------
 def test_in_key_order_only_for_one_date_and_strictly_increasing_ids():
     s1 = hf.frame_for(hf.S1).astype({"opportunity_id": "str"})  # A..G, H: increasing

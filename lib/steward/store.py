@@ -177,6 +177,10 @@ MIGRATIONS: list[list[str]] = [
   detail varchar
 )""",
     ],
+    # opp_facts becomes a view over opp_facts_rows (derived.ensure moves the rows, after
+    # the steps): a release before it would write into the view, so it must refuse the
+    # file ("Upgrade Pipeline Steward") rather than fail in an import.
+    [],
 ]
 # The schema version a file reaches once every migration above has run.
 SCHEMA_VERSION = len(MIGRATIONS)
