@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals
 from steward.metrics.core import Column, Query, Result, drill_for, metric
@@ -125,7 +126,17 @@ def open_pipeline_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definit
 
 
 def won_amount(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Decimal:
-    return money_sum(con, q, won_in_period_cut(q, defs))
+    """Won to date in P at S; once per view (steward.memo): won_to_date and the commit,
+    best-case and stage-weighted forecasts all add it."""
+    v = memo.current()
+    if v is None:
+        return money_sum(con, q, won_in_period_cut(q, defs))
+    key_q = q.with_(compare_to=None, options=())
+    got: Decimal = v.get(
+        ("asof.won_amount", key_q, defs.digest),
+        lambda: money_sum(con, key_q, won_in_period_cut(key_q, defs)),
+    )
+    return got
 
 
 def open_and_won(
