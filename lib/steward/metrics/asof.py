@@ -546,14 +546,21 @@ def _forecast_open(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) 
     return base_cut(q).and_("not s.is_closed").and_(*in_period_sql("s", q.quarter(defs)))
 
 
+def category_sql(
+    alias: str, cats: tuple[str, ...], name: str = "categories"
+) -> tuple[str, dict[str, Any]]:
+    """The deal's forecast category is one of `cats` (case- and space-insensitive),
+    bound as `$<name>`."""
+    return (
+        f"list_contains(${name}::varchar[], lower(trim(coalesce({alias}.forecast_category, ''))))",
+        {name: [c.strip().casefold() for c in cats]},
+    )
+
+
 def _category_sum(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions, cats: tuple[str, ...]
 ) -> Decimal:
-    cut = _forecast_open(con, q, defs).and_(
-        "list_contains($categories::varchar[], lower(trim(coalesce(s.forecast_category, ''))))",
-        {"categories": [c.strip().casefold() for c in cats]},
-    )
-    return money_sum(con, q, cut)
+    return money_sum(con, q, _forecast_open(con, q, defs).and_(*category_sql("s", cats)))
 
 
 @metric(

@@ -40,9 +40,10 @@ import pandas as pd
 from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import deals as deal_columns
-from steward.metrics.asof import ZERO, probability_sql
+from steward.metrics.asof import ZERO, category_sql, probability_sql
 from steward.metrics.core import REGISTRY, Column, Query, Result, compute, drill_for, metric
 from steward.periods import Quarter, quarter_of
+from steward.sqlbind import merge
 
 DRAWS = 10_000
 SEED = 7
@@ -447,10 +448,10 @@ _OTHERS_MANY_SQL = (
     + """
 select p.k,
        coalesce(sum(s.amount) filter (where s.is_won and {in_p}), 0)::decimal(18,2),
-       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {cat}(
-           $commit_categories::varchar[], {category})), 0)::decimal(18,2),
-       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {cat}(
-           $best_case_categories::varchar[], {category})), 0)::decimal(18,2),
+       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {commit}), 0)
+         ::decimal(18,2),
+       coalesce(sum(s.amount) filter (where not s.is_closed and {in_p} and {best_case}), 0)
+         ::decimal(18,2),
        coalesce(sum(coalesce(s.amount, 0) * {probability})
            filter (where not s.is_closed and {in_p}), 0)
 from snapshots s
@@ -470,22 +471,16 @@ def others_many(
     if not pairs:
         return []
     psql, pparams = probability_sql("s", defs)
+    commit_sql, commit_params = category_sql("s", defs.commit_categories, "commit_categories")
+    best_sql, best_params = category_sql("s", defs.best_case_categories, "best_case_categories")
+    in_p = "(s.close_date >= p.p_start and s.close_date < p.p_end)"
     sql = _OTHERS_MANY_SQL.format(
-        in_p="(s.close_date >= p.p_start and s.close_date < p.p_end)",
-        cat="list_contains",
-        category="lower(trim(coalesce(s.forecast_category, '')))",
-        probability=psql,
+        in_p=in_p, commit=commit_sql, best_case=best_sql, probability=psql
     )
-    extra = {
-        **pparams,
-        "commit_categories": [c.strip().casefold() for c in defs.commit_categories],
-        "best_case_categories": [c.strip().casefold() for c in defs.best_case_categories],
-    }
+    own = merge(pparams, commit_params, best_params)
     got = {
         int(k): (won, commit, best, weighted)
-        for k, won, commit, best, weighted in _many(
-            con, sql, pairs, q, defs, extra, open_stages=False
-        ).fetchall()
+        for k, won, commit, best, weighted in _many(con, sql, pairs, q, own).fetchall()
     }
     out: list[dict[str, float | None]] = []
     for k in range(len(pairs)):
@@ -509,25 +504,25 @@ def _many(
     sql: str,
     pairs: list[tuple[date, Quarter]],
     q: Query,
-    defs: Definitions,
-    extra: dict[str, Any] | None = None,
-    open_stages: bool = True,
+    own: dict[str, Any],
 ) -> duckdb.DuckDBPyConnection:
-    """Run a *_MANY_SQL for the (as-of date, period) pairs; the dates are repeated as a
-    literal list so that DuckDB prunes the scan to those snapshots. `extra`: the query's
-    own parameters; `open_stages`: whether it binds $open_stages."""
+    """Run a *_MANY_SQL for the (as-of date, period) pairs, with the pairs, the dates and
+    the filters bound here and `own`, the query's other parameters (exactly those: DuckDB
+    refuses a name the SQL does not use). The dates are repeated as a literal list so
+    that DuckDB prunes the scan to those snapshots."""
     fsql, fparams = q.filters.named_sql("s")
     dates = sorted({d for d, _ in pairs})
-    params: dict[str, Any] = {
-        "ks": list(range(len(pairs))),
-        "as_ofs": [d for d, _ in pairs],
-        "p_starts": [p.start for _, p in pairs],
-        "p_ends": [p.end for _, p in pairs],
-        **({"open_stages": open_stage_names(defs)} if open_stages else {}),
-        **{f"d_{i}": d for i, d in enumerate(dates)},
-        **fparams,
-        **(extra or {}),
-    }
+    params = merge(
+        {
+            "ks": list(range(len(pairs))),
+            "as_ofs": [d for d, _ in pairs],
+            "p_starts": [p.start for _, p in pairs],
+            "p_ends": [p.end for _, p in pairs],
+            **{f"d_{i}": d for i, d in enumerate(dates)},
+        },
+        fparams,
+        own,
+    )
     dates_in = ", ".join(f"$d_{i}" for i in range(len(dates)))
     return con.execute(sql.format(dates_in=dates_in, filters=fsql), params)
 
@@ -540,7 +535,9 @@ def sums_many(
         return []
     got = {
         int(k): (won, open_)
-        for k, won, open_ in _many(con, _SUMS_MANY_SQL, pairs, q, defs).fetchall()
+        for k, won, open_ in _many(
+            con, _SUMS_MANY_SQL, pairs, q, {"open_stages": open_stage_names(defs)}
+        ).fetchall()
     }
     return [got.get(k, (0, 0)) for k in range(len(pairs))]
 
@@ -551,7 +548,8 @@ def reads_many(
     """What _historical_forecast reads, for several (S, P) pairs in two queries."""
     if not pairs:
         return []
-    cols = _many(con, _OPEN_MANY_SQL, pairs, q, defs).fetchnumpy()
+    own = {"open_stages": open_stage_names(defs)}
+    cols = _many(con, _OPEN_MANY_SQL, pairs, q, own).fetchnumpy()
     ks = np.asarray(cols["k"])
     sums = sums_many(con, pairs, q, defs)
     out: list[Reads] = []
