@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -223,11 +225,13 @@ def test_kept_forecasts_equal_fresh_ones_and_follow_every_import(
     assert not after[2][2]["actual"].equals(fresh[2][2]["actual"])
 
 
-def test_reads_of_many_pairs_equal_the_reads_pair_by_pair(demo_db: Path) -> None:
+@pytest.mark.parametrize("kept", [False, True])
+def test_reads_of_many_pairs_equal_the_reads_pair_by_pair(demo_db: Path, kept: bool) -> None:
     """The backtest reads its past quarters' deals and sums together (reads_many,
     sums_many): the same rows in the same order and the same exact sums as one pair at
-    a time, also for a cut that leaves some pairs empty."""
-    with store.reader(demo_db) as con:
+    a time, also for a cut that leaves some pairs empty. Kept: where answers are kept per
+    store version (the app), cut in memory from rows read once (forecast_cut)."""
+    with store.reader(demo_db) as con, _store_memo(kept):
         dates = fc.snapshot_dates(con, date(2100, 1, 1))
         as_of = dates[-1]
         here = fc.quarter_of(as_of, DEFS.fiscal_year_start_month)
@@ -238,8 +242,9 @@ def test_reads_of_many_pairs_equal_the_reads_pair_by_pair(demo_db: Path) -> None
         for cut in cuts:
             q = Query(as_of=as_of, period=here.label, filters=cut)
             many = fc.reads_many(con, pairs, q, DEFS)
+            sums_only = fc.sums_many(con, pairs, q, DEFS)
             fsql, fparams = cut.named_sql("s")
-            for (d, p), (cols, sums) in zip(pairs, many, strict=True):
+            for (d, p), (cols, sums), just_sums in zip(pairs, many, sums_only, strict=True):
                 params = {
                     "as_of": d,
                     "open_stages": fc.open_stage_names(DEFS),
@@ -250,19 +255,25 @@ def test_reads_of_many_pairs_equal_the_reads_pair_by_pair(demo_db: Path) -> None
                 one = con.execute(fc._OPEN_SQL.format(filters=fsql), params).fetchnumpy()
                 for c in ("opportunity_id", "stage", "segment", "amount"):
                     assert list(cols[c]) == list(one[c])
+                    assert np.asarray(cols[c]).dtype == np.asarray(one[c]).dtype
                 one_sums = con.execute(fc._SUMS_SQL.format(filters=fsql), params).fetchall()[0]
-                assert tuple(sums) == tuple(one_sums)
+                assert tuple(sums) == tuple(one_sums) == tuple(just_sums)
                 assert fc.won_in_period(con, d, p, q) == round(float(sums[0]), 2)
+            assert bool(memo.by_store(con, "forecast_cut.rows")) == kept  # the path taken
             if cut == cuts[-1]:
                 assert all(len(cols["stage"]) == 0 for cols, _ in many)
             else:
                 assert sum(len(cols["stage"]) for cols, _ in many) > 0
 
 
-def test_other_methods_of_many_pairs_equal_the_metrics_pair_by_pair(demo_db: Path) -> None:
+@pytest.mark.parametrize("kept", [False, True])
+def test_other_methods_of_many_pairs_equal_the_metrics_pair_by_pair(
+    demo_db: Path, kept: bool
+) -> None:
     """The backtest reads the commit, best-case and stage-weighted forecasts of its past
     quarters in one query (others_many): each value is what the metric gives for that
-    pair, to the cent, under no filter, a cut, a cut that matches nothing and a scope."""
+    pair, to the cent, under no filter, a cut, a cut that matches nothing and a scope
+    (kept: cut in memory, as in the app)."""
     from steward.metrics import RowScope
 
     with store.reader(demo_db) as con:
@@ -277,13 +288,26 @@ def test_other_methods_of_many_pairs_equal_the_metrics_pair_by_pair(demo_db: Pat
             Filters.of(region="Nowhere"),
             Filters.of(source=["Marketing", "Partner"]).restricted(RowScope.of(region="EMEA")),
         ]
-        seen = 0.0
-        for cut in cuts:
-            q = Query(as_of=dates[-1], period=here.label, filters=cut)
-            many = fc.others_many(con, pairs, q, DEFS)
-            for (d, p), got in zip(pairs, many, strict=True):
-                bq = q.with_(as_of=d, period=p.label, options=())
-                for mid in fc.OTHER_METHODS:
-                    assert got[mid] == compute(con, mid, bq, DEFS).value, (cut, d, p, mid)
-                    seen += abs(got[mid] or 0)
-        assert seen > 0  # not all empty
+        queries = [Query(as_of=dates[-1], period=here.label, filters=cut) for cut in cuts]
+        wants = [  # the metrics themselves, in SQL, pair by pair
+            {
+                mid: compute(con, mid, q.with_(as_of=d, period=p.label, options=()), DEFS).value
+                for mid in fc.OTHER_METHODS
+            }
+            for q in queries
+            for d, p in pairs
+        ]
+        with _store_memo(kept):
+            got = [one for q in queries for one in fc.others_many(con, pairs, q, DEFS)]
+            assert bool(memo.by_store(con, "forecast_cut.rows")) == kept  # the path taken
+    assert got == wants
+    assert sum(abs(v or 0) for one in got for v in one.values()) > 0  # not all empty
+
+
+@contextmanager
+def _store_memo(on: bool) -> Iterator[None]:
+    memo.use_store_memo(on)
+    try:
+        yield
+    finally:
+        memo.use_store_memo(False)

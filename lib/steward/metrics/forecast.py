@@ -39,6 +39,7 @@ import pandas as pd
 
 from steward import memo
 from steward.definitions import Definitions
+from steward.metrics import cuts, forecast_cut
 from steward.metrics import deals as deal_columns
 from steward.metrics.asof import ZERO, category_sql, probability_sql
 from steward.metrics.core import REGISTRY, Column, Query, Result, compute, drill_for, metric
@@ -362,11 +363,11 @@ where s.snapshot_date = $as_of{filters}
 """
 
 
-def _with_probabilities(
+def _learned_p(
     cols: dict[str, Any], probs: dict[tuple[str, str], tuple[float, str, int]]
-) -> pd.DataFrame:
-    """The open deals (columns as read by _OPEN_SQL) with each one's learned probability,
-    its basis and observations: looked up once per (stage, segment) pair, not per deal."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each open deal's (columns as read by _OPEN_SQL) learned probability, its basis and
+    observations: looked up once per (stage, segment) pair, not per deal."""
     stage = np.asarray(cols["stage"], dtype=object)
     segment = np.asarray(cols["segment"], dtype=object)
     stage_codes, stage_names = pd.factorize(stage)
@@ -386,15 +387,21 @@ def _with_probabilities(
     p_win = np.array([c[0] for c in chosen], dtype=float)
     basis = np.array([c[1] for c in chosen], dtype=object)
     observations = np.array([c[2] for c in chosen], dtype=np.int64)
+    return p_win[inverse], basis[inverse], observations[inverse]
+
+
+def _deals_frame(
+    cols: dict[str, Any], p_win: np.ndarray, basis: np.ndarray, observations: np.ndarray
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "opportunity_id": np.asarray(cols["opportunity_id"], dtype=object),
-            "stage": [str(x) for x in stage],
-            "segment": [str(x) for x in segment],
+            "stage": [str(x) for x in cols["stage"]],
+            "segment": [str(x) for x in cols["segment"]],
             "amount": np.asarray(cols["amount"], dtype=float),
-            "p_win": p_win[inverse],
-            "basis": basis[inverse].tolist(),
-            "observations": observations[inverse],
+            "p_win": p_win,
+            "basis": basis.tolist(),
+            "observations": observations,
         }
     )
 
@@ -472,6 +479,9 @@ def others_many(
     quarter; tests compare them)."""
     if not pairs:
         return []
+    if cuts.kept_here(con):
+        rows = forecast_cut.rows_of(con, pairs, defs)
+        return [_others(*forecast_cut.others(r, q.filters)) for r in rows]
     psql, pparams = probability_sql("s", defs)
     commit_sql, commit_params = category_sql("s", defs.commit_categories, "commit_categories")
     best_sql, best_params = category_sql("s", defs.best_case_categories, "best_case_categories")
@@ -484,17 +494,15 @@ def others_many(
         int(k): (won, commit, best, weighted)
         for k, won, commit, best, weighted in _many(con, sql, pairs, q, own).fetchall()
     }
-    out: list[dict[str, float | None]] = []
-    for k in range(len(pairs)):
-        won, commit, best, weighted = got.get(k, (ZERO, ZERO, ZERO, 0.0))
-        out.append(
-            {
-                "forecast_commit": _cents(Decimal(won) + Decimal(commit)),
-                "forecast_best_case": _cents(Decimal(won) + Decimal(best)),
-                "forecast_weighted": _cents(float(Decimal(won)) + float(weighted or 0)),
-            }
-        )
-    return out
+    return [_others(*got.get(k, (ZERO, ZERO, ZERO, 0.0))) for k in range(len(pairs))]
+
+
+def _others(won: Any, commit: Any, best: Any, weighted: Any) -> dict[str, float | None]:
+    return {
+        "forecast_commit": _cents(Decimal(won) + Decimal(commit)),
+        "forecast_best_case": _cents(Decimal(won) + Decimal(best)),
+        "forecast_weighted": _cents(float(Decimal(won)) + float(weighted or 0)),
+    }
 
 
 def _cents(x: Decimal | float) -> float:
@@ -535,6 +543,8 @@ def sums_many(
     """Per (S, P) pair: (won to date in P, whole open pipeline) at S, exact decimals."""
     if not pairs:
         return []
+    if cuts.kept_here(con):
+        return [forecast_cut.sums(r, q.filters) for r in forecast_cut.rows_of(con, pairs, defs)]
     got = {
         int(k): (won, open_)
         for k, won, open_ in _many(
@@ -547,9 +557,12 @@ def sums_many(
 def reads_many(
     con: duckdb.DuckDBPyConnection, pairs: list[tuple[date, Quarter]], q: Query, defs: Definitions
 ) -> list[Reads]:
-    """What _historical_forecast reads, for several (S, P) pairs in two queries."""
+    """What _historical_forecast reads, for several (S, P) pairs in two queries (or,
+    where answers are kept per store version, cut from rows read once: forecast_cut)."""
     if not pairs:
         return []
+    if cuts.kept_here(con):
+        return [forecast_cut.reads(r, q.filters) for r in forecast_cut.rows_of(con, pairs, defs)]
     own = {"open_stages": open_stage_names(defs)}
     cols = _many(con, _OPEN_MANY_SQL, pairs, q, own).fetchnumpy()
     ks = np.asarray(cols["k"])
@@ -716,7 +729,10 @@ def _historical_forecast(
     known_dates: list[date] | None,
     learner: Learner | None,
     reads: Reads | None = None,
+    with_deals: bool = True,
 ) -> HistoricalForecast:
+    """See historical_forecast; `with_deals=False` leaves `deals` empty (the backtest
+    reads only the range: building the frame of every past quarter's deals costs)."""
     period = q.quarter(defs)
     if known_dates is None:
         dates = snapshot_dates(con, q.as_of)
@@ -731,6 +747,10 @@ def _historical_forecast(
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
     fsql, fparams = q.filters.named_sql("s")
     open_params = {"as_of": q.as_of, "open_stages": open_stage_names(defs), **fparams}
+    if reads is None and cuts.kept_here(con):  # the snapshot's rows read once, then cut
+        reads = forecast_cut.reads(
+            forecast_cut.rows_of(con, [(q.as_of, period)], defs)[0], q.filters
+        )
     if reads is None:
         cols = con.execute(
             _OPEN_SQL.format(filters=fsql),  # noqa: S608 - filter clauses are whitelisted
@@ -743,10 +763,13 @@ def _historical_forecast(
         ).fetchall()
     else:  # read already, with other (S, P) pairs (reads_many)
         cols, sums = reads[0], [reads[1]]
-    deals = _with_probabilities(cols, probs)
+    p_learned, basis, observations = _learned_p(cols, probs)
+    n = None if with_deals else 0  # [:None] is every deal
+    shown = {c: np.asarray(v)[:n] for c, v in cols.items()}
+    deals = _deals_frame(shown, p_learned[:n], basis[:n], observations[:n])
     won = round(float(sums[0][0]), 2)
-    p = deals["p_win"].to_numpy(dtype=float)
-    amounts = deals["amount"].to_numpy(dtype=float)
+    p = p_learned.astype(float)
+    amounts = np.asarray(cols["amount"], dtype=float)
     pipeline_now = float(sums[0][1]) if use_late else 0.0  # the late-win base
     if (period.end - q.as_of).days <= 0:  # P is over: nothing open can still close in it
         p = np.zeros_like(p)
@@ -996,20 +1019,22 @@ def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitio
             for t in training_quarters(dates[: bisect.bisect_right(dates, bt_as_of)], qk, bt_as_of)
         ]
     )
+    outcomes = [(outcome, qk) for qk, _, outcome in tests]
+    at_week_n = [(bt_as_of, qk) for qk, bt_as_of, _ in tests]
+    if cuts.kept_here(con):  # the rows of every pair read in one query, once per store version
+        forecast_cut.rows_of(con, outcomes + at_week_n, defs)
     # every quarter's actual, and what its historical forecast reads, in three queries
-    actuals = [
-        round(float(won), 2)
-        for won, _ in sums_many(con, [(outcome, qk) for qk, _, outcome in tests], q, defs)
-    ]
-    reads = reads_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
-    every_other = others_many(con, [(bt_as_of, qk) for qk, bt_as_of, _ in tests], q, defs)
+    actuals = [round(float(won), 2) for won, _ in sums_many(con, outcomes, q, defs)]
+    reads = reads_many(con, at_week_n, q, defs)
+    every_other = others_many(con, at_week_n, q, defs)
     rows: list[dict[str, Any]] = []
     for (qk, bt_as_of, _), actual, read, others in zip(
         tests, actuals, reads, every_other, strict=True
     ):
         bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
         forecasts = dict(others)
-        hist = historical_forecast(con, bq, defs, dates, learner, read)
+        # not historical_forecast: its deals, kept per view and store version, are not read
+        hist = _historical_forecast(con, bq, defs, dates, learner, read, with_deals=False)
         forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
             if fc is None:
