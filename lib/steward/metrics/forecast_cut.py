@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -99,16 +100,18 @@ def rows_of(con: duckdb.DuckDBPyConnection, pairs: Sequence[Pair], defs: Definit
     shared = memo.by_store(con, "forecast_cut.rows") or {}
     todo = {k: pair for k, pair in zip(keys, pairs, strict=True) if k not in shared}
     fresh = dict(zip(todo, _read(con, list(todo.values()), defs), strict=True)) if todo else {}
-    return [
-        memo.kept(
+
+    def one(key: tuple[Any, ...], pair: Pair) -> Rows:
+        got: Rows = memo.kept(
             con,
             "forecast_cut.rows",
-            k,
-            lambda k=k, pair=pair: fresh[k] if k in fresh else _read(con, [pair], defs)[0],
+            key,
+            lambda: fresh[key] if key in fresh else _read(con, [pair], defs)[0],
             _KEPT,
         )
-        for k, pair in zip(keys, pairs, strict=True)
-    ]
+        return got
+
+    return [one(k, pair) for k, pair in zip(keys, pairs, strict=True)]
 
 
 def _read(con: duckdb.DuckDBPyConnection, pairs: list[Pair], defs: Definitions) -> list[Rows]:
