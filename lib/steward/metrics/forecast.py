@@ -625,18 +625,9 @@ def simulate(
         n_raw = -(-len(idx) * draws // 4)
         u = rng.bit_generator.random_raw(n_raw).view(np.uint16)[: len(idx) * draws]
         u = u.reshape(len(idx), draws)  # one contiguous row of draws per deal
-        # Each deal's threshold under every multiplier for the whole block at once (the
-        # same products and roundings as deal by deal), then one deal after the other
-        # added to the totals, in the same order: every total is the same to the last
-        # bit as the deal-by-deal loop's (tests/test_forecast_speed.py).
-        if scale is None:
-            for row, k in enumerate(idx):
-                totals += (u[row] < threshold[k]) * amounts[k]
-        else:
-            levels = np.round(np.minimum(p[idx][:, None] * factors, 1.0) * 65536.0)
-            levels = levels.astype(np.int32)
-            for row, k in enumerate(idx):
-                totals += (u[row] < levels[row].take(pick)) * amounts[k]
+        totals = _add_block(
+            totals, u, _levels(p, idx, threshold, factors, scale), pick, amounts[idx]
+        )
     if len(rest):
         normal = rng.standard_normal(draws)
         for r in [1.0] if scale is None else sorted(set(scale.tolist())):
@@ -649,6 +640,41 @@ def simulate(
             else:
                 totals += np.where(scale == r, part, 0.0)
     return totals
+
+
+def _levels(
+    p: np.ndarray,
+    idx: np.ndarray,
+    threshold: np.ndarray,
+    factors: np.ndarray,
+    scale: np.ndarray | None,
+) -> np.ndarray:
+    """Each deal's threshold in 0..65536 (a draw below it is a win): one column, or one
+    per multiplier (the same products and roundings as deal by deal)."""
+    if scale is None:
+        return threshold[idx][:, None]
+    return np.round(np.minimum(p[idx][:, None] * factors, 1.0) * 65536.0).astype(np.int32)
+
+
+def _add_block(
+    totals: np.ndarray, u: np.ndarray, levels: np.ndarray, pick: np.ndarray, amounts: np.ndarray
+) -> np.ndarray:
+    """totals + each deal's win (u < its level under the draw's multiplier) × amount,
+    added deal after deal in the block's order: every total is the same to the last bit
+    as the deal-by-deal loop's (tests/test_forecast_speed.py). The wins of the whole block
+    are one comparison; the sum is one reduction down the deals, which numpy adds row
+    after row for a C-ordered block (after `totals`, put into the first row: a + b is b + a).
+    """
+    if levels.min() >= 1:  # u < level as u <= level - 1, all in 16 bits: no widening of u
+        levels = (levels - 1).astype(np.uint16)
+        compare = np.less_equal
+    else:
+        compare = np.less
+    if levels.shape[1] > 1:  # per draw, its multiplier's level
+        levels = levels.take(pick, axis=1)
+    block = compare(u, levels) * amounts[:, None]
+    block[0] += totals
+    return np.add.reduce(block, axis=0)
 
 
 def quarter_multipliers(
