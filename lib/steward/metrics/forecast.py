@@ -134,8 +134,11 @@ def training_quarters(
         k += 1
         if qk.end > as_of:
             continue
+        target = qk.end - timedelta(days=days_left)
+        if not dates or target < dates[0] - timedelta(days=SNAP_TOLERANCE_DAYS):
+            break  # no snapshot near this comparable point, nor near any earlier one
         outcome = first_snapshot_on_or_after(dates, qk.end)
-        observed = nearest_snapshot(dates, qk.end - timedelta(days=days_left))
+        observed = nearest_snapshot(dates, target)
         if outcome is None or observed is None or outcome > as_of or observed >= qk.end:
             continue
         out.append(TrainingQuarter(qk, observed, outcome))
@@ -630,15 +633,18 @@ def simulate(
         )
     if len(rest):
         normal = rng.standard_normal(draws)
-        for r in [1.0] if scale is None else sorted(set(scale.tolist())):
-            pr = np.minimum(p[rest] * r, 1.0)
-            mean = float((pr * amounts[rest]).sum())
-            sd = math.sqrt(float((pr * (1.0 - pr) * amounts[rest] ** 2).sum()))
-            part = np.clip(mean + sd * normal, 0.0, float(amounts[rest].sum()))
-            if scale is None:
-                totals += part
-            else:
-                totals += np.where(scale == r, part, 0.0)
+        p_rest, a_rest = p[rest], amounts[rest]
+        # the normal part under each multiplier drawn (the deal-by-deal loop's order)
+        picked = factors[np.bincount(pick, minlength=len(factors)) > 0]
+        rs = [1.0] if scale is None else sorted(set(picked.tolist()))
+        means, sds = np.empty(len(rs)), np.empty(len(rs))
+        for j, r in enumerate(rs):
+            pr = np.minimum(p_rest * r, 1.0)
+            means[j] = float((pr * a_rest).sum())
+            sds[j] = math.sqrt(float((pr * (1.0 - pr) * a_rest**2).sum()))
+        # each draw adds its own multiplier's part (the loop added 0.0 for the others)
+        at = np.zeros(draws, dtype=np.int64) if scale is None else np.searchsorted(rs, scale)
+        totals += np.clip(means[at] + sds[at] * normal, 0.0, float(a_rest.sum()))
     return totals
 
 
@@ -663,7 +669,8 @@ def _add_block(
     added deal after deal in the block's order: every total is the same to the last bit
     as the deal-by-deal loop's (tests/test_forecast_speed.py). The wins of the whole block
     are one comparison; the sum is one reduction down the deals, which numpy adds row
-    after row for a C-ordered block (after `totals`, put into the first row: a + b is b + a).
+    after row for a C-ordered block of two or more draws (after `totals`, put into the
+    first row: a + b is b + a).
     """
     if levels.min() >= 1:  # u < level as u <= level - 1, all in 16 bits: no widening of u
         levels = (levels - 1).astype(np.uint16)
@@ -673,6 +680,10 @@ def _add_block(
     if levels.shape[1] > 1:  # per draw, its multiplier's level
         levels = levels.take(pick, axis=1)
     block = compare(u, levels) * amounts[:, None]
+    if len(totals) < 2:  # one draw: numpy would sum a lone column pairwise, not in order
+        for row in block:
+            totals = totals + row
+        return totals
     block[0] += totals
     return np.add.reduce(block, axis=0)
 
