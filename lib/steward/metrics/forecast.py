@@ -643,7 +643,9 @@ def simulate(
             means[j] = float((pr * a_rest).sum())
             sds[j] = math.sqrt(float((pr * (1.0 - pr) * a_rest**2).sum()))
         # each draw adds its own multiplier's part (the loop added 0.0 for the others)
-        at = np.zeros(draws, dtype=np.int64) if scale is None else np.searchsorted(rs, scale)
+        at = np.zeros(draws, dtype=np.int64)
+        if scale is not None:
+            at = np.searchsorted(np.asarray(rs), factors)[pick]
         totals += np.clip(means[at] + sds[at] * normal, 0.0, float(a_rest.sum()))
     return totals
 
@@ -672,14 +674,13 @@ def _add_block(
     after row for a C-ordered block of two or more draws (after `totals`, put into the
     first row: a + b is b + a).
     """
-    if levels.min() >= 1:  # u < level as u <= level - 1, all in 16 bits: no widening of u
+    narrow = bool(levels.min() >= 1)  # u < level as u <= level - 1, in 16 bits: u not widened
+    if narrow:
         levels = (levels - 1).astype(np.uint16)
-        compare = np.less_equal
-    else:
-        compare = np.less
     if levels.shape[1] > 1:  # per draw, its multiplier's level
         levels = levels.take(pick, axis=1)
-    block = compare(u, levels) * amounts[:, None]
+    wins = np.less_equal(u, levels) if narrow else np.less(u, levels)
+    block = wins * amounts[:, None]
     if len(totals) < 2:  # one draw: numpy would sum a lone column pairwise, not in order
         for row in block:
             totals = totals + row
