@@ -27,7 +27,10 @@ training counts of all those quarters in one pass.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -55,6 +58,8 @@ MAX_TRAINING_QUARTERS = 8
 BACKTESTS_KEPT = 64
 FORECASTS_KEPT = 32  # each holds its open deals (~1 MB per 10,000 deals)
 SNAP_TOLERANCE_DAYS = 3
+# the backtest's past quarters simulated at once (STEWARD_SIMULATION_THREADS=1: in turn)
+SIMULATION_THREADS = max(1, int(os.environ.get("STEWARD_SIMULATION_THREADS", "2")))
 OTHER_METHODS: tuple[str, ...] = ("forecast_commit", "forecast_best_case", "forecast_weighted")
 
 
@@ -275,6 +280,12 @@ class Learner:
 
     def learned(self, training: list[TrainingQuarter]) -> pd.DataFrame:
         """Summed over the training quarters, by (stage, segment)."""
+        return pd.DataFrame(
+            self.cells(training), columns=["stage", "segment", "observations", "won"]
+        )
+
+    def cells(self, training: list[TrainingQuarter]) -> LearnedRows:
+        """`learned` as (stage, segment, observations, won) rows, sorted."""
         self.prefetch(training)
         total: dict[tuple[str, str], list[int]] = {}
         for t in training:
@@ -282,8 +293,7 @@ class Learner:
                 cell = total.setdefault((stage, seg), [0, 0])
                 cell[0] += n
                 cell[1] += won
-        rows = [(st, seg, n, w) for (st, seg), (n, w) in sorted(total.items())]
-        return pd.DataFrame(rows, columns=["stage", "segment", "observations", "won"])
+        return [(st, seg, n, w) for (st, seg), (n, w) in sorted(total.items())]
 
 
 def learn(
@@ -294,19 +304,22 @@ def learn(
 
 
 def probabilities(
-    learned: pd.DataFrame, defs: Definitions, min_obs: int = MIN_OBS
+    learned: pd.DataFrame | LearnedRows, defs: Definitions, min_obs: int = MIN_OBS
 ) -> dict[tuple[str, str], tuple[float, str, int]]:
-    """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only."""
+    """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only.
+    `learned`: the frame of `learn`, or its rows (`Learner.cells`)."""
     out: dict[tuple[str, str], tuple[float, str, int]] = {}
     stage_n: dict[str, int] = {}
     stage_won: dict[str, int] = {}
-    rows = zip(
-        learned["stage"].tolist(),
-        learned["segment"].tolist(),
-        learned["observations"].tolist(),
-        learned["won"].tolist(),
-        strict=True,
-    )
+    rows: Any = learned
+    if isinstance(learned, pd.DataFrame):
+        rows = zip(
+            learned["stage"].tolist(),
+            learned["segment"].tolist(),
+            learned["observations"].tolist(),
+            learned["won"].tolist(),
+            strict=True,
+        )
     for stage, seg, n, won in rows:
         stage_n[stage] = stage_n.get(stage, 0) + int(n)
         stage_won[stage] = stage_won.get(stage, 0) + int(won)
@@ -391,6 +404,18 @@ def _learned_p(
     basis = np.array([c[1] for c in chosen], dtype=object)
     observations = np.array([c[2] for c in chosen], dtype=np.int64)
     return p_win[inverse], basis[inverse], observations[inverse]
+
+
+@functools.cache
+def _no_deals() -> pd.DataFrame:
+    """The deals of a forecast asked without them: no rows, the columns of _deals_frame."""
+    none = np.array([], dtype=object)
+    return _deals_frame(
+        {"opportunity_id": none, "stage": none, "segment": none, "amount": np.array([])},
+        np.array([]),
+        none,
+        np.array([], dtype=np.int64),
+    )
 
 
 def _deals_frame(
@@ -778,8 +803,7 @@ def _historical_forecast(
         dates = known_dates[: bisect.bisect_right(known_dates, q.as_of)]
     training = training_quarters(dates, period, q.as_of)
     learner = learner or Learner(con, defs)
-    learned = learner.learned(training)
-    probs = probabilities(learned, defs, int(q.option("min_obs", MIN_OBS)))
+    probs = probabilities(learner.cells(training), defs, int(q.option("min_obs", MIN_OBS)))
     ratios = quarter_multipliers(learner, training, probs)
     use_late = _is_on(q, "late_wins")
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)
@@ -802,9 +826,7 @@ def _historical_forecast(
     else:  # read already, with other (S, P) pairs (reads_many)
         cols, sums = reads[0], [reads[1]]
     p_learned, basis, observations = _learned_p(cols, probs)
-    n = None if with_deals else 0  # [:None] is every deal
-    shown = {c: np.asarray(v)[:n] for c, v in cols.items()}
-    deals = _deals_frame(shown, p_learned[:n], basis[:n], observations[:n])
+    deals = _deals_frame(cols, p_learned, basis, observations) if with_deals else _no_deals()
     won = round(float(sums[0][0]), 2)
     p = p_learned.astype(float)
     amounts = np.asarray(cols["amount"], dtype=float)
@@ -1065,14 +1087,26 @@ def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitio
     actuals = [round(float(won), 2) for won, _ in sums_many(con, outcomes, q, defs)]
     reads = reads_many(con, at_week_n, q, defs)
     every_other = others_many(con, at_week_n, q, defs)
-    rows: list[dict[str, Any]] = []
-    for (qk, bt_as_of, _), actual, read, others in zip(
-        tests, actuals, reads, every_other, strict=True
-    ):
-        bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
-        forecasts = dict(others)
+
+    def historical(i: int) -> HistoricalForecast:
         # not historical_forecast: its deals, kept per view and store version, are not read
-        hist = _historical_forecast(con, bq, defs, dates, learner, read, with_deals=False)
+        qk, bt_as_of, _ = tests[i]
+        bq = q.with_(as_of=bt_as_of, period=qk.label, options=())
+        return _historical_forecast(con, bq, defs, dates, learner, reads[i], with_deals=False)
+
+    # The quarters' simulations are independent and spend their time in numpy, which lets
+    # go of the GIL: two at a time on two cores. The learner is filled (prefetch above) and
+    # the reads are in hand, so no thread queries the store.
+    if SIMULATION_THREADS > 1 and len(tests) > 1:
+        with ThreadPoolExecutor(SIMULATION_THREADS) as pool:
+            historicals = list(pool.map(historical, range(len(tests))))
+    else:
+        historicals = [historical(i) for i in range(len(tests))]
+    rows: list[dict[str, Any]] = []
+    for (qk, bt_as_of, _), actual, others, hist in zip(
+        tests, actuals, every_other, historicals, strict=True
+    ):
+        forecasts = dict(others)
         forecasts["forecast_historical"] = hist.p50
         for mid, fc in forecasts.items():
             if fc is None:
