@@ -311,3 +311,18 @@ def _store_memo(on: bool) -> Iterator[None]:
         yield
     finally:
         memo.use_store_memo(False)
+
+
+def test_backtest_is_the_same_simulated_in_turn_or_two_at_a_time(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.reader(demo_db) as con:
+        dates = fc.snapshot_dates(con, date(2100, 1, 1))
+        q = Query(as_of=dates[-1], period=current_period(dates[-1], DEFS))
+        tables = []
+        for threads in (1, 2):
+            monkeypatch.setattr(fc, "SIMULATION_THREADS", threads)
+            tables.append(compute(con, "forecast_backtest", q, DEFS).table)
+    assert tables[0] is not None and tables[1] is not None
+    assert (tables[0]["method"] == "forecast_historical").sum() >= 2  # two quarters or more
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
