@@ -379,7 +379,7 @@ where s.snapshot_date = $as_of{filters}
 """
 
 
-def _learned_p(
+def learned_p(
     cols: dict[str, Any], probs: dict[tuple[str, str], tuple[float, str, int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each open deal's (columns as read by _OPEN_SQL) learned probability, its basis and
@@ -825,7 +825,7 @@ def _historical_forecast(
         ).fetchall()
     else:  # read already, with other (S, P) pairs (reads_many)
         cols, sums = reads[0], [reads[1]]
-    p_learned, basis, observations = _learned_p(cols, probs)
+    p_learned, basis, observations = learned_p(cols, probs)
     deals = _deals_frame(cols, p_learned, basis, observations) if with_deals else _no_deals()
     won = round(float(sums[0][0]), 2)
     p = p_learned.astype(float)
