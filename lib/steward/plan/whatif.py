@@ -30,12 +30,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from steward import memo
 from steward.definitions import Definitions
 from steward.metrics import forecast as fc
 from steward.metrics.core import Column, Query, Result, compute, metric
 from steward.metrics.history import funnel_cohorts
 from steward.periods import Quarter
 from steward.plan import rates
+
+CONVERSIONS_KEPT = 32  # cuts kept per store version (a few stages each)
 
 RESULT_COLUMNS = [
     "scenario",
@@ -187,7 +190,24 @@ def _is_on(q: Query, name: str) -> bool:
 def conversion_rates(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> dict[str, float]:
-    """Stage -> reached(k+1) / reached(k), funnel_cohort pooled over the lookback quarters."""
+    """Stage -> reached(k+1) / reached(k), funnel_cohort pooled over the lookback quarters;
+    kept per store version and query (the planner's every scenario, and every view of the
+    same cut, read the same cohorts)."""
+    key_q = q.with_(options=(), compare_to=None)
+    got: dict[str, float] = memo.kept(
+        con,
+        "whatif.conversion",
+        (key_q, defs.digest),
+        lambda: _conversion_rates(con, key_q, defs),
+        CONVERSIONS_KEPT,
+        answer=True,
+    )
+    return dict(got)
+
+
+def _conversion_rates(
+    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
+) -> dict[str, float]:
     reached: dict[str, float] = {}
     advanced: dict[str, float] = {}
     periods = [k.label for k in rates.lookback(None, q, defs)]
