@@ -1081,9 +1081,10 @@ def _forecast_backtest(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitio
     )
     outcomes = [(outcome, qk) for qk, _, outcome in tests]
     at_week_n = [(bt_as_of, qk) for qk, bt_as_of, _ in tests]
-    if cuts.kept_here(con):  # the rows of every pair read in one query, once per store version
+    # every quarter's actual, and what its historical forecast reads: three queries, or
+    # where answers are kept per store version, cuts of every pair's rows read in one
+    if cuts.kept_here(con):
         forecast_cut.rows_of(con, outcomes + at_week_n, defs)
-    # every quarter's actual, and what its historical forecast reads, in three queries
     actuals = [round(float(won), 2) for won, _ in sums_many(con, outcomes, q, defs)]
     reads = reads_many(con, at_week_n, q, defs)
     every_other = others_many(con, at_week_n, q, defs)

@@ -17,8 +17,9 @@ which stays the path of one-off callers and the reference of the tests:
 - amounts as whole cents in int64: the sums are exact, as DuckDB's decimal sums, and an
   open deal's amount is `cents / 100` in doubles, as DuckDB casts a DECIMAL(18,2);
 - the stage-weighted sum is the correctly rounded sum (math.fsum) of each row's
-  `amount × probability` in doubles; the SQL's double sum can differ in the last bits,
-  below the cent the methods are rounded to.
+  `amount × probability` in doubles. The SQL's sum of doubles, whose order follows the
+  scan, can differ from it in the last bits: the rounded cent differs only when the sum
+  lies within that of a half cent.
 """
 
 from __future__ import annotations
