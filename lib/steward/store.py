@@ -440,8 +440,8 @@ ROW_GROUP_ROWS = 122_880
 # default. At 10.8M rows a 169,886-row week spent ~250 ms in the insert with the default
 # and ~125 ms in the insert and the commit without. A 509,659-row week (31M) took ~0.9 s
 # either way, but its close (the checkpoint) grew from ~0.2 s to 0.5-0.9 s: from a few row
-# groups on, the insert's threads share the row groups, and writing the rows to the log
-# costs about what it saves.
+# groups on, the insert's threads presumably share the row groups, and writing the rows
+# to the log costs about what it saves.
 IN_MEMORY_ROWS = 2 * ROW_GROUP_ROWS
 
 
