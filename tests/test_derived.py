@@ -339,8 +339,10 @@ def test_append_writes_only_changed_facts():
     con.execute(f"insert into snapshots ({cols}) select {cols} from _s4")
     con.execute(derived._day_sql(), {"to_date": hf.S4})
     flagged = con.execute("select opportunity_id from _day where facts_changed").fetchall()
+    held = con.execute("select count(*) from _day").fetchall()
     con.execute("rollback")
     assert sorted(r[0] for r in flagged) == ["A", "B", "D", "E", "F", "G", "H"]
+    assert held == [(7,)]  # _day holds only the rows to write (no deal left S3 -> S4)
     store.commit_snapshots(con, s4, file_name="s4")
     after = _stored(con)
     assert after["C"] == before["C"] == (hf.S1, None, "Rep 1")
@@ -348,6 +350,33 @@ def test_append_writes_only_changed_facts():
     assert all(v[1] is None for v in after.values())
     assert _facts(con)["C"][:2] == (hf.S1, hf.S4)
     assert content(con) == rebuilt(con)
+
+
+def test_the_weekly_step_holds_the_changed_new_and_left_deals_only():
+    # S1 -> S2, worked out from the fixture's table: A Discovery -> Solution, B close
+    # 12-01 -> 01-15, G Negotiation -> Closed Won (close 10-10 -> 10-09), H Prospecting ->
+    # Discovery changed; F is new; D left (in S1, not in S2); C and E are as they were.
+    con = store.init_memory()
+    store.commit_snapshots(con, hf.frame_for(hf.S1), file_name="s1")
+    con.execute("begin transaction")
+    con.register("_s2", hf.frame_for(hf.S2))
+    cols = ", ".join(store.SNAPSHOT_COLUMNS)
+    con.execute(f"insert into snapshots ({cols}) select {cols} from _s2")
+    con.execute(derived._day_sql(), {"to_date": hf.S2})
+    rows = con.execute(
+        "select coalesce(d.opportunity_id, k.opportunity_id), d.present_a, d.present_b, "
+        "d.facts_changed, d.stage_a, d.stage from _day d "
+        "left join opp_keys k on k.opp_key = d.opp_key order by 1"
+    ).fetchall()
+    con.execute("rollback")
+    assert rows == [
+        ("A", True, True, True, "Discovery", "Solution"),
+        ("B", True, True, True, "Solution", "Solution"),
+        ("D", True, False, False, "Proposal", None),
+        ("F", False, True, True, None, "Discovery"),
+        ("G", True, True, True, "Negotiation", "Closed Won"),
+        ("H", True, True, True, "Prospecting", "Discovery"),
+    ]
 
 
 def test_a_deal_that_leaves_gets_its_last_seen_stored():

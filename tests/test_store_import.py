@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -197,3 +198,78 @@ def test_property_import_loads_everything_or_nothing(
         assert got == (len(kinds), Decimal(cents) / 100)
         untouched = "select * from snapshots where snapshot_date = '2026-11-20' order by all"
         assert con.execute(untouched).fetchall() == [r for r in before if str(r[0]) == "2026-11-20"]
+
+
+def _optimistic(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("select current_setting('enable_optimistic_write')").fetchall()[0][0])
+
+
+def _week(n: int, day: str = "2026-12-04") -> pd.DataFrame:
+    """n canonical rows of one snapshot: id W000000.., amount i + 0.25, stage Discovery."""
+    frame = pd.DataFrame({c: pd.Series([None] * n, dtype="object") for c in store.SNAPSHOT_COLUMNS})
+    frame["snapshot_date"] = pd.Timestamp(day)
+    frame["opportunity_id"] = [f"W{i:06d}" for i in range(n)]
+    frame["opportunity_name"] = [
+        f"Deal number {i} for a fairly long account name" for i in range(n)
+    ]
+    frame["stage"] = "Discovery"
+    frame["amount"] = [i + 0.25 for i in range(n)]
+    frame["close_date"] = pd.Timestamp("2027-01-29")
+    frame["is_closed"] = False
+    frame["is_won"] = False
+    return frame
+
+
+def test_a_weekly_import_keeps_its_rows_in_memory_then_restores_the_setting(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    real = derived.refresh
+
+    def spy(con: duckdb.DuckDBPyConnection, dates: list[object]) -> None:
+        seen.append(_optimistic(con))  # inside the import's transaction
+        real(con, dates)
+
+    monkeypatch.setattr(derived, "refresh", spy)
+    with store.writer(loaded) as con:
+        assert _optimistic(con)  # DuckDB's default
+        store.commit_snapshots(con, _week(3), file_name="w.csv")
+        assert _optimistic(con)  # set back after the commit
+        # a rejected import (the same date again) sets it back too
+        with pytest.raises(ImportRejected, match="already loaded"):
+            store.commit_snapshots(con, _week(3), file_name="w.csv")
+        assert _optimistic(con)
+        # over IN_MEMORY_ROWS, and the parts of an iterable: DuckDB's default
+        monkeypatch.setattr(store, "IN_MEMORY_ROWS", 2)
+        store.commit_snapshots(con, _week(3, "2026-12-11"), file_name="w.csv")
+        store.commit_snapshots(con, iter([_week(1, "2026-12-18")]), file_name="w.csv")
+    assert seen == [False, True, True]  # the rejected import stopped before the refresh
+
+
+def test_rows_kept_in_memory_read_back_the_same_after_the_store_closes(tmp_path: Path) -> None:
+    # More rows than a row group (122,880), fewer than IN_MEMORY_ROWS: they go to the
+    # write-ahead log at the commit and into the file at the checkpoint on close.
+    n = store.ROW_GROUP_ROWS + 1_000
+    assert n <= store.IN_MEMORY_ROWS
+    db = tmp_path / "w.duckdb"
+    with store.writer(db) as con:
+        store.commit_snapshots(con, _week(n), file_name="w.csv")
+    with store.reader(db) as con:
+        got = con.execute(
+            "select count(*), count(distinct opportunity_id), sum(amount), "
+            "min(opportunity_id), max(opportunity_id), max(opportunity_name) from snapshots"
+        ).fetchall()[0]
+        facts = con.execute("select count(*), sum(amount) from opp_facts").fetchall()[0]
+    # sum of (i + 0.25) for i < n = n(n-1)/2 + n/4 (n = 123,880: 7,673,065,260 + 30,970)
+    cents = (n * (n - 1) // 2) * 100 + n * 25
+    total = Decimal(cents) / 100
+    assert total == Decimal("7673096230.00")
+    assert got == (
+        n,
+        n,
+        total,
+        "W000000",
+        f"W{n - 1:06d}",
+        "Deal number 99999 for a fairly long account name",
+    )
+    assert facts == (n, total)

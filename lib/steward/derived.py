@@ -369,33 +369,55 @@ def _pair(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
     con.execute(_PAIR_SQL, {"from_date": prev, "to_date": d})
 
 
-# The new snapshot's attributes kept in _day: what the pair and the stage entries read.
-# The facts rewritten read theirs from the snapshot again (a tenth of the deals a week;
-# carrying all fifteen through _day cost more than that second look-up).
-_DAY_ATTRS = ("stage", "amount", "close_date", "is_closed", "is_won", "source", "segment")
-
-
 def _day_sql() -> str:
-    """The new snapshot's rows, each beside its deal's facts as of the previous snapshot
-    (one pass: the key, the pair's A side, whether the stored facts must be rewritten)."""
-    # bit i set: attribute i of _FACT_ATTRS differs from the stored facts
+    """The rows the weekly step writes, in one pass over the new snapshot beside its keys
+    and the facts (the previous snapshot's state): the new snapshot's deals whose stored
+    facts differ (present_b: new, back, or an attribute changed), with all their
+    attributes, and the deals of the previous snapshot that are not in the new one
+    (not present_b: they left). Each with the pair's A side (the stored facts).
+
+    The pair's change rows and the new stage entries are a subset of these (a deal whose
+    stage, amount, close date or closed / won flags moved differs from its facts), so the
+    nine tenths of a week that did not change are compared and dropped here, not written
+    to _day (the table held every deal of the week and the facts were looked up again
+    from the snapshot: ~50 ms of ~120 at 10.8M rows). Which attributes changed (a bit per
+    attribute of _FACT_ATTRS) is worked out for the kept rows only.
+    """
+    attrs = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
+    differs = "\n      or ".join(f"f.{c} is distinct from s.{c}" for c in _FACT_ATTRS)
     mask = " + ".join(
-        f"(case when f.{c} is distinct from s.{c} then {1 << i} else 0 end)"
+        f"(case when f_{c} is distinct from {c} then {1 << i} else 0 end)"
         for i, c in enumerate(_FACT_ATTRS)
     )
     return f"""
 create or replace temp table _day as
-select k.opp_key, s.opportunity_id, s.snapshot_date, {", ".join(f"s.{c}" for c in _DAY_ATTRS)},
-       f.opp_key is not null and f.last_seen is null as present_a,
-       f.first_seen as kept_first_seen,
-       f.stage as stage_a, f.amount as amount_a, f.close_date as close_a,
-       f.is_closed as closed_a, f.is_won as won_a,
-       {mask} as changed_attrs,
-       f.opp_key is null or f.last_seen is not null or changed_attrs <> 0 as facts_changed
-from snapshots s
-left join opp_keys k on k.opportunity_id = s.opportunity_id
-left join opp_facts_rows f on f.opp_key = k.opp_key
-where s.snapshot_date = $to_date
+with s as (
+  select k.opp_key, s.opportunity_id, {attrs}
+  from snapshots s
+  left join opp_keys k on k.opportunity_id = s.opportunity_id
+  where s.snapshot_date = $to_date
+),
+j as (
+  select coalesce(s.opp_key, f.opp_key) as opp_key, s.opportunity_id,
+         s.opportunity_id is not null as present_b,
+         f.opp_key is not null and f.last_seen is null as present_a,
+         f.first_seen as kept_first_seen,
+         {attrs},
+         {", ".join(f"f.{c} as f_{c}" for c in _FACT_ATTRS)},
+         f.opp_key is null or f.last_seen is not null
+      or {differs} as differs
+  from s
+  full join opp_facts_rows f on f.opp_key = s.opp_key
+  where s.opportunity_id is not null or f.last_seen is null
+)
+select opp_key, opportunity_id, present_b, present_a, kept_first_seen,
+       {", ".join(_FACT_ATTRS)},
+       f_stage as stage_a, f_amount as amount_a, f_close_date as close_a,
+       f_is_closed as closed_a, f_is_won as won_a,
+       present_b and differs as facts_changed,
+       case when present_b and differs then {mask} else 0 end as changed_attrs
+from j
+where not present_b or differs
 """  # noqa: S608 - column names from the constant
 
 
@@ -421,27 +443,23 @@ select opp_key, $from_date::date, $to_date::date, present_a, true,
        case when present_a then coalesce(won_a, false) end, coalesce(is_won, false),
        null::date
 from _day
-where not present_a
+where present_b and (
+      not present_a
    or stage_a is distinct from stage
    or amount_a is distinct from amount
    or close_a is distinct from close_date
    or coalesce(closed_a, false) is distinct from coalesce(is_closed, false)
-   or coalesce(won_a, false) is distinct from coalesce(is_won, false)
+   or coalesce(won_a, false) is distinct from coalesce(is_won, false))
 """
 
 # ... and the deals of the previous one that are not in the new one (they left).
-_LEFT_SQL = """
-create or replace temp table _left as
-select opp_key, stage, amount, close_date, is_closed, is_won
-from opp_facts_rows
-where last_seen is null and opp_key not in (select opp_key from _day)
-"""
 _PAIR_LEFT_SQL = """
 insert into opp_changes
 select opp_key, $from_date::date, $to_date::date, true, false,
-       stage, null, amount, null, close_date, null,
-       coalesce(is_closed, false), null, coalesce(is_won, false), null, null::date
-from _left
+       stage_a, null, amount_a, null, close_a, null,
+       coalesce(closed_a, false), null, coalesce(won_a, false), null, null::date
+from _day
+where not present_b
 """
 
 
@@ -449,8 +467,8 @@ def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -
     """Bring opp_facts forward to the new last snapshot held in _day, writing only what
     changed: deals in it stay stored with last_seen null ("in the latest snapshot") and
     are not touched when no attribute changed; a deal that changed gets the attributes
-    that changed updated from the snapshot, one that came back its last_seen null again
-    (first_seen kept), a new deal is inserted, and a deal that left (_left) gets
+    that changed updated (from _day), one that came back its last_seen null again
+    (first_seen kept), a new deal is inserted, and a deal that left (not present_b) gets
     last_seen = prev.
 
     (Issue 11 rewrote every deal's row each week, ~190 ms at 10M rows; moving last_seen
@@ -462,17 +480,9 @@ def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -
     updating all fifteen cost ~0.35 s at 31M, one update per changed attribute ~5 ms.)
     """
     con.execute(
-        "update opp_facts_rows set last_seen = $prev "
-        "where last_seen is null and opp_key in (select opp_key from _left)",
+        "update opp_facts_rows set last_seen = $prev where last_seen is null "
+        "and opp_key in (select opp_key from _day where not present_b)",
         {"prev": prev},
-    )
-    plain = ", ".join(f"s.{c}" for c in _FACT_ATTRS)
-    con.execute(
-        "create or replace temp table _new as "  # noqa: S608 - column names from the constant
-        f"select d.opp_key, d.opportunity_id, d.kept_first_seen, {plain} "
-        "from snapshots s join _day d on d.opportunity_id = s.opportunity_id "
-        "where s.snapshot_date = $d and d.facts_changed",
-        {"d": d},
     )
     # Per attribute, only the rows where it changed: an update rewrites, at the next
     # checkpoint, the columns it touched, so unchanged columns stay as they are.
@@ -484,22 +494,22 @@ def _facts_forward(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -
     if back:
         con.execute(
             "update opp_facts_rows set last_seen = null where last_seen is not null "
-            "and opp_key in (select opp_key from _new where kept_first_seen is not null)"
+            "and opp_key in (select opp_key from _day "
+            "where facts_changed and kept_first_seen is not null)"
         )
     for i, c in enumerate(_FACT_ATTRS):
         if (mask or 0) >> i & 1:
             con.execute(
-                f"update opp_facts_rows set {c} = n.{c} from _new n "  # noqa: S608
-                f"where opp_facts_rows.opp_key = n.opp_key "
+                f"update opp_facts_rows set {c} = n.{c} from _day n "  # noqa: S608
+                f"where n.facts_changed and opp_facts_rows.opp_key = n.opp_key "
                 f"and opp_facts_rows.{c} is distinct from n.{c}"
             )
     con.execute(
         "insert into opp_facts_rows "  # noqa: S608 - column names from the constant
         f"select opp_key, opportunity_id, $d, null, {', '.join(_FACT_ATTRS)} "
-        "from _new where kept_first_seen is null",
+        "from _day where facts_changed and kept_first_seen is null",
         {"d": d},
     )
-    con.execute("drop table _new")
 
 
 def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> None:
@@ -512,20 +522,20 @@ def _append_one(con: duckdb.DuckDBPyConnection, prev: date | None, d: date) -> N
         con.execute(stmt, {"max_key": max_key})
     pair = {"from_date": prev, "to_date": d}
     con.execute(_PAIR_PRESENT_SQL, pair)
-    con.execute(_LEFT_SQL)
     con.execute(_PAIR_LEFT_SQL, pair)
     _link(con, d)
     con.execute(_EXITS_PAIR_SQL, {"to_date": d})
     # A deal still at the stage it had in the previous snapshot already has that entry.
     con.execute(
         "insert into stage_entries "
-        "select d.opp_key, d.stage, d.snapshot_date, d.amount, d.source, d.segment "
+        "select d.opp_key, d.stage, $d, d.amount, d.source, d.segment "
         "from _day d anti join stage_entries e on e.opp_key = d.opp_key and e.stage = d.stage "
-        "where d.stage is not null and (not d.present_a or d.stage is distinct from d.stage_a)"
+        "where d.present_b and d.stage is not null "
+        "and (not d.present_a or d.stage is distinct from d.stage_a)",
+        {"d": d},
     )
     _facts_forward(con, prev, d)
     con.execute("drop table _day")
-    con.execute("drop table _left")
     con.execute("insert into derived_dates values ($d)", {"d": d})
 
 
