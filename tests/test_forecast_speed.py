@@ -129,6 +129,21 @@ def test_block_simulation_at_full_size() -> None:
         assert simulate(p, amounts, 10_000, 7, mult, ext).tobytes() == want.tobytes()
 
 
+def test_simulations_sharing_a_stream_each_equal_the_loop() -> None:
+    """The generator's words are drawn once per (seed, multipliers, draws) and read by
+    every simulation after (`forecast._stream`): sizes that end in a short block, one
+    whole block, or more deals than are drawn one by one, after one another and with an
+    odd number of draws, each give the loop's totals bit for bit."""
+    multipliers = [0.7, 1.0, 1.3]
+    extra = [10.0, 20.0, 30.0]
+    for draws in (1001, 10_000):
+        for n in (EXACT_DEALS + 250, 37, 100, 250, EXACT_DEALS, EXACT_DEALS + 1, 37):
+            p, amounts = _case(n, n, cents=True)
+            for mult, ext in ((None, None), (multipliers, extra)):
+                want = reference_simulate(p, amounts, draws, 5, mult, ext)
+                assert simulate(p, amounts, draws, 5, mult, ext).tobytes() == want.tobytes()
+
+
 # --- answers kept per store version: forecast, backtest, time in stage -----------------------------------
 
 

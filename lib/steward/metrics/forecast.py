@@ -629,14 +629,14 @@ def simulate(
     move all deals together, as they do in life. `extra` (same length) is an amount that
     the picked quarter adds to the draw (its late wins, scaled to today's pipeline).
     """
-    rng = np.random.default_rng(seed)
+    stream = _stream(seed, len(multipliers or ()), draws)
     totals = np.zeros(draws)
     scale = None
     factors = np.ones(1)
     pick = np.zeros(draws, dtype=np.int64)
     if multipliers:
         factors = np.asarray(multipliers, dtype=float)
-        pick = rng.integers(0, len(multipliers), draws)
+        pick = stream.pick
         scale = factors[pick]
         if extra:
             totals += np.asarray(extra, dtype=float)[pick]
@@ -648,16 +648,14 @@ def simulate(
     # 16-bit uniform integers (four per raw 64-bit draw) against p scaled to 65536: a
     # probability resolution of 1/65536, at a quarter of the cost of float draws.
     threshold = np.round(p * 65536.0).astype(np.int64)
-    for i in range(0, len(exact), 100):
-        idx = exact[i : i + 100]
-        n_raw = -(-len(idx) * draws // 4)
-        u = rng.bit_generator.random_raw(n_raw).view(np.uint16)[: len(idx) * draws]
-        u = u.reshape(len(idx), draws)  # one contiguous row of draws per deal
+    for block, i in enumerate(range(0, len(exact), BLOCK)):
+        idx = exact[i : i + BLOCK]
+        u = stream.uniforms(block, len(idx))
         totals = _add_block(
             totals, u, _levels(p, idx, threshold, factors, scale), pick, amounts[idx]
         )
-    if len(rest):
-        normal = rng.standard_normal(draws)
+    if len(rest):  # then every block was whole: the normals come after all of them
+        normal = stream.normal
         p_rest, a_rest = p[rest], amounts[rest]
         # the normal part under each multiplier drawn (the deal-by-deal loop's order)
         picked = factors[np.bincount(pick, minlength=len(factors)) > 0]
@@ -673,6 +671,48 @@ def simulate(
             at = np.searchsorted(np.asarray(rs), factors)[pick]
         totals += np.clip(means[at] + sds[at] * normal, 0.0, float(a_rest.sum()))
     return totals
+
+
+BLOCK = 100  # deals drawn at once; EXACT_DEALS is whole blocks (see _Stream.normal)
+if EXACT_DEALS % BLOCK:
+    raise ValueError("EXACT_DEALS must be a multiple of BLOCK")
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """What `simulate` draws from its generator, in the order it draws: the pick of a
+    multiplier per draw (when there are any), the raw 64-bit words of each block of
+    deals, and after every whole block the normals. The stream depends only on the seed,
+    the number of multipliers and of draws, so every forecast with the same three (the
+    tiles', the range's, the backtest's six quarters', every cut's) reads the same words:
+    drawn once (`_stream`), then read, they give the same totals to the last bit."""
+
+    draws: int
+    pick: np.ndarray
+    raw: tuple[np.ndarray, ...]  # per whole block: ceil(BLOCK × draws / 4) words
+    normal: np.ndarray
+
+    def uniforms(self, block: int, deals: int) -> np.ndarray:
+        """The 16-bit uniforms of `deals` deals (a block, the last possibly short), one
+        row of draws per deal. A short block's words are the first of a whole one's:
+        the generator gives a prefix of the same words when asked for fewer."""
+        words = -(-deals * self.draws // 4)
+        u = self.raw[block][:words].view(np.uint16)[: deals * self.draws]
+        return u.reshape(deals, self.draws)
+
+
+@functools.lru_cache(maxsize=4)  # 8 MB each at 10,000 draws
+def _stream(seed: int, n_multipliers: int, draws: int) -> _Stream:
+    rng = np.random.default_rng(seed)
+    pick = np.zeros(draws, dtype=np.int64)
+    if n_multipliers:
+        pick = rng.integers(0, n_multipliers, draws)
+    blocks = -(-EXACT_DEALS // BLOCK)
+    raw = tuple(rng.bit_generator.random_raw(-(-BLOCK * draws // 4)) for _ in range(blocks))
+    normal = rng.standard_normal(draws)
+    for a in (pick, *raw, normal):
+        a.flags.writeable = False  # shared by every caller
+    return _Stream(draws, pick, raw, normal)
 
 
 def _levels(
