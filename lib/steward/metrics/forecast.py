@@ -701,7 +701,9 @@ class _Stream:
         return u.reshape(deals, self.draws)
 
 
-@functools.lru_cache(maxsize=4)  # 8 MB each at 10,000 draws
+# one per number of multipliers (0..MAX_TRAINING_QUARTERS: the backtest's six quarters
+# use six) at the default seed and draws; 8 MB each at 10,000 draws
+@functools.lru_cache(maxsize=MAX_TRAINING_QUARTERS + 1)
 def _stream(seed: int, n_multipliers: int, draws: int) -> _Stream:
     rng = np.random.default_rng(seed)
     pick = np.zeros(draws, dtype=np.int64)
