@@ -38,7 +38,7 @@ from steward.metrics.history import funnel_cohorts
 from steward.periods import Quarter
 from steward.plan import rates
 
-CONVERSIONS_KEPT = 32  # cuts kept per store version (a few stages each)
+BASES_KEPT = 8  # cuts kept per store version (each holds its open deals)
 
 RESULT_COLUMNS = [
     "scenario",
@@ -190,24 +190,7 @@ def _is_on(q: Query, name: str) -> bool:
 def conversion_rates(
     con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
 ) -> dict[str, float]:
-    """Stage -> reached(k+1) / reached(k), funnel_cohort pooled over the lookback quarters;
-    kept per store version and query (the planner's every scenario, and every view of the
-    same cut, read the same cohorts)."""
-    key_q = q.with_(options=(), compare_to=None)
-    got: dict[str, float] = memo.kept(
-        con,
-        "whatif.conversion",
-        (key_q, defs.digest),
-        lambda: _conversion_rates(con, key_q, defs),
-        CONVERSIONS_KEPT,
-        answer=True,
-    )
-    return dict(got)
-
-
-def _conversion_rates(
-    con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions
-) -> dict[str, float]:
+    """Stage -> reached(k+1) / reached(k), funnel_cohort pooled over the lookback quarters."""
     reached: dict[str, float] = {}
     advanced: dict[str, float] = {}
     periods = [k.label for k in rates.lookback(None, q, defs)]
@@ -227,7 +210,26 @@ def _conversion_rates(
 
 
 def baseline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Base:
-    """Learn once what forecast_historical learns, plus every open deal and the conversions."""
+    """Learn once what forecast_historical learns, plus every open deal and the conversions.
+
+    Kept per store version and query, the scenario's own options left out of the key
+    (they do not change the baseline): the planner's every scenario, and every view of
+    the same cut, read one. Callers read it and never change it (`run` filters copies)."""
+    key_q = q.with_(
+        compare_to=None, options=tuple((k, v) for k, v in q.options if k not in OPTION_KEYS)
+    )
+    got: Base = memo.kept(
+        con,
+        "whatif.base",
+        (key_q, defs.digest),
+        lambda: _baseline(con, key_q, defs),
+        BASES_KEPT,
+        answer=True,
+    )
+    return got
+
+
+def _baseline(con: duckdb.DuckDBPyConnection, q: Query, defs: Definitions) -> Base:
     period = q.quarter(defs)
     dates = fc.snapshot_dates(con, q.as_of)
     training = fc.training_quarters(dates, period, q.as_of)
