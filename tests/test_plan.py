@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from browser_helpers import migrated_store
 
@@ -247,3 +248,24 @@ def test_pipeline_needed_inputs_come_from_the_metric_layer(demo_path):
         assert sum(s.mix for s in inputs.sources) == pytest.approx(1.0)
         assert inputs.target == compute(con, "bookings_target", q, DEFS).value
         assert res.table.equals(needed.plan_rows(inputs))
+
+
+def test_kept_baseline_serves_every_scenario_and_equals_a_fresh_one(demo_path):
+    """Where answers are kept (the app), one baseline per cut serves every scenario: the
+    scenario's options are not in its key, and the table equals the one computed fresh."""
+    from steward import memo
+
+    with store.reader(demo_path) as con:
+        last = con.execute("select max(snapshot_date) from snapshots").fetchall()[0][0]
+        q = Query(as_of=last, period=needed.next_quarter(last, DEFS))
+        asks = [q, q.with_(options=(("cycle_days", 30),)), q.with_(options=(("cycle_days", -20),))]
+        fresh = [compute(con, "scenario_forecast", a, DEFS).table for a in asks]
+        memo.use_store_memo(True)
+        try:
+            kept = [compute(con, "scenario_forecast", a, DEFS).table for a in asks]
+            assert len(memo.by_store(con, "whatif.base")) == 1  # one baseline, three scenarios
+        finally:
+            memo.use_store_memo(False)
+    for f, k in zip(fresh, kept, strict=True):
+        pd.testing.assert_frame_equal(f, k, check_exact=True)
+    assert fresh[1].iloc[1]["p50"] != fresh[0].iloc[1]["p50"]  # the scenarios did differ
