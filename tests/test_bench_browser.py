@@ -50,3 +50,17 @@ def test_browser_bench_times_a_page_and_merges_into_the_bench_json(tmp_path: Pat
     assert board["filter_median_ms"] == sum(board["filter_ms"]) / 2
     assert len(data["browser"]["load_average_start"]) == 3
     assert "board" in done.stdout
+
+
+def test_the_charts_the_browser_bench_waits_for_are_the_charts_each_page_draws() -> None:
+    """bench.browser waits for each page's charts by count (a chart mounts only once its
+    code has arrived); the Plotly counts are the ones the pages draw in AppTest."""
+    from test_app_pages import PAGES as DRAWN
+
+    from bench.browser import PAGES
+
+    named = {"board": "board_story"}
+    for page, (_, (plotly, _sparklines)) in PAGES.items():
+        if named.get(page, page) in DRAWN:
+            assert plotly == DRAWN[named.get(page, page)], page
+    assert PAGES["board"][1] == (2, 3)  # coverage and bridge; three KPI tiles' sparklines
