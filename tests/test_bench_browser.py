@@ -45,6 +45,7 @@ def test_browser_bench_times_a_page_and_merges_into_the_bench_json(tmp_path: Pat
     assert board["error"] is None
     # the script's run is on screen before (or when) the page is settled
     assert 0 < board["cold_run_ms"] <= board["cold_ms"]
+    assert board["cold_cached_ms"] > 0  # the second server's first visit, cache warm
     assert len(board["filter_ms"]) == 2 and len(board["filter_run_ms"]) == 2
     assert all(0 < s <= t for s, t in zip(board["filter_run_ms"], board["filter_ms"], strict=True))
     assert board["filter_median_ms"] == sum(board["filter_ms"]) / 2
