@@ -20,8 +20,7 @@ For each page, a fresh `streamlit run` serves the store, and Playwright (Debian'
 
 *Settled* means: the page caption names the new filter (so the new run is on screen),
 no element is stale, the running indicator is gone, and the charts the page draws on the
-benchmark store (`PAGES`: its Plotly charts and the KPI tiles' sparklines) are on the page
-and have drawn their SVG (two animation frames later). The count matters: the browser
+benchmark store (`PAGES`: its Plotly charts) are on the page and have drawn their SVG (two animation frames later). The count matters: the browser
 mounts a chart only once the chart's code has arrived (Plotly's is 4.7 MB, fetched when
 the first chart reaches the page), so on a first visit the run is on screen, with no
 chart yet, up to ~1.3 s before the charts are; a check of "every chart drawn" alone is
@@ -49,20 +48,20 @@ from bench.serve import free_port, streamlit_server
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-# url path of each page (the board is the default page at "/"), and the charts it draws
-# on the benchmark store: (Plotly charts, KPI tile sparklines)
+# url path of each page (the board is the default page at "/"), and the Plotly charts it
+# draws on the benchmark store
 PAGES = {
-    "board": ("", (2, 3)),
-    "weekly_review": ("weekly_review", (0, 0)),
-    "funnel": ("funnel", (4, 0)),
-    "forecast": ("forecast", (4, 0)),
-    "scenario_planner": ("scenario_planner", (2, 0)),
-    "changes": ("changes", (2, 0)),
-    "drilldown": ("drilldown", (1, 0)),
-    "marketing": ("marketing", (3, 0)),
-    "finance": ("finance", (0, 0)),
-    "trust": ("trust", (1, 0)),
-    "maturity": ("maturity", (1, 0)),
+    "board": ("", 2),
+    "weekly_review": ("weekly_review", 0),
+    "funnel": ("funnel", 4),
+    "forecast": ("forecast", 4),
+    "scenario_planner": ("scenario_planner", 2),
+    "changes": ("changes", 2),
+    "drilldown": ("drilldown", 1),
+    "marketing": ("marketing", 3),
+    "finance": ("finance", 0),
+    "trust": ("trust", 1),
+    "maturity": ("maturity", 1),
 }
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 
@@ -73,14 +72,10 @@ SETTLED_JS = """
   const footer = caps.some(c => c.innerText.includes('definitions '));
   const stale = document.querySelector('[data-stale="true"]');
   const running = document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
-  const drawn = (selector, svg, n) => {
-    const found = Array.from(document.querySelectorAll(selector));
-    return found.length >= n && found.every(c => c.querySelector(svg));
-  };
-  const all = charts === null
-    || (drawn('[data-testid="stPlotlyChart"]', '.main-svg', charts[0])
-        && drawn('[data-testid="stMetricChart"]', 'svg', charts[1]));
-  return titled && footer && !stale && !running && all;
+  const found = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'));
+  const drawn = charts === null
+    || (found.length >= charts && found.every(c => c.querySelector('.main-svg')));
+  return titled && footer && !stale && !running && drawn;
 }
 """
 FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
@@ -91,7 +86,7 @@ def load_average() -> list[float]:
 
 
 def settle(
-    pg: Any, want: str | None, charts: tuple[int, int], timeout_ms: float, t0: float
+    pg: Any, want: str | None, charts: int, timeout_ms: float, t0: float
 ) -> tuple[float, float]:
     """Wait (polling, up to timeout_ms) until the page is settled; see the module doc.
 
@@ -99,7 +94,7 @@ def settle(
     first is the server's share, the rest is the browser loading and drawing the charts."""
     pg.wait_for_function(SETTLED_JS, arg=[want, None], timeout=timeout_ms, polling=20)
     shown = (time.perf_counter() - t0) * 1000.0
-    pg.wait_for_function(SETTLED_JS, arg=[want, list(charts)], timeout=timeout_ms, polling=20)
+    pg.wait_for_function(SETTLED_JS, arg=[want, charts], timeout=timeout_ms, polling=20)
     pg.evaluate(FRAMES_JS)
     return round(shown, 1), round((time.perf_counter() - t0) * 1000.0, 1)
 

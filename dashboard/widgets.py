@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from steward import fmt, textsafe
+from steward import charts, fmt, textsafe
 from steward.definitions import Definitions
 from steward.errors import StewardError, describe
 from steward.kpis import KPI
@@ -137,23 +137,25 @@ def kpi_tiles(
             why = _why_blank(k.value, k.note)
             if why:  # no number: the tile says why where the change would be
                 delta, unchanged = why, True
-            col.metric(
-                k.label,
-                k.formatted or fmt.DASH,
-                delta=delta if delta not in (None, fmt.DASH, "") else None,
-                delta_color="off" if unchanged else "normal",
-                delta_arrow="off" if unchanged else "auto",
-                help=help_text,
-                border=True,
-                height=200 if has_trend else "content",
-                chart_data=spark if spark and len(spark) > 1 else None,
-                chart_type="line",
-            )
+            # The tile is a bordered box: the metric, then its sparkline as inline SVG
+            # (steward.charts.sparkline: no chart library for a first visit to load).
+            with col.container(border=True, height=TILE_HEIGHT if has_trend else "content"):
+                st.metric(
+                    k.label,
+                    k.formatted or fmt.DASH,
+                    delta=delta if delta not in (None, fmt.DASH, "") else None,
+                    delta_color="off" if unchanged else "normal",
+                    delta_arrow="off" if unchanged else "auto",
+                    help=help_text,
+                )
+                if spark and len(spark) > 1:
+                    st.html(charts.sparkline_html(spark, f"{k.label}: weekly trend"))
             shown.append({"id": k.id, "label": k.label, "value": k.formatted, "delta": delta})
     return shown
 
 
 NO_CHANGE = "no change"
+TILE_HEIGHT = 200  # px: a row's tiles line up whether or not each has a sparkline
 
 
 def _why_blank(value: Any, note: str | None) -> str | None:

@@ -124,6 +124,14 @@ def test_board_tiles_and_charts_match_metric_layer(facts: dict[str, Any]) -> Non
     tiles = {m.label: m.value for m in at.metric}
     assert len(tiles) == 8
     assert tiles["Qualified pipeline"] == fmt.money(metric(facts, "open_pipeline").value)
+    # the trend tiles' sparklines, inline SVG (steward.charts.sparkline): qualified
+    # pipeline, coverage and marketing-sourced share, the columns kpi_trend carries
+    sparks = [h.proto.body for h in at.get("html") if "weekly trend" in h.proto.body]
+    assert [s.split('alt="', 1)[1].split(":", 1)[0] for s in sparks] == [
+        "Qualified pipeline",
+        "Coverage this quarter",
+        "Marketing-sourced share",
+    ]
     wf = chart(at, "board_waterfall")["data"][0]
     table = metric(facts, "waterfall").table
     assert wf["type"] == "waterfall"

@@ -61,7 +61,7 @@ def test_the_charts_the_browser_bench_waits_for_are_the_charts_each_page_draws()
     from bench.browser import PAGES
 
     named = {"board": "board_story"}
-    for page, (_, (plotly, _sparklines)) in PAGES.items():
+    for page, (_, plotly) in PAGES.items():
         if named.get(page, page) in DRAWN:
             assert plotly == DRAWN[named.get(page, page)], page
-    assert PAGES["board"][1] == (2, 3)  # coverage and bridge; three KPI tiles' sparklines
+    assert PAGES["board"][1] == 2  # coverage and the bridge

@@ -59,6 +59,7 @@ from steward.charts.plan import (  # noqa: F401
     scenario_chart,
     stage_text,
 )
+from steward.charts.sparkline import sparkline_html, sparkline_svg  # noqa: F401
 from steward.charts.theme import (  # noqa: F401
     BASE_FONT_SIZE,
     BLUE,
