@@ -127,6 +127,28 @@ def frame_for(
     return frame
 
 
+def store_of_paths(
+    paths: list[list[str | None]], segments: list[str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory store of deals X0, X1, ... each following its path of stages over
+    DATES (None: not in that snapshot), amount 10 × (n + 1), closing 1 Dec 2026, created
+    1 Oct 2026, from Inbound, in `segments[n]` (default SMB): one import per date."""
+    con = store.init_memory()
+    for i, d in enumerate(DATES):
+        states = {
+            f"X{n}": (path[i], 10 * (n + 1), date(2026, 12, 1))
+            for n, path in enumerate(paths)
+            if path[i] is not None
+        }
+        if states:
+            deals = {
+                k: (segments[int(k[1:])] if segments else "SMB", "Inbound", date(2026, 10, 1))
+                for k in states
+            }
+            store.commit_snapshots(con, frame_for(d, states, deals), file_name=f"{d}")
+    return con
+
+
 def build(one_by_one: bool = True) -> duckdb.DuckDBPyConnection:
     """An in-memory store with S1..S4 (imported one snapshot at a time) and the targets."""
     con = store.init_memory()

@@ -388,16 +388,7 @@ deal_paths4 = deal_paths_over(4)
 def test_time_in_stage_from_exits_equals_join_random(paths, defs, monkeypatch):
     # Random stage paths over four weeks (backward moves, vanishing, reopening): the
     # stays read from stage_exits equal the join of every entry with every later move.
-    c = store.init_memory()
-    for i, d in enumerate(hf.DATES):
-        states = {
-            f"X{n}": (path[i], 10 * (n + 1), date(2026, 12, 1))
-            for n, path in enumerate(paths)
-            if path[i] is not None
-        }
-        if states:
-            deals = {k: ("SMB", "Inbound", date(2026, 10, 1)) for k in states}
-            store.commit_snapshots(c, hf.frame_for(d, states, deals), file_name=f"{d}")
+    c = hf.store_of_paths(paths)
     for as_of in hf.DATES[1:]:
         fast, slow = _tis_both(c, q(as_of), defs, monkeypatch)
         pd.testing.assert_frame_equal(fast, slow)

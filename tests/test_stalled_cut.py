@@ -6,7 +6,7 @@ time_in_stage_table and one query joining the cut, the state and the stage entri
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import duckdb
 import history_fixture as hf
@@ -118,16 +118,7 @@ paths = st.lists(
     cut=st.sampled_from(CUTS[:3]),
 )
 def test_random_histories_as_in_sql(paths, segments, cut):
-    con = store.init_memory()
-    for i, d in enumerate(hf.DATES):
-        states = {
-            f"X{n}": (path[i], 10 * (n + 1), date(2026, 12, 1))
-            for n, path in enumerate(paths)
-            if path[i] is not None
-        }
-        if states:
-            deals = {k: (segments[int(k[1:])], "Inbound", date(2026, 10, 1)) for k in states}
-            store.commit_snapshots(con, hf.frame_for(d, states, deals), file_name=f"{d}")
+    con = hf.store_of_paths(paths, segments)
     for as_of in hf.DATES[1:]:
         assert_same(con, Query(as_of, P, filters=cut))
     con.close()
