@@ -65,9 +65,13 @@ if not who.is_admin:  # imports, replacements and deletions are for admins only
     NAV["Data"].remove(IMPORT_PAGE)
 # Pages that work before any snapshot is loaded.
 WITHOUT_DATA = {"import", "trust"}
+# Pages that draw no chart: they do not load the chart code (widgets.preload_chart_code).
+WITHOUT_CHARTS = {"weekly_review", "finance", "import"}
 
 started = time.perf_counter()
 pg = st.navigation(NAV)
+if pg.url_path not in WITHOUT_CHARTS:
+    widgets.preload_chart_code()  # first: the browser loads it while the page computes
 defs = data.defs()
 with data.run_scope():
     view = None

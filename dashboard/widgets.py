@@ -5,12 +5,15 @@ same formatter the exports and the narrative use.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -454,6 +457,40 @@ def chart(fig: go.Figure, key: str, selectable: bool = False) -> Any:
         )
     st.plotly_chart(fig, key=key, theme=None, config=config, width="stretch")
     return None
+
+
+# Streamlit loads a chart type's code when the first chart of that type reaches the page;
+# Plotly's is 4.7 MB and takes ~1 s to fetch, compile and run in a browser that has not
+# seen it. Started when the run starts, that second overlaps the server's work instead
+# of following it. The script imports the very modules Streamlit will import (same URLs,
+# next to Streamlit's own index.*.js, so the browser runs each once): the chunk and, at
+# the same time, the chunks it imports, which it would otherwise ask for only once the
+# 4.7 MB had arrived. The element hides itself (no gap at the top of the page).
+_PRELOAD_JS = """<style>[data-testid="stElementContainer"]:has(.steward-preload) {{ display: none; }}
+</style><span class="steward-preload"></span><script>(() => {{
+  const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+  if (main) for (const name of {names}) import(new URL(name, main.src).href).catch(() => {{}});
+}})();</script>"""
+_IMPORTS = re.compile(r'(?:from|import)\s*"\./([\w.-]+\.js)"')
+
+
+@functools.cache
+def _chart_code() -> tuple[str, ...]:
+    """The installed Streamlit's Plotly chunk and the chunks it imports (empty: not
+    found, no preload)."""
+    found = list((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
+    if len(found) != 1:
+        return ()
+    with found[0].open(encoding="utf-8") as f:
+        head = f.read(8192)  # a bundled chunk's imports come first
+    return (found[0].name, *dict.fromkeys(_IMPORTS.findall(head)))
+
+
+def preload_chart_code() -> None:
+    """Start loading Plotly's browser code now (see _PRELOAD_JS); nothing is shown."""
+    names = _chart_code()
+    if names:
+        st.html(_PRELOAD_JS.format(names=json.dumps(list(names))), unsafe_allow_javascript=True)
 
 
 def page_header(title: str, view: Any, extra: str | None = None) -> None:

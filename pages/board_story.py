@@ -73,10 +73,16 @@ def board_pack() -> None:
 def show_the_math() -> None:
     # Full width, as a static table that wraps: every sentence is read whole, each of its
     # numbers on its own row with the exact value in its unit, the metric and the query.
-    with (
-        widgets.guard("the math"),
-        st.expander("Show the math: every number and the metric behind it"),
-    ):
+    # Drawn when opened (a closed expander's content still runs and is sent; the table
+    # brings the browser's Arrow code, ~1 MB, to every first visit of the Board).
+    box = st.expander(
+        "Show the math: every number and the metric behind it",
+        key="board_math_open",
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with widgets.guard("the math"), box:
         math = pd.DataFrame(data.narrative(q).math())
         if len(math):
             same = math["sentence"].ne(math["sentence"].shift())

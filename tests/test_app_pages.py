@@ -147,6 +147,10 @@ def test_narrative_and_its_math_are_shown(demo_db: Path) -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "What changed" in text
     math = [e for e in at.expander if e.label.startswith("Show the math")]
+    assert math and len(math[0].table) == 0  # closed: the table is drawn when opened
+    at.session_state["board_math_open"] = True
+    at.run()
+    math = [e for e in at.expander if e.label.startswith("Show the math")]
     assert math and len(math[0].table) == 1  # a static table: long sentences wrap
     shown = math[0].table[0].value
     assert {"Metric", "Exact value", "Shown as", "Query"} <= set(shown.columns) and len(shown) > 0
@@ -546,3 +550,46 @@ def test_no_import_if_present_scaffolding() -> None:
             text = path.read_text(encoding="utf-8")
             for banned in ("except ImportError", "importlib", "not installed", "has not landed"):
                 assert banned not in text, f"{folder}/{path.name} contains {banned!r}"
+
+
+def _preloads(at: Any) -> list[Any]:
+    return [h.proto for h in at.get("html") if "steward-preload" in h.proto.body]
+
+
+def test_pages_that_draw_charts_start_loading_the_chart_code_first(demo_db: Path) -> None:
+    import streamlit as st
+
+    from dashboard import widgets
+
+    names = widgets._chart_code()
+    static = Path(st.__file__).parent / "static" / "static" / "js"
+    # Plotly's chunk of the installed Streamlit, and the chunks it imports, all there
+    assert names[0].startswith("PlotlyChart.") and len(names) > 1
+    assert all((static / n).is_file() for n in names)
+    board = _preloads(run())
+    assert len(board) == 1 and board[0].unsafe_allow_javascript
+    assert all(f'"{n}"' in board[0].body for n in names)
+    assert _preloads(run("finance")) == []  # a page without charts does not load them
+
+
+def test_the_pages_without_charts_are_the_ones_that_draw_none() -> None:
+    import ast
+
+    source = Path(APP).read_text()
+    tree = ast.parse(source)
+    without = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "WITHOUT_CHARTS" for t in node.targets)
+    )
+    urls = dict(re.findall(r'_page\(\s*"(\w+)\.py",\s*"[^"]+",\s*"[^"]+",\s*"(\w+)"', source))
+    assert len(urls) == len(list((ROOT / "pages").glob("*.py")))
+    draws = {
+        url
+        for file, url in urls.items()
+        if re.search(
+            r"widgets\.chart\(|st\.plotly_chart\(", (ROOT / "pages" / f"{file}.py").read_text()
+        )
+    }
+    assert without == set(urls.values()) - draws

@@ -59,6 +59,12 @@ def page(browser: Any) -> Iterator[Any]:
     pg.close()
 
 
+HIDDEN_PRELOAD_JS = """() => Array.from(document.querySelectorAll('.steward-preload')).every(e => {
+  const box = e.closest('[data-testid="stElementContainer"]');
+  return box !== null && getComputedStyle(box).display === 'none' && box.offsetHeight === 0;
+})"""
+
+
 def settle(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
     """The run finished and `charts` figures have their traces drawn (see wait_for_charts)."""
     wait_for_charts(pg, charts, timeout_ms)
@@ -82,6 +88,8 @@ def test_every_page_draws_without_errors(server: str, page: Any) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0, path
         drawn = traces(page)
         assert len(drawn) == n and all(t > 0 for t in drawn), (path, drawn)
+        # the chart code's preload (widgets.preload_chart_code) takes no room on the page
+        assert page.evaluate(HIDDEN_PRELOAD_JS), path
         page.screenshot(path=str(SHOTS / f"{path or 'board'}.png"), full_page=True)
 
 
