@@ -176,3 +176,15 @@ def test_deal_list_csv_is_made_when_clicked_and_holds_every_deal(browser: Any, s
         assert lines[0].startswith("opportunity_id") or "opportunity" in lines[0]
     finally:
         pg.close()
+
+
+def test_the_math_is_drawn_when_opened(server: str, page: Any) -> None:
+    page.goto(f"{server}/")
+    settle(page, PAGES[""])
+    box = page.locator('[data-testid="stExpander"]').filter(has_text="Show the math").first
+    assert box.locator('[data-testid="stTable"]').count() == 0  # closed: not drawn
+    box.locator("summary").click()
+    table = box.locator('[data-testid="stTable"]')
+    table.wait_for(timeout=60_000)
+    assert table.get_by_text("Exact value").count() >= 1
+    assert page.locator('[data-testid="stException"]').count() == 0
