@@ -59,10 +59,15 @@ def page(browser: Any) -> Iterator[Any]:
     pg.close()
 
 
-HIDDEN_PRELOAD_JS = """() => Array.from(document.querySelectorAll('.steward-preload')).every(e => {
-  const box = e.closest('[data-testid="stElementContainer"]');
-  return box !== null && getComputedStyle(box).display === 'none' && box.offsetHeight === 0;
-})"""
+# [preloads on the page, those hidden (display none, no height)]
+PRELOADS_JS = """() => {
+  const found = Array.from(document.querySelectorAll('.steward-preload'));
+  const hidden = found.filter(e => {
+    const box = e.closest('[data-testid="stElementContainer"]');
+    return box !== null && getComputedStyle(box).display === 'none' && box.offsetHeight === 0;
+  });
+  return [found.length, hidden.length];
+}"""
 
 
 def settle(pg: Any, charts: int, timeout_ms: int = 90_000) -> None:
@@ -88,8 +93,10 @@ def test_every_page_draws_without_errors(server: str, page: Any) -> None:
         assert page.locator('[data-testid="stException"]').count() == 0, path
         drawn = traces(page)
         assert len(drawn) == n and all(t > 0 for t in drawn), (path, drawn)
-        # the chart code's preload (widgets.preload_chart_code) takes no room on the page
-        assert page.evaluate(HIDDEN_PRELOAD_JS), path
+        # a page with charts loads their code first (widgets.preload_chart_code), from an
+        # element that takes no room on the page; a page without charts has none
+        want = 1 if n else 0
+        assert page.evaluate(PRELOADS_JS) == [want, want], path
         page.screenshot(path=str(SHOTS / f"{path or 'board'}.png"), full_page=True)
 
 
