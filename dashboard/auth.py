@@ -9,6 +9,7 @@ What a person may see is decided in the core (`steward.access.scoped`), not here
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,12 @@ def audit(action: str, target: str, detail: str = "") -> None:
 
     data.release()
     access.record(data.db_path(), current(), action, target, detail)
+
+
+def audit_later(action: str, target: str, detail: str = "") -> Callable[[], None]:
+    """`audit`, to be called outside the run (a file Streamlit makes when Download is
+    clicked, in its own thread): who it is and which store are read now, in the run."""
+    from dashboard import data
+
+    db, who = data.db_path(), current()
+    return lambda: access.record(db, who, action, target, detail)

@@ -223,11 +223,21 @@ def _display_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _audit_download(file_name: str) -> None:
-    """A deal list left the app: the audit table says who took it, under which scope."""
+def _csv_when_clicked(df: pd.DataFrame, file_name: str) -> Callable[[], bytes]:
+    """The deal list's CSV, made when Download is clicked; the audit table then says who
+    took it, under which scope. Made in Streamlit's own thread, with no rerun: a rerun
+    started by the click could drop the file's answer to the browser (Streamlit clears
+    the messages not yet sent when a run starts), leaving the button spinning."""
     from dashboard import auth
 
-    auth.audit("export", f"deal list {file_name}")
+    record = auth.audit_later("export", f"deal list {file_name}")
+
+    def make() -> bytes:
+        body = textsafe.csv_bytes(df)
+        record()
+        return body
+
+    return make
 
 
 def _blank(v: Any) -> bool:
@@ -269,13 +279,12 @@ def deal_table(
         "Download CSV",
         # Made when clicked (a callable), not on every rerun: the page shows one page of
         # deals, so it should not pay for the CSV of all of them on each filter change.
-        lambda: textsafe.csv_bytes(df),
+        _csv_when_clicked(df, file_name),
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_csv",
         width="stretch",
-        on_click=_audit_download,
-        args=(file_name,),
+        on_click="ignore",
     )
     view = df
     if n > PAGE_ROWS:

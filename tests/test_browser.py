@@ -20,6 +20,8 @@ from browser_helpers import (
     wait_for_charts,
 )
 
+from steward import store
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -41,9 +43,16 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with demo_server(tmp_path_factory.mktemp("browser")) as url:
-        yield url
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app's base URL and the store it serves."""
+    folder = tmp_path_factory.mktemp("browser")
+    with demo_server(folder) as url:
+        yield url, folder / "steward.duckdb"
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[str, Path]) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +176,15 @@ def test_breakdown_cell_click_and_filters_survive_reload(server: str, page: Any)
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
-def test_deal_list_csv_is_made_when_clicked_and_holds_every_deal(browser: Any, server: str) -> None:
+def test_deal_list_csv_is_made_when_clicked_and_holds_every_deal(
+    browser: Any, served: tuple[str, Path]
+) -> None:
     """The CSV is built on the click (not on every rerun) and lists all the deals, not
-    just the page of them on screen; the caption says how many."""
+    just the page of them on screen; the caption says how many; the audit table says who
+    took it."""
+    server, db = served
+    with store.reader(db) as con:
+        before = len(store.audit_log(con))
     pg = browser.new_page(viewport={"width": 1600, "height": 2400}, accept_downloads=True)
     try:
         pg.goto(f"{server}/drilldown")
@@ -181,6 +196,15 @@ def test_deal_list_csv_is_made_when_clicked_and_holds_every_deal(browser: Any, s
         lines = Path(download.value.path()).read_text().strip().splitlines()
         assert shown > 0 and len(lines) == shown + 1  # a header, then every deal
         assert lines[0].startswith("opportunity_id") or "opportunity" in lines[0]
+        with store.reader(db) as con:
+            log = store.audit_log(con)
+        assert len(log) == before + 1
+        assert (
+            log[["action", "target"]]
+            .values.tolist()
+            .count(["export", f"deal list {download.value.suggested_filename}"])
+            == 1
+        )
     finally:
         pg.close()
 
