@@ -114,7 +114,7 @@ def audit(action: str, target: str, detail: str = "") -> None:
     from dashboard import data
 
     data.release()
-    access.record(data.db_path(), current(), action, target, detail)
+    audit_later(action, target, detail)()
 
 
 def audit_later(action: str, target: str, detail: str = "") -> Callable[[], None]:

@@ -278,14 +278,9 @@ class Learner:
             out.append(late_won / open_amount if open_amount > 0 else None)
         return out
 
-    def learned(self, training: list[TrainingQuarter]) -> pd.DataFrame:
-        """Summed over the training quarters, by (stage, segment)."""
-        return pd.DataFrame(
-            self.cells(training), columns=["stage", "segment", "observations", "won"]
-        )
-
-    def cells(self, training: list[TrainingQuarter]) -> LearnedRows:
-        """`learned` as (stage, segment, observations, won) rows, sorted."""
+    def learned(self, training: list[TrainingQuarter]) -> LearnedRows:
+        """Summed over the training quarters: (stage, segment, observations, won) rows,
+        sorted by (stage, segment)."""
         self.prefetch(training)
         total: dict[tuple[str, str], list[int]] = {}
         for t in training:
@@ -298,29 +293,20 @@ class Learner:
 
 def learn(
     con: duckdb.DuckDBPyConnection, training: list[TrainingQuarter], defs: Definitions
-) -> pd.DataFrame:
+) -> LearnedRows:
     """Observations and wins by (stage, segment) over the training quarters."""
     return Learner(con, defs).learned(training)
 
 
 def probabilities(
-    learned: pd.DataFrame | LearnedRows, defs: Definitions, min_obs: int = MIN_OBS
+    learned: LearnedRows, defs: Definitions, min_obs: int = MIN_OBS
 ) -> dict[tuple[str, str], tuple[float, str, int]]:
     """(stage, segment) -> (p, basis, observations); key (stage, '*') for stage-only.
-    `learned`: the frame of `learn`, or its rows (`Learner.cells`)."""
+    `learned`: the rows of `learn`."""
     out: dict[tuple[str, str], tuple[float, str, int]] = {}
     stage_n: dict[str, int] = {}
     stage_won: dict[str, int] = {}
-    rows: Any = learned
-    if isinstance(learned, pd.DataFrame):
-        rows = zip(
-            learned["stage"].tolist(),
-            learned["segment"].tolist(),
-            learned["observations"].tolist(),
-            learned["won"].tolist(),
-            strict=True,
-        )
-    for stage, seg, n, won in rows:
+    for stage, seg, n, won in learned:
         stage_n[stage] = stage_n.get(stage, 0) + int(n)
         stage_won[stage] = stage_won.get(stage, 0) + int(won)
         if int(n) >= min_obs:
@@ -845,7 +831,7 @@ def _historical_forecast(
         dates = known_dates[: bisect.bisect_right(known_dates, q.as_of)]
     training = training_quarters(dates, period, q.as_of)
     learner = learner or Learner(con, defs)
-    probs = probabilities(learner.cells(training), defs, int(q.option("min_obs", MIN_OBS)))
+    probs = probabilities(learner.learned(training), defs, int(q.option("min_obs", MIN_OBS)))
     ratios = quarter_multipliers(learner, training, probs)
     use_late = _is_on(q, "late_wins")
     lates = learner.late_ratios(training) if use_late else [0.0] * len(training)

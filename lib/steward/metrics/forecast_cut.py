@@ -172,12 +172,17 @@ def _dollars(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def _sum(rows: Rows, keep: np.ndarray | None, need: int) -> int:
-    """Σ cents of the kept rows carrying every flag of `need`."""
+def _select(rows: Rows, keep: np.ndarray | None, need: int) -> np.ndarray:
+    """The kept rows carrying every flag of `need`, as a mask."""
     sel = (rows.bits & need) == need
     if keep is not None:
         sel &= keep
-    return int(rows.cents[sel].sum())
+    return sel
+
+
+def _sum(rows: Rows, keep: np.ndarray | None, need: int) -> int:
+    """Σ cents of the kept rows carrying every flag of `need`."""
+    return int(rows.cents[_select(rows, keep, need)].sum())
 
 
 def reads(rows: Rows, filters: Filters) -> tuple[dict[str, np.ndarray], tuple[Decimal, Decimal]]:
@@ -185,9 +190,7 @@ def reads(rows: Rows, filters: Filters) -> tuple[dict[str, np.ndarray], tuple[De
     (columns of `forecast._OPEN_SQL`, in its order) and (won to date, whole open
     pipeline), exact decimals as `forecast._SUMS_SQL`."""
     keep = rows.keep(filters)
-    sel = (rows.bits & (OPEN_GOV | IN_P)) == (OPEN_GOV | IN_P)
-    if keep is not None:
-        sel &= keep
+    sel = _select(rows, keep, OPEN_GOV | IN_P)
     stages = np.array([None, *rows.dims.values["stage"]], dtype=object)
     segments = np.array(["", *rows.dims.values["segment"]], dtype=object)
     cols = {
@@ -212,9 +215,7 @@ def others(rows: Rows, filters: Filters) -> tuple[Decimal, Decimal, Decimal, flo
     """(won to date, commit open, best-case open, stage-weighted open) for the cut, as
     `forecast._OTHERS_MANY_SQL` reads them for one pair."""
     keep = rows.keep(filters)
-    sel = (rows.bits & (OPEN | IN_P)) == (OPEN | IN_P)
-    if keep is not None:
-        sel &= keep
+    sel = _select(rows, keep, OPEN | IN_P)
     weighted = math.fsum((rows.cents[sel] / 100.0 * rows.prob[sel]).tolist())
     return (
         _dollars(_sum(rows, keep, WON_IN_P)),

@@ -296,8 +296,7 @@ def run(base: Base, a: Assumptions, label: str = "Scenario") -> dict[str, Any]:
         # each source's weight looked up once, not per deal (sources are never null here)
         codes, sources = pd.factorize(deals["source"])
         weights = np.array([1.0 + scale.get(s, 0.0) / 100.0 for s in sources])[codes]
-        amounts_all = deals["amount"].to_numpy(dtype=float)
-        pipeline_now = float((amounts_all * weights).sum()) if len(deals) else 0.0
+        pipeline_now = float((deals["amount"].to_numpy(dtype=float) * weights).sum())
     lates = base.lates
     if (base.period.end - base.as_of).days <= 0:
         p = np.zeros_like(p)
